@@ -1,0 +1,1 @@
+"""The collector daemon: targets, ICMP sweeps, the schedule loop, writing samples."""

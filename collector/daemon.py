@@ -1,0 +1,122 @@
+"""The collector loop: one sweep per interval on the clock's boundaries, written to the store."""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+from pinger.config import Config
+from pinger.config_load import load_config
+from pinger.errors import ConfigError, StoreError
+from pinger.models import CollectorStatus, SweepResult
+from pinger.store import open_store
+
+from .sweep import run_sweep
+from .targets import Resolver
+
+log = logging.getLogger("pinger.collector")
+
+# Sweeps that could not be written wait in memory and are retried before each new write.
+MAX_UNWRITTEN_SWEEPS = 10_000
+
+
+def next_boundary(now: float, interval: float) -> float:
+    """The first interval boundary (multiple of ``interval`` since the epoch) at or after ``now``."""
+    return math.ceil(now / interval) * interval
+
+
+class Collector:
+    """Runs sweeps on schedule until stopped; reloads the config on SIGHUP."""
+
+    def __init__(self, config_path: Path, config: Config):
+        self.config_path = config_path
+        self.config = config
+        self.store = open_store(config)
+        self.resolver = Resolver()
+        self.stop_requested = threading.Event()
+        self.reload_requested = threading.Event()
+        self.unwritten: deque[tuple[SweepResult, CollectorStatus]] = deque()
+        self.write_errors = 0
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: self.stop_requested.set())
+        signal.signal(signal.SIGINT, lambda *_: self.stop_requested.set())
+        signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
+
+    def run(self, sweeps: int | None = None, immediately: bool = False) -> int:
+        """Sweep ``sweeps`` times (None: until stopped); return the number of sweeps done."""
+        done = 0
+        log.info("collector %s: %d hosts in %d pools, one sweep every %gs, store %s",
+                 self.config.collector_name, self.config.host_count, len(self.config.pools),
+                 self.config.interval, self.config.storage.path)
+        due = time.time() if immediately else next_boundary(time.time(), self.config.interval)
+        while sweeps is None or done < sweeps:
+            if self.stop_requested.wait(max(0.0, due - time.time())):
+                break
+            if self.reload_requested.is_set():
+                self._reload()
+            scheduled = int(due)
+            sweep = run_sweep(self.config, self.resolver, scheduled=scheduled)
+            self._store(sweep)
+            done += 1
+            log.info("sweep %s: %d/%d hosts on, %.3f s%s",
+                     time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(scheduled)),
+                     sweep.online, len(sweep.hosts), sweep.duration_s,
+                     f", {len(self.unwritten)} sweeps waiting to be written" if self.unwritten else "")
+            following = next_boundary(time.time(), self.config.interval)
+            if following == due:
+                following += self.config.interval
+            missed = int(round((following - due) / self.config.interval)) - 1
+            if missed > 0:
+                log.warning("the sweep took %.1f s, longer than the interval: %d sweeps skipped",
+                            sweep.duration_s, missed)
+            due = following
+        self._flush()
+        self.store.close()
+        return done
+
+    def _store(self, sweep: SweepResult) -> None:
+        status = CollectorStatus(
+            collector=self.config.collector_name, hosts=len(sweep.hosts), online=sweep.online,
+            sweep_s=sweep.duration_s, spool_backlog=len(self.unwritten), write_errors=self.write_errors,
+        )
+        if len(self.unwritten) >= MAX_UNWRITTEN_SWEEPS:
+            raise StoreError(f"{len(self.unwritten)} sweeps could not be written to {self.config.storage.path}; "
+                             "giving up rather than holding more in memory")
+        self.unwritten.append((sweep, status))
+        self._flush()
+
+    def _flush(self) -> None:
+        while self.unwritten:
+            sweep, status = self.unwritten[0]
+            try:
+                self.store.write_sweep(sweep, status)
+            except StoreError as err:
+                self.write_errors += 1
+                log.error("%s (will retry at the next sweep)", err)
+                return
+            self.unwritten.popleft()
+
+    def _reload(self) -> None:
+        self.reload_requested.clear()
+        try:
+            new_config = load_config(self.config_path)
+        except ConfigError as err:
+            log.error("config reload rejected, keeping the running config:\n%s", err)
+            return
+        if new_config.storage != self.config.storage:
+            log.warning("config reload: storage settings changed; they take effect after a restart")
+            new_config = _with_storage(new_config, self.config)
+        self.config = new_config
+        log.info("config reloaded: %d hosts in %d pools", new_config.host_count, len(new_config.pools))
+
+
+def _with_storage(config: Config, running: Config) -> Config:
+    from dataclasses import replace
+
+    return replace(config, storage=running.storage)

@@ -1,0 +1,182 @@
+"""The ICMP sweep engine: every echo request of a sweep through one socket, paced, matched, retried.
+
+icmplib opens the socket and builds the echo requests; this module owns the loop:
+send at ``rate`` packets per second while draining replies, match each reply by
+(source address, identifier, sequence), stop as soon as every host answered or the
+timeout after the last request passed, then retry the silent hosts.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import socket
+import struct
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+from pinger.config import PingSettings
+from pinger.errors import PingPermissionError
+
+_ECHO_REPLY = 0
+_SEQUENCES = 65536
+_RECEIVE_BUFFER = 8 * 1024 * 1024
+_PAYLOAD = b"pinger-sweep-pad"  # fixed: random payloads cost CPU and buy nothing here
+_RETRYABLE_SEND_ERRORS = {errno.ENOBUFS, errno.EAGAIN, errno.EWOULDBLOCK}
+
+PERMISSION_HINT = (
+    "run pinger as root, grant it raw sockets (setcap cap_net_raw+ep on the Python binary or "
+    "AmbientCapabilities=CAP_NET_RAW in systemd), or allow your group datagram ICMP with "
+    "sysctl -w net.ipv4.ping_group_range='0 2147483647'"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EchoOutcome:
+    """What one address did in a sweep: its round-trip time when it answered, or why not."""
+
+    rtt_ms: float | None
+    error: str | None = None
+
+    @property
+    def up(self) -> bool:
+        return self.rtt_ms is not None
+
+
+def open_icmp_socket(privileged: bool | None):
+    """An icmplib ICMPv4Socket in the requested mode (None: raw if allowed, else datagram)."""
+    from icmplib import ICMPv4Socket, SocketPermissionError
+
+    modes = [True, False] if privileged is None else [privileged]
+    for mode in modes:
+        try:
+            return ICMPv4Socket(privileged=mode)
+        except SocketPermissionError:
+            continue
+    if privileged is None:
+        detail = "neither raw nor datagram ICMP sockets are permitted for this process"
+    elif privileged:
+        detail = "raw ICMP sockets (ping.privileged: true) need root or CAP_NET_RAW"
+    else:
+        detail = ("unprivileged ICMP sockets (ping.privileged: false) are not permitted here: "
+                  "net.ipv4.ping_group_range excludes this process's group")
+    raise PingPermissionError(f"Cannot ping: {detail}; {PERMISSION_HINT}.")
+
+
+def _enlarge_receive_buffer(sock: socket.socket) -> None:
+    so_rcvbufforce = getattr(socket, "SO_RCVBUFFORCE", 33)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, so_rcvbufforce, _RECEIVE_BUFFER)
+    except OSError:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECEIVE_BUFFER)
+        except OSError:
+            pass
+
+
+def _parse_echo_reply(packet: bytes, raw: bool) -> tuple[int, int] | None:
+    """(identifier, sequence) of an echo reply, or None for any other ICMP message."""
+    offset = (packet[0] & 0x0F) * 4 if raw else 0
+    if len(packet) < offset + 8 or packet[offset] != _ECHO_REPLY:
+        return None
+    return struct.unpack_from("!HH", packet, offset + 4)
+
+
+def ping_addresses(addresses: Sequence[str], settings: PingSettings) -> list[EchoOutcome]:
+    """Ping every IPv4 address once (plus ``settings.retries`` retries for the silent ones).
+
+    Returns one outcome per address, in order. Raises PingPermissionError when no ICMP
+    socket can be opened. The same address may appear more than once; each is pinged.
+    """
+    outcomes: list[EchoOutcome | None] = [None] * len(addresses)
+    send_errors: dict[int, str] = {}
+    pending = list(range(len(addresses)))
+    for _attempt in range(settings.retries + 1):
+        if not pending:
+            break
+        _ping_round(addresses, pending, settings, outcomes, send_errors)
+        pending = [index for index in pending if outcomes[index] is None]
+    return [
+        outcome if outcome is not None else EchoOutcome(None, send_errors.get(index))
+        for index, outcome in enumerate(outcomes)
+    ]
+
+
+def _ping_round(addresses: Sequence[str], pending: list[int], settings: PingSettings,
+                outcomes: list[EchoOutcome | None], send_errors: dict[int, str]) -> None:
+    from icmplib import ICMPRequest, ICMPSocketError
+
+    icmp = open_icmp_socket(settings.privileged)
+    try:
+        raw = icmp.is_privileged
+        sock = icmp.sock
+        _enlarge_receive_buffer(sock)
+        sock.setblocking(False)
+        blocks = (len(pending) + _SEQUENCES - 1) // _SEQUENCES
+        # A fresh identifier range per round: replies to earlier rounds or sweeps never match.
+        id_base = int.from_bytes(os.urandom(2), "big") % (65536 - blocks + 1)
+        expected: dict[tuple[str, int, int], int] = {}
+        sent_at: dict[int, float] = {}
+        spacing = 1.0 / settings.rate
+        next_send = time.monotonic()
+        position = 0
+        deadline: float | None = None
+
+        while True:
+            now = time.monotonic()
+            while position < len(pending) and next_send <= now:
+                index = pending[position]
+                identifier = id_base + position // _SEQUENCES
+                sequence = position % _SEQUENCES
+                request = ICMPRequest(addresses[index], identifier, sequence, payload=_PAYLOAD)
+                try:
+                    icmp.send(request)
+                except ICMPSocketError as err:
+                    cause = err.__context__
+                    if isinstance(cause, OSError) and cause.errno in _RETRYABLE_SEND_ERRORS:
+                        select.select([sock], [], [], 0.001)
+                        _drain(sock, raw, expected, sent_at, outcomes)
+                        now = time.monotonic()
+                        continue
+                    send_errors[index] = f"send failed: {cause.strerror if isinstance(cause, OSError) else err}"
+                else:
+                    sent = time.monotonic()
+                    # Datagram sockets: the kernel picks the identifier and filters replies itself.
+                    key_id = identifier if raw else 0
+                    expected[(addresses[index], key_id, sequence)] = index
+                    sent_at[index] = sent
+                position += 1
+                # Pace to the rate without bursting to catch up more than 10 ms of backlog.
+                next_send = max(next_send + spacing, now - 0.01)
+            if position == len(pending) and deadline is None:
+                deadline = time.monotonic() + settings.timeout
+            _drain(sock, raw, expected, sent_at, outcomes)
+            now = time.monotonic()
+            if deadline is not None and (not expected or now >= deadline):
+                break
+            wait = (deadline if deadline is not None else next_send) - now
+            if wait > 0:
+                select.select([sock], [], [], wait)
+    finally:
+        icmp.close()
+
+
+def _drain(sock: socket.socket, raw: bool, expected: dict[tuple[str, int, int], int],
+           sent_at: dict[int, float], outcomes: list[EchoOutcome | None]) -> None:
+    """Read every reply already queued and record the ones we are waiting for."""
+    while True:
+        try:
+            packet, (source, _port) = sock.recvfrom(2048)
+        except (BlockingIOError, InterruptedError):
+            return
+        received = time.monotonic()
+        parsed = _parse_echo_reply(packet, raw)
+        if parsed is None:
+            continue
+        identifier, sequence = parsed
+        index = expected.pop((source, identifier if raw else 0, sequence), None)
+        if index is None:  # another process's ping, a duplicate, or a reply from elsewhere
+            continue
+        outcomes[index] = EchoOutcome(round((received - sent_at[index]) * 1000.0, 3))

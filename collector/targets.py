@@ -1,0 +1,85 @@
+"""The config's hosts as addresses to ping, DNS names resolved concurrently with a short-lived cache."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from pinger.config import Config
+
+log = logging.getLogger("pinger.collector")
+
+CACHE_SECONDS = 300.0
+_RESOLVER_THREADS = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One host to ping this sweep: its address, or the reason it has none."""
+
+    pool: str
+    host: str
+    address: str | None
+    error: str | None = None
+
+
+class Resolver:
+    """Resolves DNS names to one IPv4 address each, caching answers and failures briefly.
+
+    A name that stops resolving is logged once, and again only after it resolved in between.
+    """
+
+    def __init__(self, cache_seconds: float = CACHE_SECONDS):
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, str | None, str | None]] = {}
+        self._failing: set[str] = set()
+
+    def resolve(self, names: list[str]) -> dict[str, tuple[str | None, str | None]]:
+        """name -> (address, error)."""
+        now = time.monotonic()
+        stale = [name for name in names if name not in self._cache or self._cache[name][0] <= now]
+        if stale:
+            with ThreadPoolExecutor(max_workers=min(_RESOLVER_THREADS, len(stale))) as pool:
+                for name, (address, error) in zip(stale, pool.map(_lookup, stale)):
+                    self._cache[name] = (now + self.cache_seconds, address, error)
+                    if error and name not in self._failing:
+                        self._failing.add(name)
+                        log.warning("host %s: %s (reported off until it resolves)", name, error)
+                    elif not error and name in self._failing:
+                        self._failing.discard(name)
+                        log.info("host %s resolves again, to %s", name, address)
+        return {name: self._cache[name][1:] for name in names}
+
+
+def _lookup(name: str) -> tuple[str | None, str | None]:
+    try:
+        infos = socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_RAW)
+    except (socket.gaierror, UnicodeError) as err:
+        return None, f"name does not resolve ({getattr(err, 'strerror', None) or err})"
+    return infos[0][4][0], None
+
+
+def build_targets(config: Config, resolver: Resolver) -> list[Target]:
+    """Every configured host as a Target, in config order."""
+    names = [host.name for pool in config.pools for host in pool.hosts if not host.is_address]
+    resolved = resolver.resolve(names) if names else {}
+    targets: list[Target] = []
+    for pool in config.pools:
+        for host in pool.hosts:
+            if host.is_address:
+                targets.append(Target(pool.name, host.name, host.name))
+                continue
+            address, error = resolved[host.name]
+            if address is not None and config.allow is not None and not _allowed(address, config):
+                address, error = None, f"resolves to {address}, outside the allowed networks (allow:)"
+            targets.append(Target(pool.name, host.name, address, error))
+    return targets
+
+
+def _allowed(address: str, config: Config) -> bool:
+    ip = ipaddress.IPv4Address(address)
+    return any(ip in network for network in config.allow or ())

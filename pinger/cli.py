@@ -1,0 +1,188 @@
+"""The ``pinger`` command line: parse arguments, run one command, turn failures into one sentence."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from .errors import ConfigError, PingerError, UsageError
+
+log = logging.getLogger("pinger")
+
+DESCRIPTION = """\
+How long do the PCs in a computer pool stay switched on each day, and what does that cost?
+Pinger pings every configured host each interval, stores the samples, and turns them into
+daily runtime, energy and coverage per host and pool.
+"""
+EPILOG = """\
+-c may be omitted when PINGER_CONFIG is set.
+Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad config.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's default exit code is 2 too; keep one sentence
+        self.print_usage(sys.stderr)
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="pinger", description=DESCRIPTION, epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("-c", "--config", metavar="FILE", default=os.environ.get("PINGER_CONFIG"),
+                         help="the YAML config (default: $PINGER_CONFIG)")
+        sub.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+        return sub
+
+    command("check-config", "validate the config; list every problem as FILE:LINE: field: message")
+
+    sweep = command("sweep", "ping every configured host once and print one line per host; store nothing")
+    sweep.add_argument("--json", action="store_true",
+                       help="one JSON object per line: pool, host, up (0/1), rtt_ms (null when off), error")
+
+    collect = command("collect", "the collector daemon: one sweep per interval, aligned to the clock")
+    how_long = collect.add_mutually_exclusive_group()
+    how_long.add_argument("--once", action="store_true",
+                          help="sweep once, right now (stamped with the current second), then exit")
+    how_long.add_argument("--sweeps", type=_positive_int, metavar="N",
+                          help="do N sweeps on the interval's boundaries, then exit")
+
+    aggregate = command("aggregate", "compute the daily host and pool rows from the samples")
+    which = aggregate.add_mutually_exclusive_group(required=True)
+    which.add_argument("--date", type=_date, metavar="D", help="one local day, YYYY-MM-DD")
+    which.add_argument("--from", dest="first", type=_date, metavar="D", help="first day of a range (with --to)")
+    aggregate.add_argument("--to", dest="last", type=_date, metavar="D", help="last day of the range, inclusive")
+
+    export = command("export", "print the daily pool rows as CSV")
+    export.add_argument("--from", dest="first", type=_date, metavar="D", required=True, help="first day")
+    export.add_argument("--to", dest="last", type=_date, metavar="D", required=True, help="last day, inclusive")
+    export.add_argument("--pools", metavar="A,B", help="only these pools (default: all configured)")
+    export.add_argument("--layout", choices=("wide", "long"), default="long",
+                        help="long: one row per day and pool; wide: one row per day, columns per pool")
+    export.add_argument("--dialect", choices=("unix", "excel", "excel-de"), default="unix",
+                        help="unix: comma, LF; excel: comma, CRLF, BOM; excel-de: semicolon, decimal comma")
+    export.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
+    try:
+        args = build_parser().parse_args(argv)
+        return _run(args)
+    except PingerError as err:
+        if debug:
+            raise
+        # Config problems already start with FILE:LINE; everything else gets the program's name.
+        print(str(err) if isinstance(err, ConfigError) else f"pinger: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .config_load import load_config
+
+    if not args.config:
+        raise UsageError("no config given: pass -c FILE or set PINGER_CONFIG")
+    config = load_config(args.config)
+
+    if args.command == "check-config":
+        print(f"{args.config}: ok ({config.host_count} hosts in {len(config.pools)} pools)")
+        return 0
+
+    if args.command == "sweep":
+        return _sweep(config, args.json)
+
+    if args.command == "collect":
+        from collector.daemon import Collector
+
+        collector = Collector(Path(args.config), config)
+        collector.install_signal_handlers()
+        if args.once:
+            collector.run(sweeps=1, immediately=True)
+        else:
+            collector.run(sweeps=args.sweeps)
+        return 0
+
+    if args.command == "aggregate":
+        from aggregator.job import aggregate_days
+
+        if args.first is not None and args.last is None:
+            raise UsageError("--from needs --to")
+        if args.last is not None and args.first is None:
+            raise UsageError("--to needs --from")
+        first, last = (args.date, args.date) if args.date else (args.first, args.last)
+        if last < first:
+            raise UsageError("--to is before --from")
+        aggregate_days(config, first, last)
+        return 0
+
+    if args.command == "export":
+        from aggregator.export import export_csv
+
+        if args.last < args.first:
+            raise UsageError("--to is before --from")
+        pools = [name.strip() for name in args.pools.split(",") if name.strip()] if args.pools else None
+        unknown = [name for name in pools or () if name not in {pool.name for pool in config.pools}]
+        if unknown:
+            raise UsageError(f"--pools: no pool is named {unknown[0]!r} in {args.config}")
+        export_csv(config, args.first, args.last, pools, args.layout, args.dialect, args.output)
+        return 0
+
+    raise UsageError(f"unknown command {args.command!r}")
+
+
+def _sweep(config, as_json: bool) -> int:
+    from collector.sweep import run_sweep
+    from collector.targets import Resolver
+
+    result = run_sweep(config, Resolver())
+    out = sys.stdout
+    if as_json:
+        for host in result.hosts:
+            record = {"pool": host.pool, "host": host.host, "up": int(host.up), "rtt_ms": host.rtt_ms}
+            if host.error:
+                record["error"] = host.error
+            out.write(json.dumps(record) + "\n")
+    else:
+        width = max((len(host.host) for host in result.hosts), default=4)
+        for host in result.hosts:
+            state = f"up  {host.rtt_ms:8.3f} ms" if host.up else "off" + (f"  ({host.error})" if host.error else "")
+            out.write(f"{host.pool}\t{host.host:<{width}}\t{state}\n")
+    out.flush()
+    log.info("sweep: %d/%d hosts on, %.3f s", result.online, len(result.hosts), result.duration_s)
+    return 0

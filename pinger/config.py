@@ -1,0 +1,126 @@
+"""The validated configuration as typed, immutable objects (loading lives in config_load)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Host:
+    """One PC: an IPv4 address or a DNS name, and its draw while on and off."""
+
+    name: str
+    watts: float
+    standby_watts: float
+    is_address: bool
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    """Opening periods per weekday (0 = Monday), as (start, end) minutes after local midnight.
+
+    A weekday without periods is closed all day. ``end`` may be 1440 (24:00).
+    """
+
+    periods: tuple[tuple[tuple[int, int], ...], ...]  # index: weekday
+
+    def periods_on(self, day: dt.date) -> tuple[tuple[int, int], ...]:
+        return self.periods[day.weekday()]
+
+
+@dataclass(frozen=True)
+class Pool:
+    name: str
+    watts: float
+    standby_watts: float
+    hosts: tuple[Host, ...]
+    tags: dict[str, str] = field(default_factory=dict)
+    open: OpeningHours | None = None
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A study phase: from ``start`` to ``end`` (both inclusive; open-ended when None)."""
+
+    name: str
+    start: dt.date
+    end: dt.date | None = None
+    pools: frozenset[str] | None = None  # None: every pool
+
+    def applies(self, pool: str, day: dt.date) -> bool:
+        if day < self.start or (self.end is not None and day > self.end):
+            return False
+        return self.pools is None or pool in self.pools
+
+
+@dataclass(frozen=True)
+class Study:
+    phases: tuple[Phase, ...] = ()
+
+    def phase_for(self, pool: str, day: dt.date) -> str | None:
+        """The phase a pool is in on a day (the loader guarantees at most one)."""
+        for phase in self.phases:
+            if phase.applies(pool, day):
+                return phase.name
+        return None
+
+
+@dataclass(frozen=True)
+class PingSettings:
+    timeout: float = 1.0  # seconds
+    retries: int = 1
+    rate: float = 2000.0  # packets per second
+    privileged: bool | None = None  # None: auto (raw if allowed, else datagram ICMP)
+
+
+@dataclass(frozen=True)
+class InfluxSettings:
+    url: str
+    org: str
+    bucket: str
+    daily_bucket: str
+    token: str = field(repr=False)
+    spool: Path
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    backend: str = "sqlite"  # "sqlite" | "influxdb"
+    path: Path = Path("data/pinger.sqlite")
+    influxdb: InfluxSettings | None = None
+
+
+@dataclass(frozen=True)
+class AggregateSettings:
+    at: dt.time
+    hold: float  # seconds
+
+
+@dataclass(frozen=True)
+class Config:
+    source: Path
+    timezone: ZoneInfo
+    interval: float  # seconds
+    collector_name: str
+    ping: PingSettings
+    allow: tuple[ipaddress.IPv4Network, ...] | None
+    storage: StorageSettings
+    aggregate: AggregateSettings
+    pools: tuple[Pool, ...]
+    study: Study = Study()
+
+    def pool(self, name: str) -> Pool:
+        for pool in self.pools:
+            if pool.name == name:
+                return pool
+        raise KeyError(name)
+
+    @property
+    def host_count(self) -> int:
+        return sum(len(pool.hosts) for pool in self.pools)

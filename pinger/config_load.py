@@ -1,0 +1,623 @@
+"""Load a YAML config into typed objects, reporting every problem as FILE:LINE: path: message.
+
+YAML scalars are read as plain strings (no YAML 1.1 guessing: ``no`` stays "no",
+``00:30`` is not sexagesimal 30) and each field converts its own value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import re
+import socket
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from .config import (
+    WEEKDAYS,
+    AggregateSettings,
+    Config,
+    Host,
+    InfluxSettings,
+    OpeningHours,
+    Phase,
+    PingSettings,
+    Pool,
+    StorageSettings,
+    Study,
+)
+from .errors import ConfigError
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+MAX_ADDRESSES_PER_ENTRY = 65536
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"
+    r"(\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
+)
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+_NULLS = {"", "~", "null", "Null", "NULL"}
+
+
+class _Invalid(Exception):
+    """A field's value is wrong; the message says why."""
+
+
+class _Problems:
+    def __init__(self, source: str):
+        self.source = source
+        self.items: list[tuple[int, str]] = []
+
+    def add(self, node: yaml.Node | None, path: str, message: str) -> None:
+        line = node.start_mark.line + 1 if node is not None else 1
+        self.items.append((line, f"{self.source}:{line}: {path}: {message}"))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            self.items.sort(key=lambda item: item[0])
+            raise ConfigError([text for _, text in self.items])
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+class _Fields(dict):
+    """A mapping's value nodes by key, remembering the mapping's node and path."""
+
+    def __init__(self, node: yaml.Node | None, path: str):
+        super().__init__()
+        self.node = node
+        self.path = path
+
+
+class _Reader:
+    """Walks composed YAML nodes, converting fields and collecting problems."""
+
+    def __init__(self, problems: _Problems, environ: dict[str, str]):
+        self.problems = problems
+        self.environ = environ
+
+    # -- shapes -------------------------------------------------------------
+
+    def mapping(self, node: yaml.Node | None, path: str, allowed: set[str] | None) -> "_Fields":
+        """A mapping's keys and value nodes; unknown keys and duplicates are problems."""
+        result = _Fields(node, path)
+        if node is None or self.is_null(node):
+            return result
+        if not isinstance(node, yaml.MappingNode):
+            self.problems.add(node, path, "expected a mapping (key: value lines)")
+            return result
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problems.add(key_node, path, "keys must be plain names")
+                continue
+            key = key_node.value
+            if key in result:
+                self.problems.add(key_node, _join(path, key), "given twice in the same mapping")
+                continue
+            if allowed is not None and key not in allowed:
+                hint = ", ".join(sorted(allowed))
+                self.problems.add(key_node, _join(path, key), f"unknown field (known here: {hint})")
+                continue
+            result[key] = value_node
+        return result
+
+    def sequence(self, node: yaml.Node | None, path: str) -> list[yaml.Node]:
+        if node is None or self.is_null(node):
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            self.problems.add(node, path, "expected a list")
+            return []
+        return list(node.value)
+
+    @staticmethod
+    def is_null(node: yaml.Node) -> bool:
+        return isinstance(node, yaml.ScalarNode) and node.style is None and node.value in _NULLS
+
+    def text(self, node: yaml.Node, path: str) -> str:
+        """A scalar's text with ${VAR} replaced from the environment."""
+        if not isinstance(node, yaml.ScalarNode):
+            raise _Invalid("expected a single value, not a list or mapping")
+
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in self.environ:
+                raise _Invalid(f"environment variable {name} is not set")
+            return self.environ[name]
+
+        return _ENV_REF.sub(substitute, node.value)
+
+    def field(self, fields: "_Fields", name: str, convert: Callable[[str], Any],
+              default: Any = None, required: bool = False) -> Any:
+        """Convert one scalar field, recording a problem (and returning the default) when it is bad."""
+        node = fields.get(name)
+        full = _join(fields.path, name)
+        if node is None or self.is_null(node):
+            if required:
+                self.problems.add(node if node is not None else fields.node, full, "required")
+            return default
+        try:
+            return convert(self.text(node, full))
+        except _Invalid as err:
+            self.problems.add(node, full, str(err))
+            return default
+
+
+# -- scalar converters ------------------------------------------------------
+
+
+def parse_duration(text: str) -> float:
+    """'5m' -> 300.0 seconds; units ms, s, m, h."""
+    match = _DURATION.match(text)
+    if not match:
+        raise _Invalid(f"{text!r} is not a duration (write e.g. 500ms, 30s, 5m, 1h)")
+    seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if seconds <= 0:
+        raise _Invalid("must be longer than zero")
+    return seconds
+
+
+def _positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise _Invalid(f"{text!r} is not a number") from None
+    if not value >= 0 or value == float("inf"):
+        raise _Invalid("must be a number of zero or more")
+    return value
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise _Invalid(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise _Invalid("must be zero or more")
+    return value
+
+
+def _timezone(text: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _Invalid(f"{text!r} is not an IANA time zone name (e.g. Europe/Berlin)") from None
+
+
+def _clock(text: str, allow_24: bool = False) -> int:
+    """'08:30' -> minutes after midnight."""
+    match = _CLOCK.match(text.strip())
+    if not match:
+        raise _Invalid(f"{text!r} is not a time of day (write HH:MM)")
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    if (hours, minutes) == (24, 0) and allow_24:
+        return 1440
+    if hours > 23 or minutes > 59:
+        raise _Invalid(f"{text!r} is not a time of day (write HH:MM)")
+    return hours * 60 + minutes
+
+
+def _time_of_day(text: str) -> dt.time:
+    minutes = _clock(text)
+    return dt.time(minutes // 60, minutes % 60)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise _Invalid(f"{text!r} is not a date (write YYYY-MM-DD)") from None
+
+
+def _privileged(text: str) -> bool | None:
+    lowered = text.strip().lower()
+    if lowered == "auto":
+        return None
+    if lowered in ("true", "yes", "on"):
+        return True
+    if lowered in ("false", "no", "off"):
+        return False
+    raise _Invalid(f"{text!r} is not one of auto, true, false")
+
+
+def _network(text: str) -> ipaddress.IPv4Network:
+    try:
+        network = ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        raise _Invalid(f"{text!r} is not a network (write e.g. 10.1.0.0/16)") from None
+    if network.version != 4:
+        raise _Invalid("IPv6 is not supported yet; list IPv4 networks")
+    return network
+
+
+def _nonempty(text: str) -> str:
+    if not text.strip():
+        raise _Invalid("must not be empty")
+    return text.strip()
+
+
+def _backend(text: str) -> str:
+    if text not in ("sqlite", "influxdb"):
+        raise _Invalid(f"{text!r} is not a storage backend (sqlite or influxdb)")
+    return text
+
+
+def _url(text: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", text):
+        raise _Invalid(f"{text!r} is not an http:// or https:// URL")
+    return text.rstrip("/")
+
+
+# -- hosts --------------------------------------------------------------------
+
+
+def _ipv4(text: str) -> ipaddress.IPv4Address:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        raise _Invalid(f"{text!r} is not an IPv4 address") from None
+    if address.version != 4:
+        raise _Invalid("IPv6 hosts are not supported yet; list IPv4 addresses or DNS names")
+    return address
+
+
+def expand_host_spec(text: str) -> tuple[list[str], bool]:
+    """Expand one host entry to its host names; the flag says whether they are IP addresses.
+
+    Forms: an IPv4 address, an inclusive range ``a-b`` (``10.0.0.5-10.0.0.9`` or ``10.0.0.5-9``),
+    a CIDR network (network and broadcast addresses excluded for prefixes up to /30), a DNS name.
+    """
+    text = text.strip()
+    if "/" in text:
+        try:
+            network = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            raise _Invalid(f"{text!r} is not a CIDR network (write e.g. 10.1.2.0/28)") from None
+        if str(network) != text:
+            raise _Invalid(f"{text!r} has host bits set; did you mean {network}?")
+        if network.version != 4:
+            raise _Invalid("IPv6 hosts are not supported yet; list IPv4 addresses or DNS names")
+        if network.num_addresses > MAX_ADDRESSES_PER_ENTRY + 2:
+            raise _Invalid(f"{text!r} holds more than {MAX_ADDRESSES_PER_ENTRY} addresses; split it")
+        addresses = list(network.hosts()) if network.prefixlen < 31 else list(network)
+        return [str(a) for a in addresses], True
+    if re.match(r"^\d+\.\d+\.\d+\.\d+\s*-\s*\d+(\.\d+\.\d+\.\d+)?$", text):
+        first_text, last_text = (part.strip() for part in text.split("-"))
+        first = _ipv4(first_text)
+        if "." not in last_text:
+            last_text = first_text.rsplit(".", 1)[0] + "." + last_text
+        last = _ipv4(last_text)
+        count = int(last) - int(first) + 1
+        if count < 1:
+            raise _Invalid(f"range {text!r} ends before it starts")
+        if count > MAX_ADDRESSES_PER_ENTRY:
+            raise _Invalid(f"range {text!r} holds more than {MAX_ADDRESSES_PER_ENTRY} addresses; split it")
+        return [str(ipaddress.IPv4Address(int(first) + i)) for i in range(count)], True
+    if re.match(r"^[\d.]+$", text):
+        return [str(_ipv4(text))], True
+    if ":" in text:
+        raise _Invalid("IPv6 hosts are not supported yet; list IPv4 addresses or DNS names")
+    if not _HOSTNAME.match(text):
+        raise _Invalid(f"{text!r} is neither an IPv4 address, a range a-b, a CIDR network nor a DNS name")
+    return [text.rstrip(".").lower()], False
+
+
+# -- sections -------------------------------------------------------------------
+
+_TOP = {"timezone", "interval", "collector", "ping", "allow", "storage", "aggregate", "pools", "study"}
+
+
+def _opening_hours(reader: _Reader, node: yaml.Node, path: str) -> OpeningHours | None:
+    fields = reader.mapping(node, path, None)
+    if not fields:
+        return None
+    per_day: list[list[tuple[int, int]]] = [[] for _ in WEEKDAYS]
+    assigned: dict[int, str] = {}
+    for key, value_node in fields.items():
+        full = _join(path, key)
+        try:
+            days = _weekdays(key)
+            periods = _periods(reader.text(value_node, full))
+        except _Invalid as err:
+            reader.problems.add(value_node, full, str(err))
+            continue
+        for day in days:
+            if day in assigned:
+                reader.problems.add(value_node, full, f"{WEEKDAYS[day]} is already given by {assigned[day]!r}")
+                continue
+            assigned[day] = key
+            per_day[day] = periods
+    return OpeningHours(tuple(tuple(sorted(periods)) for periods in per_day))
+
+
+def _weekdays(key: str) -> list[int]:
+    """'mon-fri' / 'sat,sun' / 'mon' -> weekday numbers (0 = Monday)."""
+    days: list[int] = []
+    for part in key.lower().split(","):
+        part = part.strip()
+        if "-" in part:
+            first, last = (p.strip() for p in part.split("-", 1))
+            if first not in WEEKDAYS or last not in WEEKDAYS:
+                raise _Invalid(f"{key!r} is not a day range (write e.g. mon-fri)")
+            start, stop = WEEKDAYS.index(first), WEEKDAYS.index(last)
+            if stop < start:
+                raise _Invalid(f"{key!r} runs backwards; write e.g. mon-fri")
+            days.extend(range(start, stop + 1))
+        elif part in WEEKDAYS:
+            days.append(WEEKDAYS.index(part))
+        else:
+            raise _Invalid(f"{part!r} is not a weekday (mon, tue, wed, thu, fri, sat, sun)")
+    return days
+
+
+def _periods(text: str) -> list[tuple[int, int]]:
+    """'08:00-12:00, 13:00-20:00' -> [(480, 720), (780, 1200)]; 'closed' -> []."""
+    if text.strip().lower() == "closed":
+        return []
+    periods = []
+    for part in text.split(","):
+        if part.count("-") != 1:
+            raise _Invalid(f"{part.strip()!r} is not an opening period (write HH:MM-HH:MM)")
+        start_text, end_text = part.split("-")
+        start, end = _clock(start_text), _clock(end_text, allow_24=True)
+        if end <= start:
+            raise _Invalid(f"{part.strip()!r} ends before it starts (periods cannot cross midnight)")
+        periods.append((start, end))
+    periods.sort()
+    for (_, end), (start, _) in zip(periods, periods[1:]):
+        if start < end:
+            raise _Invalid(f"opening periods {text!r} overlap")
+    return periods
+
+
+def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> Config:
+    """Read and validate a config file; raise ConfigError listing every problem."""
+    source = str(path)
+    try:
+        raw = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError([f"{source}: cannot read the config file: {err.strerror or err}"]) from None
+    return parse_config(raw, source, os.environ.copy() if environ is None else environ)
+
+
+def parse_config(text: str, source: str, environ: dict[str, str]) -> Config:
+    problems = _Problems(source)
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        detail = getattr(err, "problem", None) or str(err)
+        raise ConfigError([f"{source}:{line}: (yaml): {detail}"]) from None
+    if root is None:
+        raise ConfigError([f"{source}:1: (file): the config is empty; it needs at least timezone and pools"])
+
+    reader = _Reader(problems, environ)
+    top = reader.mapping(root, "", _TOP)
+
+    timezone = reader.field(top, "timezone", _timezone, required=True)
+    interval = reader.field(top, "interval", parse_duration, default=300.0)
+
+    collector_fields = reader.mapping(top.get("collector"), "collector", {"name"})
+    collector_name = reader.field(collector_fields, "name", _nonempty, default=None) or socket.gethostname()
+
+    ping_fields = reader.mapping(top.get("ping"), "ping", {"timeout", "retries", "rate", "privileged"})
+    ping = PingSettings(
+        timeout=reader.field(ping_fields, "timeout", parse_duration, default=1.0),
+        retries=reader.field(ping_fields, "retries", _nonnegative_int, default=1),
+        rate=reader.field(ping_fields, "rate", _positive_rate, default=2000.0),
+        privileged=reader.field(ping_fields, "privileged", _privileged, default=None),
+    )
+
+    allow: tuple[ipaddress.IPv4Network, ...] | None = None
+    if "allow" in top and not reader.is_null(top["allow"]):
+        networks = []
+        for index, item in enumerate(reader.sequence(top["allow"], "allow")):
+            try:
+                networks.append(_network(reader.text(item, f"allow[{index}]")))
+            except _Invalid as err:
+                problems.add(item, f"allow[{index}]", str(err))
+        allow = tuple(networks)
+
+    storage = _storage(reader, top.get("storage"))
+
+    aggregate_fields = reader.mapping(top.get("aggregate"), "aggregate", {"at", "hold"})
+    aggregate = AggregateSettings(
+        at=reader.field(aggregate_fields, "at", _time_of_day, default=dt.time(0, 30)),
+        hold=reader.field(aggregate_fields, "hold", parse_duration, default=None) or interval,
+    )
+
+    pools = _pools(reader, top.get("pools"), allow)
+    study = _study(reader, top.get("study"), {pool.name for pool in pools})
+
+    if "pools" not in top:
+        problems.items.append((1, f"{source}:1: pools: required (a list of pools with their hosts)"))
+    problems.raise_if_any()
+    return Config(
+        source=Path(source),
+        timezone=timezone,
+        interval=interval,
+        collector_name=collector_name,
+        ping=ping,
+        allow=allow,
+        storage=storage,
+        aggregate=aggregate,
+        pools=tuple(pools),
+        study=study,
+    )
+
+
+def _positive_rate(text: str) -> float:
+    value = _positive_number(text)
+    if value <= 0:
+        raise _Invalid("must be more than zero packets per second")
+    return value
+
+
+def _storage(reader: _Reader, node: yaml.Node | None) -> StorageSettings:
+    fields = reader.mapping(node, "storage", {"backend", "path", "influxdb"})
+    backend = reader.field(fields, "backend", _backend, default="sqlite")
+    path = reader.field(fields, "path", lambda t: Path(_nonempty(t)), default=Path("data/pinger.sqlite"))
+    influx = None
+    influx_node = fields.get("influxdb")
+    if backend == "influxdb" or (influx_node is not None and not reader.is_null(influx_node)):
+        if influx_node is None or reader.is_null(influx_node):
+            reader.problems.add(fields.get("backend"), "storage.influxdb",
+                                "required when backend is influxdb (url, org, bucket, token)")
+        else:
+            known = {"url", "org", "bucket", "daily_bucket", "token", "spool"}
+            influx_fields = reader.mapping(influx_node, "storage.influxdb", known)
+            influx = InfluxSettings(
+                url=reader.field(influx_fields, "url", _url, default="", required=True),
+                org=reader.field(influx_fields, "org", _nonempty, default="", required=True),
+                bucket=reader.field(influx_fields, "bucket", _nonempty, default="", required=True),
+                daily_bucket=reader.field(influx_fields, "daily_bucket", _nonempty, default="pinger_daily"),
+                token=reader.field(influx_fields, "token", _nonempty, default="", required=True),
+                spool=reader.field(influx_fields, "spool", lambda t: Path(_nonempty(t)),
+                                   default=Path("data/spool.sqlite")),
+            )
+    return StorageSettings(backend=backend, path=path, influxdb=influx)
+
+
+_POOL_FIELDS = {"name", "watts", "standby_watts", "open", "tags", "hosts"}
+_POOL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
+
+
+def _pool_name(text: str) -> str:
+    name = text.strip()
+    if not _POOL_NAME.match(name):
+        raise _Invalid(f"{text!r} is not a pool name (letters, digits, space, . _ -)")
+    return name
+
+
+def _pools(reader: _Reader, node: yaml.Node | None, allow: tuple[ipaddress.IPv4Network, ...] | None) -> list[Pool]:
+    pools: list[Pool] = []
+    pool_lines: dict[str, int] = {}
+    host_lines: dict[str, tuple[int, str]] = {}
+    items = reader.sequence(node, "pools")
+    if node is not None and not items:
+        reader.problems.add(node, "pools", "the list is empty; add at least one pool with hosts")
+    for index, pool_node in enumerate(items):
+        path = f"pools[{index}]"
+        fields = reader.mapping(pool_node, path, _POOL_FIELDS)
+        name = reader.field(fields, "name", _pool_name, required=True)
+        if name is not None:
+            if name in pool_lines:
+                reader.problems.add(fields["name"], _join(path, "name"),
+                                    f"pool {name!r} is already defined at line {pool_lines[name]}")
+            else:
+                pool_lines[name] = fields["name"].start_mark.line + 1
+        watts = reader.field(fields, "watts", _positive_number, required=True)
+        standby = reader.field(fields, "standby_watts", _positive_number, default=0.0)
+        opening = _opening_hours(reader, fields["open"], _join(path, "open")) if "open" in fields else None
+        tags = _tags(reader, fields.get("tags"), _join(path, "tags"))
+        hosts: list[Host] = []
+        host_nodes = reader.sequence(fields.get("hosts"), _join(path, "hosts"))
+        if not host_nodes:
+            reader.problems.add(fields.get("hosts", pool_node), _join(path, "hosts"), "required: at least one host")
+        for host_index, host_node in enumerate(host_nodes):
+            host_path = f"{path}.hosts[{host_index}]"
+            host_watts = watts
+            spec_node = host_node
+            if isinstance(host_node, yaml.MappingNode):
+                host_fields = reader.mapping(host_node, host_path, {"host", "watts"})
+                if "host" not in host_fields:
+                    reader.problems.add(host_node, _join(host_path, "host"), "required")
+                    continue
+                spec_node = host_fields["host"]
+                host_watts = reader.field(host_fields, "watts", _positive_number, default=watts)
+                host_path = _join(host_path, "host")
+            try:
+                names, is_address = expand_host_spec(reader.text(spec_node, host_path))
+            except _Invalid as err:
+                reader.problems.add(spec_node, host_path, str(err))
+                continue
+            line = spec_node.start_mark.line + 1
+            if is_address and allow is not None:
+                outside = [n for n in names if not any(ipaddress.IPv4Address(n) in net for net in allow)]
+                if outside:
+                    reader.problems.add(spec_node, host_path,
+                                        f"{outside[0]} is outside the allowed networks (allow:)")
+                    continue
+            for host_name in names:
+                if host_name in host_lines:
+                    other_line, other_pool = host_lines[host_name]
+                    reader.problems.add(spec_node, host_path,
+                                        f"host {host_name} is already listed at line {other_line} (pool {other_pool})")
+                    break
+                host_lines[host_name] = (line, name or "?")
+                hosts.append(Host(host_name, host_watts if host_watts is not None else 0.0, standby or 0.0, is_address))
+        pools.append(Pool(name=name or f"#{index}", watts=watts or 0.0, standby_watts=standby or 0.0,
+                          hosts=tuple(hosts), tags=tags, open=opening))
+    return pools
+
+
+def _tags(reader: _Reader, node: yaml.Node | None, path: str) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for key, value_node in reader.mapping(node, path, None).items():
+        full = _join(path, key)
+        if key in ("pool", "host", "phase", "_time", "_measurement", "_field", "_value"):
+            reader.problems.add(value_node, full, f"{key!r} is a reserved tag name")
+            continue
+        try:
+            tags[key] = reader.text(value_node, full)
+        except _Invalid as err:
+            reader.problems.add(value_node, full, str(err))
+    return tags
+
+
+def _study(reader: _Reader, node: yaml.Node | None, pool_names: set[str]) -> Study:
+    fields = reader.mapping(node, "study", {"phases"})
+    phases: list[tuple[Phase, yaml.Node]] = []
+    for index, phase_node in enumerate(reader.sequence(fields.get("phases"), "study.phases")):
+        path = f"study.phases[{index}]"
+        phase_fields = reader.mapping(phase_node, path, {"name", "start", "end", "pools"})
+        name = reader.field(phase_fields, "name", _nonempty, required=True)
+        start = reader.field(phase_fields, "start", _date, required=True)
+        end = reader.field(phase_fields, "end", _date, default=None)
+        pools = None
+        if "pools" in phase_fields:
+            pools = set()
+            for pool_index, pool_node in enumerate(reader.sequence(phase_fields["pools"], _join(path, "pools"))):
+                pool_path = f"{path}.pools[{pool_index}]"
+                try:
+                    pool = reader.text(pool_node, pool_path)
+                except _Invalid as err:
+                    reader.problems.add(pool_node, pool_path, str(err))
+                    continue
+                if pool not in pool_names:
+                    reader.problems.add(pool_node, pool_path, f"no pool is named {pool!r}")
+                pools.add(pool)
+        if name is None or start is None:
+            continue
+        if end is not None and end < start:
+            reader.problems.add(phase_fields["end"], _join(path, "end"), "the phase ends before it starts")
+            continue
+        phase = Phase(name=name, start=start, end=end, pools=frozenset(pools) if pools is not None else None)
+        for other, _ in phases:
+            if _phases_overlap(phase, other, pool_names):
+                reader.problems.add(phase_node, path,
+                                    f"overlaps phase {other.name!r} for the same pool; a day has one phase")
+                break
+        phases.append((phase, phase_node))
+    return Study(tuple(phase for phase, _ in phases))
+
+
+def _phases_overlap(a: Phase, b: Phase, pool_names: set[str]) -> bool:
+    a_pools = a.pools if a.pools is not None else pool_names
+    b_pools = b.pools if b.pools is not None else pool_names
+    if not a_pools & b_pools:
+        return False
+    a_end = a.end or dt.date.max
+    b_end = b.end or dt.date.max
+    return a.start <= b_end and b.start <= a_end

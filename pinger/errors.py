@@ -1,0 +1,37 @@
+"""The exceptions Pinger raises on purpose, each carrying a message meant for the user."""
+
+from __future__ import annotations
+
+
+class PingerError(Exception):
+    """A failure explained in one sentence; the command line prints it and exits 1."""
+
+    exit_code = 1
+
+
+class UsageError(PingerError):
+    """Bad command-line usage or a bad argument value (exit 2)."""
+
+    exit_code = 2
+
+
+class ConfigError(PingerError):
+    """One or more problems in a configuration file (exit 2).
+
+    ``problems`` holds every problem found, each already formatted as
+    ``FILE:LINE: path.to.field: message``.
+    """
+
+    exit_code = 2
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class PingPermissionError(PingerError):
+    """ICMP sockets cannot be opened with the privileges this process has."""
+
+
+class StoreError(PingerError):
+    """The configured store cannot be opened, read or written."""
