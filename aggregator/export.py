@@ -1,0 +1,114 @@
+"""Daily pool rows as CSV: the long layout (a row per day and pool) or the original wide one."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import logging
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from pinger.config import Config
+from pinger.schema import LONG_COLUMNS, WIDE_FIGURES
+from pinger.store import open_store
+
+log = logging.getLogger("pinger.export")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    delimiter: str
+    line_end: str
+    decimal: str
+    bom: bool
+
+
+DIALECTS = {
+    "unix": Dialect(",", "\n", ".", False),
+    # Excel detects UTF-8 by the byte-order mark; without it, umlauts in pool names break.
+    "excel": Dialect(",", "\r\n", ".", True),
+    "excel-de": Dialect(";", "\r\n", ",", True),
+}
+
+
+def format_value(value: object, decimal: str = ".") -> str:
+    """Empty for None, integers as they are, floats with at most 6 decimals (no trailing zeros)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, float):
+        text = f"{value:.6f}".rstrip("0").rstrip(".")
+        text = "0" if text in ("-0", "") else text
+        return text.replace(".", decimal)
+    return str(value)
+
+
+def long_rows(records: Sequence[dict]) -> Iterable[list[object]]:
+    yield list(LONG_COLUMNS)
+    for record in records:
+        yield [record.get(column) for column in LONG_COLUMNS]
+
+
+def wide_rows(records: Sequence[dict], pools: Sequence[str]) -> Iterable[list[object]]:
+    """One row per day; per pool a group of columns named 'POOL figure'."""
+    yield ["date"] + [f"{pool} {figure}" for pool in pools for figure in WIDE_FIGURES]
+    by_day: dict[str, dict[str, dict]] = {}
+    for record in records:
+        by_day.setdefault(record["date"], {})[record["pool"]] = record
+    for day in sorted(by_day):
+        row: list[object] = [day]
+        for pool in pools:
+            record = by_day[day].get(pool)
+            row.extend(record.get(figure) if record else None for figure in WIDE_FIGURES)
+        yield row
+
+
+def render_csv(rows: Iterable[list[object]], dialect: Dialect) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=dialect.delimiter, lineterminator=dialect.line_end)
+    for row in rows:
+        writer.writerow([format_value(value, dialect.decimal) for value in row])
+    return ("\ufeff" if dialect.bom else "") + buffer.getvalue()
+
+
+def export_csv(config: Config, first: dt.date, last: dt.date, pools: Sequence[str] | None,
+               layout: str, dialect_name: str, output: str | None) -> int:
+    """Write the CSV; return the number of pool-day rows exported."""
+    pools = list(pools) if pools else [pool.name for pool in config.pools]
+    store = open_store(config)
+    try:
+        records = store.pool_days(first, last, pools)
+    finally:
+        store.close()
+    days_found = {record["date"] for record in records}
+    missing = (last - first).days + 1 - len(days_found)
+    if missing:
+        log.warning("%d of the %d days from %s to %s have no daily rows yet; run pinger aggregate for them",
+                    missing, (last - first).days + 1, first, last)
+    rows = long_rows(records) if layout == "long" else wide_rows(records, pools)
+    text = render_csv(rows, DIALECTS[dialect_name])
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        _write_atomically(Path(output), text)
+    return len(records)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Never leave a half-written file: write beside it, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise

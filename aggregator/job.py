@@ -1,0 +1,49 @@
+"""Aggregate local days: read each host's samples from the store, compute the rows, replace the day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from pinger.config import Config
+from pinger.progress import Progress
+from pinger.store import open_store
+
+from .daily import PoolDay, compute_host_day, compute_pool_day, day_bounds, sample_window
+
+log = logging.getLogger("pinger.aggregate")
+
+
+def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def aggregate_days(config: Config, first: dt.date, last: dt.date) -> list[PoolDay]:
+    """Compute and store host_daily and pool_daily rows for first..last; return the pool rows."""
+    today = dt.datetime.now(config.timezone).date()
+    if last >= today:
+        log.warning("%s is not over yet in %s: its rows are provisional until it is aggregated again",
+                    today if last == today else last, config.timezone.key)
+    store = open_store(config)
+    results: list[PoolDay] = []
+    days = days_between(first, last)
+    progress = Progress(len(days), "aggregate")
+    try:
+        for done, day in enumerate(days, start=1):
+            host_rows, pool_rows = [], []
+            start, stop = sample_window(day, config.timezone, config.aggregate.hold)
+            for pool in config.pools:
+                host_days = [
+                    compute_host_day(pool, host, day, config.timezone, config.aggregate.hold,
+                                     *store.host_samples(host.name, start, stop))
+                    for host in pool.hosts
+                ]
+                host_rows.extend(host_days)
+                pool_rows.append(compute_pool_day(pool, day, host_days, config.study.phase_for(pool.name, day)))
+            store.write_days(host_rows, pool_rows, {day: int(day_bounds(day, config.timezone)[0])})
+            results.extend(pool_rows)
+            progress.update(done, str(day))
+    finally:
+        store.close()
+    log.info("aggregated %d day(s) from %s to %s: %d pool rows", len(days), first, last, len(results))
+    return results
