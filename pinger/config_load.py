@@ -490,7 +490,7 @@ def _storage(reader: _Reader, node: yaml.Node | None) -> StorageSettings:
 
 
 _POOL_FIELDS = {"name", "watts", "standby_watts", "open", "tags", "hosts"}
-_POOL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
+_POOL_NAME = re.compile(r"^[^\W_][\w .-]*$")
 
 
 def _pool_name(text: str) -> str:

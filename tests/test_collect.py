@@ -1,0 +1,108 @@
+"""The collector daemon on loopback: clean stop on SIGINT/SIGTERM, reload on SIGHUP, the clock's boundaries."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from collector.daemon import next_boundary
+from conftest import ROOT, pinger_command
+
+
+def loopback_config(write_config, store, hosts="127.0.0.1-127.0.0.3", interval="1s", name="pinger.yaml"):
+    return write_config(f"""
+        timezone: UTC
+        interval: {interval}
+        collector: {{name: loop}}
+        ping: {{timeout: 500ms, retries: 0}}
+        allow: [127.0.0.0/8]
+        storage: {{path: {store}}}
+        pools:
+          - {{name: LOOP, watts: 50, hosts: [{hosts}]}}
+    """, name)
+
+
+def wait_for_sweeps(process, count: int, lines: list[str]) -> None:
+    seen = 0
+    for line in process.stderr:
+        lines.append(line)
+        if " sweep " in line and "hosts on" in line:
+            seen += 1
+            if seen == count:
+                return
+    raise AssertionError("collector ended early:\n" + "".join(lines))
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_signal_stops_the_daemon_cleanly_after_its_sweep(write_config, tmp_path, stop_signal):
+    store = tmp_path / "s.sqlite"
+    config = loopback_config(write_config, store)
+    process = subprocess.Popen(pinger_command("collect", "-c", str(config)), cwd=ROOT,
+                               stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    try:
+        wait_for_sweeps(process, 2, lines)
+        process.send_signal(stop_signal)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    rest = process.stderr.read()
+    assert "Traceback" not in rest
+    with sqlite3.connect(store) as db:
+        counts = db.execute("SELECT count(*), count(DISTINCT time) FROM ping").fetchone()
+    assert counts[0] == 3 * counts[1] and counts[1] >= 2  # whole sweeps only
+
+
+def test_sighup_applies_a_valid_edit_and_keeps_running_config_on_a_bad_one(write_config, tmp_path):
+    store = tmp_path / "s.sqlite"
+    config = loopback_config(write_config, store)
+    process = subprocess.Popen(pinger_command("collect", "-c", str(config)), cwd=ROOT,
+                               stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    try:
+        wait_for_sweeps(process, 1, lines)
+        # A valid edit: one more host.
+        loopback_config(write_config, store, hosts="127.0.0.1-127.0.0.4")
+        process.send_signal(signal.SIGHUP)
+        wait_for_sweeps(process, 2, lines)
+        # A broken edit: the running config (4 hosts) stays.
+        config.write_text("timezone: Nowhere/Land\npools: []\n")
+        process.send_signal(signal.SIGHUP)
+        wait_for_sweeps(process, 2, lines)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    log = "".join(lines)
+    assert "config reloaded: 4 hosts in 1 pools" in log
+    assert "config reload rejected, keeping the running config" in log
+    assert f"{config}:1: timezone: 'Nowhere/Land' is not an IANA time zone name" in log
+    sweep_lines = [line for line in lines if " sweep " in line and "hosts on" in line]
+    assert "3/3 hosts on" in sweep_lines[0]
+    assert all("4/4 hosts on" in line for line in sweep_lines[-2:])
+
+
+def test_next_boundary_is_aligned_to_the_clock():
+    assert next_boundary(1_000_000_000.0, 300) == 1_000_000_200.0  # 10^9 s is 200 s before a 5-minute mark
+    assert next_boundary(1_000_000_200.0, 300) == 1_000_000_200.0
+    assert next_boundary(1_000_000_200.5, 300) == 1_000_000_500.0
+
+
+def test_collect_once_stores_one_sweep(write_config, tmp_path, run_pinger):
+    store = tmp_path / "s.sqlite"
+    config = loopback_config(write_config, store)
+    before = int(time.time())
+    result = run_pinger("collect", "-c", str(config), "--once")
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(store) as db:
+        rows = db.execute("SELECT time, host, up FROM ping ORDER BY host").fetchall()
+        status = db.execute("SELECT pool, online, total FROM pool_status").fetchall()
+    assert [(host, up) for _, host, up in rows] == [("127.0.0.1", 1), ("127.0.0.2", 1), ("127.0.0.3", 1)]
+    assert before <= rows[0][0] <= int(time.time())
+    assert status == [("LOOP", 3, 3)]

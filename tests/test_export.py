@@ -1,0 +1,137 @@
+"""Aggregating stored samples is idempotent; the CSV layouts and dialects are exactly as documented."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+import pytest
+
+from aggregator.export import DIALECTS, format_value, long_rows, render_csv, wide_rows
+from aggregator.job import aggregate_days
+from pinger.config_load import load_config
+from pinger.store.sqlite import SqliteStore
+
+DAY = dt.date(2026, 11, 2)  # a Monday
+MIDNIGHT = int(dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc).timestamp())
+
+
+@pytest.fixture
+def stored(write_config, tmp_path):
+    """A two-pool config (UTC) and a store holding one day of 5-minute samples."""
+    store_path = tmp_path / "s.sqlite"
+    config = load_config(write_config(f"""
+        timezone: UTC
+        interval: 5m
+        storage: {{path: {store_path}}}
+        pools:
+          - name: Mensa Süd
+            watts: 100
+            tags: {{building: main}}
+            hosts: [10.0.0.1, 10.0.0.2]
+          - name: B2
+            watts: 50
+            open: {{mon-fri: "08:00-18:00"}}
+            hosts: [10.0.1.1]
+        study:
+          phases: [{{name: sign, start: 2026-11-01, pools: [B2]}}]
+    """), environ={})
+    store = SqliteStore(store_path)
+    samples = []
+    for step in range(288):
+        t = MIDNIGHT + step * 300
+        hour = step / 12
+        samples.append((t, "Mensa Süd", "10.0.0.1", 6 <= hour < 12, 0.3))   # on 06:00..12:00
+        samples.append((t, "Mensa Süd", "10.0.0.2", False, None))            # never on
+        samples.append((t, "B2", "10.0.1.1", 7 <= hour < 19, 0.3))           # on 07:00..19:00
+    store.write_samples(samples)
+    store.close()
+    return config, store_path
+
+
+def test_aggregate_rows_and_idempotent_rerun(stored):
+    config, store_path = stored
+    first = aggregate_days(config, DAY, DAY)
+    # Regular 5-minute samples observe the whole day; transitions fall at midpoints between samples:
+    #   10.0.0.1: on from 05:57:30 to 11:57:30 = 6 h;  B2: on from 06:57:30 to 18:57:30 = 12 h,
+    #   of which outside 08:00-18:00: 06:57:30-08:00 (1.041667 h) + 18:00-18:57:30 (0.958333 h) = 2 h;
+    #   on at the 18:00 close.
+    by_pool = {row.pool: row for row in first}
+    mensa, b2 = by_pool["Mensa Süd"], by_pool["B2"]
+    assert (mensa.pcs_total, mensa.pcs_used, mensa.runtime_h, mensa.avg_runtime_h) == (2, 1, 6.0, 6.0)
+    assert mensa.energy_kwh == pytest.approx(0.6)  # 6 h × 100 W
+    assert mensa.coverage == pytest.approx(1.0)
+    assert mensa.phase is None and mensa.runtime_closed_h is None and mensa.on_at_close is None
+    assert (b2.runtime_h, b2.runtime_closed_h, b2.on_at_close, b2.phase) == (12.0, pytest.approx(2.0), 1, "sign")
+
+    with sqlite3.connect(store_path) as db:
+        before = db.execute("SELECT * FROM pool_daily ORDER BY pool").fetchall()
+        host_rows_before = db.execute("SELECT count(*) FROM host_daily").fetchone()[0]
+    aggregate_days(config, DAY, DAY)
+    with sqlite3.connect(store_path) as db:
+        assert db.execute("SELECT * FROM pool_daily ORDER BY pool").fetchall() == before
+        assert db.execute("SELECT count(*) FROM host_daily").fetchone()[0] == host_rows_before == 3
+
+
+def test_long_layout_unix(stored):
+    config, store_path = stored
+    aggregate_days(config, DAY, DAY)
+    store = SqliteStore(store_path)
+    records = store.pool_days(DAY, DAY)
+    store.close()
+    text = render_csv(long_rows(records), DIALECTS["unix"])
+    assert text == (
+        "date,pool,phase,pcs_total,pcs_used,runtime_h,avg_runtime_h,energy_kwh,coverage,runtime_closed_h,on_at_close\n"
+        "2026-11-02,B2,sign,1,1,12,12,0.6,1,2,1\n"
+        "2026-11-02,Mensa Süd,,2,1,6,6,0.6,1,,\n"
+    )
+
+
+def test_wide_layout_excel_de(stored):
+    config, store_path = stored
+    aggregate_days(config, DAY, DAY)
+    store = SqliteStore(store_path)
+    records = store.pool_days(DAY, DAY)
+    store.close()
+    records[0]["runtime_h"] = 11.5  # a fraction shows the decimal comma
+    text = render_csv(wide_rows(records, ["Mensa Süd", "B2"]), DIALECTS["excel-de"])
+    assert text == (
+        "\ufeffdate;Mensa Süd runtime_h;Mensa Süd avg_runtime_h;Mensa Süd energy_kwh;Mensa Süd pcs_total;"
+        "Mensa Süd pcs_used;B2 runtime_h;B2 avg_runtime_h;B2 energy_kwh;B2 pcs_total;B2 pcs_used\r\n"
+        "2026-11-02;6;6;0,6;2;1;11,5;12;0,6;1;1\r\n"
+    )
+
+
+def test_wide_layout_leaves_missing_pools_empty():
+    records = [{"date": "2026-11-02", "pool": "A", "runtime_h": 1.25, "avg_runtime_h": 1.25,
+                "energy_kwh": 0.1, "pcs_total": 3, "pcs_used": 1}]
+    text = render_csv(wide_rows(records, ["A", "B"]), DIALECTS["excel"])
+    assert text.splitlines()[1] == "2026-11-02,1.25,1.25,0.1,3,1,,,,,"
+    assert text.startswith("\ufeff") and text.endswith("\r\n")
+
+
+@pytest.mark.parametrize("value, decimal, expected", [
+    (None, ".", ""), (3, ".", "3"), (0.1 + 0.2, ".", "0.3"), (1 / 3, ",", "0,333333"),
+    (2.0, ".", "2"), (1e-9, ".", "0"), (True, ".", "1"),
+])
+def test_number_format(value, decimal, expected):
+    assert format_value(value, decimal) == expected
+
+
+def test_export_cli_writes_file_and_rejects_unknown_pool(stored, run_pinger, tmp_path):
+    config, _ = stored
+    aggregate_days(config, DAY, DAY)
+    out = tmp_path / "out" / "daily.csv"
+    result = run_pinger("export", "-c", str(config.source), "--from", str(DAY), "--to", str(DAY),
+                        "--pools", "B2", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().splitlines()[1].startswith("2026-11-02,B2,sign,")
+    assert len(out.read_text().splitlines()) == 2
+
+    result = run_pinger("export", "-c", str(config.source), "--from", str(DAY), "--to", str(DAY),
+                        "--pools", "Nope")
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith(f"--pools: no pool is named 'Nope' in {config.source}")
+
+    result = run_pinger("export", "-c", str(config.source), "--from", "2026-11-05", "--to", "2026-11-01")
+    assert result.returncode == 2 and "--to is before --from" in result.stderr
