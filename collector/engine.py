@@ -1,9 +1,14 @@
 """The ICMP sweep engine: every echo request of a sweep through one socket, paced, matched, retried.
 
-icmplib opens the socket and builds the echo requests; this module owns the loop:
+icmplib opens the socket (and maps permission errors); this module owns the loop:
 send at ``rate`` packets per second while draining replies, match each reply by
 (source address, identifier, sequence), stop as soon as every host answered or the
 timeout after the last request passed, then retry the silent hosts.
+
+Echo requests are built here rather than with icmplib's ``ICMPRequest``/``send``: that path
+costs ~55 µs a packet (a getaddrinfo, two setsockopt calls and a pure-Python checksum each),
+a quarter of a second per 4,000 hosts. With a fixed payload the checksum is a precomputed
+sum plus identifier and sequence.
 """
 
 from __future__ import annotations
@@ -22,8 +27,13 @@ from pinger.errors import PingPermissionError
 
 _ECHO_REPLY = 0
 _SEQUENCES = 65536
+_BURST = 128  # requests sent between two drains of the receive queue
 _RECEIVE_BUFFER = 8 * 1024 * 1024
-_PAYLOAD = b"pinger-sweep-pad"  # fixed: random payloads cost CPU and buy nothing here
+_ECHO_REQUEST = 8
+_PAYLOAD = b"pinger-sweep-pad"  # fixed (and of even length): the checksum can be precomputed
+_PAYLOAD_SUM = _ECHO_REQUEST << 8
+for _offset in range(0, len(_PAYLOAD), 2):
+    _PAYLOAD_SUM += (_PAYLOAD[_offset] << 8) + _PAYLOAD[_offset + 1]
 _RETRYABLE_SEND_ERRORS = {errno.ENOBUFS, errno.EAGAIN, errno.EWOULDBLOCK}
 
 PERMISSION_HINT = (
@@ -76,6 +86,14 @@ def _enlarge_receive_buffer(sock: socket.socket) -> None:
             pass
 
 
+def echo_request(identifier: int, sequence: int) -> bytes:
+    """An ICMP echo request with our fixed payload and a valid checksum."""
+    total = _PAYLOAD_SUM + identifier + sequence
+    total = (total & 0xFFFF) + (total >> 16)
+    total = (total & 0xFFFF) + (total >> 16)
+    return struct.pack("!BBHHH", _ECHO_REQUEST, 0, ~total & 0xFFFF, identifier, sequence) + _PAYLOAD
+
+
 def _parse_echo_reply(packet: bytes, raw: bool) -> tuple[int, int] | None:
     """(identifier, sequence) of an echo reply, or None for any other ICMP message."""
     offset = (packet[0] & 0x0F) * 4 if raw else 0
@@ -106,8 +124,6 @@ def ping_addresses(addresses: Sequence[str], settings: PingSettings) -> list[Ech
 
 def _ping_round(addresses: Sequence[str], pending: list[int], settings: PingSettings,
                 outcomes: list[EchoOutcome | None], send_errors: dict[int, str]) -> None:
-    from icmplib import ICMPRequest, ICMPSocketError
-
     icmp = open_icmp_socket(settings.privileged)
     try:
         raw = icmp.is_privileged
@@ -126,32 +142,34 @@ def _ping_round(addresses: Sequence[str], pending: list[int], settings: PingSett
 
         while True:
             now = time.monotonic()
-            while position < len(pending) and next_send <= now:
+            burst = 0
+            while position < len(pending) and next_send <= now and burst < _BURST:
                 index = pending[position]
                 identifier = id_base + position // _SEQUENCES
                 sequence = position % _SEQUENCES
-                request = ICMPRequest(addresses[index], identifier, sequence, payload=_PAYLOAD)
                 try:
-                    icmp.send(request)
-                except ICMPSocketError as err:
-                    cause = err.__context__
-                    if isinstance(cause, OSError) and cause.errno in _RETRYABLE_SEND_ERRORS:
+                    sock.sendto(echo_request(identifier, sequence), (addresses[index], 0))
+                except OSError as err:
+                    if err.errno in _RETRYABLE_SEND_ERRORS:  # send queue full: let it drain, then resend
                         select.select([sock], [], [], 0.001)
                         _drain(sock, raw, expected, sent_at, outcomes)
                         now = time.monotonic()
                         continue
-                    send_errors[index] = f"send failed: {cause.strerror if isinstance(cause, OSError) else err}"
+                    send_errors[index] = f"send failed: {err.strerror or err}"
                 else:
-                    sent = time.monotonic()
                     # Datagram sockets: the kernel picks the identifier and filters replies itself.
                     key_id = identifier if raw else 0
                     expected[(addresses[index], key_id, sequence)] = index
-                    sent_at[index] = sent
+                    sent_at[index] = time.monotonic()
                 position += 1
+                burst += 1
                 # Pace to the rate without bursting to catch up more than 10 ms of backlog.
                 next_send = max(next_send + spacing, now - 0.01)
+                if next_send > now:
+                    now = time.monotonic()
             if position == len(pending) and deadline is None:
                 deadline = time.monotonic() + settings.timeout
+            # Drain between bursts so replies never pile up beyond the receive buffer.
             _drain(sock, raw, expected, sent_at, outcomes)
             now = time.monotonic()
             if deadline is not None and (not expected or now >= deadline):

@@ -1,0 +1,132 @@
+"""The sweep engine in the sealed lab: exact at thousands of hosts, retries, and replies that are not ours."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import struct
+import sys
+import time
+
+from conftest import ROOT, pinger_command
+from collector.engine import echo_request
+
+
+def ones_complement_sum(data: bytes) -> int:
+    total = 0
+    for offset in range(0, len(data), 2):
+        total += (data[offset] << 8) + data[offset + 1]
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return total
+
+
+def test_echo_requests_carry_a_valid_checksum():
+    for identifier, sequence in ((0, 0), (65535, 65535), (1234, 54321), (7, 65000)):
+        packet = echo_request(identifier, sequence)
+        assert packet[0] == 8 and packet[1] == 0
+        assert struct.unpack("!HH", packet[4:8]) == (identifier, sequence)
+        assert ones_complement_sum(packet) == 0xFFFF  # a valid Internet checksum sums to all ones
+
+
+def write_lab_config(write_config, first: str, last: str, timeout="500ms", retries=0, name="lab.yaml"):
+    return write_config("\n".join([
+        "timezone: UTC",
+        f"ping: {{timeout: {timeout}, retries: {retries}}}",
+        "allow: [10.199.0.0/16]",
+        "pools:",
+        "  - name: LAB",
+        "    watts: 1",
+        f"    hosts: [{first}-{last}]",
+    ]) + "\n", name)
+
+
+def sweep_up_set(lab, config) -> set[str]:
+    result = lab.run(pinger_command("sweep", "-c", str(config), "--json"), cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    return {record["host"] for record in map(json.loads, result.stdout.splitlines()) if record["up"]}
+
+
+def test_exact_at_three_thousand_hosts_on_off_and_toggled(lab, write_config):
+    count = 3000
+    hosts = [lab.address(i) for i in range(count)]
+    on = set(hosts[::3]) | set(hosts[1::7])
+    lab.switch_on(on)
+    config = write_lab_config(write_config, hosts[0], hosts[-1])
+    assert sweep_up_set(lab, config) == on
+    toggled_off = set(sorted(on)[:150])
+    toggled_on = set(hosts[2::11]) - on
+    lab.switch_off(toggled_off)
+    lab.switch_on(toggled_on)
+    assert sweep_up_set(lab, config) == (on - toggled_off) | toggled_on
+
+
+def test_a_retry_finds_a_host_that_came_up_mid_sweep(lab, write_config):
+    # The host is off when the first echo leaves and on 1.5 s later, within the first round's 3 s
+    # timeout: only a retry can see it. The same without retries is the control.
+    host = lab.address(0)
+    for retries, expected in ((0, set()), (1, {host})):
+        lab.switch_off([host])
+        config = write_lab_config(write_config, host, host, timeout="3s", retries=retries, name=f"r{retries}.yaml")
+        process = lab.popen(pinger_command("sweep", "-c", str(config), "--json"), cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        lab.switch_on([host])
+        out, _ = process.communicate(timeout=30)
+        assert {r["host"] for r in map(json.loads, out.splitlines()) if r["up"]} == expected, retries
+
+
+FORGER = r"""
+import socket, struct, sys, time
+sources, target, seconds = sys.argv[1].split(","), sys.argv[2], float(sys.argv[3])
+
+def checksum(data):
+    total = sum((data[i] << 8) + data[i + 1] for i in range(0, len(data), 2))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+send = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)  # we write the IP header
+listen = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+listen.setblocking(False)
+sent = seen = 0
+deadline = time.monotonic() + seconds
+while time.monotonic() < deadline:
+    for source in sources:
+        for identifier in (1, 2, 3):
+            for sequence in range(0, 64):
+                icmp = struct.pack("!BBHHH", 0, 0, 0, identifier, sequence) + b"forged-payload!!"
+                icmp = icmp[:2] + struct.pack("!H", checksum(icmp)) + icmp[4:]
+                header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0, 64, 1, 0,
+                                     socket.inet_aton(source), socket.inet_aton(target))
+                send.sendto(header + icmp, (target, 0))
+                sent += 1
+    while True:
+        try:
+            packet, (source, _) = listen.recvfrom(2048)
+        except BlockingIOError:
+            break
+        seen += source in sources
+    time.sleep(0.01)
+print(sent, seen)
+"""
+
+
+def test_foreign_and_forged_replies_are_ignored(lab, write_config):
+    # While the sweep runs, another process floods echo replies that claim to come from the hosts
+    # that are off (identifiers 1-3, sequences 0-63), and a second sweep pings the same hosts.
+    hosts = [lab.address(i) for i in range(64)]
+    on = set(hosts[::2])
+    off = [h for h in hosts if h not in on]
+    lab.switch_on(on)
+    config = write_lab_config(write_config, hosts[0], hosts[-1], timeout="1500ms")
+    forger = lab.popen([sys.executable, "-c", FORGER, ",".join(off), hosts[0], "2.5"],
+                       stdout=subprocess.PIPE, text=True)
+    other = lab.popen(pinger_command("sweep", "-c", str(config), "--json"), cwd=ROOT,
+                      stdout=subprocess.PIPE, text=True)
+    time.sleep(0.3)
+    assert sweep_up_set(lab, config) == on
+    other_out, _ = other.communicate(timeout=30)
+    assert {r["host"] for r in map(json.loads, other_out.splitlines()) if r["up"]} == on
+    sent, seen = map(int, forger.communicate(timeout=30)[0].split())
+    assert sent > 0 and seen > 0  # the forged replies really reached ICMP sockets in the lab
