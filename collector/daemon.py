@@ -11,8 +11,8 @@ from collections import deque
 from pathlib import Path
 
 from pinger.config import Config
-from pinger.config_load import load_config
-from pinger.errors import ConfigError, StoreError
+from pinger.config_load import reload_config
+from pinger.errors import StoreError
 from pinger.models import CollectorStatus, SweepResult
 from pinger.store import open_store
 
@@ -104,19 +104,7 @@ class Collector:
 
     def _reload(self) -> None:
         self.reload_requested.clear()
-        try:
-            new_config = load_config(self.config_path)
-        except ConfigError as err:
-            log.error("config reload rejected, keeping the running config:\n%s", err)
-            return
-        if new_config.storage != self.config.storage:
-            log.warning("config reload: storage settings changed; they take effect after a restart")
-            new_config = _with_storage(new_config, self.config)
-        self.config = new_config
-        log.info("config reloaded: %d hosts in %d pools", new_config.host_count, len(new_config.pools))
-
-
-def _with_storage(config: Config, running: Config) -> Config:
-    from dataclasses import replace
-
-    return replace(config, storage=running.storage)
+        previous = self.config
+        self.config = reload_config(self.config_path, self.config)
+        if self.config is not previous:
+            log.info("config reloaded: %d hosts in %d pools", self.config.host_count, len(self.config.pools))

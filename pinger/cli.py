@@ -62,7 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
     which = aggregate.add_mutually_exclusive_group(required=True)
     which.add_argument("--date", type=_date, metavar="D", help="one local day, YYYY-MM-DD")
     which.add_argument("--from", dest="first", type=_date, metavar="D", help="first day of a range (with --to)")
+    which.add_argument("--nightly", action="store_true",
+                       help="daemon: run at aggregate.at local time for every finished day not yet aggregated "
+                            "(catching up missed days at start)")
     aggregate.add_argument("--to", dest="last", type=_date, metavar="D", help="last day of the range, inclusive")
+
+    importer = command("import", "load raw ping samples given as InfluxDB line protocol into the configured store")
+    importer.add_argument("file", metavar="FILE.lp", help="line protocol; lines of other measurements are skipped")
+    importer.add_argument("--precision", choices=("s", "ms", "us", "ns"), default="ns",
+                          help="unit of the timestamps (default ns, as line protocol's)")
 
     export = command("export", "print the daily pool rows as CSV")
     export.add_argument("--from", dest="first", type=_date, metavar="D", required=True, help="first day")
@@ -141,6 +149,15 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "aggregate":
         from aggregator.job import aggregate_days
 
+        if args.nightly:
+            if args.last is not None:
+                raise UsageError("--nightly takes no --to")
+            from aggregator.nightly import NightlyAggregator
+
+            nightly = NightlyAggregator(Path(args.config), config)
+            nightly.install_signal_handlers()
+            nightly.run()
+            return 0
         if args.first is not None and args.last is None:
             raise UsageError("--from needs --to")
         if args.last is not None and args.first is None:
@@ -161,6 +178,12 @@ def _run(args: argparse.Namespace) -> int:
         if unknown:
             raise UsageError(f"--pools: no pool is named {unknown[0]!r} in {args.config}")
         export_csv(config, args.first, args.last, pools, args.layout, args.dialect, args.output)
+        return 0
+
+    if args.command == "import":
+        from aggregator.importer import import_file
+
+        import_file(config, Path(args.file), args.precision)
         return 0
 
     raise UsageError(f"unknown command {args.command!r}")

@@ -398,6 +398,26 @@ def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = N
     return parse_config(raw, source, os.environ.copy() if environ is None else environ)
 
 
+def reload_config(path: str | os.PathLike[str], running: Config) -> Config:
+    """The file's config when it is valid; otherwise log every problem and keep the running one.
+
+    Storage settings only change with a restart: a reload keeps the running ones.
+    """
+    import dataclasses
+    import logging
+
+    log = logging.getLogger("pinger")
+    try:
+        fresh = load_config(path)
+    except ConfigError as err:
+        log.error("config reload rejected, keeping the running config:\n%s", err)
+        return running
+    if fresh.storage != running.storage:
+        log.warning("config reload: storage settings changed; they take effect after a restart")
+        fresh = dataclasses.replace(fresh, storage=running.storage)
+    return fresh
+
+
 def parse_config(text: str, source: str, environ: dict[str, str]) -> Config:
     problems = _Problems(source)
     try:

@@ -1,0 +1,73 @@
+"""The nightly aggregator: at ``aggregate.at`` local time, aggregate every finished day not yet done."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+from pathlib import Path
+
+from pinger.config import Config
+from pinger.config_load import reload_config
+from pinger.store import open_store
+
+from .job import aggregate_days
+
+log = logging.getLogger("pinger.aggregate")
+
+
+def days_to_catch_up(last_done: dt.date | None, first_sample_day: dt.date | None,
+                     yesterday: dt.date) -> tuple[dt.date, dt.date] | None:
+    """The finished days still to aggregate, as (first, last), or None when all are done.
+
+    Starts after the last aggregated day, or at the first day with samples; ends yesterday:
+    today is never written as final.
+    """
+    if last_done is not None:
+        first = last_done + dt.timedelta(days=1)
+    elif first_sample_day is not None:
+        first = first_sample_day
+    else:
+        return None
+    return (first, yesterday) if first <= yesterday else None
+
+
+class NightlyAggregator:
+    def __init__(self, config_path: Path, config: Config):
+        self.config_path = config_path
+        self.config = config
+        self.stop_requested = threading.Event()
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: self.stop_requested.set())
+        signal.signal(signal.SIGINT, lambda *_: self.stop_requested.set())
+
+    def catch_up(self) -> None:
+        self.config = reload_config(self.config_path, self.config)
+        tz = self.config.timezone
+        store = open_store(self.config)
+        try:
+            last_done = store.last_aggregated_day()
+            first_time = store.first_sample_time()
+        finally:
+            store.close()
+        first_sample_day = dt.datetime.fromtimestamp(first_time, tz).date() if first_time is not None else None
+        yesterday = dt.datetime.now(tz).date() - dt.timedelta(days=1)
+        span = days_to_catch_up(last_done, first_sample_day, yesterday)
+        if span is None:
+            log.info("nightly: every finished day is aggregated (up to %s)", last_done or "no samples yet")
+            return
+        log.info("nightly: aggregating %s to %s", *span)
+        aggregate_days(self.config, *span)
+
+    def run(self) -> None:
+        import schedule
+
+        self.catch_up()
+        scheduler = schedule.Scheduler()
+        at = self.config.aggregate.at.strftime("%H:%M")
+        scheduler.every().day.at(at, self.config.timezone.key).do(self.catch_up)
+        log.info("nightly: next run at %s %s", at, self.config.timezone.key)
+        while not self.stop_requested.wait(min(max(scheduler.idle_seconds or 0.0, 0.0), 60.0)):
+            scheduler.run_pending()

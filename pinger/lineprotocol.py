@@ -1,0 +1,137 @@
+"""InfluxDB line protocol: parse lines into typed points, and format points into lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FieldValue = float | int | bool | str
+
+_PRECISION_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+
+
+class LineProtocolError(ValueError):
+    def __init__(self, line_number: int, message: str):
+        self.line_number = line_number
+        super().__init__(f"line {line_number}: {message}")
+
+
+@dataclass(frozen=True)
+class LinePoint:
+    measurement: str
+    tags: dict[str, str]
+    fields: dict[str, FieldValue]
+    time_ns: int | None
+
+
+def _split_unescaped(text: str, separator: str, line_number: int, quotes: bool = False) -> list[str]:
+    """Split on a separator that is not backslash-escaped (nor inside double quotes, if asked)."""
+    parts, current, index, quoted = [], [], 0, False
+    while index < len(text):
+        char = text[index]
+        if char == "\\" and index + 1 < len(text):
+            current.append(text[index:index + 2])
+            index += 2
+            continue
+        if quotes and char == '"':
+            quoted = not quoted
+        if char == separator and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+        index += 1
+    if quoted:
+        raise LineProtocolError(line_number, "a string field value is not closed with a double quote")
+    parts.append("".join(current))
+    return parts
+
+
+def _unescape(text: str) -> str:
+    out, index = [], 0
+    while index < len(text):
+        if text[index] == "\\" and index + 1 < len(text) and text[index + 1] in ',= "\\':
+            out.append(text[index + 1])
+            index += 2
+        else:
+            out.append(text[index])
+            index += 1
+    return "".join(out)
+
+
+def _field_value(raw: str, line_number: int, key: str) -> FieldValue:
+    if raw.startswith('"'):
+        if len(raw) < 2 or not raw.endswith('"'):
+            raise LineProtocolError(line_number, f"field {key!r}: unterminated string")
+        return raw[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    if raw in ("t", "T", "true", "True", "TRUE"):
+        return True
+    if raw in ("f", "F", "false", "False", "FALSE"):
+        return False
+    try:
+        if raw.endswith("i"):
+            return int(raw[:-1])
+        if raw.endswith("u"):
+            value = int(raw[:-1])
+            if value < 0:
+                raise ValueError
+            return value
+        return float(raw)
+    except ValueError:
+        raise LineProtocolError(line_number, f"field {key!r}: {raw!r} is not a valid value") from None
+
+
+def parse_line(line: str, line_number: int, precision: str = "ns") -> LinePoint | None:
+    """One line as a point; None for blank lines and comments."""
+    text = line.rstrip("\n").rstrip("\r")
+    if not text.strip() or text.lstrip().startswith("#"):
+        return None
+    sections = _split_unescaped(text, " ", line_number, quotes=True)
+    sections = [section for section in sections if section != ""]
+    if len(sections) not in (2, 3):
+        raise LineProtocolError(line_number, "expected 'measurement[,tags] fields [timestamp]'")
+    series = _split_unescaped(sections[0], ",", line_number)
+    measurement = _unescape(series[0])
+    if not measurement:
+        raise LineProtocolError(line_number, "missing measurement name")
+    tags: dict[str, str] = {}
+    for pair in series[1:]:
+        key_value = _split_unescaped(pair, "=", line_number)
+        if len(key_value) != 2 or not key_value[0] or not key_value[1]:
+            raise LineProtocolError(line_number, f"tag {pair!r} is not key=value")
+        tags[_unescape(key_value[0])] = _unescape(key_value[1])
+    fields: dict[str, FieldValue] = {}
+    for pair in _split_unescaped(sections[1], ",", line_number, quotes=True):
+        key_value = _split_unescaped(pair, "=", line_number, quotes=True)
+        if len(key_value) != 2 or not key_value[0] or not key_value[1]:
+            raise LineProtocolError(line_number, f"field {pair!r} is not key=value")
+        key = _unescape(key_value[0])
+        fields[key] = _field_value(key_value[1], line_number, key)
+    time_ns = None
+    if len(sections) == 3:
+        try:
+            time_ns = int(sections[2]) * _PRECISION_NS[precision]
+        except ValueError:
+            raise LineProtocolError(line_number, f"timestamp {sections[2]!r} is not an integer") from None
+    return LinePoint(measurement, tags, fields, time_ns)
+
+
+def _escape_key(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def format_line(measurement: str, tags: dict[str, str], fields: dict[str, FieldValue], time_s: int) -> str:
+    """One point as a line with a timestamp in seconds; tags sorted, as InfluxDB prefers."""
+    tag_text = "".join(f",{_escape_key(k)}={_escape_key(v)}" for k, v in sorted(tags.items()) if v != "")
+    parts = []
+    for key, value in fields.items():
+        if isinstance(value, bool):
+            rendered = "true" if value else "false"
+        elif isinstance(value, int):
+            rendered = f"{value}i"
+        elif isinstance(value, float):
+            rendered = repr(value)
+        else:
+            rendered = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        parts.append(f"{_escape_key(key)}={rendered}")
+    measurement_text = measurement.replace(",", "\\,").replace(" ", "\\ ")
+    return f"{measurement_text}{tag_text} {','.join(parts)} {time_s}"
