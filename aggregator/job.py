@@ -24,7 +24,7 @@ def aggregate_days(config: Config, first: dt.date, last: dt.date) -> list[PoolDa
     if last >= today:
         log.warning("%s is not over yet in %s: its rows are provisional until it is aggregated again",
                     today if last == today else last, config.timezone.key)
-    store = open_store(config)
+    store = open_store(config, deliver=False)
     results: list[PoolDay] = []
     days = days_between(first, last)
     progress = Progress(len(days), "aggregate")
@@ -33,9 +33,15 @@ def aggregate_days(config: Config, first: dt.date, last: dt.date) -> list[PoolDa
             host_rows, pool_rows = [], []
             start, stop = sample_window(day, config.timezone, config.aggregate.hold)
             for pool in config.pools:
+                by_name = {host.name: host for host in pool.hosts}
+                computed = {}
+                # Streamed host by host: memory holds one host-day of samples, not a pool's.
+                for name, times, states in store.pool_samples(pool.name, list(by_name), start, stop):
+                    computed[name] = compute_host_day(pool, by_name[name], day, config.timezone,
+                                                      config.aggregate.hold, times, states)
                 host_days = [
-                    compute_host_day(pool, host, day, config.timezone, config.aggregate.hold,
-                                     *store.host_samples(host.name, start, stop))
+                    computed.get(host.name)
+                    or compute_host_day(pool, host, day, config.timezone, config.aggregate.hold, (), ())
                     for host in pool.hosts
                 ]
                 host_rows.extend(host_days)

@@ -42,6 +42,14 @@ class Collector:
         self.reload_requested = threading.Event()
         self.unwritten: deque[tuple[SweepResult, CollectorStatus]] = deque()
         self.write_errors = 0
+        self._spool_warned_at = 0  # the last fill level (percent) warned about
+        check = getattr(self.store, "check", None)
+        if check is not None:
+            try:
+                check()  # wrong token, org or bucket end the collector here, with one clear sentence
+            except Exception:
+                self.store.close(flush_seconds=0)
+                raise
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, lambda *_: self.stop_requested.set())
@@ -64,10 +72,12 @@ class Collector:
             sweep = run_sweep(self.config, self.resolver, scheduled=scheduled)
             self._store(sweep)
             done += 1
+            backlog = self._backlog()
             log.info("sweep %s: %d/%d hosts on, %.3f s%s",
                      time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(scheduled)),
                      sweep.online, len(sweep.hosts), sweep.duration_s,
-                     f", {len(self.unwritten)} sweeps waiting to be written" if self.unwritten else "")
+                     f", {backlog} sweeps waiting to be written" if backlog else "")
+            self._warn_if_spool_fills()
             following = next_boundary(time.time(), self.config.interval)
             if following == due:
                 following += self.config.interval
@@ -80,10 +90,28 @@ class Collector:
         self.store.close()
         return done
 
+    def _backlog(self) -> int:
+        """Sweeps not yet in the store: in memory here, plus the InfluxDB spool's backlog."""
+        spooled = self.store.backlog() if hasattr(self.store, "backlog") else 0
+        return len(self.unwritten) + spooled
+
+    def _warn_if_spool_fills(self) -> None:
+        spool = getattr(self.store, "spool", None)
+        if spool is None:
+            return
+        percent = int(spool.pending_bytes() * 100 / spool.max_bytes)
+        level = max((mark for mark in (80, 90, 95) if percent >= mark), default=0)
+        if level > self._spool_warned_at:
+            log.warning("the spool %s is %d%% full (%d sweeps); at 100%% new sweeps cannot be kept: "
+                        "restore the connection to InfluxDB or raise storage.influxdb.spool_max",
+                        spool.path, percent, spool.backlog())
+        self._spool_warned_at = level
+
     def _store(self, sweep: SweepResult) -> None:
         status = CollectorStatus(
             collector=self.config.collector_name, hosts=len(sweep.hosts), online=sweep.online,
-            sweep_s=sweep.duration_s, spool_backlog=len(self.unwritten), write_errors=self.write_errors,
+            sweep_s=sweep.duration_s, spool_backlog=self._backlog(),
+            write_errors=self.write_errors + getattr(self.store, "write_errors", 0),
         )
         if len(self.unwritten) >= MAX_UNWRITTEN_SWEEPS:
             raise StoreError(f"{len(self.unwritten)} sweeps could not be written to {self.config.storage.path}; "

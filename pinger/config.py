@@ -87,6 +87,7 @@ class InfluxSettings:
     daily_bucket: str
     token: str = field(repr=False)
     spool: Path
+    spool_max_bytes: int = 10**9
 
 
 @dataclass(frozen=True)

@@ -167,6 +167,21 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)\s*$", re.I)
+_SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+
+
+def parse_size(text: str) -> int:
+    """'500MB' -> 500000000 bytes; units B, KB, MB, GB, TB (powers of 1000)."""
+    match = _SIZE.match(text)
+    if not match:
+        raise _Invalid(f"{text!r} is not a size (write e.g. 500MB, 2GB)")
+    size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+    if size < 10**6:
+        raise _Invalid("must be at least 1MB")
+    return size
+
+
 def _positive_number(text: str) -> float:
     try:
         value = float(text)
@@ -503,7 +518,7 @@ def _storage(reader: _Reader, node: yaml.Node | None) -> StorageSettings:
             reader.problems.add(fields.get("backend"), "storage.influxdb",
                                 "required when backend is influxdb (url, org, bucket, token)")
         else:
-            known = {"url", "org", "bucket", "daily_bucket", "token", "spool"}
+            known = {"url", "org", "bucket", "daily_bucket", "token", "spool", "spool_max"}
             influx_fields = reader.mapping(influx_node, "storage.influxdb", known)
             influx = InfluxSettings(
                 url=reader.field(influx_fields, "url", _url, default="", required=True),
@@ -513,6 +528,7 @@ def _storage(reader: _Reader, node: yaml.Node | None) -> StorageSettings:
                 token=reader.field(influx_fields, "token", _nonempty, default="", required=True),
                 spool=reader.field(influx_fields, "spool", lambda t: Path(_nonempty(t)),
                                    default=Path("data/spool.sqlite")),
+                spool_max_bytes=reader.field(influx_fields, "spool_max", parse_size, default=10**9),
             )
     return StorageSettings(backend=backend, path=path, influxdb=influx)
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pinger.config import Config
-from pinger.errors import PingerError
 
 from .sqlite import SqliteStore
 
 
-def open_store(config: Config) -> SqliteStore:
-    if config.storage.backend == "sqlite":
-        return SqliteStore(config.storage.path)
-    raise PingerError(
-        f"{config.source}: storage.backend {config.storage.backend!r} is not available in this version yet; "
-        "use backend: sqlite"
-    )
+def open_store(config: Config, deliver: bool = True):
+    """The configured store: SqliteStore, or InfluxStore (with its spool; ``deliver`` starts its
+    background delivery thread, which the collector wants and one-shot commands do not)."""
+    if config.storage.backend == "influxdb":
+        from .influx import InfluxStore
+
+        return InfluxStore(config, deliver=deliver)
+    return SqliteStore(config.storage.path)

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from pinger.errors import StoreError
 from pinger.models import CollectorStatus, SweepResult
@@ -116,6 +116,12 @@ class SqliteStore:
             (host, start, stop),
         ).fetchall()
         return [row[0] for row in rows], [bool(row[1]) for row in rows]
+
+    def pool_samples(self, pool: str, hosts: Sequence[str], start: float, stop: float
+                     ) -> Iterator[tuple[str, list[int], list[bool]]]:
+        """(host, times, states) for each host given, found by host name whatever pool it was recorded in."""
+        for host in hosts:
+            yield (host, *self.host_samples(host, start, stop))
 
     def sample_count(self) -> int:
         return self._db.execute("SELECT count(*) FROM ping").fetchone()[0]

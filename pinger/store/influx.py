@@ -1,0 +1,353 @@
+"""The InfluxDB 2 store: sweeps go through the durable spool to the raw bucket; daily rows and reads are direct."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+from pinger.config import Config, InfluxSettings
+from pinger.errors import PingerError, StoreError
+from pinger.lineprotocol import format_line
+from pinger.models import CollectorStatus, SweepResult
+from pinger.schema import COLLECTOR, HOST_DAILY, PING, POOL_DAILY, POOL_STATUS
+
+from .spool import Batch, Spool
+
+if TYPE_CHECKING:
+    from aggregator.daily import HostDay, PoolDay
+
+log = logging.getLogger("pinger.influxdb")
+
+MAX_POINTS_PER_REQUEST = 5_000
+# A backlog of weeks drains at this many points per second at most, so InfluxDB is not flooded.
+MAX_POINTS_PER_SECOND = 50_000
+MAX_BACKOFF_S = 60.0
+CONFIG_ERROR_RETRY_S = 300.0
+_TRANSIENT = {408, 429, 500, 502, 503, 504}
+_CONFIGURATION = {401, 403, 404}
+
+
+class InfluxConfigError(PingerError):
+    """InfluxDB says the settings are wrong (token, org or bucket): retrying will not help."""
+
+    exit_code = 2
+
+
+def sweep_lines(sweep: SweepResult, status: CollectorStatus) -> list[str]:
+    """A sweep's ping, pool_status and collector points as line protocol, all at the scheduled second."""
+    t = sweep.scheduled
+    lines = []
+    for host in sweep.hosts:
+        fields: dict = {"up": int(host.up)}
+        if host.up and host.rtt_ms is not None:
+            fields["rtt_ms"] = float(host.rtt_ms)
+        lines.append(format_line(PING, {"pool": host.pool, "host": host.host}, fields, t))
+    for pool, (online, total) in sweep.pool_counts().items():
+        lines.append(format_line(POOL_STATUS, {"pool": pool}, {"online": online, "total": total}, t))
+    lines.append(format_line(COLLECTOR, {"collector": status.collector}, {
+        "hosts": status.hosts, "online": status.online, "sweep_s": round(float(status.sweep_s), 4),
+        "spool_backlog": status.spool_backlog, "write_errors": status.write_errors}, t))
+    return lines
+
+
+def _retry_after(headers) -> float | None:
+    value = (headers or {}).get("Retry-After") if hasattr(headers, "get") else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class InfluxStore:
+    """Writes through the spool with a background delivery thread; reads with Flux."""
+
+    def __init__(self, config: Config, deliver: bool = True):
+        from influxdb_client import InfluxDBClient
+
+        self.config = config
+        self.settings: InfluxSettings = config.storage.influxdb  # type: ignore[assignment]
+        self.spool = Spool(self.settings.spool, self.settings.spool_max_bytes)
+        self.client = InfluxDBClient(url=self.settings.url, token=self.settings.token, org=self.settings.org,
+                                     enable_gzip=True, timeout=15_000)
+        self.write_errors = 0
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._reported: str | None = None  # the problem last logged, so each is said once
+        if deliver:
+            self._thread = threading.Thread(target=self._deliver_forever, name="influx-delivery", daemon=True)
+            self._thread.start()
+
+    # -- start-up check ---------------------------------------------------------------
+
+    def check(self) -> bool:
+        """Verify URL, token, org and bucket. Raises InfluxConfigError for wrong settings; False when unreachable."""
+        from influxdb_client.rest import ApiException
+        from influxdb_client.service.buckets_service import BucketsService
+
+        where = f"InfluxDB at {self.settings.url}"
+        try:
+            found = BucketsService(self.client.api_client).get_buckets(
+                name=self.settings.bucket, org=self.settings.org)
+        except ApiException as err:
+            if err.status in (401, 403):
+                raise InfluxConfigError(f"{where} rejects the token ({err.status}): check the token in "
+                                        "storage.influxdb.token (and the variable it names)") from None
+            if err.status == 404:
+                raise InfluxConfigError(f"{where} has no organization {self.settings.org!r} "
+                                        "(storage.influxdb.org)") from None
+            log.warning("%s answered %s at start; sweeps are spooled until it recovers", where, err.status)
+            return False
+        except Exception as err:  # urllib3 connection errors and the like
+            log.warning("%s is not reachable (%s); sweeps are spooled until it is", where, _short(err))
+            return False
+        if not getattr(found, "buckets", None):
+            raise InfluxConfigError(f"{where} has no bucket {self.settings.bucket!r} in organization "
+                                    f"{self.settings.org!r} (storage.influxdb.bucket)")
+        return True
+
+    # -- writing sweeps -----------------------------------------------------------------
+
+    def write_sweep(self, sweep: SweepResult, status: CollectorStatus) -> None:
+        """Commit the sweep to the spool (durable on return); delivery happens in the background."""
+        self.spool.append(self.settings.bucket, sweep_lines(sweep, status))
+        self._wake.set()
+
+    def backlog(self) -> int:
+        return self.spool.backlog()
+
+    def deliver_pending(self, deadline: float | None = None) -> bool:
+        """Deliver spooled batches in order, honouring the server's waits, until the spool is empty
+        (True) or the next wait would pass the deadline (False)."""
+        backoff = 1.0
+        while True:
+            batches = self.spool.oldest(MAX_POINTS_PER_REQUEST)
+            if not batches:
+                return True
+            wait = self._send(batches)
+            if not wait:  # delivered, or a bad batch set aside: go on at once
+                backoff = 1.0
+                continue
+            pause = backoff if wait < 0 else wait
+            if wait < 0:
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+            if deadline is not None and time.monotonic() + pause > deadline:
+                return False
+            time.sleep(pause)
+
+    def _send(self, batches: list[Batch]) -> float | None:
+        """Send batches of one bucket in one request. None on success, else seconds to wait."""
+        from influxdb_client import WritePrecision
+        from influxdb_client.client.write_api import SYNCHRONOUS
+        from influxdb_client.rest import ApiException
+
+        bucket = batches[0].bucket
+        batches = [b for b in batches if b.bucket == bucket] if len({b.bucket for b in batches}) > 1 else batches
+        body = "\n".join(b.lines for b in batches)
+        try:
+            self.client.write_api(write_options=SYNCHRONOUS).write(
+                bucket=bucket, org=self.settings.org, record=body, write_precision=WritePrecision.S)
+        except ApiException as err:
+            self.write_errors += 1
+            return self._handle_refusal(err, batches, _retry_after(err.headers))
+        except Exception as err:  # connection refused, reset, timeout
+            self.write_errors += 1
+            self._report("unreachable", f"InfluxDB at {self.settings.url} is not reachable ({_short(err)}); "
+                         f"{self.spool.backlog()} sweeps wait in the spool")
+            return -1.0
+        self.spool.remove([b.id for b in batches])
+        if self._reported:
+            log.info("InfluxDB accepts writes again; %d sweeps still in the spool", self.spool.backlog())
+            self._reported = None
+        return None
+
+    def _handle_refusal(self, err, batches: list[Batch], retry_after: float | None) -> float | None:
+        status = err.status
+        message = (getattr(err, "body", None) or err.reason or "").strip()
+        if status == 400:
+            if len(batches) > 1:  # find the bad batch by sending one at a time
+                return self._send(batches[:1]) or 0.0
+            self.spool.reject(batches[0], f"400 {message}")
+            log.error("InfluxDB rejected sweep batch %d as malformed (%s); kept in the spool's 'rejected' table",
+                      batches[0].id, message[:200])
+            return 0.0
+        if status == 413:
+            if len(batches) > 1:
+                return self._send(batches[:1]) or 0.0
+            return self._send_in_chunks(batches[0])
+        if status in _CONFIGURATION:
+            self._report(f"config-{status}", f"InfluxDB refuses writes ({status} {message[:200]}): check "
+                         "storage.influxdb url, org, bucket and token; sweeps wait in the spool, retrying every "
+                         f"{CONFIG_ERROR_RETRY_S:.0f} s")
+            return CONFIG_ERROR_RETRY_S
+        self._report(f"http-{status}", f"InfluxDB answered {status} ({message[:200]}); retrying"
+                     + (f" after {retry_after:g} s as it asked" if retry_after else ""))
+        return retry_after if retry_after is not None else -1.0
+
+    def _send_in_chunks(self, batch: Batch, chunk_lines: int = 1000) -> float | None:
+        """A single batch too large for the server (413), sent in smaller requests."""
+        from influxdb_client import WritePrecision
+        from influxdb_client.client.write_api import SYNCHRONOUS
+        from influxdb_client.rest import ApiException
+
+        lines = batch.lines.split("\n")
+        write = self.client.write_api(write_options=SYNCHRONOUS)
+        try:
+            for offset in range(0, len(lines), chunk_lines):
+                write.write(bucket=batch.bucket, org=self.settings.org, record="\n".join(lines[offset:offset + chunk_lines]),
+                            write_precision=WritePrecision.S)
+        except ApiException as err:
+            if err.status == 413:
+                self.spool.reject(batch, f"413 even {chunk_lines} points per request are too large for the server")
+                log.error("InfluxDB refuses batch %d even in requests of %d points (413); kept in the spool's "
+                          "'rejected' table", batch.id, chunk_lines)
+                return 0.0
+            return -1.0
+        except Exception:
+            return -1.0
+        self.spool.remove([batch.id])
+        return None
+
+    def _report(self, key: str, message: str) -> None:
+        if self._reported != key:
+            self._reported = key
+            log.error("%s", message)
+
+    def _deliver_forever(self) -> None:
+        backoff = 1.0
+        while not self._stopping.is_set():
+            batches = self.spool.oldest(MAX_POINTS_PER_REQUEST)
+            if not batches:
+                self._wake.wait(5.0)
+                self._wake.clear()
+                continue
+            started = time.monotonic()
+            wait = self._send(batches)
+            if wait is None:
+                backoff = 1.0
+                points = sum(b.points for b in batches)
+                # Bounded drain rate: never more than MAX_POINTS_PER_SECOND.
+                pause = points / MAX_POINTS_PER_SECOND - (time.monotonic() - started)
+                if pause > 0:
+                    self._stopping.wait(pause)
+            elif wait < 0:  # transient without advice: exponential backoff
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+            elif wait > 0:
+                self._stopping.wait(wait)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def close(self, flush_seconds: float = 5.0) -> None:
+        """Stop the delivery thread, try to deliver what is left for a few seconds, close."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=flush_seconds + 20)
+        if self.spool.backlog():
+            self.deliver_pending(deadline=time.monotonic() + flush_seconds)
+        left = self.spool.backlog()
+        if left:
+            log.warning("%d sweeps stay in the spool %s and are delivered at the next start", left,
+                        self.settings.spool)
+        self.spool.close()
+        self.client.close()
+
+    # -- daily rows and reads, for the aggregator -----------------------------------------
+
+    def host_samples(self, host: str, start: float, stop: float) -> tuple[list[int], list[bool]]:
+        raise StoreError("per-host reads are not used with InfluxDB; use pool_samples")
+
+    def pool_samples(self, pool: str, hosts: Sequence[str], start: float, stop: float
+                     ) -> Iterator[tuple[str, list[int], list[bool]]]:
+        """(host, times, states) for every host of the pool with samples in [start, stop), streamed."""
+        query = pool_samples_flux(self.settings.bucket, pool, start, stop)
+        wanted = set(hosts)
+        current, times, states = None, [], []
+        for record in self.client.query_api().query_stream(query, org=self.settings.org):
+            host = record.values.get("host")
+            if host != current:
+                if current in wanted:
+                    yield current, times, states
+                current, times, states = host, [], []
+            times.append(int(record.get_time().timestamp()))
+            states.append(bool(record.get_value()))
+        if current in wanted:
+            yield current, times, states
+
+    def write_days(self, host_days: Sequence["HostDay"], pool_days: Sequence["PoolDay"],
+                   day_starts: dict[dt.date, int]) -> None:
+        """Replace the daily rows of each (pool, day): delete that day's points first, so changed tags leave
+        no stale series behind, then write."""
+        from influxdb_client import WritePrecision
+        from influxdb_client.client.write_api import SYNCHRONOUS
+
+        bucket = self.settings.daily_bucket
+        delete_api = self.client.delete_api()
+        for pool_day in pool_days:
+            start = dt.datetime.fromtimestamp(day_starts[pool_day.day], dt.timezone.utc)
+            for measurement in (HOST_DAILY, POOL_DAILY):
+                delete_api.delete(start, start + dt.timedelta(seconds=1),
+                                  f'_measurement="{measurement}" AND pool="{_predicate_escape(pool_day.pool)}"',
+                                  bucket=bucket, org=self.settings.org)
+        lines = [format_line(HOST_DAILY, {"pool": h.pool, "host": h.host},
+                             {"runtime_h": float(h.runtime_h), "coverage": float(h.coverage)}, day_starts[h.day])
+                 for h in host_days]
+        for p in pool_days:
+            fields: dict = {"pcs_total": p.pcs_total, "pcs_used": p.pcs_used, "runtime_h": float(p.runtime_h),
+                            "avg_runtime_h": float(p.avg_runtime_h), "energy_kwh": float(p.energy_kwh),
+                            "coverage": float(p.coverage)}
+            if p.runtime_closed_h is not None:
+                fields["runtime_closed_h"] = float(p.runtime_closed_h)
+                fields["on_at_close"] = int(p.on_at_close or 0)
+            tags = {**p.tags, "pool": p.pool, **({"phase": p.phase} if p.phase else {})}
+            lines.append(format_line(POOL_DAILY, tags, fields, day_starts[p.day]))
+        write = self.client.write_api(write_options=SYNCHRONOUS)
+        for offset in range(0, len(lines), MAX_POINTS_PER_REQUEST):
+            write.write(bucket=bucket, org=self.settings.org, record="\n".join(lines[offset:offset + MAX_POINTS_PER_REQUEST]),
+                        write_precision=WritePrecision.S)
+
+    def write_samples(self, samples) -> int:
+        """Raw ping samples (time, pool, host, up, rtt_ms) through the spool, delivered before returning."""
+        lines = [format_line(PING, {"pool": pool, "host": host},
+                             {"up": int(up), **({"rtt_ms": float(rtt)} if up and rtt is not None else {})}, t)
+                 for t, pool, host, up, rtt in samples]
+        for offset in range(0, len(lines), MAX_POINTS_PER_REQUEST):
+            self.spool.append(self.settings.bucket, lines[offset:offset + MAX_POINTS_PER_REQUEST])
+        if not self.deliver_pending(deadline=time.monotonic() + 300):
+            raise StoreError(f"{self.spool.backlog()} batches could not be delivered yet; they stay in the spool "
+                             f"{self.settings.spool} and are delivered by the collector or the next import")
+        return len(lines)
+
+
+def _predicate_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _flux_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("${", "\\${") + '"'
+
+
+def _flux_time(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(int(seconds), dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pool_samples_flux(bucket: str, pool: str, start: float, stop: float) -> str:
+    """The one query per pool and time range that the aggregator reads samples with."""
+    return f"""from(bucket: {_flux_string(bucket)})
+  |> range(start: {_flux_time(start)}, stop: {_flux_time(stop)})
+  |> filter(fn: (r) => r._measurement == "{PING}" and r._field == "up" and r.pool == {_flux_string(pool)})
+  |> keep(columns: ["_time", "_value", "host"])
+  |> group(columns: ["host"])
+  |> sort(columns: ["_time"])
+"""
+
+
+def _short(err: BaseException) -> str:
+    text = str(err)
+    if "Connection refused" in text:
+        return "connection refused"
+    return text.splitlines()[0][:160] if text else type(err).__name__

@@ -1,0 +1,121 @@
+"""The durable outbox: batches of line protocol committed to SQLite before any network write.
+
+A batch (one sweep's points) is appended in one transaction and removed only after InfluxDB
+acknowledged it, so a restart, a SIGKILL or an outage loses nothing and, since InfluxDB
+overwrites a point with the same series and time, a batch delivered twice is stored once.
+Batches the server rejects as malformed (HTTP 400) are kept in a separate table for inspection
+rather than retried forever or dropped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pinger.errors import StoreError
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, bucket TEXT NOT NULL, "
+    "created REAL NOT NULL, points INTEGER NOT NULL, bytes INTEGER NOT NULL, lines TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rejected (id INTEGER PRIMARY KEY, bucket TEXT NOT NULL, created REAL NOT NULL, "
+    "rejected REAL NOT NULL, reason TEXT NOT NULL, lines TEXT NOT NULL)",
+)
+
+
+@dataclass(frozen=True)
+class Batch:
+    id: int
+    bucket: str
+    points: int
+    lines: str
+
+
+class SpoolFull(StoreError):
+    """The spool reached its size bound; the batch was not accepted."""
+
+
+class Spool:
+    """A SQLite outbox; each thread gets its own connection."""
+
+    def __init__(self, path: Path, max_bytes: int):
+        self.path = Path(path)
+        self.max_bytes = max_bytes
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = self._db()
+            db.execute("PRAGMA journal_mode=WAL")
+            for statement in _SCHEMA:
+                db.execute(statement)
+        except (sqlite3.Error, OSError) as err:
+            raise StoreError(f"Cannot open the spool {self.path}: {err}") from None
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            # FULL: a batch reported as spooled survives a power cut, not just a crash.
+            db.execute("PRAGMA synchronous=FULL")
+            self._local.db = db
+        return db
+
+    def append(self, bucket: str, lines: list[str]) -> int:
+        """Commit one batch; return its id. Raises SpoolFull when the bound would be passed."""
+        text = "\n".join(lines)
+        size = len(text.encode())
+        with self._lock:
+            if self.pending_bytes() + size > self.max_bytes:
+                raise SpoolFull(f"the spool {self.path} holds {self.pending_bytes() / 1e6:.1f} MB, its bound "
+                                f"(storage.influxdb.spool_max) is {self.max_bytes / 1e6:.1f} MB")
+            try:
+                cursor = self._db().execute(
+                    "INSERT INTO outbox (bucket, created, points, bytes, lines) VALUES (?, ?, ?, ?, ?)",
+                    (bucket, time.time(), len(lines), size, text))
+            except sqlite3.Error as err:
+                raise StoreError(f"Cannot write to the spool {self.path}: {err}") from None
+            return cursor.lastrowid
+
+    def oldest(self, max_points: int) -> list[Batch]:
+        """The oldest batches, in order, up to about ``max_points`` points (at least one batch)."""
+        batches, points = [], 0
+        for row in self._db().execute("SELECT id, bucket, points, lines FROM outbox ORDER BY id LIMIT 1000"):
+            if batches and points + row[2] > max_points:
+                break
+            batches.append(Batch(*row))
+            points += row[2]
+        return batches
+
+    def remove(self, ids: list[int]) -> None:
+        self._db().executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+
+    def reject(self, batch: Batch, reason: str) -> None:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("INSERT INTO rejected SELECT id, bucket, created, ?, ?, lines FROM outbox WHERE id = ?",
+                       (time.time(), reason, batch.id))
+            db.execute("DELETE FROM outbox WHERE id = ?", (batch.id,))
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            db.execute("ROLLBACK")
+            raise
+
+    def backlog(self) -> int:
+        """Batches waiting for delivery."""
+        return self._db().execute("SELECT count(*) FROM outbox").fetchone()[0]
+
+    def pending_bytes(self) -> int:
+        return self._db().execute("SELECT coalesce(sum(bytes), 0) FROM outbox").fetchone()[0]
+
+    def rejected_count(self) -> int:
+        return self._db().execute("SELECT count(*) FROM rejected").fetchone()[0]
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
