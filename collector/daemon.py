@@ -43,6 +43,8 @@ class Collector:
         self.unwritten: deque[tuple[SweepResult, CollectorStatus]] = deque()
         self.write_errors = 0
         self._spool_warned_at = 0  # the last fill level (percent) warned about
+        self._config_stamp: int | None = None
+        self._config_file_changed()  # remember the file as loaded
         check = getattr(self.store, "check", None)
         if check is not None:
             try:
@@ -59,14 +61,17 @@ class Collector:
     def run(self, sweeps: int | None = None, immediately: bool = False) -> int:
         """Sweep ``sweeps`` times (None: until stopped); return the number of sweeps done."""
         done = 0
-        log.info("collector %s: %d hosts in %d pools, one sweep every %gs, store %s",
+        storage = self.config.storage
+        where = (f"InfluxDB {storage.influxdb.url} bucket {storage.influxdb.bucket} via spool {storage.influxdb.spool}"
+                 if storage.backend == "influxdb" and storage.influxdb else f"SQLite {storage.path}")
+        log.info("collector %s: %d hosts in %d pools, one sweep every %gs, store: %s",
                  self.config.collector_name, self.config.host_count, len(self.config.pools),
-                 self.config.interval, self.config.storage.path)
+                 self.config.interval, where)
         due = time.time() if immediately else next_boundary(time.time(), self.config.interval)
         while sweeps is None or done < sweeps:
             if self.stop_requested.wait(max(0.0, due - time.time())):
                 break
-            if self.reload_requested.is_set():
+            if self.reload_requested.is_set() or self._config_file_changed():
                 self._reload()
             scheduled = int(due)
             sweep = run_sweep(self.config, self.resolver, scheduled=scheduled)
@@ -129,6 +134,15 @@ class Collector:
                 log.error("%s (will retry at the next sweep)", err)
                 return
             self.unwritten.popleft()
+
+    def _config_file_changed(self) -> bool:
+        try:
+            stamp = self.config_path.stat().st_mtime_ns
+        except OSError:
+            return False  # a file being replaced: look again at the next sweep
+        changed = self._config_stamp is not None and stamp != self._config_stamp
+        self._config_stamp = stamp
+        return changed
 
     def _reload(self) -> None:
         self.reload_requested.clear()

@@ -106,3 +106,23 @@ def test_collect_once_stores_one_sweep(write_config, tmp_path, run_pinger):
     assert [(host, up) for _, host, up in rows] == [("127.0.0.1", 1), ("127.0.0.2", 1), ("127.0.0.3", 1)]
     assert before <= rows[0][0] <= int(time.time())
     assert status == [("LOOP", 3, 3)]
+
+
+def test_an_edited_file_is_reloaded_without_a_signal(write_config, tmp_path):
+    store = tmp_path / "s.sqlite"
+    config = loopback_config(write_config, store)
+    process = subprocess.Popen(pinger_command("collect", "-c", str(config)), cwd=ROOT,
+                               stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    try:
+        wait_for_sweeps(process, 1, lines)
+        time.sleep(0.05)  # a new modification time even on coarse clocks
+        loopback_config(write_config, store, hosts="127.0.0.1-127.0.0.2")
+        wait_for_sweeps(process, 2, lines)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "config reloaded: 2 hosts in 1 pools" in "".join(lines)
+    assert "2/2 hosts on" in [line for line in lines if "hosts on" in line][-1]

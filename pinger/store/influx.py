@@ -77,6 +77,7 @@ class InfluxStore:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._reported: str | None = None  # the problem last logged, so each is said once
+        self._draining = False
         if deliver:
             self._thread = threading.Thread(target=self._deliver_forever, name="influx-delivery", daemon=True)
             self._thread.start()
@@ -160,19 +161,23 @@ class InfluxStore:
             return -1.0
         self.spool.remove([b.id for b in batches])
         if self._reported:
-            log.info("InfluxDB accepts writes again; %d sweeps still in the spool", self.spool.backlog())
+            log.info("InfluxDB accepts writes again; delivering %d spooled sweeps", self.spool.backlog())
             self._reported = None
+            self._draining = True
+        if self._draining and self.spool.backlog() == 0:
+            log.info("spool drained: every spooled sweep is in InfluxDB")
+            self._draining = False
         return None
 
     def _handle_refusal(self, err, batches: list[Batch], retry_after: float | None) -> float | None:
         status = err.status
         message = (getattr(err, "body", None) or err.reason or "").strip()
-        if status == 400:
+        if status in (400, 422):  # malformed, or a field type conflict: sending again cannot help
             if len(batches) > 1:  # find the bad batch by sending one at a time
                 return self._send(batches[:1]) or 0.0
-            self.spool.reject(batches[0], f"400 {message}")
-            log.error("InfluxDB rejected sweep batch %d as malformed (%s); kept in the spool's 'rejected' table",
-                      batches[0].id, message[:200])
+            self.spool.reject(batches[0], f"{status} {message}")
+            log.error("InfluxDB refused sweep batch %d (%s %s); kept in the spool's 'rejected' table",
+                      batches[0].id, status, message[:200])
             return 0.0
         if status == 413:
             if len(batches) > 1:
