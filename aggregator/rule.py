@@ -1,73 +1,140 @@
 """The nearest-sample rule over one host's samples: on-time, observed time, and state at an instant.
 
-Samples are two parallel sequences sorted by time: ``times`` (unix seconds, unique) and
-``states`` (True = up). Sample i speaks for the instants nearer to it than to any other sample,
-up to ``hold`` seconds away: the interval from the midpoint with its predecessor to the midpoint
-with its successor, clipped to [t_i - hold, t_i + hold]. Instants no sample speaks for are
-unobserved. At an exact midpoint the earlier sample speaks (it only matters for ``state_at``).
+Samples are two parallel sequences: ``times`` (unix seconds, strictly increasing) and ``states``
+(True = up). Every function raises ValueError when the times are not strictly increasing, the
+sequences differ in length, or ``hold`` is negative.
+
+At an instant τ the host is on when the sample nearest to τ says up and lies no farther than
+``hold`` from τ; when no sample lies within ``hold``, τ is unobserved. So sample i owns the
+interval from the midpoint with its predecessor to the midpoint with its successor, clipped to
+[t_i - hold, t_i + hold]. Durations do not depend on which side owns a single instant; only
+``state_at`` does, and it gives an exact midpoint to the earlier sample.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
-from typing import Sequence
+from bisect import bisect_left
+from dataclasses import dataclass
+from itertools import chain, islice
+from operator import lt
+from typing import Iterator, Sequence
+
+_AFTER_LAST = (float("inf"),)
 
 
-def owned_interval(times: Sequence[float], index: int, hold: float) -> tuple[float, float]:
-    """The interval sample ``index`` speaks for."""
-    t = times[index]
-    low, high = t - hold, t + hold
-    if index > 0:
-        low = max(low, (times[index - 1] + t) / 2)
-    if index + 1 < len(times):
-        high = min(high, (t + times[index + 1]) / 2)
-    return low, high
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Seconds within one span [start, stop): on, observed, and on inside the given sub-spans."""
+
+    on: float
+    observed: float
+    on_within: float
+
+
+def _check_shape(times: Sequence[float], states: Sequence[bool], hold: float) -> None:
+    if len(times) != len(states):
+        raise ValueError(f"{len(times)} sample times but {len(states)} states")
+    if hold < 0:
+        raise ValueError(f"hold must not be negative, got {hold}")
+
+
+def check_samples(times: Sequence[float], states: Sequence[bool], hold: float) -> None:
+    """Raise ValueError unless the samples and ``hold`` can be used by the rule."""
+    _check_shape(times, states, hold)
+    if not all(map(lt, times, islice(times, 1, None))):
+        raise ValueError("sample times must be strictly increasing")
+
+
+def _owned(times: Sequence[float], states: Sequence[bool], hold: float) -> Iterator[tuple[float, float, bool]]:
+    """(low, high, up) for each sample; checks the order on the way, so callers need not."""
+    _check_shape(times, states, hold)
+    if not times:
+        return
+    low = times[0] - hold
+    for t, following, up in zip(times, chain(islice(times, 1, None), _AFTER_LAST), states):
+        if following <= t:
+            raise ValueError("sample times must be strictly increasing")
+        midpoint = (t + following) / 2
+        high = t + hold
+        if midpoint < high:
+            high = midpoint
+        yield low, high, up
+        low = following - hold
+        if midpoint > low:
+            low = midpoint
+
+
+def covered_intervals(times: Sequence[float], states: Sequence[bool], hold: float) -> list[tuple[float, float, bool]]:
+    """The interval (low, high) each sample owns, with its state; one entry per sample, in order.
+
+    The intervals are disjoint and increasing; gaps between them are unobserved. With hold 0 every
+    interval is empty (low == high).
+    """
+    return list(_owned(times, states, hold))
+
+
+def tally(times: Sequence[float], states: Sequence[bool], hold: float, start: float, stop: float,
+          spans: Sequence[tuple[float, float]] = ()) -> Tally:
+    """On-time and observed time within [start, stop), and on-time within ``spans`` ∩ [start, stop).
+
+    ``spans`` must be sorted and non-overlapping. One pass over the samples (O(n + len(spans))).
+    """
+    on = observed = on_within = 0.0
+    span_count = len(spans)
+    next_span = 0
+    for low, high, up in _owned(times, states, hold):
+        if low < start:
+            low = start
+        if high > stop:
+            high = stop
+        if high <= low:
+            continue
+        observed += high - low
+        if not up:
+            continue
+        on += high - low
+        if span_count:
+            # Owned intervals increase, so spans that end before this one can be skipped for good.
+            while next_span < span_count and spans[next_span][1] <= low:
+                next_span += 1
+            index = next_span
+            while index < span_count and spans[index][0] < high:
+                span_start, span_stop = spans[index]
+                on_within += (high if high < span_stop else span_stop) - (low if low > span_start else span_start)
+                index += 1
+    return Tally(on, observed, on_within)
 
 
 def on_and_observed(times: Sequence[float], states: Sequence[bool], hold: float,
                     start: float, stop: float) -> tuple[float, float]:
     """Seconds on and seconds observed within [start, stop)."""
-    if stop <= start or not times:
-        return 0.0, 0.0
-    # Only samples within hold of the span can speak for any of it.
-    first = max(bisect_left(times, start - hold) - 1, 0)
-    last = min(bisect_right(times, stop + hold) + 1, len(times))
-    on = observed = 0.0
-    previous = times[first - 1] if first > 0 else None
-    for index in range(first, last):
-        t = times[index]
-        low = t - hold
-        if previous is not None and (previous + t) / 2 > low:
-            low = (previous + t) / 2
-        high = t + hold
-        if index + 1 < len(times) and (t + times[index + 1]) / 2 < high:
-            high = (t + times[index + 1]) / 2
-        previous = t
-        if low < start:
-            low = start
-        if high > stop:
-            high = stop
-        if high > low:
-            observed += high - low
-            if states[index]:
-                on += high - low
-    return on, observed
+    result = tally(times, states, hold, start, stop)
+    return result.on, result.observed
 
 
 def on_within(times: Sequence[float], states: Sequence[bool], hold: float,
               spans: Sequence[tuple[float, float]]) -> float:
-    """Seconds on within the union of non-overlapping spans [start, stop)."""
-    return sum(on_and_observed(times, states, hold, start, stop)[0] for start, stop in spans)
+    """Seconds on within the union of sorted, non-overlapping spans [start, stop)."""
+    if not spans:
+        check_samples(times, states, hold)
+        return 0.0
+    return tally(times, states, hold, spans[0][0], spans[-1][1], spans).on_within
 
 
 def state_at(times: Sequence[float], states: Sequence[bool], hold: float, instant: float) -> bool | None:
-    """On (True), off (False) or unobserved (None) at one instant; ties go to the earlier sample."""
-    index = bisect_left(times, instant)
-    best = None
+    """True (on), False (off) or None (unobserved) at one instant.
+
+    A sample exactly ``hold`` away still counts. At an exact midpoint between two samples the
+    earlier one decides: a state holds until the midpoint inclusive, so a change of state takes
+    effect just after it.
+    """
+    check_samples(times, states, hold)
+    index = bisect_left(times, instant)  # times[index - 1] < instant <= times[index]
+    nearest = None
     if index < len(times):
-        best = index
-    if index > 0 and (best is None or instant - times[index - 1] <= times[best] - instant):
-        best = index - 1
-    if best is None or abs(times[best] - instant) > hold:
+        nearest = index
+    if index > 0 and (nearest is None or instant - times[index - 1] <= times[nearest] - instant):
+        nearest = index - 1
+    if nearest is None or abs(times[nearest] - instant) > hold:
         return None
-    return bool(states[best])
+    return bool(states[nearest])

@@ -78,6 +78,8 @@ class InfluxStore:
         self._thread: threading.Thread | None = None
         self._reported: str | None = None  # the problem last logged, so each is said once
         self._draining = False
+        self._resume_at = 0.0  # monotonic time before which no write is sent (Retry-After, backoff)
+        self._backoff = 1.0
         if deliver:
             self._thread = threading.Thread(target=self._deliver_forever, name="influx-delivery", daemon=True)
             self._thread.start()
@@ -123,21 +125,26 @@ class InfluxStore:
     def deliver_pending(self, deadline: float | None = None) -> bool:
         """Deliver spooled batches in order, honouring the server's waits, until the spool is empty
         (True) or the next wait would pass the deadline (False)."""
-        backoff = 1.0
         while True:
+            delay = self._resume_at - time.monotonic()
+            if delay > 0:
+                if deadline is not None and time.monotonic() + delay > deadline:
+                    return False
+                time.sleep(delay)
             batches = self.spool.oldest(MAX_POINTS_PER_REQUEST)
             if not batches:
                 return True
-            wait = self._send(batches)
-            if not wait:  # delivered, or a bad batch set aside: go on at once
-                backoff = 1.0
-                continue
-            pause = backoff if wait < 0 else wait
-            if wait < 0:
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
-            if deadline is not None and time.monotonic() + pause > deadline:
-                return False
-            time.sleep(pause)
+            self._after_send(self._send(batches))
+
+    def _after_send(self, wait: float | None) -> None:
+        """Remember when the next request may go: at once, after the server's Retry-After, or after a
+        growing backoff. Shared by the delivery thread and the final flush, so neither ignores the other's wait."""
+        if not wait:
+            self._backoff = 1.0
+            return
+        if wait < 0:
+            wait, self._backoff = self._backoff, min(self._backoff * 2, MAX_BACKOFF_S)
+        self._resume_at = time.monotonic() + wait
 
     def _send(self, batches: list[Batch]) -> float | None:
         """Send batches of one bucket in one request. None on success, else seconds to wait."""
@@ -222,8 +229,11 @@ class InfluxStore:
             log.error("%s", message)
 
     def _deliver_forever(self) -> None:
-        backoff = 1.0
         while not self._stopping.is_set():
+            delay = self._resume_at - time.monotonic()
+            if delay > 0:
+                self._stopping.wait(delay)
+                continue
             batches = self.spool.oldest(MAX_POINTS_PER_REQUEST)
             if not batches:
                 self._wake.wait(5.0)
@@ -231,18 +241,12 @@ class InfluxStore:
                 continue
             started = time.monotonic()
             wait = self._send(batches)
+            self._after_send(wait)
             if wait is None:
-                backoff = 1.0
-                points = sum(b.points for b in batches)
                 # Bounded drain rate: never more than MAX_POINTS_PER_SECOND.
-                pause = points / MAX_POINTS_PER_SECOND - (time.monotonic() - started)
+                pause = sum(b.points for b in batches) / MAX_POINTS_PER_SECOND - (time.monotonic() - started)
                 if pause > 0:
                     self._stopping.wait(pause)
-            elif wait < 0:  # transient without advice: exponential backoff
-                self._stopping.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
-            elif wait > 0:
-                self._stopping.wait(wait)
 
     # -- lifecycle ----------------------------------------------------------------------
 
