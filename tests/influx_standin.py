@@ -423,6 +423,8 @@ class InfluxStandin:
         routes = {
             "/api/v2/write": ({"POST"}, lambda: self._write(query, headers, body)),
             "/api/v2/buckets": ({"GET"}, lambda: self._list_buckets(query, headers)),
+            "/api/v2/query": ({"POST"}, lambda: self._query(query, headers, body)),
+            "/api/v2/delete": ({"POST"}, lambda: self._delete(query, headers, body)),
             "/health": ({"GET"}, self._health),
             "/ready": ({"GET"}, self._ready),
             "/ping": ({"GET", "HEAD"}, self._ping),
@@ -519,6 +521,75 @@ class InfluxStandin:
                 return (f'field type conflict: input field "{key}" on measurement "{point.measurement}" '
                         f"is type {_type_name(value)}, already exists as type {existing}")
         return None
+
+    # Flux is a language, not a format: the stand-in answers only the one query shape Pinger's
+    # aggregator sends (pinger.store.influx.pool_samples_flux), and says so for anything else.
+    _SAMPLE_QUERY = re.compile(
+        r'from\(bucket: "(?P<bucket>[^"]+)"\)\s*'
+        r'\|> range\(start: (?P<start>[0-9TZ:-]+), stop: (?P<stop>[0-9TZ:-]+)\)\s*'
+        r'\|> filter\(fn: \(r\) => r\._measurement == "(?P<measurement>\w+)" and r\._field == "(?P<field>\w+)" '
+        r'and r\.pool == "(?P<pool>(?:[^"\\]|\\.)*)"\)\s*'
+        r'\|> keep\(columns: \["_time", "_value", "host"\]\)\s*'
+        r'\|> group\(columns: \["host"\]\)\s*'
+        r'\|> sort\(columns: \["_time"\]\)\s*$')
+
+    def _query(self, query: dict[str, str], headers, body: bytes) -> Response:
+        if not self._is_authorized(headers):
+            return _error(401, "unauthorized access")
+        org_error = self._org_error(query, required=True)
+        if org_error:
+            return org_error
+        try:
+            flux = json.loads(body)["query"]
+        except (ValueError, KeyError):
+            return _error(400, "the query body must be JSON with a 'query' field")
+        match = self._SAMPLE_QUERY.match(flux.strip() + "\n")
+        if not match:
+            return _error(400, "influx stand-in: only the aggregator's sample query is understood")
+        start, stop = (int(datetime.fromisoformat(match[k].replace("Z", "+00:00")).timestamp() * 10**9)
+                       for k in ("start", "stop"))
+        pool = match["pool"].replace('\\"', '"').replace("\\\\", "\\")
+        with self._lock:
+            if match["bucket"] not in self._buckets:
+                return _error(404, f'failed to initialize execute state: could not find bucket "{match["bucket"]}"')
+            rows = sorted((p.tags.get("host", ""), p.time_ns, p.fields[match["field"]])
+                          for p in self._points.values()
+                          if p.bucket == match["bucket"] and p.measurement == match["measurement"]
+                          and p.tags.get("pool") == pool and match["field"] in p.fields and start <= p.time_ns < stop)
+        lines = ["#datatype,string,long,dateTime:RFC3339,long,string", "#group,false,false,false,false,true",
+                 "#default,_result,,,,", ",result,table,_time,_value,host"]
+        tables: dict[str, int] = {}
+        for host, time_ns, value in rows:
+            table = tables.setdefault(host, len(tables))
+            stamp = datetime.fromtimestamp(time_ns / 10**9, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            lines.append(f",,{table},{stamp},{int(value)},{host}")
+        return 200, {"Content-Type": "text/csv; charset=utf-8"}, ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    def _delete(self, query: dict[str, str], headers, body: bytes) -> Response:
+        """Delete with a predicate of `key="value"` terms joined by AND, as InfluxDB's delete API."""
+        if not self._is_authorized(headers):
+            return _error(401, "unauthorized access")
+        org_error = self._org_error(query, required=True)
+        if org_error:
+            return org_error
+        try:
+            request = json.loads(body)
+            start, stop = (int(datetime.fromisoformat(request[k].replace("Z", "+00:00")).timestamp() * 10**9)
+                           for k in ("start", "stop"))
+            terms = dict(re.fullmatch(r'\s*(\w+)\s*=\s*"((?:[^"\\]|\\.)*)"\s*', term).groups()
+                         for term in re.split(r"\s+AND\s+", request.get("predicate", "")) if term.strip())
+        except (ValueError, KeyError, AttributeError):
+            return _error(400, "invalid delete request")
+        bucket = query.get("bucket")
+        with self._lock:
+            if bucket not in self._buckets:
+                return _error(404, f'bucket "{bucket}" not found')
+            for key, point in list(self._points.items()):
+                labels = {**point.tags, "_measurement": point.measurement}
+                if (point.bucket == bucket and start <= point.time_ns <= stop
+                        and all(labels.get(k) == v.replace('\\"', '"') for k, v in terms.items())):
+                    del self._points[key]
+        return 204, {}, b""
 
     def _list_buckets(self, query: dict[str, str], headers) -> Response:
         if not self._is_authorized(headers):

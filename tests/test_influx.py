@@ -209,3 +209,60 @@ def test_round_trip_against_a_real_influxdb(write_config, tmp_path):
             f'|> filter(fn: (r) => r._measurement == "ping" and r._field == "up" and r.pool == "LOOP") '
             f'|> group() |> count()')
     assert tables[0].records[0].get_value() == 2 * len(HOSTS)
+
+
+def test_import_aggregate_and_rerun_through_influxdb(standin, write_config, tmp_path):
+    # Samples go in with `pinger import` (through the spool), come back with the aggregator's Flux query,
+    # and the daily rows land in the daily bucket; a re-run with another phase leaves no stale series.
+    import datetime as dt
+
+    def config_text(phase_line: str) -> str:
+        return f"""
+            timezone: UTC
+            interval: 5m
+            storage:
+              backend: influxdb
+              influxdb: {{url: "{standin.url}", org: pinger, bucket: pinger, daily_bucket: pinger_daily,
+                          token: "${{INFLUX_TOKEN}}", spool: "{tmp_path / 'spool.sqlite'}"}}
+            pools:
+              - {{name: "Mensa Süd", watts: 100, tags: {{building: main}}, hosts: [10.0.0.1, 10.0.0.2]}}
+            {phase_line}
+        """
+
+    config = write_config(config_text("study: {phases: [{name: before, start: 2026-10-01}]}"))
+    midnight = int(dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc).timestamp())
+    lines = []
+    for step in range(-1, 290):  # 10.0.0.1 on 08:00-10:00, 10.0.0.2 never; one sample beyond each edge
+        t = midnight + step * 300
+        lines.append(f"ping,pool=Mensa\\ Süd,host=10.0.0.1 up={int(96 <= step < 120)}i {t}")
+        lines.append(f"ping,pool=Mensa\\ Süd,host=10.0.0.2 up=0i {t}")
+    samples = tmp_path / "samples.lp"
+    samples.write_text("\n".join(lines) + "\n")
+    env = {**os.environ, "INFLUX_TOKEN": "s3cret-token"}
+
+    def pinger(*args):
+        result = subprocess.run(pinger_command(*args), cwd=ROOT, capture_output=True, text=True, env=env, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result
+
+    pinger("import", "-c", str(config), str(samples), "--precision", "s")
+    assert len(standin.points(bucket="pinger", measurement="ping")) == 2 * 291
+    pinger("aggregate", "-c", str(config), "--date", "2026-11-02")
+    daily = standin.points(bucket="pinger_daily", measurement="pool_daily")
+    assert len(daily) == 1
+    row = daily[0]
+    assert row.time_ns == midnight * 10**9
+    assert row.tags == {"pool": "Mensa Süd", "building": "main", "phase": "before"}
+    # on from 07:57:30 to 09:57:30 by the midpoint rule: 2 h; 0.2 kWh at 100 W; both hosts fully observed
+    assert (row.fields["pcs_total"], row.fields["pcs_used"]) == (2, 1)
+    assert row.fields["runtime_h"] == pytest.approx(2.0) and row.fields["energy_kwh"] == pytest.approx(0.2)
+    assert row.fields["coverage"] == pytest.approx(1.0)
+    hosts = {p.tags["host"]: p.fields["runtime_h"] for p in standin.points(bucket="pinger_daily",
+                                                                          measurement="host_daily")}
+    assert hosts == {"10.0.0.1": pytest.approx(2.0), "10.0.0.2": 0.0}
+
+    config.write_text(config_text("study: {phases: [{name: after, start: 2026-11-01}]}"))
+    pinger("aggregate", "-c", str(config), "--date", "2026-11-02")
+    daily = standin.points(bucket="pinger_daily", measurement="pool_daily")
+    assert [p.tags["phase"] for p in daily] == ["after"]  # the 'before' series of that day is gone
+    assert len(standin.points(bucket="pinger_daily", measurement="host_daily")) == 2
