@@ -126,6 +126,8 @@ class InfluxStore:
         """Deliver spooled batches in order, honouring the server's waits, until the spool is empty
         (True) or the next wait would pass the deadline (False)."""
         while True:
+            if deadline is not None and time.monotonic() >= deadline and self.spool.backlog():
+                return False
             delay = self._resume_at - time.monotonic()
             if delay > 0:
                 if deadline is not None and time.monotonic() + delay > deadline:
