@@ -135,3 +135,14 @@ def test_export_cli_writes_file_and_rejects_unknown_pool(stored, run_pinger, tmp
 
     result = run_pinger("export", "-c", str(config.source), "--from", "2026-11-05", "--to", "2026-11-01")
     assert result.returncode == 2 and "--to is before --from" in result.stderr
+
+
+def test_a_backfill_shows_progress_over_days(stored, run_pinger):
+    config, _ = stored
+    result = run_pinger("aggregate", "-c", str(config.source), "--from", "2026-11-01", "--to", "2026-11-10")
+    assert result.returncode == 0, result.stderr
+    progress = [line for line in result.stderr.splitlines() if "aggregate: " in line and "/10 " in line]
+    # Not a terminal: a line about every tenth of the work, the last one complete.
+    assert 5 <= len(progress) <= 11
+    assert "aggregate: 10/10 2026-11-10" in progress[-1]
+    assert "aggregated 10 day(s) from 2026-11-01 to 2026-11-10: 20 pool rows" in result.stderr
