@@ -26,6 +26,17 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from lab import Lab, can_build_labs  # noqa: E402
 
+ENGINE_CPU = """
+import sys, time
+from pinger.config_load import load_config
+from collector.engine import ping_addresses
+config = load_config(sys.argv[1])
+addresses = [host.name for pool in config.pools for host in pool.hosts]
+cpu = time.process_time()
+outcomes = ping_addresses(addresses, config.ping)
+print(f"{time.process_time() - cpu:.4f} {sum(o.up for o in outcomes)}")
+"""
+
 MULTIPING = """
 import json, sys
 from icmplib import multiping
@@ -118,7 +129,12 @@ def bench(count: int, workdir: Path) -> list[tuple[Run, set[str]]]:
             ("pinger (rate 1000)", pinger + [str(paced), "--json"], parse_pinger),
             ("icmplib.multiping 1024", [sys.executable, "-c", MULTIPING, str(host_file)], parse_multiping),
         ]
-        return [(run_measured(lab, tool, argv, parse), on) for tool, argv, parse in tools]
+        runs = [(run_measured(lab, tool, argv, parse), on) for tool, argv, parse in tools]
+        engine = lab.run([sys.executable, "-c", ENGINE_CPU, str(config)], cwd=ROOT)
+        cpu, found = engine.stdout.split()
+        print(f"engine alone, {count} hosts: {float(cpu):.3f} s CPU for the sweep itself "
+              f"({float(cpu) / count * 4094:.3f} s per 4,094 hosts), {found} on", flush=True)
+        return runs
 
 
 def main() -> int:
