@@ -17,11 +17,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# The Flux front end the tests check every shipped Flux query with (tests/flux_check.py).
+FLUX_LSP_VERSION := 0.8.40
+FLUX_LSP := .cache/flux-lsp/installed-$(FLUX_LSP_VERSION)
+$(FLUX_LSP):
+	npm install --prefix .cache/flux-lsp --no-save --no-audit --no-fund --loglevel=error \
+		@influxdata/flux-lsp-node@$(FLUX_LSP_VERSION)
+	touch $@
+
 run: install
 	$(BIN)/pinger collect -c config/demo.yaml
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
-test: install
+test: install $(FLUX_LSP)
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc

@@ -1,0 +1,209 @@
+"""Static checks of the production stack: docker-compose.yml, Dockerfile, .env.example.
+
+No docker here: the compose file is validated against the Compose Specification's schema
+(../shared/schemas/compose) and the promises of docs/operations.md are asserted one by one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_SCHEMA = Path(__file__).resolve().parent / "schemas" / "compose" / "compose-spec.json"  # see test_schemas_copy.py
+LONG_RUNNING = ("influxdb", "grafana", "collector", "aggregator")
+PINGER_SERVICES = ("collector", "aggregator")
+# ${NAME}, ${NAME:-default}, ${NAME:?error} ... (compose interpolation; $$ escapes)
+REFERENCE = re.compile(r"(?<!\$)\$\{(\w+)(:?[-?+])?")
+
+
+@pytest.fixture(scope="module")
+def compose_text() -> str:
+    return (ROOT / "docker-compose.yml").read_text()
+
+
+@pytest.fixture(scope="module")
+def compose(compose_text) -> dict:
+    return yaml.safe_load(compose_text)
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict:
+    return compose["services"]
+
+
+def env_example() -> dict[str, str]:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def mounts(service: dict) -> dict[str, str]:
+    """target -> "source[:mode]" of a service's short-syntax volumes."""
+    found = {}
+    for volume in service.get("volumes", []):
+        source, target, *mode = volume.split(":")
+        found[target] = ":".join([source, *mode])
+    return found
+
+
+def test_compose_file_is_valid_against_the_compose_spec(compose):
+    schema = json.loads(COMPOSE_SCHEMA.read_text())
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+              for e in jsonschema.Draft7Validator(schema).iter_errors(compose)]
+    assert errors == []
+
+
+def test_images_are_pinned(services):
+    assert re.fullmatch(r"influxdb:2\.7\.\d+", services["influxdb"]["image"])
+    assert services["daily-bucket"]["image"] == services["influxdb"]["image"]
+    assert re.fullmatch(r"grafana/grafana:11\.\d+\.\d+", services["grafana"]["image"])
+    for name in PINGER_SERVICES:
+        assert services[name]["build"] == ".", f"{name} is built from the repo's Dockerfile"
+
+
+def test_influxdb_first_run_setup_comes_from_the_environment(services):
+    environment = services["influxdb"]["environment"]
+    assert environment["DOCKER_INFLUXDB_INIT_MODE"] == "setup"
+    for variable in ("USERNAME", "PASSWORD", "ORG", "BUCKET", "RETENTION", "ADMIN_TOKEN"):
+        assert f"DOCKER_INFLUXDB_INIT_{variable}" in environment
+    assert environment["DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"].startswith("${INFLUX_TOKEN:?")
+    assert environment["DOCKER_INFLUXDB_INIT_BUCKET"] == "${INFLUX_BUCKET:-pinger}"
+
+
+def test_the_daily_bucket_is_created_at_start_with_infinite_retention(services):
+    creator = services["daily-bucket"]
+    assert creator["environment"]["DAILY_BUCKET"] == "${INFLUX_BUCKET:-pinger}_daily"
+    script = " ".join(creator["command"])
+    assert 'influx bucket create --name "$$DAILY_BUCKET" --retention 0' in script
+    assert creator["depends_on"]["influxdb"]["condition"] == "service_healthy"
+    for name in PINGER_SERVICES:
+        assert services[name]["depends_on"]["daily-bucket"]["condition"] == "service_completed_successfully"
+
+
+def test_bucket_names_agree_with_the_example_config(services):
+    influxdb = yaml.safe_load((ROOT / "config" / "pools.example.yaml").read_text())["storage"]["influxdb"]
+    assert influxdb["url"] == "http://influxdb:8086"
+    assert influxdb["token"] == "${INFLUX_TOKEN}"
+    assert (influxdb["org"], influxdb["bucket"], influxdb["daily_bucket"]) == ("pinger", "pinger", "pinger_daily")
+    assert services["collector"]["environment"]["INFLUX_DAILY_BUCKET"] == "${INFLUX_BUCKET:-pinger}_daily"
+
+
+def test_grafana_gets_provisioning_and_dashboards_read_only(services):
+    grafana = services["grafana"]
+    volumes = mounts(grafana)
+    assert volumes["/etc/grafana/provisioning"] == "./grafana/provisioning:ro"
+    assert volumes["/etc/grafana/dashboards"] == "./grafana/dashboards:ro"
+    provider = yaml.safe_load((ROOT / "grafana/provisioning/dashboards/pinger.yaml").read_text())["providers"][0]
+    assert provider["options"]["path"] == "/etc/grafana/dashboards"
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert (ROOT / "grafana" / "dashboards" / Path(home).name).is_file()
+
+
+def test_grafana_login_and_anonymous_access(services):
+    environment = services["grafana"]["environment"]
+    assert environment["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN_PASSWORD:?")
+    assert environment["GF_AUTH_ANONYMOUS_ENABLED"] == "${GRAFANA_ANONYMOUS:-false}"
+    assert env_example()["GRAFANA_ANONYMOUS"] == "false"
+
+
+def test_grafana_has_every_variable_its_provisioning_reads(services):
+    environment = services["grafana"]["environment"]
+    for path in (ROOT / "grafana" / "provisioning").rglob("*.yaml"):
+        values = json.dumps(yaml.safe_load(path.read_text()))  # values only, comments gone
+        for name in re.findall(r"\$\{?(\w+)", values):
+            assert name in environment, f"{path.name} reads ${name}, which grafana's environment lacks"
+
+
+def test_pinger_services_run_unprivileged_with_only_net_raw(services):
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    users = re.findall(r"^USER\s+(\S+)", dockerfile, re.MULTILINE)
+    assert users and users[-1].split(":")[0] not in ("0", "root"), "the image runs as a non-root user"
+    for name in PINGER_SERVICES:
+        service = services[name]
+        assert "user" not in service or service["user"].split(":")[0] not in ("0", "root")
+        assert service["cap_drop"] == ["ALL"]
+        assert "privileged" not in service
+        assert "no-new-privileges:true" in service["security_opt"]
+    assert services["collector"]["cap_add"] == ["NET_RAW"]
+    assert "cap_add" not in services["aggregator"]
+    # A non-root process pings with datagram ICMP, which this namespaced sysctl permits.
+    assert services["collector"]["sysctls"]["net.ipv4.ping_group_range"] == "0 2147483647"
+
+
+def test_pinger_services_read_their_config_from_config_dir(services):
+    for name in PINGER_SERVICES:
+        service = services[name]
+        assert mounts(service)["/etc/pinger"] == "./config:ro"
+        assert service["environment"]["PINGER_CONFIG"] == "/etc/pinger/${PINGER_CONFIG_FILE:-pools.yaml}"
+        assert service["environment"]["INFLUX_TOKEN"].startswith("${INFLUX_TOKEN:?")
+    assert services["collector"]["command"] == ["collect"]
+    assert services["aggregator"]["command"] == ["aggregate", "--nightly"]
+
+
+def test_healthchecks_dependencies_and_restart_policies(services):
+    for name in LONG_RUNNING:
+        service = services[name]
+        assert service["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL"), name
+        assert service["restart"] in ("unless-stopped", "always"), name
+    assert services["grafana"]["depends_on"]["influxdb"]["condition"] == "service_healthy"
+    for name in PINGER_SERVICES:
+        assert services[name]["depends_on"]["influxdb"]["condition"] == "service_healthy"
+        assert services[name]["healthcheck"]["test"] == ["CMD", "pinger", "check-config"]
+    assert services["daily-bucket"]["restart"] == "no"
+
+
+def test_state_lives_in_named_volumes(compose, services):
+    declared = set(compose["volumes"])
+    expected = {"influxdb": "/var/lib/influxdb2", "grafana": "/var/lib/grafana",
+                "collector": "/var/lib/pinger", "aggregator": "/var/lib/pinger"}
+    for name, target in expected.items():
+        source = mounts(services[name])[target]
+        assert source in declared, f"{name}: {target} is on the named volume it declares"
+    assert "/etc/influxdb2" in mounts(services["influxdb"]), "the influx CLI config (with its token) persists"
+    assert "WORKDIR /var/lib/pinger" in (ROOT / "Dockerfile").read_text()
+
+
+def test_only_grafana_publishes_a_port(services):
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"grafana"}
+    assert services["grafana"]["ports"] == ["${GRAFANA_PORT:-3000}:3000"]
+
+
+def test_env_example_documents_every_variable_and_no_secret_has_a_default(compose_text):
+    example = env_example()
+    used = {name: operator for name, operator in REFERENCE.findall(compose_text)}
+    assert set(used) == set(example), "every variable of docker-compose.yml, and only those, is in .env.example"
+    for block in (ROOT / ".env.example").read_text().split("\n\n"):
+        lines = block.strip().splitlines()
+        assert any(line.startswith("#") for line in lines), f"explained: {lines}"
+    secrets = {name for name in example if re.search(r"TOKEN|PASSWORD", name)}
+    assert secrets >= {"INFLUX_TOKEN", "INFLUX_ADMIN_PASSWORD", "GRAFANA_ADMIN_PASSWORD"}
+    for name in secrets:
+        assert example[name] == "", f"{name} has no working default in .env.example"
+        defaults = re.findall(rf"\$\{{{name}:-([^}}$]*)", compose_text)
+        assert all(default == "" for default in defaults), f"{name} has a default in docker-compose.yml"
+    for name in ("INFLUX_TOKEN", "INFLUX_ADMIN_PASSWORD", "GRAFANA_ADMIN_PASSWORD"):
+        assert re.search(rf"\$\{{{name}:\?", compose_text), f"compose refuses to start without {name}"
+
+
+def test_dockerignore_keeps_secrets_and_state_out_of_the_image():
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    assert "*" in lines, "allow-list: everything is excluded unless named"
+    assert not [line for line in lines if line.startswith("!.env") or line.startswith("!data")]
+    for needed in ("pyproject.toml", "README.md", "pinger", "collector", "aggregator"):
+        assert f"!{needed}" in lines
+
+
+def test_operations_doc_covers_start_backup_restore_upgrade_and_scaling():
+    text = (ROOT / "docs" / "operations.md").read_text()
+    for heading in ("## Quick start", "## Backup", "## Restore", "## Upgrading", "## Scaling"):
+        assert heading in text
+    for command in ("cp .env.example .env", "docker compose up -d", "influx backup", "influx restore --full",
+                    "spool.sqlite", "kill -s HUP collector"):
+        assert command in text
+
