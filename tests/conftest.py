@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -57,3 +58,69 @@ def run_pinger():
                               cwd=ROOT, env=full_env)
 
     return run
+
+
+SWEEP_LOGGED = "hosts on,"  # the collector's one line per sweep: "sweep …: 3/3 hosts on, 0.004 s"
+
+
+class Daemon:
+    """A pinger daemon in a subprocess whose log (stderr) the test reads as it goes."""
+
+    def __init__(self, argv: list[str], env: dict[str, str] | None = None, popen=subprocess.Popen):
+        self.process = popen(argv, cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, **(env or {})})
+        self.lines: list[str] = []
+
+    def wait_for(self, text: str, count: int = 1) -> None:
+        """Read the log until ``count`` more lines contain ``text``; fail if the daemon ends first."""
+        seen = 0
+        for line in self.process.stderr:
+            self.lines.append(line)
+            if text in line:
+                seen += 1
+                if seen == count:
+                    return
+        raise AssertionError(f"the daemon ended before logging {text!r}:\n{self.log}")
+
+    def wait_for_sweeps(self, count: int) -> None:
+        self.wait_for(SWEEP_LOGGED, count)
+
+    def stop(self, signal_number: int = signal.SIGTERM, timeout: float = 10) -> int:
+        """Signal the daemon, read the rest of its log, and return its exit code."""
+        self.process.send_signal(signal_number)
+        _, rest = self.process.communicate(timeout=timeout)
+        self.lines.extend(rest.splitlines(keepends=True))
+        return self.process.returncode
+
+    def finish(self, timeout: float = 60) -> int:
+        """Wait for a daemon that ends by itself (--sweeps N); return its exit code."""
+        _, rest = self.process.communicate(timeout=timeout)
+        self.lines.extend(rest.splitlines(keepends=True))
+        return self.process.returncode
+
+    @property
+    def log(self) -> str:
+        return "".join(self.lines)
+
+    @property
+    def sweep_lines(self) -> list[str]:
+        return [line for line in self.lines if SWEEP_LOGGED in line]
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def daemon():
+    """Start pinger commands as daemons: ``daemon("collect", "-c", path, env=…)``; all are killed at the end."""
+    started: list[Daemon] = []
+
+    def start(*args: str, env: dict[str, str] | None = None, popen=subprocess.Popen) -> Daemon:
+        started.append(Daemon(pinger_command(*args), env, popen))
+        return started[-1]
+
+    yield start
+    for running in started:
+        running.kill()

@@ -533,12 +533,15 @@ class InfluxStandin:
         r'\|> group\(columns: \["host"\]\)\s*'
         r'\|> sort\(columns: \["_time"\]\)\s*$')
 
-    def _query(self, query: dict[str, str], headers, body: bytes) -> Response:
+    def _refuse_token_or_org(self, query: dict[str, str], headers) -> Response | None:
         if not self._is_authorized(headers):
             return _error(401, "unauthorized access")
-        org_error = self._org_error(query, required=True)
-        if org_error:
-            return org_error
+        return self._org_error(query, required=True)
+
+    def _query(self, query: dict[str, str], headers, body: bytes) -> Response:
+        refusal = self._refuse_token_or_org(query, headers)
+        if refusal:
+            return refusal
         try:
             flux = json.loads(body)["query"]
         except (ValueError, KeyError):
@@ -567,11 +570,9 @@ class InfluxStandin:
 
     def _delete(self, query: dict[str, str], headers, body: bytes) -> Response:
         """Delete with a predicate of `key="value"` terms joined by AND, as InfluxDB's delete API."""
-        if not self._is_authorized(headers):
-            return _error(401, "unauthorized access")
-        org_error = self._org_error(query, required=True)
-        if org_error:
-            return org_error
+        refusal = self._refuse_token_or_org(query, headers)
+        if refusal:
+            return refusal
         try:
             request = json.loads(body)
             start, stop = (int(datetime.fromisoformat(request[k].replace("Z", "+00:00")).timestamp() * 10**9)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-import subprocess
 import time
 
 import pytest
@@ -26,66 +25,37 @@ def loopback_config(write_config, store, hosts="127.0.0.1-127.0.0.3", interval="
     """, name)
 
 
-def wait_for_sweeps(process, count: int, lines: list[str]) -> None:
-    seen = 0
-    for line in process.stderr:
-        lines.append(line)
-        if " sweep " in line and "hosts on" in line:
-            seen += 1
-            if seen == count:
-                return
-    raise AssertionError("collector ended early:\n" + "".join(lines))
-
-
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
-def test_signal_stops_the_daemon_cleanly_after_its_sweep(write_config, tmp_path, stop_signal):
+def test_signal_stops_the_daemon_cleanly_after_its_sweep(write_config, tmp_path, daemon, stop_signal):
     store = tmp_path / "s.sqlite"
-    config = loopback_config(write_config, store)
-    process = subprocess.Popen(pinger_command("collect", "-c", str(config)), cwd=ROOT,
-                               stderr=subprocess.PIPE, text=True)
-    lines: list[str] = []
-    try:
-        wait_for_sweeps(process, 2, lines)
-        process.send_signal(stop_signal)
-        assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-    rest = process.stderr.read()
-    assert "Traceback" not in rest
+    collector = daemon("collect", "-c", str(loopback_config(write_config, store)))
+    collector.wait_for_sweeps(2)
+    assert collector.stop(stop_signal) == 0
+    assert "Traceback" not in collector.log
     with sqlite3.connect(store) as db:
         counts = db.execute("SELECT count(*), count(DISTINCT time) FROM ping").fetchone()
     assert counts[0] == 3 * counts[1] and counts[1] >= 2  # whole sweeps only
 
 
-def test_sighup_applies_a_valid_edit_and_keeps_running_config_on_a_bad_one(write_config, tmp_path):
+def test_sighup_applies_a_valid_edit_and_keeps_running_config_on_a_bad_one(write_config, tmp_path, daemon):
     store = tmp_path / "s.sqlite"
     config = loopback_config(write_config, store)
-    process = subprocess.Popen(pinger_command("collect", "-c", str(config)), cwd=ROOT,
-                               stderr=subprocess.PIPE, text=True)
-    lines: list[str] = []
-    try:
-        wait_for_sweeps(process, 1, lines)
-        # A valid edit: one more host.
-        loopback_config(write_config, store, hosts="127.0.0.1-127.0.0.4")
-        process.send_signal(signal.SIGHUP)
-        wait_for_sweeps(process, 2, lines)
-        # A broken edit: the running config (4 hosts) stays.
-        config.write_text("timezone: Nowhere/Land\npools: []\n")
-        process.send_signal(signal.SIGHUP)
-        wait_for_sweeps(process, 2, lines)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-    log = "".join(lines)
-    assert "config reloaded: 4 hosts in 1 pools" in log
-    assert "config reload rejected, keeping the running config" in log
-    assert f"{config}:1: timezone: 'Nowhere/Land' is not an IANA time zone name" in log
-    sweep_lines = [line for line in lines if " sweep " in line and "hosts on" in line]
-    assert "3/3 hosts on" in sweep_lines[0]
-    assert all("4/4 hosts on" in line for line in sweep_lines[-2:])
+    collector = daemon("collect", "-c", str(config))
+    collector.wait_for_sweeps(1)
+    # A valid edit: one more host.
+    loopback_config(write_config, store, hosts="127.0.0.1-127.0.0.4")
+    collector.process.send_signal(signal.SIGHUP)
+    collector.wait_for_sweeps(2)
+    # A broken edit: the running config (4 hosts) stays.
+    config.write_text("timezone: Nowhere/Land\npools: []\n")
+    collector.process.send_signal(signal.SIGHUP)
+    collector.wait_for_sweeps(2)
+    assert collector.stop() == 0
+    assert "config reloaded: 4 hosts in 1 pools" in collector.log
+    assert "config reload rejected, keeping the running config" in collector.log
+    assert f"{config}:1: timezone: 'Nowhere/Land' is not an IANA time zone name" in collector.log
+    assert "3/3 hosts on" in collector.sweep_lines[0]
+    assert all("4/4 hosts on" in line for line in collector.sweep_lines[-2:])
 
 
 def test_next_boundary_is_aligned_to_the_clock():
@@ -108,21 +78,14 @@ def test_collect_once_stores_one_sweep(write_config, tmp_path, run_pinger):
     assert status == [("LOOP", 3, 3)]
 
 
-def test_an_edited_file_is_reloaded_without_a_signal(write_config, tmp_path):
+def test_an_edited_file_is_reloaded_without_a_signal(write_config, tmp_path, daemon):
     store = tmp_path / "s.sqlite"
     config = loopback_config(write_config, store)
-    process = subprocess.Popen(pinger_command("collect", "-c", str(config)), cwd=ROOT,
-                               stderr=subprocess.PIPE, text=True)
-    lines: list[str] = []
-    try:
-        wait_for_sweeps(process, 1, lines)
-        time.sleep(0.05)  # a new modification time even on coarse clocks
-        loopback_config(write_config, store, hosts="127.0.0.1-127.0.0.2")
-        wait_for_sweeps(process, 2, lines)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert "config reloaded: 2 hosts in 1 pools" in "".join(lines)
-    assert "2/2 hosts on" in [line for line in lines if "hosts on" in line][-1]
+    collector = daemon("collect", "-c", str(config))
+    collector.wait_for_sweeps(1)
+    time.sleep(0.05)  # a new modification time even on coarse clocks
+    loopback_config(write_config, store, hosts="127.0.0.1-127.0.0.2")
+    collector.wait_for_sweeps(2)
+    assert collector.stop() == 0
+    assert "config reloaded: 2 hosts in 1 pools" in collector.log
+    assert "2/2 hosts on" in collector.sweep_lines[-1]

@@ -18,7 +18,7 @@ HOLD = 2
 WATTS, STANDBY = 100.0, 2.0
 
 
-def test_collect_aggregate_export_matches_what_the_lab_did(lab, write_config, tmp_path):
+def test_collect_aggregate_export_matches_what_the_lab_did(lab, write_config, tmp_path, daemon):
     always_on, switched_off, never_on = lab.address(0), lab.address(1), lab.address(2)
     store = tmp_path / "store.sqlite"
     config = write_config(f"""
@@ -38,18 +38,11 @@ def test_collect_aggregate_export_matches_what_the_lab_did(lab, write_config, tm
     lab.switch_on([always_on, switched_off])
 
     # Switch the second host off after the third sweep has been logged.
-    process = lab.popen(pinger_command("collect", "-c", str(config), "--sweeps", str(SWEEPS)),
-                        cwd=ROOT, stderr=subprocess.PIPE, text=True)
-    sweeps_logged = 0
-    log_lines = []
-    for line in process.stderr:
-        log_lines.append(line)
-        if " sweep " in line and "hosts on" in line:
-            sweeps_logged += 1
-            if sweeps_logged == 3:
-                lab.switch_off([switched_off])
-    assert process.wait(timeout=60) == 0, "".join(log_lines)
-    assert sweeps_logged == SWEEPS
+    collector = daemon("collect", "-c", str(config), "--sweeps", str(SWEEPS), popen=lab.popen)
+    collector.wait_for_sweeps(3)
+    lab.switch_off([switched_off])
+    assert collector.finish() == 0, collector.log
+    assert len(collector.sweep_lines) == SWEEPS
 
     with sqlite3.connect(store) as db:
         times = [row[0] for row in db.execute("SELECT DISTINCT time FROM ping ORDER BY time")]

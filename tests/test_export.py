@@ -73,12 +73,20 @@ def test_aggregate_rows_and_idempotent_rerun(stored):
         assert db.execute("SELECT count(*) FROM host_daily").fetchone()[0] == host_rows_before == 3
 
 
-def test_long_layout_unix(stored):
+@pytest.fixture
+def aggregated_records(stored) -> list[dict]:
+    """The stored day aggregated, read back as the export reads it."""
     config, store_path = stored
     aggregate_days(config, DAY, DAY)
     store = SqliteStore(store_path)
-    records = store.pool_days(DAY, DAY)
-    store.close()
+    try:
+        return store.pool_days(DAY, DAY)
+    finally:
+        store.close()
+
+
+def test_long_layout_unix(aggregated_records):
+    records = aggregated_records
     text = render_csv(long_rows(records), DIALECTS["unix"])
     assert text == (
         "date,pool,phase,pcs_total,pcs_used,runtime_h,avg_runtime_h,energy_kwh,coverage,runtime_closed_h,on_at_close\n"
@@ -87,12 +95,8 @@ def test_long_layout_unix(stored):
     )
 
 
-def test_wide_layout_excel_de(stored):
-    config, store_path = stored
-    aggregate_days(config, DAY, DAY)
-    store = SqliteStore(store_path)
-    records = store.pool_days(DAY, DAY)
-    store.close()
+def test_wide_layout_excel_de(aggregated_records):
+    records = aggregated_records
     records[0]["runtime_h"] = 11.5  # a fraction shows the decimal comma
     text = render_csv(wide_rows(records, ["Mensa Süd", "B2"]), DIALECTS["excel-de"])
     assert text == (

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import signal
 import sqlite3
-import subprocess
 import time
 
 import pytest
 
 from aggregator.nightly import days_to_catch_up
-from conftest import ROOT, pinger_command
 from pinger.lineprotocol import LineProtocolError, format_line, parse_line
 
 
@@ -98,7 +95,7 @@ def test_days_to_catch_up(last_done, first_sample, yesterday, expected):
     assert days_to_catch_up(last_done, first_sample, yesterday) == expected
 
 
-def test_nightly_catches_up_missed_days_at_start_and_never_writes_today(write_config, tmp_path):
+def test_nightly_catches_up_missed_days_at_start_and_never_writes_today(write_config, tmp_path, daemon):
     store = tmp_path / "s.sqlite"
     config = config_with_store(write_config, store, timezone="Europe/Berlin")
     from zoneinfo import ZoneInfo
@@ -112,20 +109,10 @@ def test_nightly_catches_up_missed_days_at_start_and_never_writes_today(write_co
                    "up INTEGER NOT NULL, rtt_ms REAL, PRIMARY KEY (host, time)) WITHOUT ROWID")
         db.executemany("INSERT INTO ping VALUES (?, 'Mensa Süd', '10.0.0.1', 1, 0.3)",
                        [(t,) for t in range(start, now, 300)])
-    process = subprocess.Popen(pinger_command("aggregate", "-c", str(config), "--nightly"), cwd=ROOT,
-                               stderr=subprocess.PIPE, text=True)
-    lines = []
-    try:
-        for line in process.stderr:
-            lines.append(line)
-            if "nightly: next run at 00:30 Europe/Berlin" in line:
-                break
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-    log = "".join(lines)
+    nightly = daemon("aggregate", "-c", str(config), "--nightly")
+    nightly.wait_for("nightly: next run at 00:30 Europe/Berlin")
+    assert nightly.stop() == 0
+    log = nightly.log
     first, last = today - dt.timedelta(days=3), today - dt.timedelta(days=1)
     assert f"nightly: aggregating {first} to {last}" in log
     with sqlite3.connect(store) as db:

@@ -51,20 +51,8 @@ def influx_config(write_config, tmp_path, url, org="pinger", bucket="pinger", in
     """, name)
 
 
-def collector(config, token="s3cret-token", *args):
-    return subprocess.Popen(pinger_command("collect", "-c", str(config), *args), cwd=ROOT,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "INFLUX_TOKEN": token})
-
-
-def wait_for_sweeps(process, count: int, lines: list[str]) -> None:
-    seen = 0
-    for line in process.stderr:
-        lines.append(line)
-        if " sweep " in line and "hosts on" in line:
-            seen += 1
-            if seen == count:
-                return
-    raise AssertionError("collector ended early:\n" + "".join(lines))
+def collect(daemon, config, token="s3cret-token", *args):
+    return daemon("collect", "-c", str(config), *args, env={"INFLUX_TOKEN": token})
 
 
 def spool_backlog(tmp_path) -> int:
@@ -76,11 +64,10 @@ def sweep_times(server, measurement="ping") -> list[int]:
     return sorted({p.time_ns // 10**9 for p in server.points(bucket="pinger", measurement=measurement)})
 
 
-def test_sweeps_arrive_with_the_schema_types(standin, write_config, tmp_path):
+def test_sweeps_arrive_with_the_schema_types(standin, write_config, tmp_path, daemon):
     config = influx_config(write_config, tmp_path, standin.url)
-    process = collector(config, "s3cret-token", "--sweeps", "3")
-    _, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
+    collector = collect(daemon, config, "s3cret-token", "--sweeps", "3")
+    assert collector.finish() == 0, collector.log
     pings = standin.points(bucket="pinger", measurement="ping")
     assert len(pings) == 3 * len(HOSTS)
     assert {p.tags["host"] for p in pings} == set(HOSTS) and {p.tags["pool"] for p in pings} == {"LOOP"}
@@ -94,34 +81,27 @@ def test_sweeps_arrive_with_the_schema_types(standin, write_config, tmp_path):
     assert [p.tags["collector"] for p in own] == ["influx-test"] * 3
     assert set(own[0].fields) == {"hosts", "online", "sweep_s", "spool_backlog", "write_errors"}
     assert spool_backlog(tmp_path) == 0
-    assert "s3cret-token" not in err  # secrets never logged
+    assert "s3cret-token" not in collector.log  # secrets never logged
 
 
-def test_an_outage_mid_run_loses_nothing_and_duplicates_nothing(standin, write_config, tmp_path):
+def test_an_outage_mid_run_loses_nothing_and_duplicates_nothing(standin, write_config, tmp_path, daemon):
     config = influx_config(write_config, tmp_path, standin.url)
-    process = collector(config)
-    lines: list[str] = []
-    try:
-        wait_for_sweeps(process, 2, lines)
-        standin.stop()  # connection refused from now on
-        wait_for_sweeps(process, 3, lines)
-        assert spool_backlog(tmp_path) >= 2  # the outage's sweeps wait on disk
-        standin.start()
-        wait_for_sweeps(process, 3, lines)
-        deadline = time.monotonic() + 20
-        while spool_backlog(tmp_path) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-    log = "".join(lines)
-    assert "is not reachable (connection refused)" in log
-    assert log.count("is not reachable") == 1  # said once per outage, not every retry
+    collector = collect(daemon, config)
+    collector.wait_for_sweeps(2)
+    standin.stop()  # connection refused from now on
+    collector.wait_for_sweeps(3)
+    assert spool_backlog(tmp_path) >= 2  # the outage's sweeps wait on disk
+    standin.start()
+    collector.wait_for_sweeps(3)
+    deadline = time.monotonic() + 20
+    while spool_backlog(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert collector.stop(timeout=30) == 0
+    assert "is not reachable (connection refused)" in collector.log
+    assert collector.log.count("is not reachable") == 1  # said once per outage, not every retry
+    assert "spool drained" in collector.log
     times = sweep_times(standin)
-    sweeps = [line for line in lines if " sweep " in line and "hosts on" in line]
-    assert len(times) == len(sweeps) >= 8
+    assert len(times) == len(collector.sweep_lines) >= 8
     assert [b - a for a, b in zip(times, times[1:])] == [1] * (len(times) - 1)  # no sweep missing
     # Every sweep's points once: one ping point per host and sweep, one collector point per sweep.
     assert len(standin.points(bucket="pinger", measurement="ping")) == len(times) * len(HOSTS)
@@ -130,20 +110,18 @@ def test_an_outage_mid_run_loses_nothing_and_duplicates_nothing(standin, write_c
     assert len(accepted) <= len(times)  # never more deliveries than sweeps: nothing was sent twice
 
 
-def test_sigkill_while_the_server_is_away_then_restart_delivers_every_sweep(standin, write_config, tmp_path):
+def test_sigkill_while_the_server_is_away_then_restart_delivers_every_sweep(standin, write_config, tmp_path,
+                                                                            daemon):
     config = influx_config(write_config, tmp_path, standin.url)
     standin.stop()
-    process = collector(config)
-    lines: list[str] = []
-    wait_for_sweeps(process, 3, lines)
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=10)
+    killed = collect(daemon, config)
+    killed.wait_for_sweeps(3)
+    killed.stop(signal.SIGKILL)
     assert spool_backlog(tmp_path) >= 3
     standin.start()
-    process = collector(config, "s3cret-token", "--sweeps", "1")
-    _, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
-    sweeps_done = sum(1 for line in lines if " sweep " in line and "hosts on" in line) + 1
+    restarted = collect(daemon, config, "s3cret-token", "--sweeps", "1")
+    assert restarted.finish() == 0, restarted.log
+    sweeps_done = len(killed.sweep_lines) + 1
     assert len(sweep_times(standin)) == sweeps_done
     assert len(standin.points(bucket="pinger", measurement="ping")) == sweeps_done * len(HOSTS)
     assert spool_backlog(tmp_path) == 0
@@ -154,23 +132,22 @@ def test_sigkill_while_the_server_is_away_then_restart_delivers_every_sweep(stan
     ("s3cret-token", "nope", "pinger", "has no bucket 'nope' in organization 'pinger'"),
     ("s3cret-token", "pinger", "elsewhere", "has no organization 'elsewhere'"),
 ])
-def test_wrong_settings_end_the_collector_with_one_sentence(standin, write_config, tmp_path, token, bucket, org,
-                                                            message):
+def test_wrong_settings_end_the_collector_with_one_sentence(standin, write_config, tmp_path, daemon, token, bucket,
+                                                            org, message):
     config = influx_config(write_config, tmp_path, standin.url, org=org, bucket=bucket)
-    process = collector(config, token, "--sweeps", "1")
-    _, err = process.communicate(timeout=60)
-    assert process.returncode == 2
-    assert "Traceback" not in err and message in err
-    assert len([line for line in err.splitlines() if line.startswith("pinger:")]) == 1
-    assert token not in err
+    collector = collect(daemon, config, token, "--sweeps", "1")
+    assert collector.finish() == 2
+    assert "Traceback" not in collector.log and message in collector.log
+    assert len([line for line in collector.lines if line.startswith("pinger:")]) == 1
+    assert token not in collector.log
 
 
-def test_retry_after_is_honoured(standin, write_config, tmp_path):
+def test_retry_after_is_honoured(standin, write_config, tmp_path, daemon):
     config = influx_config(write_config, tmp_path, standin.url)
     standin.fail_next(2, 503, retry_after=2)
-    process = collector(config, "s3cret-token", "--sweeps", "1")
-    _, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
+    collector = collect(daemon, config, "s3cret-token", "--sweeps", "1")
+    assert collector.finish() == 0, collector.log
+    err = collector.log
     writes = [r for r in standin.requests if r.path == "/api/v2/write"]
     assert [r.status for r in writes][:3] == [503, 503, 204]
     assert writes[1].arrived_at - writes[0].arrived_at >= 1.9 and writes[2].arrived_at - writes[1].arrived_at >= 1.9
@@ -178,12 +155,13 @@ def test_retry_after_is_honoured(standin, write_config, tmp_path):
     assert "InfluxDB answered 503" in err and "after 2 s as it asked" in err
 
 
-def test_a_batch_the_server_calls_malformed_is_kept_aside_not_retried_forever(standin, write_config, tmp_path):
+def test_a_batch_the_server_calls_malformed_is_kept_aside_not_retried_forever(standin, write_config, tmp_path,
+                                                                             daemon):
     config = influx_config(write_config, tmp_path, standin.url)
     standin.fail_next(1, 400)
-    process = collector(config, "s3cret-token", "--sweeps", "2")
-    _, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
+    collector = collect(daemon, config, "s3cret-token", "--sweeps", "2")
+    assert collector.finish() == 0, collector.log
+    err = collector.log
     with sqlite3.connect(tmp_path / "spool.sqlite") as db:
         rejected = db.execute("SELECT reason, lines FROM rejected").fetchall()
     assert len(rejected) == 1 and rejected[0][0].startswith("400")
@@ -193,16 +171,15 @@ def test_a_batch_the_server_calls_malformed_is_kept_aside_not_retried_forever(st
 
 
 @pytest.mark.skipif(not REAL_URL, reason="no real InfluxDB: set PINGER_TEST_INFLUXDB_URL, _TOKEN and _ORG")
-def test_round_trip_against_a_real_influxdb(write_config, tmp_path):
+def test_round_trip_against_a_real_influxdb(write_config, tmp_path, daemon):
     from influxdb_client import InfluxDBClient
 
     token, org = os.environ["PINGER_TEST_INFLUXDB_TOKEN"], os.environ["PINGER_TEST_INFLUXDB_ORG"]
     bucket = os.environ.get("PINGER_TEST_INFLUXDB_BUCKET", "pinger")
     config = influx_config(write_config, tmp_path, REAL_URL, org=org, bucket=bucket)
     started = int(time.time())
-    process = collector(config, token, "--sweeps", "2")
-    _, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
+    collector = collect(daemon, config, token, "--sweeps", "2")
+    assert collector.finish() == 0, collector.log
     with InfluxDBClient(url=REAL_URL, token=token, org=org) as client:
         tables = client.query_api().query(
             f'from(bucket: "{bucket}") |> range(start: {started - 5}) '
