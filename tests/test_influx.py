@@ -243,3 +243,47 @@ def test_import_aggregate_and_rerun_through_influxdb(standin, write_config, tmp_
     daily = standin.points(bucket="pinger_daily", measurement="pool_daily")
     assert [p.tags["phase"] for p in daily] == ["after"]  # the 'before' series of that day is gone
     assert len(standin.points(bucket="pinger_daily", measurement="host_daily")) == 2
+
+
+@pytest.mark.skipif(not REAL_URL, reason="no real InfluxDB: set PINGER_TEST_INFLUXDB_URL, _TOKEN and _ORG")
+def test_import_and_aggregate_against_a_real_influxdb(write_config, tmp_path):
+    # The aggregator's Flux query and its delete predicate, on a real server, in buckets made for this test.
+    import datetime as dt
+    import uuid
+
+    from influxdb_client import InfluxDBClient
+
+    token, org = os.environ["PINGER_TEST_INFLUXDB_TOKEN"], os.environ["PINGER_TEST_INFLUXDB_ORG"]
+    raw, daily = f"pinger_test_{uuid.uuid4().hex[:8]}", None
+    daily = raw + "_daily"
+    with InfluxDBClient(url=REAL_URL, token=token, org=org) as client:
+        made = [client.buckets_api().create_bucket(bucket_name=name, org=org) for name in (raw, daily)]
+        try:
+            config = write_config(f"""
+                timezone: UTC
+                storage:
+                  backend: influxdb
+                  influxdb: {{url: "{REAL_URL}", org: "{org}", bucket: {raw}, daily_bucket: {daily},
+                              token: "${{INFLUX_TOKEN}}", spool: "{tmp_path / 'spool.sqlite'}"}}
+                pools:
+                  - {{name: "Mensa Süd", watts: 100, hosts: [10.0.0.1, 10.0.0.2]}}
+            """)
+            midnight = int(dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc).timestamp())
+            lines = [f"ping,pool=Mensa\\ Süd,host=10.0.0.{h} up={int(h == 1 and 96 <= step < 120)}i "
+                     f"{midnight + step * 300}" for step in range(-1, 290) for h in (1, 2)]
+            (tmp_path / "s.lp").write_text("\n".join(lines) + "\n")
+            env = {**os.environ, "INFLUX_TOKEN": token}
+            for args in (("import", "-c", str(config), str(tmp_path / "s.lp"), "--precision", "s"),
+                         ("aggregate", "-c", str(config), "--date", "2026-11-02"),
+                         ("aggregate", "-c", str(config), "--date", "2026-11-02")):  # idempotent re-run
+                result = subprocess.run(pinger_command(*args), cwd=ROOT, capture_output=True, text=True, env=env,
+                                        timeout=120)
+                assert result.returncode == 0, result.stderr
+            tables = client.query_api().query(
+                f'from(bucket: "{daily}") |> range(start: 2026-11-01T00:00:00Z, stop: 2026-11-04T00:00:00Z) '
+                f'|> filter(fn: (r) => r._measurement == "pool_daily" and r._field == "runtime_h")')
+            values = [record.get_value() for table in tables for record in table.records]
+            assert values == [pytest.approx(2.0)]  # one row, 07:57:30-09:57:30 by the midpoint rule
+        finally:
+            for bucket in made:
+                client.buckets_api().delete_bucket(bucket)
