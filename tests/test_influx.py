@@ -254,7 +254,7 @@ def test_import_and_aggregate_against_a_real_influxdb(write_config, tmp_path):
     from influxdb_client import InfluxDBClient
 
     token, org = os.environ["PINGER_TEST_INFLUXDB_TOKEN"], os.environ["PINGER_TEST_INFLUXDB_ORG"]
-    raw, daily = f"pinger_test_{uuid.uuid4().hex[:8]}", None
+    raw = f"pinger_test_{uuid.uuid4().hex[:8]}"
     daily = raw + "_daily"
     with InfluxDBClient(url=REAL_URL, token=token, org=org) as client:
         made = [client.buckets_api().create_bucket(bucket_name=name, org=org) for name in (raw, daily)]
