@@ -279,6 +279,35 @@ class RequestRecord:
 Response = tuple[int, dict[str, str], bytes]
 
 
+def _rfc3339_ns(text: str) -> int:
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()) * 10**9
+
+
+def _annotated_csv(columns: list[tuple[str, str, bool]], rows: list[tuple[int, dict]]) -> bytes:
+    """Flux's annotated CSV: columns are (name, datatype, in group key); rows are (table, values)."""
+    if not rows:
+        return b"\r\n"
+    header = [("result", "string", False), ("table", "long", False), *columns]
+    lines = ["#datatype," + ",".join(kind for _, kind, _ in header),
+             "#group," + ",".join("true" if grouped else "false" for _, _, grouped in header),
+             "#default,_result" + "," * (len(header) - 1),
+             "," + ",".join(name for name, _, _ in header)]
+    for table, values in rows:
+        cells = []
+        for name, kind, _ in columns:
+            value = values.get(name)
+            if value is None:
+                cells.append("")
+            elif kind == "dateTime:RFC3339":
+                cells.append(datetime.fromtimestamp(value // 10**9, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+            elif isinstance(value, str) and any(c in value for c in ',"\n'):
+                cells.append('"' + value.replace('"', '""') + '"')
+            else:
+                cells.append(str(value))
+        lines.append(f",,{table}," + ",".join(cells))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
 def _json_response(status: int, document: dict, headers: dict[str, str] | None = None) -> Response:
     return status, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}, json.dumps(document).encode()
 
@@ -522,16 +551,27 @@ class InfluxStandin:
                         f"is type {_type_name(value)}, already exists as type {existing}")
         return None
 
-    # Flux is a language, not a format: the stand-in answers only the one query shape Pinger's
-    # aggregator sends (pinger.store.influx.pool_samples_flux), and says so for anything else.
+    # Flux is a language, not a format: the stand-in answers only the query shapes Pinger sends
+    # (pinger.store.influx: *_flux functions), each matched exactly, and says so for anything else.
+    _FROM_RANGE = (r'from\(bucket: "(?P<bucket>[^"]+)"\)\s*'
+                   r'\|> range\(start: (?P<start>[0-9TZ:-]+)(?:, stop: (?P<stop>[0-9TZ:-]+))?\)\s*')
     _SAMPLE_QUERY = re.compile(
-        r'from\(bucket: "(?P<bucket>[^"]+)"\)\s*'
-        r'\|> range\(start: (?P<start>[0-9TZ:-]+), stop: (?P<stop>[0-9TZ:-]+)\)\s*'
-        r'\|> filter\(fn: \(r\) => r\._measurement == "(?P<measurement>\w+)" and r\._field == "(?P<field>\w+)" '
+        _FROM_RANGE
+        + r'\|> filter\(fn: \(r\) => r\._measurement == "(?P<measurement>\w+)" and r\._field == "(?P<field>\w+)" '
         r'and r\.pool == "(?P<pool>(?:[^"\\]|\\.)*)"\)\s*'
         r'\|> keep\(columns: \["_time", "_value", "host"\]\)\s*'
         r'\|> group\(columns: \["host"\]\)\s*'
         r'\|> sort\(columns: \["_time"\]\)\s*$')
+    _EDGE_QUERY = re.compile(
+        _FROM_RANGE
+        + r'\|> filter\(fn: \(r\) => r\._measurement == "(?P<measurement>\w+)" and r\._field == "(?P<field>\w+)"\)\s*'
+        r'\|> (?P<per_series>first|last)\(\)\s*\|> group\(\)\s*'
+        r'\|> (?P<overall>min|max)\(column: "_time"\)\s*\|> keep\(columns: \["_time"\]\)\s*$')
+    _ROWS_QUERY = re.compile(
+        _FROM_RANGE
+        + r'\|> filter\(fn: \(r\) => r\._measurement == "(?P<measurement>\w+)"\)\s*'
+        r'\|> pivot\(rowKey: \["_time"\], columnKey: \["_field"\], valueColumn: "_value"\)\s*'
+        r'\|> group\(\)\s*\|> sort\(columns: \["_time", "pool"\]\)\s*$')
 
     def _refuse_token_or_org(self, query: dict[str, str], headers) -> Response | None:
         if not self._is_authorized(headers):
@@ -543,30 +583,63 @@ class InfluxStandin:
         if refusal:
             return refusal
         try:
-            flux = json.loads(body)["query"]
+            flux = json.loads(body)["query"].strip() + "\n"
         except (ValueError, KeyError):
             return _error(400, "the query body must be JSON with a 'query' field")
-        match = self._SAMPLE_QUERY.match(flux.strip() + "\n")
-        if not match:
-            return _error(400, "influx stand-in: only the aggregator's sample query is understood")
-        start, stop = (int(datetime.fromisoformat(match[k].replace("Z", "+00:00")).timestamp() * 10**9)
-                       for k in ("start", "stop"))
-        pool = match["pool"].replace('\\"', '"').replace("\\\\", "\\")
+        for pattern, answer in ((self._SAMPLE_QUERY, self._samples), (self._EDGE_QUERY, self._edge),
+                                (self._ROWS_QUERY, self._rows)):
+            match = pattern.match(flux)
+            if match:
+                break
+        else:
+            return _error(400, "influx stand-in: only the query shapes of pinger.store.influx are understood")
         with self._lock:
             if match["bucket"] not in self._buckets:
                 return _error(404, f'failed to initialize execute state: could not find bucket "{match["bucket"]}"')
-            rows = sorted((p.tags.get("host", ""), p.time_ns, p.fields[match["field"]])
-                          for p in self._points.values()
-                          if p.bucket == match["bucket"] and p.measurement == match["measurement"]
-                          and p.tags.get("pool") == pool and match["field"] in p.fields and start <= p.time_ns < stop)
-        lines = ["#datatype,string,long,dateTime:RFC3339,long,string", "#group,false,false,false,false,true",
-                 "#default,_result,,,,", ",result,table,_time,_value,host"]
+            start = _rfc3339_ns(match["start"])
+            stop = _rfc3339_ns(match["stop"]) if match["stop"] else 2**63 - 1
+            selected = [p for p in self._points.values() if p.bucket == match["bucket"]
+                        and p.measurement == match["measurement"] and start <= p.time_ns < stop]
+        columns, rows = answer(match, selected)
+        return 200, {"Content-Type": "text/csv; charset=utf-8"}, _annotated_csv(columns, rows)
+
+    @staticmethod
+    def _samples(match, points: list[Point]):
+        pool = match["pool"].replace('\\"', '"').replace("\\\\", "\\")
+        rows = sorted((p.tags.get("host", ""), p.time_ns, p.fields[match["field"]]) for p in points
+                      if p.tags.get("pool") == pool and match["field"] in p.fields)
         tables: dict[str, int] = {}
-        for host, time_ns, value in rows:
-            table = tables.setdefault(host, len(tables))
-            stamp = datetime.fromtimestamp(time_ns / 10**9, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-            lines.append(f",,{table},{stamp},{int(value)},{host}")
-        return 200, {"Content-Type": "text/csv; charset=utf-8"}, ("\r\n".join(lines) + "\r\n\r\n").encode()
+        return ([("_time", "dateTime:RFC3339", False), ("_value", "long", False), ("host", "string", True)],
+                [(tables.setdefault(host, len(tables)), {"_time": t, "_value": int(v), "host": host})
+                 for host, t, v in rows])
+
+    @staticmethod
+    def _edge(match, points: list[Point]):
+        times = [p.time_ns for p in points if match["field"] in p.fields]
+        if not times:
+            return [], []
+        chosen = min(times) if match["overall"] == "min" else max(times)
+        return [("_time", "dateTime:RFC3339", False)], [(0, {"_time": chosen})]
+
+    @staticmethod
+    def _rows(match, points: list[Point]):
+        merged: dict[tuple, dict] = {}
+        for p in points:  # pivot on _time within each series (tag set)
+            merged.setdefault((p.time_ns, tuple(sorted(p.tags.items()))), {"_time": p.time_ns, **p.tags}).update(
+                p.fields)
+        rows = sorted(merged.values(), key=lambda row: (row["_time"], row.get("pool", "")))
+        names = sorted({key for row in rows for key in row} - {"_time"})
+        types = {}
+        for row in rows:
+            for key in names:
+                value = row.get(key)
+                if value is not None:
+                    types[key] = "double" if isinstance(value, float) else "long" if isinstance(value, int) else "string"
+        columns = [("_time", "dateTime:RFC3339", False), ("_measurement", "string", False)] + [
+            (name, types.get(name, "string"), False) for name in names]
+        for row in rows:
+            row["_measurement"] = match["measurement"]
+        return columns, [(0, row) for row in rows]
 
     def _delete(self, query: dict[str, str], headers, body: bytes) -> Response:
         """Delete with a predicate of `key="value"` terms joined by AND, as InfluxDB's delete API."""

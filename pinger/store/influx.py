@@ -321,6 +321,41 @@ class InfluxStore:
             write.write(bucket=bucket, org=self.settings.org, record="\n".join(lines[offset:offset + MAX_POINTS_PER_REQUEST]),
                         write_precision=WritePrecision.S)
 
+    def _single_time(self, query: str) -> float | None:
+        for table in self.client.query_api().query(query, org=self.settings.org):
+            for record in table.records:
+                return record.get_time().timestamp()
+        return None
+
+    def first_sample_time(self) -> int | None:
+        found = self._single_time(first_sample_flux(self.settings.bucket))
+        return int(found) if found is not None else None
+
+    def last_aggregated_day(self) -> dt.date | None:
+        found = self._single_time(last_daily_flux(self.settings.daily_bucket))
+        return dt.datetime.fromtimestamp(found, self.config.timezone).date() if found is not None else None
+
+    def pool_days(self, first: dt.date, last: dt.date, pools: Sequence[str] | None = None) -> list[dict]:
+        """Stored pool_daily rows for first..last (inclusive) as dicts, by date then pool."""
+        from aggregator.daily import day_bounds
+
+        tz = self.config.timezone
+        start, stop = day_bounds(first, tz)[0], day_bounds(last, tz)[1]
+        fields = ("pcs_total", "pcs_used", "runtime_h", "avg_runtime_h", "energy_kwh", "coverage",
+                  "runtime_closed_h", "on_at_close")
+        rows = []
+        for record in self.client.query_api().query_stream(pool_days_flux(self.settings.daily_bucket, start, stop),
+                                                            org=self.settings.org):
+            values = record.values
+            if pools and values.get("pool") not in pools:
+                continue
+            tags = {key: value for key, value in values.items()
+                    if not key.startswith("_") and key not in (*fields, "result", "table", "pool", "phase")}
+            rows.append({"date": dt.datetime.fromtimestamp(record.get_time().timestamp(), tz).date().isoformat(),
+                         "pool": values.get("pool"), "phase": values.get("phase") or None, "tags": tags,
+                         **{name: values.get(name) for name in fields}})
+        return rows
+
     def write_samples(self, samples) -> int:
         """Raw ping samples (time, pool, host, up, rtt_ms) through the spool, delivered before returning."""
         lines = [format_line(PING, {"pool": pool, "host": host},
@@ -332,6 +367,44 @@ class InfluxStore:
             raise StoreError(f"{self.spool.backlog()} batches could not be delivered yet; they stay in the spool "
                              f"{self.settings.spool} and are delivered by the collector or the next import")
         return len(lines)
+
+
+EPOCH = "1970-01-01T00:00:00Z"
+
+
+def first_sample_flux(bucket: str) -> str:
+    """The time of the oldest ping sample (first per series is pushed down to storage, then the minimum)."""
+    return f"""from(bucket: {_flux_string(bucket)})
+  |> range(start: {EPOCH})
+  |> filter(fn: (r) => r._measurement == "{PING}" and r._field == "up")
+  |> first()
+  |> group()
+  |> min(column: "_time")
+  |> keep(columns: ["_time"])
+"""
+
+
+def last_daily_flux(daily_bucket: str) -> str:
+    """The start of the newest aggregated day (last per series, then the maximum)."""
+    return f"""from(bucket: {_flux_string(daily_bucket)})
+  |> range(start: {EPOCH})
+  |> filter(fn: (r) => r._measurement == "{POOL_DAILY}" and r._field == "pcs_total")
+  |> last()
+  |> group()
+  |> max(column: "_time")
+  |> keep(columns: ["_time"])
+"""
+
+
+def pool_days_flux(daily_bucket: str, start: float, stop: float) -> str:
+    """Every pool_daily row in [start, stop), one record per pool and day with its fields as columns."""
+    return f"""from(bucket: {_flux_string(daily_bucket)})
+  |> range(start: {_flux_time(start)}, stop: {_flux_time(stop)})
+  |> filter(fn: (r) => r._measurement == "{POOL_DAILY}")
+  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
+  |> group()
+  |> sort(columns: ["_time", "pool"])
+"""
 
 
 def _predicate_escape(text: str) -> str:
