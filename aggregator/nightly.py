@@ -16,6 +16,8 @@ from .job import aggregate_days
 
 log = logging.getLogger("pinger.aggregate")
 
+RETRY_MINUTES = 15
+
 
 def days_to_catch_up(last_done: dt.date | None, first_sample_day: dt.date | None,
                      yesterday: dt.date) -> tuple[dt.date, dt.date] | None:
@@ -61,13 +63,34 @@ class NightlyAggregator:
         log.info("nightly: aggregating %s to %s", *span)
         aggregate_days(self.config, *span)
 
+    def run_safely(self) -> bool:
+        """One catch-up; a failure (store away, disk full) is logged and retried later, never fatal."""
+        try:
+            self.catch_up()
+            return True
+        except Exception as err:  # the daemon must outlive any one night's trouble
+            log.error("nightly: aggregation failed (%s); retrying in %d minutes", err, RETRY_MINUTES)
+            return False
+
     def run(self) -> None:
         import schedule
 
-        self.catch_up()
         scheduler = schedule.Scheduler()
         at = self.config.aggregate.at.strftime("%H:%M")
-        scheduler.every().day.at(at, self.config.timezone.key).do(self.catch_up)
+        scheduler.every().day.at(at, self.config.timezone.key).do(self._nightly_job, scheduler)
+        if not self.run_safely():
+            scheduler.every(RETRY_MINUTES).minutes.do(self._retry_job).tag("retry")
         log.info("nightly: next run at %s %s", at, self.config.timezone.key)
         while not self.stop_requested.wait(min(max(scheduler.idle_seconds or 0.0, 0.0), 60.0)):
             scheduler.run_pending()
+
+    def _nightly_job(self, scheduler) -> None:
+        if not self.run_safely() and not scheduler.get_jobs("retry"):
+            scheduler.every(RETRY_MINUTES).minutes.do(self._retry_job).tag("retry")
+
+    def _retry_job(self):
+        import schedule
+
+        if self.run_safely():
+            return schedule.CancelJob
+        return None

@@ -28,7 +28,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad config.
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's default exit code is 2 too; keep one sentence
         self.print_usage(sys.stderr)
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:

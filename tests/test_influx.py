@@ -349,3 +349,14 @@ def test_every_flux_query_the_store_sends_is_valid():
         "pool days": influx.pool_days_flux("pinger_daily", 1_793_487_600, 1_793_574_000),
     }
     assert check_flux(list(queries.values()), labels=list(queries)) == []
+
+
+def test_the_nightly_aggregator_outlives_an_unreachable_store(standin, write_config, tmp_path, daemon):
+    config = influx_config(write_config, tmp_path, standin.url)
+    standin.stop()
+    nightly = daemon("aggregate", "-c", str(config), "--nightly", env={"INFLUX_TOKEN": "s3cret-token"})
+    nightly.wait_for("nightly: next run at")
+    assert nightly.process.poll() is None  # still running, waiting to retry
+    assert nightly.stop() == 0
+    assert "nightly: aggregation failed" in nightly.log and "retrying in 15 minutes" in nightly.log
+    assert "Traceback" not in nightly.log
