@@ -119,6 +119,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as err:  # anything unforeseen still ends in one sentence
+        if debug:
+            raise
+        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"pinger: {type(err).__name__}: {detail} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
@@ -278,14 +279,15 @@ class InfluxStore:
         query = pool_samples_flux(self.settings.bucket, pool, start, stop)
         wanted = set(hosts)
         current, times, states = None, [], []
-        for record in self.client.query_api().query_stream(query, org=self.settings.org):
-            host = record.values.get("host")
-            if host != current:
-                if current in wanted:
-                    yield current, times, states
-                current, times, states = host, [], []
-            times.append(int(record.get_time().timestamp()))
-            states.append(bool(record.get_value()))
+        with self._talking(f"the samples of pool {pool}"):
+            for record in self.client.query_api().query_stream(query, org=self.settings.org):
+                host = record.values.get("host")
+                if host != current:
+                    if current in wanted:
+                        yield current, times, states
+                    current, times, states = host, [], []
+                times.append(int(record.get_time().timestamp()))
+                states.append(bool(record.get_value()))
         if current in wanted:
             yield current, times, states
 
@@ -293,6 +295,10 @@ class InfluxStore:
                    day_starts: dict[dt.date, int]) -> None:
         """Replace the daily rows of each (pool, day): delete that day's points first, so changed tags leave
         no stale series behind, then write."""
+        with self._talking("the daily rows"):
+            self._replace_days(host_days, pool_days, day_starts)
+
+    def _replace_days(self, host_days, pool_days, day_starts) -> None:
         from influxdb_client import WritePrecision
         from influxdb_client.client.write_api import SYNCHRONOUS
 
@@ -321,10 +327,28 @@ class InfluxStore:
             write.write(bucket=bucket, org=self.settings.org, record="\n".join(lines[offset:offset + MAX_POINTS_PER_REQUEST]),
                         write_precision=WritePrecision.S)
 
+    @contextlib.contextmanager
+    def _talking(self, doing: str):
+        """Turn the client's exceptions into one sentence naming the server and what failed."""
+        from influxdb_client.rest import ApiException
+
+        try:
+            yield
+        except ApiException as err:
+            raise StoreError(f"InfluxDB at {self.settings.url} refused {doing}: {err.status} "
+                             f"{(getattr(err, 'message', None) or err.reason or '').strip()[:200]}") from None
+        except (OSError, ValueError) as err:
+            raise StoreError(f"Cannot reach InfluxDB at {self.settings.url} for {doing}: {_short(err)}") from None
+        except Exception as err:
+            if type(err).__module__.startswith("urllib3"):
+                raise StoreError(f"Cannot reach InfluxDB at {self.settings.url} for {doing}: {_short(err)}") from None
+            raise
+
     def _single_time(self, query: str) -> float | None:
-        for table in self.client.query_api().query(query, org=self.settings.org):
-            for record in table.records:
-                return record.get_time().timestamp()
+        with self._talking("a query"):
+            for table in self.client.query_api().query(query, org=self.settings.org):
+                for record in table.records:
+                    return record.get_time().timestamp()
         return None
 
     def first_sample_time(self) -> int | None:
@@ -344,8 +368,10 @@ class InfluxStore:
         fields = ("pcs_total", "pcs_used", "runtime_h", "avg_runtime_h", "energy_kwh", "coverage",
                   "runtime_closed_h", "on_at_close")
         rows = []
-        for record in self.client.query_api().query_stream(pool_days_flux(self.settings.daily_bucket, start, stop),
-                                                            org=self.settings.org):
+        with self._talking("the daily rows"):
+            records = list(self.client.query_api().query_stream(
+                pool_days_flux(self.settings.daily_bucket, start, stop), org=self.settings.org))
+        for record in records:
             values = record.values
             if pools and values.get("pool") not in pools:
                 continue
