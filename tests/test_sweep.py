@@ -149,3 +149,22 @@ def test_sweep_pacing_follows_the_rate(lab, write_config):
     records = sweep_json(lab, path)
     assert time.monotonic() - started >= 1.45
     assert all(record["up"] == 1 for record in records)
+
+
+RESOLVE_TWICE = """
+import logging, sys
+from collector.targets import Resolver
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+resolver = Resolver(cache_seconds=0)  # no cache: every call asks again
+for _ in range(3):
+    print(resolver.resolve(["pc-nowhere.invalid", "localhost"]))
+"""
+
+
+def test_lab_a_failing_name_is_logged_once_not_every_sweep(lab):
+    result = lab.run([sys.executable, "-c", RESOLVE_TWICE], cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    answers = result.stdout.splitlines()
+    assert len(answers) == 3 and all("'localhost': ('127.0.0.1', None)" in answer for answer in answers)
+    assert all("does not resolve" in answer for answer in answers)
+    assert result.stderr.count("pc-nowhere.invalid: name does not resolve") == 1
