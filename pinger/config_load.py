@@ -13,7 +13,6 @@ import re
 import socket
 from pathlib import Path
 from typing import Any, Callable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -30,24 +29,15 @@ from .config import (
     StorageSettings,
     Study,
 )
+from . import config_values as values
 from .errors import ConfigError
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-MAX_ADDRESSES_PER_ENTRY = 65536
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_HOSTNAME = re.compile(
-    r"^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"
-    r"(\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
-)
-_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 _NULLS = {"", "~", "null", "Null", "NULL"}
 
 
-class _Invalid(Exception):
-    """A field's value is wrong; the message says why."""
 
 
 class _Problems:
@@ -127,12 +117,12 @@ class _Reader:
     def text(self, node: yaml.Node, path: str) -> str:
         """A scalar's text with ${VAR} replaced from the environment."""
         if not isinstance(node, yaml.ScalarNode):
-            raise _Invalid("expected a single value, not a list or mapping")
+            raise values.InvalidValue("expected a single value, not a list or mapping")
 
         def substitute(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in self.environ:
-                raise _Invalid(f"environment variable {name} is not set")
+                raise values.InvalidValue(f"environment variable {name} is not set")
             return self.environ[name]
 
         return _ENV_REF.sub(substitute, node.value)
@@ -148,7 +138,7 @@ class _Reader:
             return default
         try:
             return convert(self.text(node, full))
-        except _Invalid as err:
+        except values.InvalidValue as err:
             self.problems.add(node, full, str(err))
             return default
 
@@ -156,183 +146,43 @@ class _Reader:
 # -- scalar converters ------------------------------------------------------
 
 
-def parse_duration(text: str) -> float:
-    """'5m' -> 300.0 seconds; units ms, s, m, h."""
-    match = _DURATION.match(text)
-    if not match:
-        raise _Invalid(f"{text!r} is not a duration (write e.g. 500ms, 30s, 5m, 1h)")
-    seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-    if seconds <= 0:
-        raise _Invalid("must be longer than zero")
-    return seconds
 
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)\s*$", re.I)
-_SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
 
 
-def parse_size(text: str) -> int:
-    """'500MB' -> 500000000 bytes; units B, KB, MB, GB, TB (powers of 1000)."""
-    match = _SIZE.match(text)
-    if not match:
-        raise _Invalid(f"{text!r} is not a size (write e.g. 500MB, 2GB)")
-    size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
-    if size < 10**6:
-        raise _Invalid("must be at least 1MB")
-    return size
 
 
-def _positive_number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise _Invalid(f"{text!r} is not a number") from None
-    if not value >= 0 or value == float("inf"):
-        raise _Invalid("must be a number of zero or more")
-    return value
 
 
-def _nonnegative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise _Invalid(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise _Invalid("must be zero or more")
-    return value
 
 
-def _timezone(text: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise _Invalid(f"{text!r} is not an IANA time zone name (e.g. Europe/Berlin)") from None
 
 
-def _clock(text: str, allow_24: bool = False) -> int:
-    """'08:30' -> minutes after midnight."""
-    match = _CLOCK.match(text.strip())
-    if not match:
-        raise _Invalid(f"{text!r} is not a time of day (write HH:MM)")
-    hours, minutes = int(match.group(1)), int(match.group(2))
-    if (hours, minutes) == (24, 0) and allow_24:
-        return 1440
-    if hours > 23 or minutes > 59:
-        raise _Invalid(f"{text!r} is not a time of day (write HH:MM)")
-    return hours * 60 + minutes
 
 
-def _time_of_day(text: str) -> dt.time:
-    minutes = _clock(text)
-    return dt.time(minutes // 60, minutes % 60)
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise _Invalid(f"{text!r} is not a date (write YYYY-MM-DD)") from None
 
 
-def _privileged(text: str) -> bool | None:
-    lowered = text.strip().lower()
-    if lowered == "auto":
-        return None
-    if lowered in ("true", "yes", "on"):
-        return True
-    if lowered in ("false", "no", "off"):
-        return False
-    raise _Invalid(f"{text!r} is not one of auto, true, false")
 
 
-def _network(text: str) -> ipaddress.IPv4Network:
-    try:
-        network = ipaddress.ip_network(text.strip(), strict=False)
-    except ValueError:
-        raise _Invalid(f"{text!r} is not a network (write e.g. 10.1.0.0/16)") from None
-    if network.version != 4:
-        raise _Invalid("IPv6 is not supported yet; list IPv4 networks")
-    return network
 
 
-def _nonempty(text: str) -> str:
-    if not text.strip():
-        raise _Invalid("must not be empty")
-    return text.strip()
 
 
-def _backend(text: str) -> str:
-    if text not in ("sqlite", "influxdb"):
-        raise _Invalid(f"{text!r} is not a storage backend (sqlite or influxdb)")
-    return text
 
 
-def _url(text: str) -> str:
-    if not re.match(r"^https?://[^\s/]+", text):
-        raise _Invalid(f"{text!r} is not an http:// or https:// URL")
-    return text.rstrip("/")
 
 
 # -- hosts --------------------------------------------------------------------
 
 
-def _ipv4(text: str) -> ipaddress.IPv4Address:
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        raise _Invalid(f"{text!r} is not an IPv4 address") from None
-    if address.version != 4:
-        raise _Invalid("IPv6 hosts are not supported yet; list IPv4 addresses or DNS names")
-    return address
 
 
-def _dotted(address: int) -> str:
-    return socket.inet_ntoa(address.to_bytes(4, "big"))  # 10x faster than ipaddress for big ranges
 
 
-def _as_int(address: str) -> int:
-    return int.from_bytes(socket.inet_aton(address), "big")
 
 
-def expand_host_spec(text: str) -> tuple[list[str], bool]:
-    """Expand one host entry to its host names; the flag says whether they are IP addresses.
-
-    Forms: an IPv4 address, an inclusive range ``a-b`` (``10.0.0.5-10.0.0.9`` or ``10.0.0.5-9``),
-    a CIDR network (network and broadcast addresses excluded for prefixes up to /30), a DNS name.
-    """
-    text = text.strip()
-    if "/" in text:
-        try:
-            network = ipaddress.ip_network(text, strict=False)
-        except ValueError:
-            raise _Invalid(f"{text!r} is not a CIDR network (write e.g. 10.1.2.0/28)") from None
-        if str(network) != text:
-            raise _Invalid(f"{text!r} has host bits set; did you mean {network}?")
-        if network.version != 4:
-            raise _Invalid("IPv6 hosts are not supported yet; list IPv4 addresses or DNS names")
-        if network.num_addresses > MAX_ADDRESSES_PER_ENTRY + 2:
-            raise _Invalid(f"{text!r} holds more than {MAX_ADDRESSES_PER_ENTRY} addresses; split it")
-        addresses = list(network.hosts()) if network.prefixlen < 31 else list(network)
-        return [str(a) for a in addresses], True
-    if re.match(r"^\d+\.\d+\.\d+\.\d+\s*-\s*\d+(\.\d+\.\d+\.\d+)?$", text):
-        first_text, last_text = (part.strip() for part in text.split("-"))
-        first = _ipv4(first_text)
-        if "." not in last_text:
-            last_text = first_text.rsplit(".", 1)[0] + "." + last_text
-        last = _ipv4(last_text)
-        count = int(last) - int(first) + 1
-        if count < 1:
-            raise _Invalid(f"range {text!r} ends before it starts")
-        if count > MAX_ADDRESSES_PER_ENTRY:
-            raise _Invalid(f"range {text!r} holds more than {MAX_ADDRESSES_PER_ENTRY} addresses; split it")
-        return [_dotted(int(first) + i) for i in range(count)], True
-    if re.match(r"^[\d.]+$", text):
-        return [str(_ipv4(text))], True
-    if ":" in text:
-        raise _Invalid("IPv6 hosts are not supported yet; list IPv4 addresses or DNS names")
-    if not _HOSTNAME.match(text):
-        raise _Invalid(f"{text!r} is neither an IPv4 address, a range a-b, a CIDR network nor a DNS name")
-    return [text.rstrip(".").lower()], False
 
 
 # -- sections -------------------------------------------------------------------
@@ -349,9 +199,9 @@ def _opening_hours(reader: _Reader, node: yaml.Node, path: str) -> OpeningHours 
     for key, value_node in fields.items():
         full = _join(path, key)
         try:
-            days = _weekdays(key)
-            periods = _periods(reader.text(value_node, full))
-        except _Invalid as err:
+            days = values.weekdays(key)
+            periods = values.periods(reader.text(value_node, full))
+        except values.InvalidValue as err:
             reader.problems.add(value_node, full, str(err))
             continue
         for day in days:
@@ -363,44 +213,8 @@ def _opening_hours(reader: _Reader, node: yaml.Node, path: str) -> OpeningHours 
     return OpeningHours(tuple(tuple(sorted(periods)) for periods in per_day))
 
 
-def _weekdays(key: str) -> list[int]:
-    """'mon-fri' / 'sat,sun' / 'mon' -> weekday numbers (0 = Monday)."""
-    days: list[int] = []
-    for part in key.lower().split(","):
-        part = part.strip()
-        if "-" in part:
-            first, last = (p.strip() for p in part.split("-", 1))
-            if first not in WEEKDAYS or last not in WEEKDAYS:
-                raise _Invalid(f"{key!r} is not a day range (write e.g. mon-fri)")
-            start, stop = WEEKDAYS.index(first), WEEKDAYS.index(last)
-            if stop < start:
-                raise _Invalid(f"{key!r} runs backwards; write e.g. mon-fri")
-            days.extend(range(start, stop + 1))
-        elif part in WEEKDAYS:
-            days.append(WEEKDAYS.index(part))
-        else:
-            raise _Invalid(f"{part!r} is not a weekday (mon, tue, wed, thu, fri, sat, sun)")
-    return days
 
 
-def _periods(text: str) -> list[tuple[int, int]]:
-    """'08:00-12:00, 13:00-20:00' -> [(480, 720), (780, 1200)]; 'closed' -> []."""
-    if text.strip().lower() == "closed":
-        return []
-    periods = []
-    for part in text.split(","):
-        if part.count("-") != 1:
-            raise _Invalid(f"{part.strip()!r} is not an opening period (write HH:MM-HH:MM)")
-        start_text, end_text = part.split("-")
-        start, end = _clock(start_text), _clock(end_text, allow_24=True)
-        if end <= start:
-            raise _Invalid(f"{part.strip()!r} ends before it starts (periods cannot cross midnight)")
-        periods.append((start, end))
-    periods.sort()
-    for (_, end), (start, _) in zip(periods, periods[1:]):
-        if start < end:
-            raise _Invalid(f"opening periods {text!r} overlap")
-    return periods
 
 
 def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> Config:
@@ -448,18 +262,18 @@ def parse_config(text: str, source: str, environ: dict[str, str]) -> Config:
     reader = _Reader(problems, environ)
     top = reader.mapping(root, "", _TOP)
 
-    timezone = reader.field(top, "timezone", _timezone, required=True)
-    interval = reader.field(top, "interval", parse_duration, default=300.0)
+    timezone = reader.field(top, "timezone", values.timezone, required=True)
+    interval = reader.field(top, "interval", values.parse_duration, default=300.0)
 
     collector_fields = reader.mapping(top.get("collector"), "collector", {"name"})
-    collector_name = reader.field(collector_fields, "name", _nonempty, default=None) or socket.gethostname()
+    collector_name = reader.field(collector_fields, "name", values.nonempty, default=None) or socket.gethostname()
 
     ping_fields = reader.mapping(top.get("ping"), "ping", {"timeout", "retries", "rate", "privileged"})
     ping = PingSettings(
-        timeout=reader.field(ping_fields, "timeout", parse_duration, default=1.0),
-        retries=reader.field(ping_fields, "retries", _nonnegative_int, default=1),
-        rate=reader.field(ping_fields, "rate", _positive_rate, default=2000.0),
-        privileged=reader.field(ping_fields, "privileged", _privileged, default=None),
+        timeout=reader.field(ping_fields, "timeout", values.parse_duration, default=1.0),
+        retries=reader.field(ping_fields, "retries", values.nonnegative_int, default=1),
+        rate=reader.field(ping_fields, "rate", values.positive_rate, default=2000.0),
+        privileged=reader.field(ping_fields, "privileged", values.privileged, default=None),
     )
 
     allow: tuple[ipaddress.IPv4Network, ...] | None = None
@@ -467,8 +281,8 @@ def parse_config(text: str, source: str, environ: dict[str, str]) -> Config:
         networks = []
         for index, item in enumerate(reader.sequence(top["allow"], "allow")):
             try:
-                networks.append(_network(reader.text(item, f"allow[{index}]")))
-            except _Invalid as err:
+                networks.append(values.network(reader.text(item, f"allow[{index}]")))
+            except values.InvalidValue as err:
                 problems.add(item, f"allow[{index}]", str(err))
         allow = tuple(networks)
 
@@ -476,8 +290,8 @@ def parse_config(text: str, source: str, environ: dict[str, str]) -> Config:
 
     aggregate_fields = reader.mapping(top.get("aggregate"), "aggregate", {"at", "hold"})
     aggregate = AggregateSettings(
-        at=reader.field(aggregate_fields, "at", _time_of_day, default=dt.time(0, 30)),
-        hold=reader.field(aggregate_fields, "hold", parse_duration, default=None) or interval,
+        at=reader.field(aggregate_fields, "at", values.time_of_day, default=dt.time(0, 30)),
+        hold=reader.field(aggregate_fields, "hold", values.parse_duration, default=None) or interval,
     )
 
     pools = _pools(reader, top.get("pools"), allow)
@@ -500,17 +314,12 @@ def parse_config(text: str, source: str, environ: dict[str, str]) -> Config:
     )
 
 
-def _positive_rate(text: str) -> float:
-    value = _positive_number(text)
-    if value <= 0:
-        raise _Invalid("must be more than zero packets per second")
-    return value
 
 
 def _storage(reader: _Reader, node: yaml.Node | None) -> StorageSettings:
     fields = reader.mapping(node, "storage", {"backend", "path", "influxdb"})
-    backend = reader.field(fields, "backend", _backend, default="sqlite")
-    path = reader.field(fields, "path", lambda t: Path(_nonempty(t)), default=Path("data/pinger.sqlite"))
+    backend = reader.field(fields, "backend", values.backend, default="sqlite")
+    path = reader.field(fields, "path", lambda t: Path(values.nonempty(t)), default=Path("data/pinger.sqlite"))
     influx = None
     influx_node = fields.get("influxdb")
     if backend == "influxdb" or (influx_node is not None and not reader.is_null(influx_node)):
@@ -521,27 +330,21 @@ def _storage(reader: _Reader, node: yaml.Node | None) -> StorageSettings:
             known = {"url", "org", "bucket", "daily_bucket", "token", "spool", "spool_max"}
             influx_fields = reader.mapping(influx_node, "storage.influxdb", known)
             influx = InfluxSettings(
-                url=reader.field(influx_fields, "url", _url, default="", required=True),
-                org=reader.field(influx_fields, "org", _nonempty, default="", required=True),
-                bucket=reader.field(influx_fields, "bucket", _nonempty, default="", required=True),
-                daily_bucket=reader.field(influx_fields, "daily_bucket", _nonempty, default="pinger_daily"),
-                token=reader.field(influx_fields, "token", _nonempty, default="", required=True),
-                spool=reader.field(influx_fields, "spool", lambda t: Path(_nonempty(t)),
+                url=reader.field(influx_fields, "url", values.url, default="", required=True),
+                org=reader.field(influx_fields, "org", values.nonempty, default="", required=True),
+                bucket=reader.field(influx_fields, "bucket", values.nonempty, default="", required=True),
+                daily_bucket=reader.field(influx_fields, "daily_bucket", values.nonempty, default="pinger_daily"),
+                token=reader.field(influx_fields, "token", values.nonempty, default="", required=True),
+                spool=reader.field(influx_fields, "spool", lambda t: Path(values.nonempty(t)),
                                    default=Path("data/spool.sqlite")),
-                spool_max_bytes=reader.field(influx_fields, "spool_max", parse_size, default=10**9),
+                spool_max_bytes=reader.field(influx_fields, "spool_max", values.parse_size, default=10**9),
             )
     return StorageSettings(backend=backend, path=path, influxdb=influx)
 
 
 _POOL_FIELDS = {"name", "watts", "standby_watts", "open", "tags", "hosts"}
-_POOL_NAME = re.compile(r"^[^\W_][\w .-]*$")
 
 
-def _pool_name(text: str) -> str:
-    name = text.strip()
-    if not _POOL_NAME.match(name):
-        raise _Invalid(f"{text!r} is not a pool name (letters, digits, space, . _ -)")
-    return name
 
 
 def _pools(reader: _Reader, node: yaml.Node | None, allow: tuple[ipaddress.IPv4Network, ...] | None) -> list[Pool]:
@@ -555,15 +358,15 @@ def _pools(reader: _Reader, node: yaml.Node | None, allow: tuple[ipaddress.IPv4N
     for index, pool_node in enumerate(items):
         path = f"pools[{index}]"
         fields = reader.mapping(pool_node, path, _POOL_FIELDS)
-        name = reader.field(fields, "name", _pool_name, required=True)
+        name = reader.field(fields, "name", values.pool_name, required=True)
         if name is not None:
             if name in pool_lines:
                 reader.problems.add(fields["name"], _join(path, "name"),
                                     f"pool {name!r} is already defined at line {pool_lines[name]}")
             else:
                 pool_lines[name] = fields["name"].start_mark.line + 1
-        watts = reader.field(fields, "watts", _positive_number, required=True)
-        standby = reader.field(fields, "standby_watts", _positive_number, default=0.0)
+        watts = reader.field(fields, "watts", values.positive_number, required=True)
+        standby = reader.field(fields, "standby_watts", values.positive_number, default=0.0)
         opening = _opening_hours(reader, fields["open"], _join(path, "open")) if "open" in fields else None
         tags = _tags(reader, fields.get("tags"), _join(path, "tags"))
         hosts: list[Host] = []
@@ -580,16 +383,16 @@ def _pools(reader: _Reader, node: yaml.Node | None, allow: tuple[ipaddress.IPv4N
                     reader.problems.add(host_node, _join(host_path, "host"), "required")
                     continue
                 spec_node = host_fields["host"]
-                host_watts = reader.field(host_fields, "watts", _positive_number, default=watts)
+                host_watts = reader.field(host_fields, "watts", values.positive_number, default=watts)
                 host_path = _join(host_path, "host")
             try:
-                names, is_address = expand_host_spec(reader.text(spec_node, host_path))
-            except _Invalid as err:
+                names, is_address = values.expand_host_spec(reader.text(spec_node, host_path))
+            except values.InvalidValue as err:
                 reader.problems.add(spec_node, host_path, str(err))
                 continue
             line = spec_node.start_mark.line + 1
             if is_address and allow is not None:
-                outside = [n for n in names if not any(low <= _as_int(n) <= high for low, high in allowed_spans)]
+                outside = [n for n in names if not any(low <= values.as_int(n) <= high for low, high in allowed_spans)]
                 if outside:
                     reader.problems.add(spec_node, host_path,
                                         f"{outside[0]} is outside the allowed networks (allow:)")
@@ -616,7 +419,7 @@ def _tags(reader: _Reader, node: yaml.Node | None, path: str) -> dict[str, str]:
             continue
         try:
             tags[key] = reader.text(value_node, full)
-        except _Invalid as err:
+        except values.InvalidValue as err:
             reader.problems.add(value_node, full, str(err))
     return tags
 
@@ -627,9 +430,9 @@ def _study(reader: _Reader, node: yaml.Node | None, pool_names: set[str]) -> Stu
     for index, phase_node in enumerate(reader.sequence(fields.get("phases"), "study.phases")):
         path = f"study.phases[{index}]"
         phase_fields = reader.mapping(phase_node, path, {"name", "start", "end", "pools"})
-        name = reader.field(phase_fields, "name", _nonempty, required=True)
-        start = reader.field(phase_fields, "start", _date, required=True)
-        end = reader.field(phase_fields, "end", _date, default=None)
+        name = reader.field(phase_fields, "name", values.nonempty, required=True)
+        start = reader.field(phase_fields, "start", values.date, required=True)
+        end = reader.field(phase_fields, "end", values.date, default=None)
         pools = None
         if "pools" in phase_fields:
             pools = set()
@@ -637,7 +440,7 @@ def _study(reader: _Reader, node: yaml.Node | None, pool_names: set[str]) -> Stu
                 pool_path = f"{path}.pools[{pool_index}]"
                 try:
                     pool = reader.text(pool_node, pool_path)
-                except _Invalid as err:
+                except values.InvalidValue as err:
                     reader.problems.add(pool_node, pool_path, str(err))
                     continue
                 if pool not in pool_names:

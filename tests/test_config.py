@@ -8,7 +8,8 @@ import ipaddress
 import pytest
 
 from conftest import ROOT
-from pinger.config_load import expand_host_spec, load_config, parse_duration
+from pinger.config_load import load_config
+from pinger.config_values import expand_host_spec, parse_duration
 from pinger.errors import ConfigError
 
 MINIMAL = """

@@ -1,0 +1,271 @@
+"""How one configuration value's text becomes a typed value: durations, sizes, times, networks, hosts.
+
+Each converter takes the scalar's text and returns the value, or raises InvalidValue with a
+message meant for the user (the loader adds file, line and field).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+import socket
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .config import WEEKDAYS
+
+MAX_ADDRESSES_PER_ENTRY = 65536
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
+
+
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"
+    r"(\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
+)
+
+
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+class InvalidValue(Exception):
+    """A field's value is wrong; the message says why."""
+
+
+def parse_duration(text: str) -> float:
+    """'5m' -> 300.0 seconds; units ms, s, m, h."""
+    match = _DURATION.match(text)
+    if not match:
+        raise InvalidValue(f"{text!r} is not a duration (write e.g. 500ms, 30s, 5m, 1h)")
+    seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if seconds <= 0:
+        raise InvalidValue("must be longer than zero")
+    return seconds
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)\s*$", re.I)
+
+
+_SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+
+
+def parse_size(text: str) -> int:
+    """'500MB' -> 500000000 bytes; units B, KB, MB, GB, TB (powers of 1000)."""
+    match = _SIZE.match(text)
+    if not match:
+        raise InvalidValue(f"{text!r} is not a size (write e.g. 500MB, 2GB)")
+    size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+    if size < 10**6:
+        raise InvalidValue("must be at least 1MB")
+    return size
+
+
+def positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidValue(f"{text!r} is not a number") from None
+    if not value >= 0 or value == float("inf"):
+        raise InvalidValue("must be a number of zero or more")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidValue(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise InvalidValue("must be zero or more")
+    return value
+
+
+def timezone(text: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidValue(f"{text!r} is not an IANA time zone name (e.g. Europe/Berlin)") from None
+
+
+def clock(text: str, allow_24: bool = False) -> int:
+    """'08:30' -> minutes after midnight."""
+    match = _CLOCK.match(text.strip())
+    if not match:
+        raise InvalidValue(f"{text!r} is not a time of day (write HH:MM)")
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    if (hours, minutes) == (24, 0) and allow_24:
+        return 1440
+    if hours > 23 or minutes > 59:
+        raise InvalidValue(f"{text!r} is not a time of day (write HH:MM)")
+    return hours * 60 + minutes
+
+
+def time_of_day(text: str) -> dt.time:
+    minutes = clock(text)
+    return dt.time(minutes // 60, minutes % 60)
+
+
+def date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidValue(f"{text!r} is not a date (write YYYY-MM-DD)") from None
+
+
+def privileged(text: str) -> bool | None:
+    lowered = text.strip().lower()
+    if lowered == "auto":
+        return None
+    if lowered in ("true", "yes", "on"):
+        return True
+    if lowered in ("false", "no", "off"):
+        return False
+    raise InvalidValue(f"{text!r} is not one of auto, true, false")
+
+
+def network(text: str) -> ipaddress.IPv4Network:
+    try:
+        network = ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        raise InvalidValue(f"{text!r} is not a network (write e.g. 10.1.0.0/16)") from None
+    if network.version != 4:
+        raise InvalidValue("IPv6 is not supported yet; list IPv4 networks")
+    return network
+
+
+def nonempty(text: str) -> str:
+    if not text.strip():
+        raise InvalidValue("must not be empty")
+    return text.strip()
+
+
+def backend(text: str) -> str:
+    if text not in ("sqlite", "influxdb"):
+        raise InvalidValue(f"{text!r} is not a storage backend (sqlite or influxdb)")
+    return text
+
+
+def url(text: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", text):
+        raise InvalidValue(f"{text!r} is not an http:// or https:// URL")
+    return text.rstrip("/")
+
+
+def ipv4(text: str) -> ipaddress.IPv4Address:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        raise InvalidValue(f"{text!r} is not an IPv4 address") from None
+    if address.version != 4:
+        raise InvalidValue("IPv6 hosts are not supported yet; list IPv4 addresses or DNS names")
+    return address
+
+
+def dotted(address: int) -> str:
+    return socket.inet_ntoa(address.to_bytes(4, "big"))  # 10x faster than ipaddress for big ranges
+
+
+def as_int(address: str) -> int:
+    return int.from_bytes(socket.inet_aton(address), "big")
+
+
+def expand_host_spec(text: str) -> tuple[list[str], bool]:
+    """Expand one host entry to its host names; the flag says whether they are IP addresses.
+
+    Forms: an IPv4 address, an inclusive range ``a-b`` (``10.0.0.5-10.0.0.9`` or ``10.0.0.5-9``),
+    a CIDR network (network and broadcast addresses excluded for prefixes up to /30), a DNS name.
+    """
+    text = text.strip()
+    if "/" in text:
+        try:
+            network = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            raise InvalidValue(f"{text!r} is not a CIDR network (write e.g. 10.1.2.0/28)") from None
+        if str(network) != text:
+            raise InvalidValue(f"{text!r} has host bits set; did you mean {network}?")
+        if network.version != 4:
+            raise InvalidValue("IPv6 hosts are not supported yet; list IPv4 addresses or DNS names")
+        if network.num_addresses > MAX_ADDRESSES_PER_ENTRY + 2:
+            raise InvalidValue(f"{text!r} holds more than {MAX_ADDRESSES_PER_ENTRY} addresses; split it")
+        addresses = list(network.hosts()) if network.prefixlen < 31 else list(network)
+        return [str(a) for a in addresses], True
+    if re.match(r"^\d+\.\d+\.\d+\.\d+\s*-\s*\d+(\.\d+\.\d+\.\d+)?$", text):
+        first_text, last_text = (part.strip() for part in text.split("-"))
+        first = ipv4(first_text)
+        if "." not in last_text:
+            last_text = first_text.rsplit(".", 1)[0] + "." + last_text
+        last = ipv4(last_text)
+        count = int(last) - int(first) + 1
+        if count < 1:
+            raise InvalidValue(f"range {text!r} ends before it starts")
+        if count > MAX_ADDRESSES_PER_ENTRY:
+            raise InvalidValue(f"range {text!r} holds more than {MAX_ADDRESSES_PER_ENTRY} addresses; split it")
+        return [dotted(int(first) + i) for i in range(count)], True
+    if re.match(r"^[\d.]+$", text):
+        return [str(ipv4(text))], True
+    if ":" in text:
+        raise InvalidValue("IPv6 hosts are not supported yet; list IPv4 addresses or DNS names")
+    if not _HOSTNAME.match(text):
+        raise InvalidValue(f"{text!r} is neither an IPv4 address, a range a-b, a CIDR network nor a DNS name")
+    return [text.rstrip(".").lower()], False
+
+
+def weekdays(key: str) -> list[int]:
+    """'mon-fri' / 'sat,sun' / 'mon' -> weekday numbers (0 = Monday)."""
+    days: list[int] = []
+    for part in key.lower().split(","):
+        part = part.strip()
+        if "-" in part:
+            first, last = (p.strip() for p in part.split("-", 1))
+            if first not in WEEKDAYS or last not in WEEKDAYS:
+                raise InvalidValue(f"{key!r} is not a day range (write e.g. mon-fri)")
+            start, stop = WEEKDAYS.index(first), WEEKDAYS.index(last)
+            if stop < start:
+                raise InvalidValue(f"{key!r} runs backwards; write e.g. mon-fri")
+            days.extend(range(start, stop + 1))
+        elif part in WEEKDAYS:
+            days.append(WEEKDAYS.index(part))
+        else:
+            raise InvalidValue(f"{part!r} is not a weekday (mon, tue, wed, thu, fri, sat, sun)")
+    return days
+
+
+def periods(text: str) -> list[tuple[int, int]]:
+    """'08:00-12:00, 13:00-20:00' -> [(480, 720), (780, 1200)]; 'closed' -> []."""
+    if text.strip().lower() == "closed":
+        return []
+    periods = []
+    for part in text.split(","):
+        if part.count("-") != 1:
+            raise InvalidValue(f"{part.strip()!r} is not an opening period (write HH:MM-HH:MM)")
+        start_text, end_text = part.split("-")
+        start, end = clock(start_text), clock(end_text, allow_24=True)
+        if end <= start:
+            raise InvalidValue(f"{part.strip()!r} ends before it starts (periods cannot cross midnight)")
+        periods.append((start, end))
+    periods.sort()
+    for (_, end), (start, _) in zip(periods, periods[1:]):
+        if start < end:
+            raise InvalidValue(f"opening periods {text!r} overlap")
+    return periods
+
+
+def positive_rate(text: str) -> float:
+    value = positive_number(text)
+    if value <= 0:
+        raise InvalidValue("must be more than zero packets per second")
+    return value
+
+
+_POOL_NAME = re.compile(r"^[^\W_][\w .-]*$")
+
+
+def pool_name(text: str) -> str:
+    name = text.strip()
+    if not _POOL_NAME.match(name):
+        raise InvalidValue(f"{text!r} is not a pool name (letters, digits, space, . _ -)")
+    return name
