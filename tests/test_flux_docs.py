@@ -49,7 +49,7 @@ def test_cookbook_queries_read_names_pinger_writes():
 
 
 def test_the_aggregators_sample_query_is_valid_flux():
-    from pinger.store.influx import pool_samples_flux
+    from pinger.store.flux import pool_samples_flux
 
     pools = ["A101", 'Raum "B" 2.04', "Ü-Pool ${x} \\ end"]
     queries = [pool_samples_flux("pinger", pool, 1_793_487_600, 1_793_574_000) for pool in pools]

@@ -340,13 +340,13 @@ def test_nightly_catch_up_and_export_through_influxdb(standin, write_config, tmp
 def test_every_flux_query_the_store_sends_is_valid():
     from flux_check import check_flux
 
-    from pinger.store import influx
+    from pinger.store import flux
 
     queries = {
-        "samples": influx.pool_samples_flux("pinger", 'Raum "B"', 1_793_487_600, 1_793_574_000),
-        "first sample": influx.first_sample_flux("pinger"),
-        "last day": influx.last_daily_flux("pinger_daily"),
-        "pool days": influx.pool_days_flux("pinger_daily", 1_793_487_600, 1_793_574_000),
+        "samples": flux.pool_samples_flux("pinger", 'Raum "B"', 1_793_487_600, 1_793_574_000),
+        "first sample": flux.first_sample_flux("pinger"),
+        "last day": flux.last_daily_flux("pinger_daily"),
+        "pool days": flux.pool_days_flux("pinger_daily", 1_793_487_600, 1_793_574_000),
     }
     assert check_flux(list(queries.values()), labels=list(queries)) == []
 
