@@ -6,7 +6,6 @@ import ipaddress
 import logging
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from pinger.config import Config
@@ -43,6 +42,8 @@ class Resolver:
         now = time.monotonic()
         stale = [name for name in names if name not in self._cache or self._cache[name][0] <= now]
         if stale:
+            from concurrent.futures import ThreadPoolExecutor  # only configs with DNS names pay for it
+
             with ThreadPoolExecutor(max_workers=min(_RESOLVER_THREADS, len(stale))) as pool:
                 for name, (address, error) in zip(stale, pool.map(_lookup, stale)):
                     self._cache[name] = (now + self.cache_seconds, address, error)
