@@ -121,7 +121,7 @@ def bench(count: int, workdir: Path) -> list[tuple[Run, set[str]]]:
         ]) + "\n")
         paced = workdir / f"bench-{count}-paced.yaml"
         paced.write_text(config.read_text().replace("rate: 1000000", "rate: 1000"))
-        pinger = [sys.executable, "-m", "pinger", "sweep", "-c"]
+        pinger = [str(Path(sys.executable).with_name("pinger")), "sweep", "-c"]  # the installed command
         tools = [
             ("fping -i0", ["fping", "-c1", "-t1000", "-r0", "-i0", "-q", "-f", str(host_file)], parse_fping),
             ("pinger (rate 1e6)", pinger + [str(config), "--json"], parse_pinger),
