@@ -9,28 +9,27 @@ from pinger.schema import PING, POOL_DAILY
 EPOCH = "1970-01-01T00:00:00Z"
 
 
-def first_sample_flux(bucket: str) -> str:
-    """The time of the oldest ping sample (first per series is pushed down to storage, then the minimum)."""
+def _edge_time_flux(bucket: str, measurement: str, field: str, per_series: str, overall: str) -> str:
+    """The oldest or newest time of a field: first()/last() per series is pushed down to storage,
+    then min/max over all series."""
     return f"""from(bucket: {flux_string(bucket)})
   |> range(start: {EPOCH})
-  |> filter(fn: (r) => r._measurement == "{PING}" and r._field == "up")
-  |> first()
+  |> filter(fn: (r) => r._measurement == "{measurement}" and r._field == "{field}")
+  |> {per_series}()
   |> group()
-  |> min(column: "_time")
+  |> {overall}(column: "_time")
   |> keep(columns: ["_time"])
 """
+
+
+def first_sample_flux(bucket: str) -> str:
+    """The time of the oldest ping sample."""
+    return _edge_time_flux(bucket, PING, "up", "first", "min")
 
 
 def last_daily_flux(daily_bucket: str) -> str:
-    """The start of the newest aggregated day (last per series, then the maximum)."""
-    return f"""from(bucket: {flux_string(daily_bucket)})
-  |> range(start: {EPOCH})
-  |> filter(fn: (r) => r._measurement == "{POOL_DAILY}" and r._field == "pcs_total")
-  |> last()
-  |> group()
-  |> max(column: "_time")
-  |> keep(columns: ["_time"])
-"""
+    """The start of the newest aggregated day."""
+    return _edge_time_flux(daily_bucket, POOL_DAILY, "pcs_total", "last", "max")
 
 
 def pool_days_flux(daily_bucket: str, start: float, stop: float) -> str:
