@@ -24,7 +24,7 @@ def aggregate_days(config: Config, first: dt.date, last: dt.date) -> list[PoolDa
     if last >= today:
         log.warning("%s is not over yet in %s: its rows are provisional until it is aggregated again",
                     today if last == today else last, config.timezone.key)
-    store = open_store(config, deliver=False)
+    store = open_store(config)
     results: list[PoolDay] = []
     days = days_between(first, last)
     progress = Progress(len(days), "aggregate")

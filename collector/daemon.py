@@ -36,7 +36,7 @@ class Collector:
     def __init__(self, config_path: Path, config: Config):
         self.config_path = config_path
         self.config = config
-        self.store = open_store(config)
+        self.store = open_store(config, deliver=True)
         self.resolver = Resolver()
         self.stop_requested = threading.Event()
         self.reload_requested = threading.Event()

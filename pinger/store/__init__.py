@@ -7,9 +7,9 @@ from pinger.config import Config
 from .sqlite import SqliteStore
 
 
-def open_store(config: Config, deliver: bool = True):
+def open_store(config: Config, deliver: bool = False):
     """The configured store: SqliteStore, or InfluxStore (with its spool; ``deliver`` starts its
-    background delivery thread, which the collector wants and one-shot commands do not)."""
+    background delivery thread, which only the collector wants: one-shot commands deliver in line)."""
     if config.storage.backend == "influxdb":
         from .influx import InfluxStore
 

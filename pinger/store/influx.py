@@ -28,7 +28,6 @@ MAX_POINTS_PER_REQUEST = 5_000
 MAX_POINTS_PER_SECOND = 50_000
 MAX_BACKOFF_S = 60.0
 CONFIG_ERROR_RETRY_S = 300.0
-_TRANSIENT = {408, 429, 500, 502, 503, 504}
 _CONFIGURATION = {401, 403, 404}
 
 
@@ -38,15 +37,18 @@ class InfluxConfigError(PingerError):
     exit_code = 2
 
 
+def ping_line(time_s: int, pool: str, host: str, up: bool, rtt_ms: float | None) -> str:
+    """One ping sample as line protocol; rtt_ms only when the host answered."""
+    fields: dict = {"up": int(up)}
+    if up and rtt_ms is not None:
+        fields["rtt_ms"] = float(rtt_ms)
+    return format_line(PING, {"pool": pool, "host": host}, fields, time_s)
+
+
 def sweep_lines(sweep: SweepResult, status: CollectorStatus) -> list[str]:
     """A sweep's ping, pool_status and collector points as line protocol, all at the scheduled second."""
     t = sweep.scheduled
-    lines = []
-    for host in sweep.hosts:
-        fields: dict = {"up": int(host.up)}
-        if host.up and host.rtt_ms is not None:
-            fields["rtt_ms"] = float(host.rtt_ms)
-        lines.append(format_line(PING, {"pool": host.pool, "host": host.host}, fields, t))
+    lines = [ping_line(t, host.pool, host.host, host.up, host.rtt_ms) for host in sweep.hosts]
     for pool, (online, total) in sweep.pool_counts().items():
         lines.append(format_line(POOL_STATUS, {"pool": pool}, {"online": online, "total": total}, t))
     lines.append(format_line(COLLECTOR, {"collector": status.collector}, {
@@ -157,7 +159,7 @@ class InfluxStore:
         from influxdb_client.rest import ApiException
 
         bucket = batches[0].bucket
-        batches = [b for b in batches if b.bucket == bucket] if len({b.bucket for b in batches}) > 1 else batches
+        batches = [b for b in batches if b.bucket == bucket]  # one request writes one bucket
         body = "\n".join(b.lines for b in batches)
         try:
             self.client.write_api(write_options=SYNCHRONOUS).write(
@@ -271,9 +273,6 @@ class InfluxStore:
 
     # -- daily rows and reads, for the aggregator -----------------------------------------
 
-    def host_samples(self, host: str, start: float, stop: float) -> tuple[list[int], list[bool]]:
-        raise StoreError("per-host reads are not used with InfluxDB; use pool_samples")
-
     def pool_samples(self, pool: str, hosts: Sequence[str], start: float, stop: float
                      ) -> Iterator[tuple[str, list[int], list[bool]]]:
         """(host, times, states) for every host of the pool with samples in [start, stop), streamed."""
@@ -385,9 +384,7 @@ class InfluxStore:
 
     def write_samples(self, samples) -> int:
         """Raw ping samples (time, pool, host, up, rtt_ms) through the spool, delivered before returning."""
-        lines = [format_line(PING, {"pool": pool, "host": host},
-                             {"up": int(up), **({"rtt_ms": float(rtt)} if up and rtt is not None else {})}, t)
-                 for t, pool, host, up, rtt in samples]
+        lines = [ping_line(t, pool, host, up, rtt) for t, pool, host, up, rtt in samples]
         for offset in range(0, len(lines), MAX_POINTS_PER_REQUEST):
             self.spool.append(self.settings.bucket, lines[offset:offset + MAX_POINTS_PER_REQUEST])
         if not self.deliver_pending(deadline=time.monotonic() + 300):
