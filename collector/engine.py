@@ -1,14 +1,15 @@
 """The ICMP sweep engine: every echo request of a sweep through one socket, paced, matched, retried.
 
-icmplib opens the socket (and maps permission errors); this module owns the loop:
-send at ``rate`` packets per second while draining replies, match each reply by
+Send at ``rate`` packets per second while draining replies, match each reply by
 (source address, identifier, sequence), stop as soon as every host answered or the
 timeout after the last request passed, then retry the silent hosts.
 
-Echo requests are built here rather than with icmplib's ``ICMPRequest``/``send``: that path
-costs ~55 µs a packet (a getaddrinfo, two setsockopt calls and a pure-Python checksum each),
-a quarter of a second per 4,000 hosts. With a fixed payload the checksum is a precomputed
-sum plus identifier and sequence.
+This module uses the standard library only. icmplib's ``ICMPRequest``/``send`` path costs
+~55 µs a packet (a getaddrinfo, two setsockopt calls and a pure-Python checksum each), a
+quarter of a second per 4,000 hosts; with a fixed payload the checksum here is a precomputed
+sum plus identifier and sequence. Opening the socket through icmplib's ``ICMPv4Socket`` cost
+another ~60 ms per process, because ``import icmplib`` imports asyncio, which counts in every
+``pinger sweep``. The packets are checked against icmplib's builder in tests/test_engine.py.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from pinger.config import PingSettings
-from pinger.errors import PingPermissionError
+from pinger.errors import PingerError, PingPermissionError
 
 _ECHO_REPLY = 0
 _SEQUENCES = 65536
@@ -55,16 +56,34 @@ class EchoOutcome:
         return self.rtt_ms is not None
 
 
-def open_icmp_socket(privileged: bool | None):
-    """An icmplib ICMPv4Socket in the requested mode (None: raw if allowed, else datagram)."""
-    from icmplib import ICMPv4Socket, SocketPermissionError
+class IcmpSocket:
+    """An open ICMPv4 socket and its mode: raw (we see IP headers, pick identifiers) or datagram."""
 
+    __slots__ = ("sock", "raw")
+
+    def __init__(self, sock: socket.socket, raw: bool):
+        self.sock = sock
+        self.raw = raw
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+_PERMISSION_ERRNOS = {errno.EPERM, errno.EACCES}
+
+
+def open_icmp_socket(privileged: bool | None) -> IcmpSocket:
+    """An ICMPv4 socket in the requested mode (None: raw if allowed, else datagram)."""
     modes = [True, False] if privileged is None else [privileged]
-    for mode in modes:
+    for raw in modes:
         try:
-            return ICMPv4Socket(privileged=mode)
-        except SocketPermissionError:
-            continue
+            sock = socket.socket(socket.AF_INET, socket.SOCK_RAW if raw else socket.SOCK_DGRAM,
+                                 socket.IPPROTO_ICMP)
+        except OSError as err:
+            if err.errno in _PERMISSION_ERRNOS:
+                continue
+            raise PingerError(f"Cannot open an ICMP socket: {err.strerror or err}.") from None
+        return IcmpSocket(sock, raw)
     if privileged is None:
         detail = "neither raw nor datagram ICMP sockets are permitted for this process"
     elif privileged:
@@ -142,7 +161,7 @@ def _ping_round(addresses: Sequence[str], pending: list[int], settings: PingSett
                 outcomes: list[EchoOutcome | None], send_errors: dict[int, str]) -> None:
     icmp = open_icmp_socket(settings.privileged)
     try:
-        raw = icmp.is_privileged
+        raw = icmp.raw
         sock = icmp.sock
         _enlarge_receive_buffer(sock)
         if raw:

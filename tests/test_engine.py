@@ -8,8 +8,10 @@ import struct
 import sys
 import time
 
+import pytest
+
 from conftest import ROOT, pinger_command
-from collector.engine import echo_request
+from collector.engine import _PAYLOAD, echo_request
 
 
 def ones_complement_sum(data: bytes) -> int:
@@ -27,6 +29,24 @@ def test_echo_requests_carry_a_valid_checksum():
         assert packet[0] == 8 and packet[1] == 0
         assert struct.unpack("!HH", packet[4:8]) == (identifier, sequence)
         assert ones_complement_sum(packet) == 0xFFFF  # a valid Internet checksum sums to all ones
+
+
+def test_echo_requests_match_icmplibs_packet_builder_byte_for_byte():
+    # icmplib is not imported at run time (it costs ~60 ms of start-up); it stays the reference here.
+    icmplib_sockets = pytest.importorskip("icmplib.sockets")
+    builder = object.__new__(icmplib_sockets.ICMPv4Socket)  # no socket is opened: only the packet code runs
+    builder._sock = None  # what its __del__ looks at
+    for identifier, sequence in ((0, 0), (1, 1), (65535, 65535), (4660, 22136), (40000, 123)):
+        assert echo_request(identifier, sequence) == builder._create_packet(identifier, sequence, _PAYLOAD)
+
+
+def test_sweep_does_not_import_icmplib_or_asyncio(write_config):
+    config = write_config("timezone: UTC\nallow: [127.0.0.0/8]\npools:\n  - name: LO\n    hosts: [127.0.0.1]\n")
+    probe = ("import sys; from pinger.cli import main; code = main(['sweep', '-c', sys.argv[1]]); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('icmplib', 'asyncio', 'ssl')))")
+    result = subprocess.run([sys.executable, "-c", probe, str(config)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
 def write_lab_config(write_config, first: str, last: str, timeout="500ms", retries=0, name="lab.yaml"):
