@@ -10,7 +10,9 @@ import pytest
 
 from conftest import ROOT, pinger_command
 from collector.engine import ping_addresses
+from pinger.cli import _json_line
 from pinger.config import PingSettings
+from pinger.models import HostResult
 
 
 def sweep_json(lab, config_path) -> list[dict]:
@@ -54,6 +56,21 @@ def test_sweep_cli_loopback_json(run_pinger):
     assert len(records) == 11
     assert {record["pool"] for record in records} == {"DEMO-1", "DEMO-2"}
     assert all(record["up"] == 1 and isinstance(record["rtt_ms"], float) for record in records)
+
+
+@pytest.mark.parametrize("host", [
+    HostResult("DEMO-1", "10.0.0.1", True, 0.123, None),
+    HostResult("DEMO-1", "10.0.0.2", True, 12.0, None),
+    HostResult("Pool \"Ü\"\\1", "pc-7.example", False, None, "name does not resolve (Name or service not known)"),
+    HostResult("P", "10.0.0.3", False, None, "send failed: Network is unreachable\n"),
+])
+def test_sweep_json_lines_are_exactly_what_json_dumps_writes(host):
+    from json.encoder import encode_basestring_ascii
+
+    record = {"pool": host.pool, "host": host.host, "up": int(host.up), "rtt_ms": host.rtt_ms}
+    if host.error:
+        record["error"] = host.error
+    assert _json_line(host, encode_basestring_ascii) == json.dumps(record) + "\n"
 
 
 def _unprivileged_icmp_denied() -> bool:
