@@ -392,7 +392,12 @@ def _pools(reader: _Reader, node: yaml.Node | None, allow: tuple[ipaddress.IPv4N
                 continue
             line = spec_node.start_mark.line + 1
             if is_address and allow is not None:
-                outside = [n for n in names if not any(low <= values.as_int(n) <= high for low, high in allowed_spans)]
+                numbers = [values.as_int(n) for n in names]
+                first, last = min(numbers), max(numbers)
+                # Every address lies between the lowest and the highest: one network holding both holds all.
+                inside = any(low <= first and last <= high for low, high in allowed_spans)
+                outside = [] if inside else [
+                    n for n, number in zip(names, numbers) if not any(low <= number <= high for low, high in allowed_spans)]
                 if outside:
                     reader.problems.add(spec_node, host_path,
                                         f"{outside[0]} is outside the allowed networks (allow:)")

@@ -118,6 +118,9 @@ def test_every_problem_is_reported_at_once_with_its_line(write_config):
     ("timezone: UTC\npools:\n  - {name: A, watts: 1}\n", "3: pools[0].hosts: required: at least one host"),
     ("timezone: UTC\nallow: [127.0.0.0/8]\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n",
      "4: pools[0].hosts[0]: 10.0.0.1 is outside the allowed networks (allow:)"),
+    # A range that leaves the allowed network names its first address outside, not its first address.
+    ("timezone: UTC\nallow: [10.0.0.0/30, 10.0.0.8/29]\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.2-10.0.0.9]}\n",
+     "4: pools[0].hosts[0]: 10.0.0.4 is outside the allowed networks (allow:)"),
     ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n  - {name: B, watts: 1, hosts: [10.0.0.0/30]}\n",
      "4: pools[1].hosts[0]: host 10.0.0.1 is already listed at line 3 (pool A)"),
     ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['fe80::1']}\n",
@@ -150,6 +153,12 @@ def test_single_mistakes(write_config, body, expected):
         assert len(problems) == 1 and problems[0].startswith(f"{path}:") and "(yaml)" in problems[0]
     else:
         assert problems == [f"{path}:{expected}"]
+
+
+def test_a_range_across_two_adjacent_allowed_networks_is_allowed(write_config):
+    path = write_config("timezone: UTC\nallow: [10.0.0.0/30, 10.0.0.4/30]\n"
+                        "pools:\n  - {name: A, watts: 1, hosts: [10.0.0.1-10.0.0.6]}\n")
+    assert [host.name for host in load_config(path).pools[0].hosts] == [f"10.0.0.{i}" for i in range(1, 7)]
 
 
 def test_env_substitution_inside_strings(write_config):
