@@ -20,8 +20,7 @@ import select
 import socket
 import struct
 import time
-from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from pinger.config import PingSettings
 from pinger.errors import PingerError, PingPermissionError
@@ -44,8 +43,7 @@ PERMISSION_HINT = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class EchoOutcome:
+class EchoOutcome(NamedTuple):
     """What one address did in a sweep: its round-trip time when it answered, or why not."""
 
     rtt_ms: float | None

@@ -6,7 +6,7 @@ import ipaddress
 import logging
 import socket
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pinger.config import Config
 
@@ -16,8 +16,7 @@ CACHE_SECONDS = 300.0
 _RESOLVER_THREADS = 16
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):
     """One host to ping this sweep: its address, or the reason it has none."""
 
     pool: str

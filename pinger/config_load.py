@@ -232,7 +232,6 @@ def reload_config(path: str | os.PathLike[str], running: Config) -> Config:
 
     Storage settings only change with a restart: a reload keeps the running ones.
     """
-    import dataclasses
     import logging
 
     log = logging.getLogger("pinger")
@@ -243,7 +242,7 @@ def reload_config(path: str | os.PathLike[str], running: Config) -> Config:
         return running
     if fresh.storage != running.storage:
         log.warning("config reload: storage settings changed; they take effect after a restart")
-        fresh = dataclasses.replace(fresh, storage=running.storage)
+        fresh = fresh._replace(storage=running.storage)
     return fresh
 
 

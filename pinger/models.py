@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class HostResult:
+class HostResult(NamedTuple):
     """One host in one sweep: up or not, its round-trip time, and why it is off when we know."""
 
     pool: str
@@ -17,8 +16,7 @@ class HostResult:
     error: str | None = None
 
 
-@dataclass(frozen=True)
-class SweepResult:
+class SweepResult(NamedTuple):
     """All hosts of one sweep; ``scheduled`` (unix seconds) is the timestamp every point carries."""
 
     scheduled: int
@@ -39,8 +37,7 @@ class SweepResult:
         return {pool: (online[pool], totals[pool]) for pool in totals}
 
 
-@dataclass(frozen=True, slots=True)
-class CollectorStatus:
+class CollectorStatus(NamedTuple):
     """The collector's own figures for one sweep (the ``collector`` measurement)."""
 
     collector: str
