@@ -11,7 +11,7 @@ peers that are only there for context run once. The pinger packages' bytecode is
 first, as `pip install` does for a regular install, so that no run pays for compiling them.
 
 Usage: python bench/sweep_bench.py [--repeat R] [N ...]
-       (defaults: R = 5, N = 4094 16382; needs root and fping)
+       (defaults: R = 7, N = 4094 16382; needs root and fping)
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def bench(count: int, workdir: Path, repeat: int) -> list[tuple[Run, str, set[st
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="pinger sweep against fping and icmplib.multiping in a sealed lab")
-    parser.add_argument("--repeat", type=int, default=5, help="runs of fping -i0 and pinger at full rate (median)")
+    parser.add_argument("--repeat", type=int, default=7, help="runs of fping -i0 and pinger at full rate (median)")
     parser.add_argument("counts", type=int, nargs="*", default=[4094, 16382], metavar="N", help="hosts per lab")
     args = parser.parse_args()
     reason = can_build_labs()
