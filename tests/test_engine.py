@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import struct
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
 from conftest import ROOT, pinger_command
-from collector.engine import _PAYLOAD, echo_request
+from collector.engine import _PAYLOAD, PERMISSION_HINT, echo_request
 
 
 def ones_complement_sum(data: bytes) -> int:
@@ -153,3 +157,45 @@ def test_foreign_and_forged_replies_are_ignored(lab, write_config):
     assert {r["host"] for r in map(json.loads, other_out.splitlines()) if r["up"]} == on
     sent, seen = map(int, forger.communicate(timeout=30)[0].split())
     assert sent > 0 and seen > 0  # the forged replies really reached ICMP sockets in the lab
+
+
+def _as_nobody(argv: list[str]) -> list[str]:
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+            "--bounding-set=-all", *argv]
+
+
+@pytest.fixture
+def public_dir():
+    """A directory user nobody can read (pytest's tmp_path lives under a root-only directory)."""
+    with tempfile.TemporaryDirectory(prefix="pinger-public-") as name:
+        os.chmod(name, 0o755)
+        yield Path(name)
+
+
+def test_auto_mode_falls_back_to_datagram_icmp_for_an_unprivileged_user(lab, public_dir):
+    # ping_group_range is per network namespace: open it in the lab only, then sweep as nobody
+    # (no CAP_NET_RAW), so privileged: auto must find raw sockets denied and use datagram ICMP.
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is not installed")
+    if lab.run(_as_nobody([sys.executable, "-c", "import pinger.cli"]), cwd="/").returncode != 0:
+        pytest.skip("user nobody cannot run this checkout's Python (a private directory on the way)")
+    hosts = [lab.address(i) for i in range(300)]
+    on = set(hosts[::2]) | {hosts[-1]}
+    lab.switch_on(on)
+    config = public_dir / "lab.yaml"
+    config.write_text(f"timezone: UTC\nping: {{timeout: 500ms, retries: 0}}\nallow: [10.199.0.0/16]\n"
+                      f"pools:\n  - name: LAB\n    watts: 1\n    hosts: [{hosts[0]}-{hosts[-1]}]\n")
+    config.chmod(0o644)
+    sweep = _as_nobody(pinger_command("sweep", "-c", str(config), "--json"))
+
+    assert lab.run(["sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647"]).returncode == 0
+    result = lab.run(sweep, cwd="/")
+    assert result.returncode == 0, result.stderr
+    assert {r["host"] for r in map(json.loads, result.stdout.splitlines()) if r["up"]} == on
+
+    assert lab.run(["sysctl", "-qw", "net.ipv4.ping_group_range=1 0"]).returncode == 0  # closed again
+    result = lab.run(sweep, cwd="/")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "pinger: Cannot ping: neither raw nor datagram ICMP sockets are permitted for this process; "
+        + PERMISSION_HINT + "."]
