@@ -1,4 +1,4 @@
-"""The ICMP sweep engine: every echo request of a sweep through one socket, paced, matched, retried.
+"""The ICMP sweep engine: every echo request of a sweep through one socket per IP version, paced, matched, retried.
 
 Send at ``rate`` packets per second while draining replies, match each reply by
 (source address, identifier, sequence), stop as soon as every host answered or the
@@ -26,6 +26,8 @@ from pinger.config import PingSettings
 from pinger.errors import PingerError, PingPermissionError
 
 _ECHO_REPLY = 0
+_ECHO_REPLY_V6 = 129
+_ECHO_REQUEST_V6 = 128
 _SEQUENCES = 65536
 _BURST = 128  # requests sent between two drains of the receive queue
 _RECEIVE_BUFFER = 8 * 1024 * 1024
@@ -35,6 +37,8 @@ _PAYLOAD_SUM = _ECHO_REQUEST << 8
 for _offset in range(0, len(_PAYLOAD), 2):
     _PAYLOAD_SUM += (_PAYLOAD[_offset] << 8) + _PAYLOAD[_offset + 1]
 _RETRYABLE_SEND_ERRORS = {errno.ENOBUFS, errno.EAGAIN, errno.EWOULDBLOCK}
+_PERMISSION_ERRNOS = {errno.EPERM, errno.EACCES}
+_NO_SUCH_FAMILY_ERRNOS = {errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT}
 
 PERMISSION_HINT = (
     "run pinger as root, grant it raw sockets (setcap cap_net_raw+ep on the Python binary or "
@@ -54,34 +58,42 @@ class EchoOutcome(NamedTuple):
         return self.rtt_ms is not None
 
 
+class FamilyUnavailable(PingerError):
+    """This machine has no IPv6 (or no IPv4) ICMP at all: hosts of that version are reported off."""
+
+
 class IcmpSocket:
-    """An open ICMPv4 socket and its mode: raw (we see IP headers, pick identifiers) or datagram."""
+    """An open ICMP socket: its IP version, and its mode, raw (we pick identifiers) or datagram.
 
-    __slots__ = ("sock", "raw")
+    A raw ICMPv4 socket hands us the IP header too; raw ICMPv6 and datagram sockets do not.
+    For ICMPv6 the kernel fills in the checksum; for datagram sockets also the identifier.
+    """
 
-    def __init__(self, sock: socket.socket, raw: bool):
+    __slots__ = ("sock", "raw", "v6")
+
+    def __init__(self, sock: socket.socket, raw: bool, v6: bool = False):
         self.sock = sock
         self.raw = raw
+        self.v6 = v6
 
     def close(self) -> None:
         self.sock.close()
 
 
-_PERMISSION_ERRNOS = {errno.EPERM, errno.EACCES}
-
-
-def open_icmp_socket(privileged: bool | None) -> IcmpSocket:
-    """An ICMPv4 socket in the requested mode (None: raw if allowed, else datagram)."""
+def open_icmp_socket(privileged: bool | None, v6: bool = False) -> IcmpSocket:
+    """An ICMP socket in the requested mode (None: raw if allowed, else datagram)."""
+    family, protocol = (socket.AF_INET6, socket.IPPROTO_ICMPV6) if v6 else (socket.AF_INET, socket.IPPROTO_ICMP)
     modes = [True, False] if privileged is None else [privileged]
     for raw in modes:
         try:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_RAW if raw else socket.SOCK_DGRAM,
-                                 socket.IPPROTO_ICMP)
+            sock = socket.socket(family, socket.SOCK_RAW if raw else socket.SOCK_DGRAM, protocol)
         except OSError as err:
             if err.errno in _PERMISSION_ERRNOS:
                 continue
+            if err.errno in _NO_SUCH_FAMILY_ERRNOS:
+                raise FamilyUnavailable(f"IPv{6 if v6 else 4} is not available on this machine") from None
             raise PingerError(f"Cannot open an ICMP socket: {err.strerror or err}.") from None
-        return IcmpSocket(sock, raw)
+        return IcmpSocket(sock, raw, v6)
     if privileged is None:
         detail = "neither raw nor datagram ICMP sockets are permitted for this process"
     elif privileged:
@@ -111,64 +123,109 @@ def echo_request(identifier: int, sequence: int) -> bytes:
     return struct.pack("!BBHHH", _ECHO_REQUEST, 0, ~total & 0xFFFF, identifier, sequence) + _PAYLOAD
 
 
+def echo_request_v6(identifier: int, sequence: int) -> bytes:
+    """An ICMPv6 echo request; its checksum covers the IPv6 pseudo-header, so the kernel fills it in."""
+    return struct.pack("!BBHHH", _ECHO_REQUEST_V6, 0, 0, identifier, sequence) + _PAYLOAD
+
+
 _SOL_RAW = 255
 _ICMP_FILTER = 1
+_ICMP6_FILTER = 1
 
 
-def _only_echo_replies(sock: socket.socket) -> None:
-    """Ask the kernel to hand a raw socket echo replies only (Linux ICMP_FILTER, as ping does).
+def _only_echo_replies(icmp: IcmpSocket) -> None:
+    """Ask the kernel to hand a raw socket echo replies only (Linux ICMP_FILTER/ICMP6_FILTER, as ping does).
 
     A raw ICMP socket otherwise receives every ICMP message the host gets, including each echo
     request we send to a local address; filtering in the kernel saves a system call per packet.
     """
     try:
-        sock.setsockopt(_SOL_RAW, _ICMP_FILTER, struct.pack("I", 0xFFFFFFFF & ~(1 << _ECHO_REPLY)))
+        if icmp.v6:  # 256 bits, one per message type; a set bit blocks that type
+            blocked = [0xFFFFFFFF] * 8
+            blocked[_ECHO_REPLY_V6 >> 5] &= ~(1 << (_ECHO_REPLY_V6 & 31))
+            icmp.sock.setsockopt(socket.IPPROTO_ICMPV6, _ICMP6_FILTER, struct.pack("8I", *blocked))
+        else:
+            icmp.sock.setsockopt(_SOL_RAW, _ICMP_FILTER, struct.pack("I", 0xFFFFFFFF & ~(1 << _ECHO_REPLY)))
     except OSError:
         pass  # not Linux: _parse_echo_reply still drops what is not an echo reply
 
 
-def _parse_echo_reply(packet: bytes, raw: bool) -> tuple[int, int] | None:
-    """(identifier, sequence) of an echo reply, or None for any other ICMP message."""
-    offset = (packet[0] & 0x0F) * 4 if raw else 0
-    if len(packet) < offset + 8 or packet[offset] != _ECHO_REPLY:
+def _parse_echo_reply(packet: bytes, offset: int, reply_type: int) -> tuple[int, int] | None:
+    """(identifier, sequence) of an echo reply whose ICMP header starts at ``offset``, else None."""
+    if len(packet) < offset + 8 or packet[offset] != reply_type:
         return None
     return struct.unpack_from("!HH", packet, offset + 4)
 
 
+def is_ipv6(address: str) -> bool:
+    return ":" in address
+
+
 def ping_addresses(addresses: Sequence[str], settings: PingSettings) -> list[EchoOutcome]:
-    """Ping every IPv4 address once (plus ``settings.retries`` retries for the silent ones).
+    """Ping every IPv4 and IPv6 address once (plus ``settings.retries`` retries for the silent ones).
 
     Returns one outcome per address, in order. Raises PingPermissionError when no ICMP
     socket can be opened. The same address may appear more than once; each is pinged.
     """
     outcomes: list[EchoOutcome | None] = [None] * len(addresses)
-    send_errors: dict[int, str] = {}
+    errors: dict[int, str] = {}
     pending = list(range(len(addresses)))
     for _attempt in range(settings.retries + 1):
         if not pending:
             break
-        _ping_round(addresses, pending, settings, outcomes, send_errors)
+        _ping_round(addresses, pending, settings, outcomes, errors)
         pending = [index for index in pending if outcomes[index] is None]
     return [
-        outcome if outcome is not None else EchoOutcome(None, send_errors.get(index))
+        outcome if outcome is not None else EchoOutcome(None, errors.get(index))
         for index, outcome in enumerate(outcomes)
     ]
 
 
+def _open_channels(addresses: Sequence[str], pending: list[int], settings: PingSettings,
+                   errors: dict[int, str]) -> tuple[list[int], dict[bool, IcmpSocket]]:
+    """One socket per IP version the round needs, and the pending hosts they can reach."""
+    channels: dict[bool, IcmpSocket] = {}
+    unavailable: dict[bool, str] = {}
+    for v6 in sorted({is_ipv6(addresses[index]) for index in pending}):
+        try:
+            icmp = open_icmp_socket(settings.privileged, v6)
+        except FamilyUnavailable as err:
+            unavailable[v6] = str(err)
+            continue
+        except BaseException:
+            for opened in channels.values():
+                opened.close()
+            raise
+        channels[v6] = icmp
+        _enlarge_receive_buffer(icmp.sock)
+        if icmp.raw:
+            _only_echo_replies(icmp)
+        icmp.sock.setblocking(False)
+    if not unavailable:
+        return pending, channels
+    reachable = []
+    for index in pending:
+        reason = unavailable.get(is_ipv6(addresses[index]))
+        if reason is None:
+            reachable.append(index)
+        else:
+            errors[index] = reason
+    return reachable, channels
+
+
 def _ping_round(addresses: Sequence[str], pending: list[int], settings: PingSettings,
-                outcomes: list[EchoOutcome | None], send_errors: dict[int, str]) -> None:
-    icmp = open_icmp_socket(settings.privileged)
+                outcomes: list[EchoOutcome | None], errors: dict[int, str]) -> None:
+    pending, channels = _open_channels(addresses, pending, settings, errors)
     try:
-        raw = icmp.raw
-        sock = icmp.sock
-        _enlarge_receive_buffer(sock)
-        if raw:
-            _only_echo_replies(sock)
-        sock.setblocking(False)
+        if not pending:
+            return
+        sockets = [icmp.sock for icmp in channels.values()]
         blocks = (len(pending) + _SEQUENCES - 1) // _SEQUENCES
         # A fresh identifier range per round: replies to earlier rounds or sweeps never match.
         id_base = int.from_bytes(os.urandom(2), "big") % (65536 - blocks + 1)
-        expected: dict[tuple[str, int, int], int] = {}
+        # Replies are matched by (source, identifier, sequence); IPv6 sources by their packed form,
+        # since the same address has more than one spelling.
+        expected: dict[tuple[str | bytes, int, int], int] = {}
         sent_at: dict[int, float] = {}
         spacing = 1.0 / settings.rate
         next_send = time.monotonic()
@@ -180,21 +237,30 @@ def _ping_round(addresses: Sequence[str], pending: list[int], settings: PingSett
             burst = 0
             while position < len(pending) and next_send <= now and burst < _BURST:
                 index = pending[position]
+                address = addresses[index]
                 identifier = id_base + position // _SEQUENCES
                 sequence = position % _SEQUENCES
+                v6 = ":" in address
+                icmp = channels[v6]
                 try:
-                    sock.sendto(echo_request(identifier, sequence), (addresses[index], 0))
+                    if v6:
+                        icmp.sock.sendto(echo_request_v6(identifier, sequence), (address, 0))
+                    else:
+                        icmp.sock.sendto(echo_request(identifier, sequence), (address, 0))
                 except OSError as err:
                     if err.errno in _RETRYABLE_SEND_ERRORS:  # send queue full: let it drain, then resend
-                        select.select([sock], [], [], 0.001)
-                        _drain(sock, raw, expected, sent_at, outcomes)
+                        select.select(sockets, [], [], 0.001)
+                        _drain(channels, expected, sent_at, outcomes)
                         now = time.monotonic()
                         continue
-                    send_errors[index] = f"send failed: {err.strerror or err}"
+                    errors[index] = f"send failed: {err.strerror or err}"
                 else:
+                    if errors:
+                        errors.pop(index, None)  # an earlier round's send error no longer applies
                     # Datagram sockets: the kernel picks the identifier and filters replies itself.
-                    key_id = identifier if raw else 0
-                    expected[(addresses[index], key_id, sequence)] = index
+                    key_id = identifier if icmp.raw else 0
+                    source = socket.inet_pton(socket.AF_INET6, address) if v6 else address
+                    expected[(source, key_id, sequence)] = index
                     sent_at[index] = time.monotonic()
                 position += 1
                 burst += 1
@@ -205,31 +271,37 @@ def _ping_round(addresses: Sequence[str], pending: list[int], settings: PingSett
             if position == len(pending) and deadline is None:
                 deadline = time.monotonic() + settings.timeout
             # Drain between bursts so replies never pile up beyond the receive buffer.
-            _drain(sock, raw, expected, sent_at, outcomes)
+            _drain(channels, expected, sent_at, outcomes)
             now = time.monotonic()
             if deadline is not None and (not expected or now >= deadline):
                 break
             wait = (deadline if deadline is not None else next_send) - now
             if wait > 0:
-                select.select([sock], [], [], wait)
+                select.select(sockets, [], [], wait)
     finally:
-        icmp.close()
+        for icmp in channels.values():
+            icmp.close()
 
 
-def _drain(sock: socket.socket, raw: bool, expected: dict[tuple[str, int, int], int],
+def _drain(channels: dict[bool, IcmpSocket], expected: dict[tuple[str | bytes, int, int], int],
            sent_at: dict[int, float], outcomes: list[EchoOutcome | None]) -> None:
     """Read every reply already queued and record the ones we are waiting for."""
-    while True:
-        try:
-            packet, (source, _port) = sock.recvfrom(2048)
-        except (BlockingIOError, InterruptedError):
-            return
-        received = time.monotonic()
-        parsed = _parse_echo_reply(packet, raw)
-        if parsed is None:
-            continue
-        identifier, sequence = parsed
-        index = expected.pop((source, identifier if raw else 0, sequence), None)
-        if index is None:  # another process's ping, a duplicate, or a reply from elsewhere
-            continue
-        outcomes[index] = EchoOutcome(round((received - sent_at[index]) * 1000.0, 3))
+    for icmp in channels.values():
+        sock, raw, v6 = icmp.sock, icmp.raw, icmp.v6
+        reply_type = _ECHO_REPLY_V6 if v6 else _ECHO_REPLY
+        while True:
+            try:
+                packet, source_address = sock.recvfrom(2048)
+            except (BlockingIOError, InterruptedError):
+                break
+            received = time.monotonic()
+            # Only a raw ICMPv4 socket hands us the IP header (its length is in the first byte).
+            parsed = _parse_echo_reply(packet, (packet[0] & 0x0F) * 4 if raw and not v6 else 0, reply_type)
+            if parsed is None:
+                continue
+            identifier, sequence = parsed
+            source = socket.inet_pton(socket.AF_INET6, source_address[0]) if v6 else source_address[0]
+            index = expected.pop((source, identifier if raw else 0, sequence), None)
+            if index is None:  # another process's ping, a duplicate, or a reply from elsewhere
+                continue
+            outcomes[index] = EchoOutcome(round((received - sent_at[index]) * 1000.0, 3))
