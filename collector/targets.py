@@ -26,7 +26,7 @@ class Target(NamedTuple):
 
 
 class Resolver:
-    """Resolves DNS names to one IPv4 address each, caching answers and failures briefly.
+    """Resolves DNS names to one address each (IPv4 first), caching answers and failures briefly.
 
     A name that stops resolving is logged once, and again only after it resolved in between.
     """
@@ -56,11 +56,21 @@ class Resolver:
 
 
 def _lookup(name: str) -> tuple[str | None, str | None]:
+    """The name's first IPv4 address; its first IPv6 address when it has none (link-local ones need an
+    interface and are skipped)."""
     try:
-        infos = socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_RAW)
+        infos = socket.getaddrinfo(name, None, socket.AF_UNSPEC, socket.SOCK_RAW)
     except (socket.gaierror, UnicodeError) as err:
         return None, f"name does not resolve ({getattr(err, 'strerror', None) or err})"
-    return infos[0][4][0], None
+    for family in (socket.AF_INET, socket.AF_INET6):
+        for info_family, _type, _proto, _canonical, address in infos:
+            if info_family == family and not (family == socket.AF_INET6 and _link_local(address)):
+                return address[0], None
+    return None, "name resolves to no usable IPv4 or IPv6 address (link-local addresses are skipped)"
+
+
+def _link_local(address: tuple) -> bool:
+    return bool(address[3]) or ipaddress.IPv6Address(address[0]).is_link_local  # address[3]: scope id
 
 
 def build_targets(config: Config, resolver: Resolver) -> list[Target]:
@@ -81,5 +91,5 @@ def build_targets(config: Config, resolver: Resolver) -> list[Target]:
 
 
 def _allowed(address: str, config: Config) -> bool:
-    ip = ipaddress.IPv4Address(address)
+    ip = ipaddress.ip_address(address)
     return any(ip in network for network in config.allow or ())

@@ -16,7 +16,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class Host(NamedTuple):
-    """One PC: an IPv4 address or a DNS name, and its draw while on and off."""
+    """One PC: an IPv4 or IPv6 address or a DNS name, and its draw while on and off."""
 
     name: str
     watts: float
@@ -109,7 +109,7 @@ class Config(NamedTuple):
     interval: float  # seconds
     collector_name: str
     ping: PingSettings
-    allow: tuple[ipaddress.IPv4Network, ...] | None
+    allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None
     storage: StorageSettings
     aggregate: AggregateSettings
     pools: tuple[Pool, ...]

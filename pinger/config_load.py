@@ -254,6 +254,9 @@ def parse_config(text: str, source: str, environ: dict[str, str]) -> Config:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         detail = getattr(err, "problem", None) or str(err)
+        bad_line = text.splitlines()[mark.line] if mark is not None and mark.line < len(text.splitlines()) else ""
+        if "::" in bad_line:  # an unquoted IPv6 address in a flow list: YAML takes its colons as a mapping
+            detail += " (quote IPv6 addresses inside [...] lists, e.g. ['fd00::1'])"
         raise ConfigError([f"{source}:{line}: (yaml): {detail}"]) from None
     if root is None:
         raise ConfigError([f"{source}:1: (file): the config is empty; it needs at least timezone and pools"])
@@ -275,7 +278,7 @@ def parse_config(text: str, source: str, environ: dict[str, str]) -> Config:
         privileged=reader.field(ping_fields, "privileged", values.privileged, default=None),
     )
 
-    allow: tuple[ipaddress.IPv4Network, ...] | None = None
+    allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None = None
     if "allow" in top and not reader.is_null(top["allow"]):
         networks = []
         for index, item in enumerate(reader.sequence(top["allow"], "allow")):
@@ -346,12 +349,14 @@ _POOL_FIELDS = {"name", "watts", "standby_watts", "open", "tags", "hosts"}
 
 
 
-def _pools(reader: _Reader, node: yaml.Node | None, allow: tuple[ipaddress.IPv4Network, ...] | None) -> list[Pool]:
+def _pools(reader: _Reader, node: yaml.Node | None,
+           allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None) -> list[Pool]:
     pools: list[Pool] = []
     pool_lines: dict[str, int] = {}
     host_lines: dict[str, tuple[int, str]] = {}
     items = reader.sequence(node, "pools")
-    allowed_spans = [(int(net.network_address), int(net.broadcast_address)) for net in allow or ()]
+    allowed_spans = {version: [(int(net.network_address), int(net.broadcast_address))
+                               for net in allow or () if net.version == version] for version in (4, 6)}
     if node is not None and not items:
         reader.problems.add(node, "pools", "the list is empty; add at least one pool with hosts")
     for index, pool_node in enumerate(items):
@@ -391,12 +396,13 @@ def _pools(reader: _Reader, node: yaml.Node | None, allow: tuple[ipaddress.IPv4N
                 continue
             line = spec_node.start_mark.line + 1
             if is_address and allow is not None:
+                spans = allowed_spans[6 if ":" in names[0] else 4]  # one entry is of one IP version
                 numbers = [values.as_int(n) for n in names]
                 first, last = min(numbers), max(numbers)
                 # Every address lies between the lowest and the highest: one network holding both holds all.
-                inside = any(low <= first and last <= high for low, high in allowed_spans)
+                inside = any(low <= first and last <= high for low, high in spans)
                 outside = [] if inside else [
-                    n for n, number in zip(names, numbers) if not any(low <= number <= high for low, high in allowed_spans)]
+                    n for n, number in zip(names, numbers) if not any(low <= number <= high for low, high in spans)]
                 if outside:
                     reader.problems.add(spec_node, host_path,
                                         f"{outside[0]} is outside the allowed networks (allow:)")

@@ -127,14 +127,11 @@ def privileged(text: str) -> bool | None:
     raise InvalidValue(f"{text!r} is not one of auto, true, false")
 
 
-def network(text: str) -> ipaddress.IPv4Network:
+def network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     try:
-        network = ipaddress.ip_network(text.strip(), strict=False)
+        return ipaddress.ip_network(text.strip(), strict=False)
     except ValueError:
-        raise InvalidValue(f"{text!r} is not a network (write e.g. 10.1.0.0/16)") from None
-    if network.version != 4:
-        raise InvalidValue("IPv6 is not supported yet; list IPv4 networks")
-    return network
+        raise InvalidValue(f"{text!r} is not a network (write e.g. 10.1.0.0/16 or fd00:1::/64)") from None
 
 
 def nonempty(text: str) -> str:
@@ -157,11 +154,21 @@ def url(text: str) -> str:
 
 def ipv4(text: str) -> ipaddress.IPv4Address:
     try:
-        address = ipaddress.ip_address(text)
+        return ipaddress.IPv4Address(text)
     except ValueError:
         raise InvalidValue(f"{text!r} is not an IPv4 address") from None
-    if address.version != 4:
-        raise InvalidValue("IPv6 hosts are not supported yet; list IPv4 addresses or DNS names")
+
+
+def ipv6(text: str) -> ipaddress.IPv6Address:
+    try:
+        address = ipaddress.IPv6Address(text)
+    except ValueError:
+        raise InvalidValue(f"{text!r} is not an IPv6 address") from None
+    if address.ipv4_mapped is not None:
+        raise InvalidValue(f"{text!r} is an IPv4-mapped address; list {address.ipv4_mapped} instead")
+    if address.is_link_local or address.scope_id:
+        raise InvalidValue(f"{text!r} is link-local and would need an interface; "
+                           "list a global or unique-local address")
     return address
 
 
@@ -170,48 +177,64 @@ def dotted(address: int) -> str:
 
 
 def as_int(address: str) -> int:
+    """An IPv4 or IPv6 address in canonical text as a number (of its own version's range)."""
+    if ":" in address:
+        return int.from_bytes(socket.inet_pton(socket.AF_INET6, address), "big")
     return int.from_bytes(socket.inet_aton(address), "big")
 
 
 def expand_host_spec(text: str) -> tuple[list[str], bool]:
     """Expand one host entry to its host names; the flag says whether they are IP addresses.
 
-    Forms: an IPv4 address, an inclusive range ``a-b`` (``10.0.0.5-10.0.0.9`` or ``10.0.0.5-9``),
-    a CIDR network (network and broadcast addresses excluded for prefixes up to /30), a DNS name.
+    Forms: an IPv4 or IPv6 address; an inclusive range ``a-b`` (``10.0.0.5-10.0.0.9``,
+    ``10.0.0.5-9``, ``fd00::5-fd00::9``); a CIDR network (IPv4 without its network and broadcast
+    addresses up to /30, IPv6 without its subnet-router anycast address up to /126); a DNS name.
+    Addresses come out in canonical form (IPv6 compressed and in lower case), so that one
+    address has one name in the samples however the config spells it.
     """
     text = text.strip()
     if "/" in text:
         try:
             network = ipaddress.ip_network(text, strict=False)
         except ValueError:
-            raise InvalidValue(f"{text!r} is not a CIDR network (write e.g. 10.1.2.0/28)") from None
-        if str(network) != text:
+            raise InvalidValue(f"{text!r} is not a CIDR network (write e.g. 10.1.2.0/28 or fd00:1::/120)") from None
+        if ipaddress.ip_address(text.split("/")[0]) != network.network_address:
             raise InvalidValue(f"{text!r} has host bits set; did you mean {network}?")
-        if network.version != 4:
-            raise InvalidValue("IPv6 hosts are not supported yet; list IPv4 addresses or DNS names")
+        if network.version == 6:
+            ipv6(str(network.network_address))  # refuses link-local and IPv4-mapped networks
         if network.num_addresses > MAX_ADDRESSES_PER_ENTRY + 2:
             raise InvalidValue(f"{text!r} holds more than {MAX_ADDRESSES_PER_ENTRY} addresses; split it")
-        addresses = list(network.hosts()) if network.prefixlen < 31 else list(network)
+        addresses = list(network.hosts()) if network.version == 6 or network.prefixlen < 31 else list(network)
         return [str(a) for a in addresses], True
+    if "-" in text and ":" in text:
+        first_text, last_text = (part.strip() for part in text.split("-", 1))
+        first, last = ipv6(first_text), ipv6(last_text)
+        count = _range_count(text, int(first), int(last))
+        return [str(first + i) for i in range(count)], True
     if re.match(r"^\d+\.\d+\.\d+\.\d+\s*-\s*\d+(\.\d+\.\d+\.\d+)?$", text):
         first_text, last_text = (part.strip() for part in text.split("-"))
         first = ipv4(first_text)
         if "." not in last_text:
             last_text = first_text.rsplit(".", 1)[0] + "." + last_text
         last = ipv4(last_text)
-        count = int(last) - int(first) + 1
-        if count < 1:
-            raise InvalidValue(f"range {text!r} ends before it starts")
-        if count > MAX_ADDRESSES_PER_ENTRY:
-            raise InvalidValue(f"range {text!r} holds more than {MAX_ADDRESSES_PER_ENTRY} addresses; split it")
+        count = _range_count(text, int(first), int(last))
         return [dotted(int(first) + i) for i in range(count)], True
     if re.match(r"^[\d.]+$", text):
         return [str(ipv4(text))], True
     if ":" in text:
-        raise InvalidValue("IPv6 hosts are not supported yet; list IPv4 addresses or DNS names")
+        return [str(ipv6(text))], True
     if not _HOSTNAME.match(text):
-        raise InvalidValue(f"{text!r} is neither an IPv4 address, a range a-b, a CIDR network nor a DNS name")
+        raise InvalidValue(f"{text!r} is neither an IP address, a range a-b, a CIDR network nor a DNS name")
     return [text.rstrip(".").lower()], False
+
+
+def _range_count(text: str, first: int, last: int) -> int:
+    count = last - first + 1
+    if count < 1:
+        raise InvalidValue(f"range {text!r} ends before it starts")
+    if count > MAX_ADDRESSES_PER_ENTRY:
+        raise InvalidValue(f"range {text!r} holds more than {MAX_ADDRESSES_PER_ENTRY} addresses; split it")
+    return count
 
 
 def weekdays(key: str) -> list[int]:

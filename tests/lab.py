@@ -4,8 +4,12 @@ Two network namespaces are created:
 
 * ``inner``: where pinger runs (``lab.run``/``lab.popen`` execute commands inside it). Hosts that
   are *on* are addresses on its loopback device, so the kernel answers their echo requests.
-* ``sink``: a neighbour joined to ``inner`` by a veth pair. The lab subnet is routed to it and it
-  does not forward, so echo requests to hosts that are *off* vanish there and cost a real timeout.
+* ``sink``: a neighbour joined to ``inner`` by a veth pair. The lab subnets (10.199.0.0/16 and
+  fd00:199::/64) are routed to it and it does not forward, so echo requests to hosts that are
+  *off* go unanswered there and cost a real timeout.
+
+``hosts_file`` gives the inner namespace its own /etc/hosts (``ip netns exec`` mounts
+/etc/netns/NAME/hosts over it), so tests can have DNS names without a DNS server.
 
 Neither namespace has a default route: nothing can leave the lab. Namespaces are removed by
 ``close()`` (the context manager and the pytest fixture call it), and ``remove_stale_labs``
@@ -17,14 +21,19 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 from typing import Iterable, Sequence
 
 PREFIX = "pinger-lab-"
 SUBNET = ipaddress.IPv4Network("10.199.0.0/16")
+SUBNET6 = ipaddress.IPv6Network("fd00:199::/64")
 _LINK_INNER = ipaddress.IPv4Interface("10.198.255.1/30")
 _LINK_SINK = ipaddress.IPv4Interface("10.198.255.2/30")
+_LINK6_INNER = ipaddress.IPv6Interface("fd00:198::1/126")
+_LINK6_SINK = ipaddress.IPv6Interface("fd00:198::2/126")
+_NETNS_ETC = "/etc/netns"
 _counter = 0
 
 
@@ -50,6 +59,7 @@ def remove_stale_labs() -> None:
             os.kill(pid, 0)
         except ProcessLookupError:
             _ip("netns", "del", name, check=False)
+            shutil.rmtree(os.path.join(_NETNS_ETC, name), ignore_errors=True)
 
 
 class Lab:
@@ -74,17 +84,33 @@ class Lab:
         veth_inner, veth_sink = f"li{suffix}"[:15], f"ls{suffix}"[:15]
         _ip("link", "add", veth_inner, "netns", self.inner, "type", "veth", "peer", "name", veth_sink,
             "netns", self.sink)
-        for namespace, device, address in ((self.inner, veth_inner, _LINK_INNER), (self.sink, veth_sink, _LINK_SINK)):
+        for namespace, device, address, address6 in ((self.inner, veth_inner, _LINK_INNER, _LINK6_INNER),
+                                                      (self.sink, veth_sink, _LINK_SINK, _LINK6_SINK)):
             _ip("-n", namespace, "link", "set", "lo", "up")
             _ip("-n", namespace, "link", "set", device, "up")
             _ip("-n", namespace, "addr", "add", str(address), "dev", device)
-            _ip("netns", "exec", namespace, "sysctl", "-qw", "net.ipv4.ip_forward=0")
+            _ip("-n", namespace, "addr", "add", str(address6), "dev", device, "nodad")
+            _ip("netns", "exec", namespace, "sysctl", "-qw", "net.ipv4.ip_forward=0",
+                "net.ipv6.conf.all.forwarding=0")
         _ip("-n", self.inner, "route", "add", str(SUBNET), "via", str(_LINK_SINK.ip))
+        _ip("-n", self.inner, "route", "add", str(SUBNET6), "via", str(_LINK6_SINK.ip))
 
     @staticmethod
     def address(index: int) -> str:
         """The lab address number ``index`` (0-based), e.g. 0 -> 10.199.0.1."""
         return str(SUBNET.network_address + 1 + index)
+
+    @staticmethod
+    def address6(index: int) -> str:
+        """The lab IPv6 address number ``index`` (0-based), e.g. 0 -> fd00:199::1."""
+        return str(SUBNET6.network_address + 1 + index)
+
+    def hosts_file(self, entries: Iterable[tuple[str, str]]) -> None:
+        """Give commands run in the lab this /etc/hosts: (name, address) pairs, plus localhost."""
+        directory = os.path.join(_NETNS_ETC, self.inner)
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, "hosts"), "w") as hosts:
+            hosts.write("127.0.0.1 localhost\n" + "".join(f"{address} {name}\n" for name, address in entries))
 
     def switch_on(self, addresses: Iterable[str]) -> None:
         self._batch("add", [a for a in addresses if a not in self._on])
@@ -96,7 +122,7 @@ class Lab:
         if not addresses:
             return
         with tempfile.NamedTemporaryFile("w", suffix=".ip") as batch:
-            batch.write("".join(f"addr {verb} {a}/32 dev lo\n" for a in addresses))
+            batch.write("".join(f"addr {verb} {a}/{128 if ':' in a else 32} dev lo\n" for a in addresses))
             batch.flush()
             _ip("-n", self.inner, "-batch", batch.name)
         if verb == "add":
@@ -125,6 +151,11 @@ class Lab:
                 process.wait()
         for namespace in (self.inner, self.sink):
             _ip("netns", "del", namespace, check=False)
+        shutil.rmtree(os.path.join(_NETNS_ETC, self.inner), ignore_errors=True)
+        try:
+            os.rmdir(_NETNS_ETC)  # only when no other namespace keeps files there
+        except OSError:
+            pass
 
     def __enter__(self) -> "Lab":
         return self

@@ -51,7 +51,9 @@ def test_real_world_example_parses_with_env_token():
     assert a101.tags == {"building": "main", "printer": "yes", "keyboard": "DE"}
     assert a101.hosts[-1].name == "pc-a101-08.example.edu" and a101.hosts[-1].watts == 120
     assert not a101.hosts[-1].is_address
-    assert len(config.pool("B204").hosts) == 60  # 10.1.4.1-60, short range form
+    b204 = [host.name for host in config.pool("B204").hosts]
+    assert len(b204) == 60 + 4 and b204[59] == "10.1.4.60"  # 10.1.4.1-60, short range form
+    assert b204[60:] == ["2001:db8:b204::1", "2001:db8:b204::2", "2001:db8:b204::3", "2001:db8:b204::4"]
     # mon-fri 08:00-20:00, sat 09:00-14:00, sunday closed
     assert a101.open.periods_on(dt.date(2026, 11, 30)) == ((480, 1200),)  # a Monday
     assert a101.open.periods_on(dt.date(2026, 12, 5)) == ((540, 840),)  # a Saturday
@@ -101,7 +103,7 @@ def test_every_problem_is_reported_at_once_with_its_line(write_config):
         "7: pools[0].open.fri: fri is already given by 'mon-fri'",
         "7: pools[0].open.sun: '20:00-08:00' ends before it starts (periods cannot cross midnight)",
         "10: pools[0].hosts[1]: host 10.1.1.20 is already listed at line 9 (pool A101)",
-        "11: pools[0].hosts[2]: 'bad_name!' is neither an IPv4 address, a range a-b, a CIDR network nor a DNS name",
+        "11: pools[0].hosts[2]: 'bad_name!' is neither an IP address, a range a-b, a CIDR network nor a DNS name",
         "12: pools[1].name: pool 'A101' is already defined at line 5",
         "14: pools[1].tags.pool: 'pool' is a reserved tag name",
         "15: pools[1].hosts[1]: environment variable NOPE is not set",
@@ -124,11 +126,30 @@ def test_every_problem_is_reported_at_once_with_its_line(write_config):
     ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n  - {name: B, watts: 1, hosts: [10.0.0.0/30]}\n",
      "4: pools[1].hosts[0]: host 10.0.0.1 is already listed at line 3 (pool A)"),
     ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['fe80::1']}\n",
-     "3: pools[0].hosts[0]: IPv6 hosts are not supported yet; list IPv4 addresses or DNS names"),
+     "3: pools[0].hosts[0]: 'fe80::1' is link-local and would need an interface; list a global or unique-local address"),
+    ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['::ffff:10.0.0.1']}\n",
+     "3: pools[0].hosts[0]: '::ffff:10.0.0.1' is an IPv4-mapped address; list 10.0.0.1 instead"),
+    ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['fd00::1:2:3:4:5:6:7']}\n",
+     "3: pools[0].hosts[0]: 'fd00::1:2:3:4:5:6:7' is not an IPv6 address"),
+    ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['fd00::/64']}\n",
+     "3: pools[0].hosts[0]: 'fd00::/64' holds more than 65536 addresses; split it"),
+    ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [fd00::]}\n",
+     "3: (yaml): found unexpected ':' (quote IPv6 addresses inside [...] lists, e.g. ['fd00::1'])"),
+    ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['fd00::9-fd00::3']}\n",
+     "3: pools[0].hosts[0]: range 'fd00::9-fd00::3' ends before it starts"),
+    ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['FD00::1', 'fd00:0:0::1']}\n",
+     "3: pools[0].hosts[1]: host fd00::1 is already listed at line 3 (pool A)"),
+    ("timezone: UTC\nallow: [10.0.0.0/8, 'fd00:1::/64']\npools:\n  - {name: A, watts: 1, hosts: ['fd00:2::1']}\n",
+     "4: pools[0].hosts[0]: fd00:2::1 is outside the allowed networks (allow:)"),
+    # ::a00:1 is 10.0.0.1 as a number; an IPv4 network still does not hold it.
+    ("timezone: UTC\nallow: [10.0.0.0/8]\npools:\n  - {name: A, watts: 1, hosts: ['::a00:1']}\n",
+     "4: pools[0].hosts[0]: ::a00:1 is outside the allowed networks (allow:)"),
+    ("timezone: UTC\nallow: ['fd00:1::/64']\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n",
+     "4: pools[0].hosts[0]: 10.0.0.1 is outside the allowed networks (allow:)"),
     ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.9-10.0.0.3]}\n",
      "3: pools[0].hosts[0]: range '10.0.0.9-10.0.0.3' ends before it starts"),
     ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1/33]}\n",
-     "3: pools[0].hosts[0]: '10.0.0.1/33' is not a CIDR network (write e.g. 10.1.2.0/28)"),
+     "3: pools[0].hosts[0]: '10.0.0.1/33' is not a CIDR network (write e.g. 10.1.2.0/28 or fd00:1::/120)"),
     ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1/28]}\n",
      "3: pools[0].hosts[0]: '10.0.0.1/28' has host bits set; did you mean 10.0.0.0/28?"),
     ("timezone: UTC\npools:\n  - {name: A, watts: 1, open: {mon: '8:00-25:00'}, hosts: [10.0.0.1]}\n",
@@ -198,6 +219,11 @@ def test_durations(text, seconds):
     ("10.0.0.0/28", "10.0.0.1", "10.0.0.14", 14),
     ("10.0.0.8/31", "10.0.0.8", "10.0.0.9", 2),
     ("PC-7.Example.EDU.", "pc-7.example.edu", "pc-7.example.edu", 1),
+    ("FD00:0:0:0::A", "fd00::a", "fd00::a", 1),
+    ("2001:db8::fffe-2001:db8::1:1", "2001:db8::fffe", "2001:db8::1:1", 4),
+    ("fd00:1::/126", "fd00:1::1", "fd00:1::3", 3),
+    ("fd00:1::4/127", "fd00:1::4", "fd00:1::5", 2),
+    ("fd00:1::/120", "fd00:1::1", "fd00:1::ff", 255),
 ])
 def test_host_forms(spec, first, last, count):
     names, _ = expand_host_spec(spec)

@@ -88,6 +88,55 @@ def test_exact_at_three_thousand_hosts_on_off_and_toggled(lab, write_config):
     assert sweep_up_set(lab, config) == (on - toggled_off) | toggled_on
 
 
+def test_exact_with_ipv4_and_ipv6_hosts_in_one_sweep(lab, write_config):
+    hosts4 = [lab.address(i) for i in range(600)]
+    hosts6 = [lab.address6(i) for i in range(600)]
+    on = set(hosts4[::2]) | set(hosts6[1::3]) | {hosts6[-1]}
+    lab.switch_on(on)
+    config = write_config("\n".join([
+        "timezone: UTC",
+        "ping: {timeout: 500ms, retries: 0}",
+        "allow: [10.199.0.0/16, 'fd00:199::/64']",
+        "pools:",
+        "  - name: LAB",
+        "    watts: 1",
+        f"    hosts: ['{hosts6[0]}-{hosts6[-1]}', {hosts4[0]}-{hosts4[-1]}]",
+    ]) + "\n")
+    assert sweep_up_set(lab, config) == on
+    lab.switch_off([hosts6[1], hosts4[0]])
+    lab.switch_on([hosts6[0]])
+    assert sweep_up_set(lab, config) == (on - {hosts6[1], hosts4[0]}) | {hosts6[0]}
+
+
+def test_dns_names_prefer_ipv4_and_fall_back_to_ipv6(lab, write_config):
+    lab.switch_on([lab.address(0), lab.address6(0), lab.address6(1)])
+    lab.hosts_file([("pc-four.lab", lab.address(0)), ("pc-six.lab", lab.address6(0)),
+                    ("pc-both.lab", lab.address6(1)), ("pc-both.lab", lab.address(1))])  # IPv6 on, IPv4 off
+    config = write_config("timezone: UTC\nping: {timeout: 300ms, retries: 0}\npools:\n  - name: LAB\n    watts: 1\n"
+                          "    hosts: [pc-four.lab, pc-six.lab, pc-both.lab]\n")
+    assert sweep_up_set(lab, config) == {"pc-four.lab", "pc-six.lab"}  # pc-both is pinged on IPv4, where it is off
+
+
+def test_hosts_of_an_ip_version_the_machine_lacks_are_off_with_the_reason(monkeypatch):
+    import errno
+    import socket
+
+    from collector import engine
+    from pinger.config import PingSettings
+
+    real_socket = socket.socket
+
+    def no_ipv6(family=-1, *args, **kwargs):
+        if family == socket.AF_INET6:
+            raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol")
+        return real_socket(family, *args, **kwargs)
+
+    monkeypatch.setattr(engine.socket, "socket", no_ipv6)
+    outcomes = engine.ping_addresses(["127.0.0.1", "fd00:199::1", "127.0.0.2"], PingSettings(timeout=0.5, retries=1))
+    assert [outcome.up for outcome in outcomes] == [True, False, True]
+    assert outcomes[1].error == "IPv6 is not available on this machine"
+
+
 def test_a_retry_finds_a_host_that_came_up_mid_sweep(lab, write_config):
     # The host is off when the first echo leaves and on 1.5 s later, within the first round's 3 s
     # timeout: only a retry can see it. The same without retries is the control.
@@ -172,7 +221,7 @@ def public_dir():
         yield Path(name)
 
 
-def test_auto_mode_falls_back_to_datagram_icmp_for_an_unprivileged_user(lab, public_dir):
+def test_auto_mode_falls_back_to_datagram_icmp_for_an_unprivileged_user(lab, public_dir):  # IPv4 and IPv6
     # ping_group_range is per network namespace: open it in the lab only, then sweep as nobody
     # (no CAP_NET_RAW), so privileged: auto must find raw sockets denied and use datagram ICMP.
     if shutil.which("setpriv") is None:
@@ -180,11 +229,13 @@ def test_auto_mode_falls_back_to_datagram_icmp_for_an_unprivileged_user(lab, pub
     if lab.run(_as_nobody([sys.executable, "-c", "import pinger.cli"]), cwd="/").returncode != 0:
         pytest.skip("user nobody cannot run this checkout's Python (a private directory on the way)")
     hosts = [lab.address(i) for i in range(300)]
-    on = set(hosts[::2]) | {hosts[-1]}
+    hosts6 = [lab.address6(i) for i in range(100)]
+    on = set(hosts[::2]) | {hosts[-1]} | set(hosts6[::5])
     lab.switch_on(on)
     config = public_dir / "lab.yaml"
-    config.write_text(f"timezone: UTC\nping: {{timeout: 500ms, retries: 0}}\nallow: [10.199.0.0/16]\n"
-                      f"pools:\n  - name: LAB\n    watts: 1\n    hosts: [{hosts[0]}-{hosts[-1]}]\n")
+    config.write_text(f"timezone: UTC\nping: {{timeout: 500ms, retries: 0}}\n"
+                      f"pools:\n  - name: LAB\n    watts: 1\n"
+                      f"    hosts: [{hosts[0]}-{hosts[-1]}, '{hosts6[0]}-{hosts6[-1]}']\n")
     config.chmod(0o644)
     sweep = _as_nobody(pinger_command("sweep", "-c", str(config), "--json"))
 
