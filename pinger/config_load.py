@@ -254,7 +254,8 @@ def parse_config(text: str, source: str, environ: dict[str, str]) -> Config:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         detail = getattr(err, "problem", None) or str(err)
-        bad_line = text.splitlines()[mark.line] if mark is not None and mark.line < len(text.splitlines()) else ""
+        lines = text.splitlines()
+        bad_line = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
         if "::" in bad_line:  # an unquoted IPv6 address in a flow list: YAML takes its colons as a mapping
             detail += " (quote IPv6 addresses inside [...] lists, e.g. ['fd00::1'])"
         raise ConfigError([f"{source}:{line}: (yaml): {detail}"]) from None
