@@ -1,4 +1,4 @@
-"""The nightly aggregator: at ``aggregate.at`` local time, aggregate every finished day not yet done."""
+"""The nightly aggregator: at ``aggregate.at`` local time, aggregate the finished days not yet done, and recheck recent ones."""
 
 from __future__ import annotations
 
@@ -20,18 +20,20 @@ RETRY_MINUTES = 15
 
 
 def days_to_catch_up(last_done: dt.date | None, first_sample_day: dt.date | None,
-                     yesterday: dt.date) -> tuple[dt.date, dt.date] | None:
-    """The finished days still to aggregate, as (first, last), or None when all are done.
+                     yesterday: dt.date, recheck_days: int = 0) -> tuple[dt.date, dt.date] | None:
+    """The finished days to aggregate, as (first, last), or None when there are none.
 
     Starts after the last aggregated day, or at the first day with samples; ends yesterday:
-    today is never written as final.
+    today is never written as final. The last ``recheck_days`` finished days are redone even
+    when already aggregated: samples that waited in the collector's spool (InfluxDB away) may
+    have arrived since.
     """
-    if last_done is not None:
-        first = last_done + dt.timedelta(days=1)
-    elif first_sample_day is not None:
-        first = first_sample_day
-    else:
+    if first_sample_day is None:
         return None
+    first = first_sample_day if last_done is None else last_done + dt.timedelta(days=1)
+    if recheck_days > 0:
+        first = min(first, yesterday - dt.timedelta(days=recheck_days - 1))
+    first = max(first, first_sample_day)
     return (first, yesterday) if first <= yesterday else None
 
 
@@ -56,11 +58,13 @@ class NightlyAggregator:
             store.close()
         first_sample_day = dt.datetime.fromtimestamp(first_time, tz).date() if first_time is not None else None
         yesterday = dt.datetime.now(tz).date() - dt.timedelta(days=1)
-        span = days_to_catch_up(last_done, first_sample_day, yesterday)
+        span = days_to_catch_up(last_done, first_sample_day, yesterday, self.config.aggregate.recheck_days)
         if span is None:
             log.info("nightly: every finished day is aggregated (up to %s)", last_done or "no samples yet")
             return
-        log.info("nightly: aggregating %s to %s", *span)
+        redone = 0 if last_done is None else max(0, (min(last_done, span[1]) - span[0]).days + 1)
+        log.info("nightly: aggregating %s to %s%s", *span,
+                 f" ({redone} already aggregated, redone for late samples)" if redone else "")
         aggregate_days(self.config, *span)
 
     def run_safely(self) -> bool:

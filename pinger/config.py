@@ -101,6 +101,7 @@ class StorageSettings(NamedTuple):
 class AggregateSettings(NamedTuple):
     at: dt.time
     hold: float  # seconds
+    recheck_days: int = 3  # the nightly run also redoes this many finished days, for samples that came late
 
 
 class Config(NamedTuple):

@@ -291,10 +291,11 @@ def parse_config(text: str, source: str, environ: dict[str, str]) -> Config:
 
     storage = _storage(reader, top.get("storage"))
 
-    aggregate_fields = reader.mapping(top.get("aggregate"), "aggregate", {"at", "hold"})
+    aggregate_fields = reader.mapping(top.get("aggregate"), "aggregate", {"at", "hold", "recheck_days"})
     aggregate = AggregateSettings(
         at=reader.field(aggregate_fields, "at", values.time_of_day, default=dt.time(0, 30)),
         hold=reader.field(aggregate_fields, "hold", values.parse_duration, default=None) or interval,
+        recheck_days=reader.field(aggregate_fields, "recheck_days", values.nonnegative_int, default=3),
     )
 
     pools = _pools(reader, top.get("pools"), allow)

@@ -8,16 +8,18 @@ import time
 
 import pytest
 
-from aggregator.nightly import days_to_catch_up
+from aggregator.nightly import NightlyAggregator, days_to_catch_up
+from pinger.config_load import load_config
 from pinger.lineprotocol import LineProtocolError, format_line, parse_line
+from pinger.store.sqlite import SqliteStore
 
 
-def config_with_store(write_config, store, timezone="UTC"):
+def config_with_store(write_config, store, timezone="UTC", recheck_days=3):
     return write_config(f"""
         timezone: {timezone}
         interval: 5m
         storage: {{path: {store}}}
-        aggregate: {{at: "00:30"}}
+        aggregate: {{at: "00:30", recheck_days: {recheck_days}}}
         pools:
           - {{name: "Mensa Süd", watts: 100, hosts: [10.0.0.1, 10.0.0.2]}}
     """)
@@ -93,6 +95,52 @@ def test_import_of_a_malformed_file_imports_nothing(write_config, tmp_path, run_
 ])
 def test_days_to_catch_up(last_done, first_sample, yesterday, expected):
     assert days_to_catch_up(last_done, first_sample, yesterday) == expected
+
+
+D = dt.date(2026, 11, 1)
+
+
+@pytest.mark.parametrize("last_done, first_sample, recheck_days, expected", [
+    (D.replace(day=28), D, 3, (D.replace(day=26), D.replace(day=28))),   # up to date: the last 3 redone
+    (D.replace(day=27), D, 3, (D.replace(day=26), D.replace(day=28))),   # one new day, two redone
+    (D.replace(day=20), D, 3, (D.replace(day=21), D.replace(day=28))),   # catching up covers the recheck
+    (None, D.replace(day=27), 3, (D.replace(day=27), D.replace(day=28))),  # never before the first sample
+    (D.replace(day=28), D, 1, (D.replace(day=28), D.replace(day=28))),
+    (D.replace(day=28), D, 0, None),
+    (None, D.replace(day=29), 3, None),                                     # only today's samples
+])
+def test_days_to_catch_up_redoes_recent_days(last_done, first_sample, recheck_days, expected):
+    assert days_to_catch_up(last_done, first_sample, D.replace(day=28), recheck_days) == expected
+
+
+@pytest.mark.parametrize("recheck_days, day2_runtime_h", [(3, 24.0), (0, 12 + 5 / 60)])
+def test_nightly_redoes_recent_days_when_late_samples_arrived(write_config, tmp_path, recheck_days, day2_runtime_h):
+    # The afternoon of the day before yesterday reaches the store only after the nightly run
+    # (it waited in the collector's spool): the next run must redo that day, unless told not to.
+    store = tmp_path / "s.sqlite"
+    path = config_with_store(write_config, store, recheck_days=recheck_days)
+    today = dt.datetime.now(dt.timezone.utc).date()
+    midnight = int(dt.datetime.combine(today - dt.timedelta(days=3), dt.time(0), tzinfo=dt.timezone.utc).timestamp())
+    day = 86400
+    on_time = list(range(midnight, midnight + day + day // 2 + 1, 300)) + list(range(midnight + 3 * day, int(time.time()), 300))
+    late = list(range(midnight + day + day // 2 + 300, midnight + 2 * day, 300))
+    nightly = NightlyAggregator(path, load_config(path))
+    SqliteStore(store).close()  # creates the tables
+    with sqlite3.connect(store) as db:
+        db.executemany("INSERT INTO ping VALUES (?, 'Mensa Süd', '10.0.0.1', 1, 0.3)", [(t,) for t in on_time])
+    nightly.catch_up()
+
+    def runtime_on(day_index: int) -> float:
+        date = str(today - dt.timedelta(days=3 - day_index))
+        with sqlite3.connect(store) as db:
+            return db.execute("SELECT runtime_h FROM host_daily WHERE host = '10.0.0.1' AND date = ?",
+                              (date,)).fetchone()[0]
+
+    assert runtime_on(0) == 24.0 and runtime_on(1) == pytest.approx(12 + 5 / 60)  # up to 12:00, plus hold
+    with sqlite3.connect(store) as db:
+        db.executemany("INSERT INTO ping VALUES (?, 'Mensa Süd', '10.0.0.1', 1, 0.3)", [(t,) for t in late])
+    nightly.catch_up()
+    assert runtime_on(1) == pytest.approx(day2_runtime_h)
 
 
 def test_nightly_catches_up_missed_days_at_start_and_never_writes_today(write_config, tmp_path, daemon):

@@ -319,10 +319,14 @@ def test_nightly_catch_up_and_export_through_influxdb(standin, write_config, tmp
     days = sorted({p.time_ns // 10**9 for p in standin.points(bucket="pinger_daily", measurement="pool_daily")})
     assert days == [start, start + 86400, start + 2 * 86400]
 
-    again = daemon("aggregate", "-c", str(config), "--nightly", env=env)  # nothing left to do
+    # Nothing new, but the last recheck_days (default 3) are redone for late samples: replaced, not doubled.
+    again = daemon("aggregate", "-c", str(config), "--nightly", env=env)
     again.wait_for("nightly: next run at")
     assert again.stop() == 0
-    assert f"every finished day is aggregated (up to {today - dt.timedelta(days=1)})" in again.log
+    assert (f"nightly: aggregating {first_day} to {today - dt.timedelta(days=1)} "
+            "(3 already aggregated, redone for late samples)") in again.log
+    rows = standin.points(bucket="pinger_daily", measurement="pool_daily")
+    assert sorted(p.time_ns // 10**9 for p in rows if "runtime_h" in p.fields) == days
 
     export = daemon("export", "-c", str(config), "--from", str(first_day), "--to", str(first_day + dt.timedelta(days=1)),
                     env=env, popen=lambda argv, **kw: subprocess.Popen(argv, stdout=subprocess.PIPE, **kw))
