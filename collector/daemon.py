@@ -92,6 +92,11 @@ class Collector:
                             sweep.duration_s, missed)
             due = following
         self._flush()
+        if self.unwritten:
+            first, last = self.unwritten[0][0].scheduled, self.unwritten[-1][0].scheduled
+            log.error("stopping with %d sweeps that could not be stored (%s to %s): they are lost",
+                      len(self.unwritten), time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(first)),
+                      time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last)))
         self.store.close()
         return done
 

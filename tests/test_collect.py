@@ -8,8 +8,10 @@ import time
 
 import pytest
 
-from collector.daemon import next_boundary
+from collector.daemon import Collector, next_boundary
 from conftest import ROOT, pinger_command
+from pinger.config_load import load_config
+from pinger.errors import StoreError
 
 
 def loopback_config(write_config, store, hosts="127.0.0.1-127.0.0.3", interval="1s", name="pinger.yaml"):
@@ -89,3 +91,47 @@ def test_an_edited_file_is_reloaded_without_a_signal(write_config, tmp_path, dae
     assert collector.stop() == 0
     assert "config reloaded: 2 hosts in 1 pools" in collector.log
     assert "2/2 hosts on" in collector.sweep_lines[-1]
+
+
+def failing_writes(store, failures: int):
+    """Make the store's next ``failures`` sweep writes fail as a full disk would; later ones succeed."""
+    real_write = store.write_sweep
+    calls = {"failed": 0}
+
+    def write_sweep(sweep, status):
+        if calls["failed"] < failures:
+            calls["failed"] += 1
+            raise StoreError(f"Cannot write to the SQLite store {store.path}: database or disk is full")
+        real_write(sweep, status)
+
+    store.write_sweep = write_sweep
+
+
+def test_sweeps_that_cannot_be_written_wait_and_arrive_in_order(write_config, tmp_path, caplog):
+    store = tmp_path / "s.sqlite"
+    path = loopback_config(write_config, store, hosts="127.0.0.1")
+    collector = Collector(path, load_config(path))
+    failing_writes(collector.store, failures=2)
+    with caplog.at_level("INFO", logger="pinger.collector"):
+        assert collector.run(sweeps=3) == 3
+    with sqlite3.connect(store) as db:
+        times = [row[0] for row in db.execute("SELECT time FROM ping ORDER BY time")]
+        written_errors = [row[0] for row in db.execute("SELECT write_errors FROM collector ORDER BY time")]
+    assert len(times) == 3 and times == sorted(set(times))  # all three sweeps, each once
+    assert written_errors == [0, 1, 2]  # each sweep's own figure: failures seen before it was taken
+    assert caplog.text.count("(will retry at the next sweep)") == 2
+    assert "2 sweeps waiting to be written" in caplog.text
+    assert "are lost" not in caplog.text
+
+
+def test_stopping_with_unwritable_sweeps_says_how_many_are_lost(write_config, tmp_path, caplog):
+    store = tmp_path / "s.sqlite"
+    path = loopback_config(write_config, store, hosts="127.0.0.1")
+    collector = Collector(path, load_config(path))
+    failing_writes(collector.store, failures=10)
+    with caplog.at_level("INFO", logger="pinger.collector"):
+        assert collector.run(sweeps=2) == 2
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT count(*) FROM ping").fetchone()[0] == 0
+    lost = [record.getMessage() for record in caplog.records if "are lost" in record.getMessage()]
+    assert len(lost) == 1 and lost[0].startswith("stopping with 2 sweeps that could not be stored")
