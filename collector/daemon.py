@@ -60,13 +60,19 @@ class Collector:
 
     def run(self, sweeps: int | None = None, immediately: bool = False) -> int:
         """Sweep ``sweeps`` times (None: until stopped); return the number of sweeps done."""
-        done = 0
         storage = self.config.storage
         where = (f"InfluxDB {storage.influxdb.url} bucket {storage.influxdb.bucket} via spool {storage.influxdb.spool}"
                  if storage.backend == "influxdb" and storage.influxdb else f"SQLite {storage.path}")
         log.info("collector %s: %d hosts in %d pools, one sweep every %gs, store: %s",
                  self.config.collector_name, self.config.host_count, len(self.config.pools),
                  self.config.interval, where)
+        try:
+            return self._sweep_on_schedule(sweeps, immediately)
+        finally:
+            self._shut_down()
+
+    def _sweep_on_schedule(self, sweeps: int | None, immediately: bool) -> int:
+        done = 0
         due = time.time() if immediately else next_boundary(time.time(), self.config.interval)
         while sweeps is None or done < sweeps:
             if self.stop_requested.wait(max(0.0, due - time.time())):
@@ -91,6 +97,10 @@ class Collector:
                 log.warning("the sweep took %.1f s, longer than the interval: %d sweeps skipped",
                             sweep.duration_s, missed)
             due = following
+        return done
+
+    def _shut_down(self) -> None:
+        """Last try at the sweeps still waiting; say plainly what is lost; close the store."""
         self._flush()
         if self.unwritten:
             first, last = self.unwritten[0][0].scheduled, self.unwritten[-1][0].scheduled
@@ -98,7 +108,6 @@ class Collector:
                       len(self.unwritten), time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(first)),
                       time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last)))
         self.store.close()
-        return done
 
     def _backlog(self) -> int:
         """Sweeps not yet in the store: in memory here, plus the InfluxDB spool's backlog."""
@@ -123,11 +132,11 @@ class Collector:
             sweep_s=sweep.duration_s, spool_backlog=self._backlog(),
             write_errors=self.write_errors + getattr(self.store, "write_errors", 0),
         )
-        if len(self.unwritten) >= MAX_UNWRITTEN_SWEEPS:
-            raise StoreError(f"{len(self.unwritten)} sweeps could not be written to {self.config.storage.path}; "
-                             "giving up rather than holding more in memory")
         self.unwritten.append((sweep, status))
         self._flush()
+        if len(self.unwritten) >= MAX_UNWRITTEN_SWEEPS:
+            raise StoreError(f"{len(self.unwritten)} sweeps in a row could not be stored; "
+                             "stopping rather than holding more in memory")
 
     def _flush(self) -> None:
         while self.unwritten:

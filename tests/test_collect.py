@@ -135,3 +135,16 @@ def test_stopping_with_unwritable_sweeps_says_how_many_are_lost(write_config, tm
         assert db.execute("SELECT count(*) FROM ping").fetchone()[0] == 0
     lost = [record.getMessage() for record in caplog.records if "are lost" in record.getMessage()]
     assert len(lost) == 1 and lost[0].startswith("stopping with 2 sweeps that could not be stored")
+
+
+def test_too_many_unwritable_sweeps_stop_the_collector_loudly(write_config, tmp_path, caplog, monkeypatch):
+    import collector.daemon
+
+    monkeypatch.setattr(collector.daemon, "MAX_UNWRITTEN_SWEEPS", 2)
+    store = tmp_path / "s.sqlite"
+    path = loopback_config(write_config, store, hosts="127.0.0.1")
+    collector_ = Collector(path, load_config(path))
+    failing_writes(collector_.store, failures=10)
+    with caplog.at_level("INFO", logger="pinger.collector"), pytest.raises(StoreError, match="2 sweeps in a row"):
+        collector_.run(sweeps=5, immediately=True)
+    assert "stopping with 2 sweeps that could not be stored" in caplog.text
