@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from pathlib import Path
 
@@ -67,7 +68,17 @@ def _as_sample(point, number: int) -> tuple[int, str, str, bool, float | None]:
     rtt = point.fields.get("rtt_ms")
     if rtt is not None and (isinstance(rtt, (bool, str))):
         raise LineProtocolError(number, "rtt_ms must be a number")
-    return point.time_ns // 1_000_000_000, pool, host, bool(up), float(rtt) if rtt is not None and up else None
+    return point.time_ns // 1_000_000_000, pool, _canonical(host), bool(up), float(rtt) if rtt is not None and up else None
+
+
+def _canonical(host: str) -> str:
+    """An IPv6 address in the form the config and the collector use (``FD00:0::1`` -> ``fd00::1``)."""
+    if ":" in host:
+        try:
+            return str(ipaddress.IPv6Address(host))
+        except ValueError:
+            pass
+    return host
 
 
 def import_file(config: Config, path: Path, precision: str = "ns") -> int:

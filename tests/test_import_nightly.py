@@ -61,6 +61,15 @@ def test_import_then_aggregate(write_config, tmp_path, run_pinger):
     assert row == (1, pytest.approx(2.0), pytest.approx(0.2))
 
 
+def test_imported_ipv6_hosts_are_stored_in_canonical_form(tmp_path):
+    from aggregator.importer import read_samples
+
+    samples = tmp_path / "v6.lp"
+    samples.write_text("ping,pool=A,host=FD00:0:0::A up=1i,rtt_ms=0.5 60\n"
+                       "ping,pool=A,host=pc-7.example.edu up=0i 60\n")
+    assert read_samples(samples, "s") == ([(60, "A", "fd00::a", True, 0.5), (60, "A", "pc-7.example.edu", False, None)], 0)
+
+
 def test_import_of_a_malformed_file_imports_nothing(write_config, tmp_path, run_pinger):
     store = tmp_path / "s.sqlite"
     config = config_with_store(write_config, store)
