@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 
@@ -93,27 +94,28 @@ def test_an_edited_file_is_reloaded_without_a_signal(write_config, tmp_path, dae
     assert "2/2 hosts on" in collector.sweep_lines[-1]
 
 
-def failing_writes(store, failures: int):
-    """Make the store's next ``failures`` sweep writes fail as a full disk would; later ones succeed."""
-    real_write = store.write_sweep
+def collector_with_failing_writes(write_config, tmp_path, failures: int) -> tuple[Collector, Path]:
+    """A collector on 127.0.0.1 whose next ``failures`` sweep writes fail as on a full disk; and its store."""
+    store = tmp_path / "s.sqlite"
+    path = loopback_config(write_config, store, hosts="127.0.0.1")
+    collector_daemon = Collector(path, load_config(path))
+    real_write = collector_daemon.store.write_sweep
     calls = {"failed": 0}
 
     def write_sweep(sweep, status):
         if calls["failed"] < failures:
             calls["failed"] += 1
-            raise StoreError(f"Cannot write to the SQLite store {store.path}: database or disk is full")
+            raise StoreError(f"Cannot write to the SQLite store {store}: database or disk is full")
         real_write(sweep, status)
 
-    store.write_sweep = write_sweep
+    collector_daemon.store.write_sweep = write_sweep
+    return collector_daemon, store
 
 
 def test_sweeps_that_cannot_be_written_wait_and_arrive_in_order(write_config, tmp_path, caplog):
-    store = tmp_path / "s.sqlite"
-    path = loopback_config(write_config, store, hosts="127.0.0.1")
-    collector = Collector(path, load_config(path))
-    failing_writes(collector.store, failures=2)
+    collector_daemon, store = collector_with_failing_writes(write_config, tmp_path, failures=2)
     with caplog.at_level("INFO", logger="pinger.collector"):
-        assert collector.run(sweeps=3) == 3
+        assert collector_daemon.run(sweeps=3) == 3
     with sqlite3.connect(store) as db:
         times = [row[0] for row in db.execute("SELECT time FROM ping ORDER BY time")]
         written_errors = [row[0] for row in db.execute("SELECT write_errors FROM collector ORDER BY time")]
@@ -125,12 +127,9 @@ def test_sweeps_that_cannot_be_written_wait_and_arrive_in_order(write_config, tm
 
 
 def test_stopping_with_unwritable_sweeps_says_how_many_are_lost(write_config, tmp_path, caplog):
-    store = tmp_path / "s.sqlite"
-    path = loopback_config(write_config, store, hosts="127.0.0.1")
-    collector = Collector(path, load_config(path))
-    failing_writes(collector.store, failures=10)
+    collector_daemon, store = collector_with_failing_writes(write_config, tmp_path, failures=10)
     with caplog.at_level("INFO", logger="pinger.collector"):
-        assert collector.run(sweeps=2) == 2
+        assert collector_daemon.run(sweeps=2) == 2
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT count(*) FROM ping").fetchone()[0] == 0
     lost = [record.getMessage() for record in caplog.records if "are lost" in record.getMessage()]
@@ -138,13 +137,8 @@ def test_stopping_with_unwritable_sweeps_says_how_many_are_lost(write_config, tm
 
 
 def test_too_many_unwritable_sweeps_stop_the_collector_loudly(write_config, tmp_path, caplog, monkeypatch):
-    import collector.daemon
-
-    monkeypatch.setattr(collector.daemon, "MAX_UNWRITTEN_SWEEPS", 2)
-    store = tmp_path / "s.sqlite"
-    path = loopback_config(write_config, store, hosts="127.0.0.1")
-    collector_ = Collector(path, load_config(path))
-    failing_writes(collector_.store, failures=10)
+    monkeypatch.setattr("collector.daemon.MAX_UNWRITTEN_SWEEPS", 2)
+    collector_daemon, _store = collector_with_failing_writes(write_config, tmp_path, failures=10)
     with caplog.at_level("INFO", logger="pinger.collector"), pytest.raises(StoreError, match="2 sweeps in a row"):
-        collector_.run(sweeps=5, immediately=True)
+        collector_daemon.run(sweeps=5, immediately=True)
     assert "stopping with 2 sweeps that could not be stored" in caplog.text
