@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from collector.daemon import Collector, next_boundary
-from conftest import ROOT, pinger_command
 from pinger.config_load import load_config
 from pinger.errors import StoreError
 
