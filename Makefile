@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-# The Flux front end the tests check every shipped Flux query with (tests/flux_check.py).
+# The Flux front end the tests check every shipped Flux query with (tests/support/flux_check.py).
 FLUX_LSP_VERSION := 0.8.40
 FLUX_LSP := .cache/flux-lsp/installed-$(FLUX_LSP_VERSION)
 $(FLUX_LSP):
@@ -35,7 +35,7 @@ test: install $(FLUX_LSP)
 	exit $$rc
 
 bench: install
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python -m bench.$$(basename $$b .py) || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -4,7 +4,7 @@ Writes 10,000 hosts × 288 sweeps (plus the neighbouring samples that decide the
 into a fresh SQLite store, then times `aggregate` of that day in a separate process and reports
 wall time, CPU time and peak RSS. Pings nothing.
 
-Usage: python bench/aggregate_bench.py [HOSTS] [DAYS]     (default 10000 1)
+Usage: python -m bench.aggregate_bench [HOSTS] [DAYS]     (default 10000 1)
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
+
 DAY = dt.date(2026, 11, 2)
 POOL_SIZE = 250
 
@@ -69,7 +70,6 @@ def build(work: Path, hosts: int, days: int) -> Path:
 def main() -> int:
     hosts = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     days = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-    sys.path.insert(0, str(ROOT))
     with tempfile.TemporaryDirectory() as work_dir:
         work = Path(work_dir)
         built = time.monotonic()

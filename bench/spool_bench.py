@@ -5,7 +5,7 @@ drains through the real influxdb-client when delivery is unbounded, and the daem
 drain rate. The stand-in parses line protocol in Python, so it, not Pinger, is usually the limit
 of the unbounded figure: a real InfluxDB takes more.
 
-Usage: python bench/spool_bench.py [SWEEPS] [HOSTS]     (default 200 1000)
+Usage: python -m bench.spool_bench [SWEEPS] [HOSTS]     (default 200 1000)
 """
 
 from __future__ import annotations
@@ -17,13 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from influx_standin import InfluxStandin  # noqa: E402
-from pinger.config_load import load_config  # noqa: E402
-from pinger.models import CollectorStatus, HostResult, SweepResult  # noqa: E402
-from pinger.store import influx  # noqa: E402
+from pinger.config_load import load_config
+from pinger.models import CollectorStatus, HostResult, SweepResult
+from pinger.store import influx
+from tests.support.influx_standin import InfluxStandin
 
 
 def sweep(scheduled: int, hosts: int) -> SweepResult:

@@ -1,6 +1,6 @@
 """Sweep benchmark in the sealed lab: pinger sweep against fping and icmplib.multiping, same run, same hosts.
 
-Builds a lab (tests/lab.py) with N hosts, half of them on; the other half are routed to a
+Builds a lab (tests/support/lab.py) with N hosts, half of them on; the other half are routed to a
 neighbour namespace that drops them, so "off" costs a real timeout. Measures whole-process
 wall time, CPU time and peak RSS of each tool, and checks that each found exactly the hosts
 that are on. Prints ratios against `fping -i0` measured in the same run.
@@ -10,7 +10,7 @@ The two tools the 1.2x goal compares (`fping -i0` and `pinger sweep` at full rat
 peers that are only there for context run once. The pinger packages' bytecode is compiled
 first, as `pip install` does for a regular install, so that no run pays for compiling them.
 
-Usage: python bench/sweep_bench.py [--repeat R] [N ...]
+Usage: python -m bench.sweep_bench [--repeat R] [N ...]
        (defaults: R = 7, N = 4094 16382; needs root and fping)
 """
 
@@ -30,10 +30,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from lab import Lab, can_build_labs  # noqa: E402
+from tests.support import ROOT
+from tests.support.lab import Lab, can_build_labs
 
 ENGINE_CPU = """
 import sys, time

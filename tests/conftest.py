@@ -5,15 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from lab import Lab, can_build_labs, remove_stale_labs
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT, pinger_command
+from tests.support.lab import Lab, can_build_labs, remove_stale_labs
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -42,10 +40,6 @@ def write_config(tmp_path):
         return path
 
     return write
-
-
-def pinger_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "pinger", *args]
 
 
 @pytest.fixture

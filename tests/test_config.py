@@ -7,7 +7,7 @@ import ipaddress
 
 import pytest
 
-from conftest import ROOT
+from tests.support import ROOT
 from pinger.config_load import load_config
 from pinger.config_values import expand_host_spec, parse_duration
 from pinger.errors import ConfigError

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, pinger_command
+from tests.support import ROOT, pinger_command
 
 INTERVAL = 2  # seconds between sweeps
 SWEEPS = 6

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, pinger_command
+from tests.support import ROOT, pinger_command
 from collector.engine import _PAYLOAD, PERMISSION_HINT, echo_request
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import flux_check
-from flux_check import FluxCheckUnavailable, check_flux, check_names, to_script
+from tests.support import flux_check
+from tests.support.flux_check import FluxCheckUnavailable, check_flux, check_names, to_script
 
 ROOT = Path(__file__).resolve().parents[1]
 COOKBOOK = ROOT / "docs" / "flux.md"

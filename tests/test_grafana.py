@@ -2,7 +2,7 @@
 
 No Grafana or InfluxDB runs here: dashboards are validated against the schemas in
 ../shared/schemas/grafana (Grafana's own, via grafana-foundation-sdk), and every Flux query
-through the Flux front end (tests/flux_check.py).
+through the Flux front end (tests/support/flux_check.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 import yaml
 
-from flux_check import check_flux, check_names
+from tests.support.flux_check import check_flux, check_names
 from pinger import schema
 
 ROOT = Path(__file__).resolve().parents[1]

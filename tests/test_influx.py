@@ -1,6 +1,6 @@
 """The InfluxDB path: the collector writes through the durable spool and loses nothing, whatever the server does.
 
-Runs against the in-test stand-in (tests/influx_standin.py); the round-trip test also runs against a
+Runs against the in-test stand-in (tests/support/influx_standin.py); the round-trip test also runs against a
 real InfluxDB 2 when PINGER_TEST_INFLUXDB_URL, PINGER_TEST_INFLUXDB_TOKEN and PINGER_TEST_INFLUXDB_ORG
 are set (its bucket PINGER_TEST_INFLUXDB_BUCKET, default "pinger", must exist).
 Pings only loopback addresses.
@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from conftest import ROOT, pinger_command
-from influx_standin import InfluxStandin
+from tests.support import ROOT, pinger_command
+from tests.support.influx_standin import InfluxStandin
 
 HOSTS = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
 POINTS_PER_SWEEP = len(HOSTS) + 1 + 1  # ping per host, pool_status, collector
@@ -342,7 +342,7 @@ def test_nightly_catch_up_and_export_through_influxdb(standin, write_config, tmp
 
 
 def test_every_flux_query_the_store_sends_is_valid():
-    from flux_check import check_flux
+    from tests.support.flux_check import check_flux
 
     from pinger.store import flux
 

@@ -16,8 +16,8 @@ from influxdb_client import InfluxDBClient, Point, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS, WriteOptions
 from influxdb_client.rest import ApiException
 
-from influx_standin import InfluxStandin, LineProtocolError, Unsigned, parse_line_protocol
-from influx_standin import Point as StoredPoint
+from tests.support.influx_standin import InfluxStandin, LineProtocolError, Unsigned, parse_line_protocol
+from tests.support.influx_standin import Point as StoredPoint
 from pinger import schema
 
 ORG = "pinger"

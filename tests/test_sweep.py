@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, pinger_command
+from tests.support import ROOT, pinger_command
 from collector.engine import ping_addresses
 from pinger.cli import _json_line
 from pinger.config import PingSettings

@@ -1,6 +1,6 @@
 """Check Flux the way InfluxDB's front end does, without an InfluxDB server.
 
-``check_flux(queries)`` runs ONE node process (tests/flux_check.js) over all queries and returns
+``check_flux(queries)`` runs ONE node process (tests/support/flux_check.js) over all queries and returns
 one error string per invalid query (an empty list when all pass). Each query is first made into a
 stand-alone Flux script the way Grafana would send it:
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pinger.schema import HOST_DAILY, MEASUREMENTS, POOL_DAILY
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / ".cache" / "flux-lsp" / "node_modules"
 CHECKER = Path(__file__).with_name("flux_check.js")
 PACKAGE = "@influxdata/flux-lsp-node"
@@ -151,7 +151,7 @@ def check_names(query: str, raw_bucket: str = "v.defaultBucket",
 
 
 def run_checker(scripts: Sequence[str]) -> list[dict]:
-    """Run tests/flux_check.js once over ``scripts``; its verdicts, in order."""
+    """Run tests/support/flux_check.js once over ``scripts``; its verdicts, in order."""
     node = shutil.which("node")
     if node is None:
         raise FluxCheckUnavailable("node is not installed: the Flux check needs Node.js 18 or newer")

@@ -1,0 +1,12 @@
+"""What the tests and the benchmarks share: the checkout's root, and how to run the pinger command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pinger_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pinger", *args]
