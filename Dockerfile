@@ -6,6 +6,7 @@ COPY pyproject.toml README.md ./
 COPY pinger ./pinger
 COPY collector ./collector
 COPY aggregator ./aggregator
+COPY ingestion ./ingestion
 RUN pip wheel --no-cache-dir --disable-pip-version-check --wheel-dir /wheels .
 
 FROM python:3.12-slim

@@ -36,7 +36,7 @@ from tests.support.lab import Lab, can_build_labs
 ENGINE_CPU = """
 import sys, time
 from pinger.config_load import load_config
-from collector.engine import ping_addresses
+from pinger.collector.engine import ping_addresses
 config = load_config(sys.argv[1])
 addresses = [host.name for pool in config.pools for host in pool.hosts]
 cpu = time.process_time()
@@ -173,7 +173,7 @@ def main() -> int:
     if not shutil.which("fping"):
         print("sweep bench needs fping (Debian: apt-get install fping)")
         return 1
-    for package in ("pinger", "collector", "aggregator"):
+    for package in ("pinger", "collector", "aggregator", "ingestion"):
         compileall.compile_dir(ROOT / package, quiet=1)
     print(f"# sweep benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")

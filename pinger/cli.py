@@ -141,7 +141,7 @@ def _run(args: argparse.Namespace) -> int:
         return _sweep(config, args.json)
 
     if args.command == "collect":
-        from collector.daemon import Collector
+        from pinger.collector.daemon import Collector
 
         collector = Collector(Path(args.config), config)
         collector.install_signal_handlers()
@@ -152,12 +152,12 @@ def _run(args: argparse.Namespace) -> int:
         return 0
 
     if args.command == "aggregate":
-        from aggregator.job import aggregate_days
+        from pinger.aggregator.job import aggregate_days
 
         if args.nightly:
             if args.last is not None:
                 raise UsageError("--nightly takes no --to")
-            from aggregator.nightly import NightlyAggregator
+            from pinger.aggregator.nightly import NightlyAggregator
 
             nightly = NightlyAggregator(Path(args.config), config)
             nightly.install_signal_handlers()
@@ -174,7 +174,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
 
     if args.command == "export":
-        from aggregator.export import export_csv
+        from pinger.aggregator.export import export_csv
 
         if args.last < args.first:
             raise UsageError("--to is before --from")
@@ -186,7 +186,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
 
     if args.command == "import":
-        from aggregator.importer import import_file
+        from pinger.ingestion.line_protocol import import_file
 
         import_file(config, Path(args.file), args.precision)
         return 0
@@ -195,8 +195,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _sweep(config, as_json: bool) -> int:
-    from collector.sweep import run_sweep
-    from collector.targets import Resolver
+    from pinger.collector.sweep import run_sweep
+    from pinger.collector.targets import Resolver
 
     result = run_sweep(config, Resolver())
     if as_json:

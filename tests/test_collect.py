@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.daemon import Collector, next_boundary
+from pinger.collector.daemon import Collector, next_boundary
 from pinger.config_load import load_config
 from pinger.errors import StoreError
 
@@ -136,7 +136,7 @@ def test_stopping_with_unwritable_sweeps_says_how_many_are_lost(write_config, tm
 
 
 def test_too_many_unwritable_sweeps_stop_the_collector_loudly(write_config, tmp_path, caplog, monkeypatch):
-    monkeypatch.setattr("collector.daemon.MAX_UNWRITTEN_SWEEPS", 2)
+    monkeypatch.setattr("pinger.collector.daemon.MAX_UNWRITTEN_SWEEPS", 2)
     collector_daemon, _store = collector_with_failing_writes(write_config, tmp_path, failures=10)
     with caplog.at_level("INFO", logger="pinger.collector"), pytest.raises(StoreError, match="2 sweeps in a row"):
         collector_daemon.run(sweeps=5, immediately=True)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aggregator.daily import (closing_instants, compute_host_day, compute_pool_day, day_bounds, opening_spans,
+from pinger.aggregator.daily import (closing_instants, compute_host_day, compute_pool_day, day_bounds, opening_spans,
                               sample_window)
 from pinger.config import Host, OpeningHours, Pool
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import ROOT, pinger_command
-from collector.engine import _PAYLOAD, PERMISSION_HINT, echo_request
+from pinger.collector.engine import _PAYLOAD, PERMISSION_HINT, echo_request
 
 
 def ones_complement_sum(data: bytes) -> int:
@@ -121,7 +121,7 @@ def test_hosts_of_an_ip_version_the_machine_lacks_are_off_with_the_reason(monkey
     import errno
     import socket
 
-    from collector import engine
+    from pinger.collector import engine
     from pinger.config import PingSettings
 
     real_socket = socket.socket

@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from aggregator.export import DIALECTS, format_value, long_rows, render_csv, wide_rows
-from aggregator.job import aggregate_days
+from pinger.aggregator.export import DIALECTS, format_value, long_rows, render_csv, wide_rows
+from pinger.aggregator.job import aggregate_days
 from pinger.config_load import load_config
 from pinger.store.sqlite import SqliteStore
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aggregator.daily import compute_host_day, compute_pool_day, day_bounds, sample_window
-from aggregator.rule import on_and_observed, state_at
+from pinger.aggregator.daily import compute_host_day, compute_pool_day, day_bounds, sample_window
+from pinger.aggregator.rule import on_and_observed, state_at
 from pinger.config import Host, OpeningHours, Pool
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator.rule import check_samples, covered_intervals, on_and_observed, on_within, state_at, tally
+from pinger.aggregator.rule import check_samples, covered_intervals, on_and_observed, on_within, state_at, tally
 
 
 def split(samples):

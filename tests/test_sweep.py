@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from tests.support import ROOT, pinger_command
-from collector.engine import ping_addresses
+from pinger.collector.engine import ping_addresses
 from pinger.cli import _json_line
 from pinger.config import PingSettings
 from pinger.models import HostResult
@@ -170,7 +170,7 @@ def test_sweep_pacing_follows_the_rate(lab, write_config):
 
 RESOLVE_TWICE = """
 import logging, sys
-from collector.targets import Resolver
+from pinger.collector.targets import Resolver
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
 resolver = Resolver(cache_seconds=0)  # no cache: every call asks again
 for _ in range(3):

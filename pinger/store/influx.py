@@ -19,7 +19,7 @@ from .flux import first_sample_flux, last_daily_flux, pool_days_flux, pool_sampl
 from .spool import Batch, Spool
 
 if TYPE_CHECKING:
-    from aggregator.daily import HostDay, PoolDay
+    from pinger.aggregator.daily import HostDay, PoolDay
 
 log = logging.getLogger("pinger.influxdb")
 
@@ -361,7 +361,7 @@ class InfluxStore:
 
     def pool_days(self, first: dt.date, last: dt.date, pools: Sequence[str] | None = None) -> list[dict]:
         """Stored pool_daily rows for first..last (inclusive) as dicts, by date then pool."""
-        from aggregator.daily import day_bounds
+        from pinger.aggregator.daily import day_bounds
 
         tz = self.config.timezone
         start, stop = day_bounds(first, tz)[0], day_bounds(last, tz)[1]

@@ -12,7 +12,7 @@ from pinger.errors import StoreError
 from pinger.models import CollectorStatus, SweepResult
 
 if TYPE_CHECKING:
-    from aggregator.daily import HostDay, PoolDay
+    from pinger.aggregator.daily import HostDay, PoolDay
 
 SCHEMA_VERSION = 1
 
