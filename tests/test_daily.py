@@ -11,8 +11,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pinger.aggregator.daily import (closing_instants, compute_host_day, compute_pool_day, day_bounds, opening_spans,
-                              sample_window)
+from pinger.aggregator.daily import (
+    closing_instants,
+    compute_host_day,
+    compute_pool_day,
+    day_bounds,
+    opening_spans,
+    sample_window,
+)
 from pinger.config import Host, OpeningHours, Pool
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -26,7 +32,7 @@ AUTUMN = dt.date(2026, 10, 25)  # Sunday; clocks go 03:00 CEST -> 02:00 CET: 25 
 
 
 def utc(*fields) -> float:
-    return dt.datetime(*fields, tzinfo=dt.timezone.utc).timestamp()
+    return dt.datetime(*fields, tzinfo=dt.UTC).timestamp()
 
 
 def local(day: dt.date, clock: str, tz=BERLIN) -> float:
@@ -79,7 +85,12 @@ def test_sample_window_reaches_hold_beyond_the_day():
     assert sample_window(dt.date(2026, 6, 1), BERLIN, 300) == (utc(2026, 5, 31, 21, 55), utc(2026, 6, 1, 22, 5))
 
 
-@pytest.mark.parametrize("day, hours", [(SPRING, 23.0), (AUTUMN, 25.0), (MONDAY, 24.0)])
+@pytest.mark.parametrize("day, hours", [
+    (SPRING, 23.0),
+    (AUTUMN, 25.0),
+    (MONDAY, 24.0),              # CET all day
+    (dt.date(2026, 6, 1), 24.0),  # CEST all day
+])
 def test_host_up_all_day_counts_the_real_length_of_the_day(day, hours):
     # Sweeps over the whole sample window, all up: on and observed for the whole day.
     # Energy at 100 W: 23 h → 2.3 kWh, 25 h → 2.5 kWh, 24 h → 2.4 kWh.
@@ -100,16 +111,19 @@ def test_regular_sweeps_give_full_coverage_with_partial_runtime():
 
 # -- edges of the day ---------------------------------------------------------------------------
 
-def test_pc_on_across_midnight_is_split_between_the_days():
-    # Up from Monday 22:00 to Tuesday 01:55 (last up sweep); sweeps cover both days.
-    # On from 21:57:30 Monday to 01:57:30 Tuesday: Monday 2 h 2.5 min, Tuesday 1 h 57.5 min.
+@pytest.mark.parametrize("tz", [BERLIN, UTC])
+def test_pc_on_across_midnight_is_split_between_the_days(tz):
+    # Up from Monday 22:00 to Tuesday 01:55 (last up sweep), local time of tz; sweeps cover both days.
+    # On from 21:57:30 Monday to 01:57:30 Tuesday: Monday 2 h 2.5 min, Tuesday 1 h 57.5 min; together 4 h.
     pool = make_pool()
     tuesday = MONDAY + dt.timedelta(days=1)
-    on_from, on_to = local(MONDAY, "22:00"), local(tuesday, "02:00")
-    samples = sweeps(local(MONDAY, "00:00") - 300, local(tuesday, "00:00") + 86400 + 300,
+    on_from, on_to = local(MONDAY, "22:00", tz), local(tuesday, "02:00", tz)
+    samples = sweeps(local(MONDAY, "00:00", tz) - 300, local(tuesday, "00:00", tz) + 86400 + 300,
                      lambda t: on_from <= t < on_to)
-    assert host_day(pool, MONDAY, samples).runtime_h == pytest.approx(2 + 2.5 / 60)
-    assert host_day(pool, tuesday, samples).runtime_h == pytest.approx(2 - 2.5 / 60)
+    first, second = host_day(pool, MONDAY, samples, tz=tz), host_day(pool, tuesday, samples, tz=tz)
+    assert first.runtime_h == pytest.approx(2 + 2.5 / 60)
+    assert second.runtime_h == pytest.approx(2 - 2.5 / 60)
+    assert first.runtime_h + second.runtime_h == pytest.approx(4.0)
 
 
 def test_a_sample_of_the_previous_day_decides_the_start_of_the_day():
@@ -195,6 +209,18 @@ def test_per_host_watts():
     assert [row.energy_kwh for row in rows] == [pytest.approx(0.48), pytest.approx(0.72)]
 
 
+def test_per_host_watts_when_the_first_sample_has_no_earlier_neighbour():
+    # Up samples at 10:00..10:55 (UTC), then a down sample at 11:00; nothing earlier. The first sample has no
+    # earlier neighbour, so it speaks from 09:55 (hold 5 min); the change falls at 10:57:30.
+    # On 09:55 → 10:57:30 = 62.5 min, for each of the two hosts (100 W and 250 W).
+    pool = make_pool(pc("pc-1"), pc("pc-2", watts=250.0))
+    samples = sweeps(utc(2026, 11, 2, 10), utc(2026, 11, 2, 11, 5), lambda t: t < utc(2026, 11, 2, 11))
+    rows = [host_day(pool, MONDAY, samples, tz=UTC, host=host) for host in pool.hosts]
+    assert rows[0].runtime_h == pytest.approx(62.5 / 60)
+    assert rows[0].energy_kwh == pytest.approx(62.5 / 60 * 0.100)
+    assert rows[1].energy_kwh == pytest.approx(62.5 / 60 * 0.250)
+
+
 # -- opening hours --------------------------------------------------------------------------------
 
 def test_weekday_opening_hours_and_a_sunday_closed_all_day():
@@ -205,10 +231,41 @@ def test_weekday_opening_hours_and_a_sunday_closed_all_day():
     pool = make_pool(hours=OpeningHours((weekdays,) * 5 + ((), ())))
     for day, closed_h in ((MONDAY, 62.5 / 60), (SUNDAY, 12.0)):
         on_from, on_to = local(day, "07:00"), local(day, "19:00")
-        row = host_day(pool, day, sweeps(*sample_window(day, BERLIN, HOLD), lambda t: on_from <= t < on_to))
+        row = host_day(pool, day, sweeps(*sample_window(day, BERLIN, HOLD),
+                                         lambda t, on_from=on_from, on_to=on_to: on_from <= t < on_to))
         assert row.runtime_h == pytest.approx(12.0)
         assert row.runtime_closed_h == pytest.approx(closed_h)
         assert row.on_at_close == 0
+
+
+def test_weekday_hours_with_a_lunch_break_and_a_closed_sunday_in_host_and_pool_rows():
+    # Open mon-fri 08:00-12:00 and 13:00-18:00 (Berlin). Host up 07:00..18:55 local every day.
+    # Midpoint rule: on from 06:57:30 to 18:57:30 = 12 h.
+    # Monday: open 9 h of those → closed runtime 3 h; on at both closes (12:00 and 18:00) → 2.
+    # Sunday: closed all day → closed runtime = all 12 h, no closing instants → 0.
+    # The pool row (one host) carries the same closed runtime and count, and the phase given.
+    pool = make_pool(hours=OpeningHours((((480, 720), (780, 1080)),) * 5 + ((), ())))
+    for day, closed_h, at_close in ((MONDAY, 3.0, 2), (SUNDAY, 12.0, 0)):
+        on_from, on_to = local(day, "07:00"), local(day, "19:00")
+        row = host_day(pool, day, sweeps(*sample_window(day, BERLIN, HOLD),
+                                         lambda t, on_from=on_from, on_to=on_to: on_from <= t < on_to))
+        assert row.runtime_h == pytest.approx(12.0)
+        assert row.runtime_closed_h == pytest.approx(closed_h)
+        assert row.on_at_close == at_close
+        pool_row = compute_pool_day(pool, day, [row], "sign")
+        assert (pool_row.runtime_closed_h, pool_row.on_at_close, pool_row.phase) == (
+            pytest.approx(closed_h), at_close, "sign")
+
+
+def test_on_at_close_counts_only_hosts_on_at_that_instant():
+    # Open 08:00-16:00 UTC. Host up 08:00..14:55 (midpoint 14:57:30): off at 16:00 → 0; runtime 7 h.
+    # On from 07:57:30: the 2.5 min before opening count as closed runtime.
+    pool = make_pool(hours=hours_every_day((480, 960)))
+    on_from, on_to = utc(2026, 11, 2, 8), utc(2026, 11, 2, 15)
+    row = host_day(pool, MONDAY, sweeps(*sample_window(MONDAY, UTC, HOLD), lambda t: on_from <= t < on_to), tz=UTC)
+    assert row.on_at_close == 0
+    assert row.runtime_h == pytest.approx(7.0)
+    assert row.runtime_closed_h == pytest.approx(2.5 / 60)
 
 
 def test_on_at_close_with_two_periods_in_one_day():
@@ -328,6 +385,34 @@ def test_pool_day_without_any_used_pc():
     assert (row.pcs_total, row.pcs_used, row.runtime_h, row.avg_runtime_h) == (2, 0, 0, 0)
     assert row.coverage == pytest.approx(1.0)
     assert row.phase is None
+
+
+def test_pool_day_of_hosts_without_samples():
+    # Two hosts (100 W and 250 W), neither with a single sample: nobody used a PC, so pcs_used 0,
+    # runtime 0 and the average 0 (no division by zero).
+    pool = make_pool(pc("pc-1"), pc("pc-2", watts=250.0))
+    rows = [host_day(pool, MONDAY, ([], []), tz=UTC, host=host) for host in pool.hosts]
+    idle = compute_pool_day(pool, MONDAY, rows, None)
+    assert (idle.pcs_used, idle.avg_runtime_h, idle.runtime_h) == (0, 0.0, 0.0)
+
+
+def test_pool_day_with_standby_energy_and_a_host_without_samples():
+    # UTC day. pc-1 up 06:00..11:55 (midpoints: on 05:57:30-11:57:30, 6 h), off the other 18 h, all observed.
+    # energy = 6 h × 100 W + 18 h × 2 W = 0.6 + 0.036 = 0.636 kWh. pc-2 (also 2 W standby) has no samples
+    # at all: no runtime, no coverage, and no standby energy for unobserved time.
+    pool = make_pool(pc("pc-1", standby=2.0), pc("pc-2", standby=2.0), standby=2.0)
+    on_from, on_to = utc(2026, 11, 2, 6), utc(2026, 11, 2, 12)
+    samples = sweeps(*sample_window(MONDAY, UTC, HOLD), lambda t: on_from <= t < on_to)
+    seen = host_day(pool, MONDAY, samples, tz=UTC, host=pool.hosts[0])
+    unseen = host_day(pool, MONDAY, ([], []), tz=UTC, host=pool.hosts[1])
+    assert seen.runtime_h == pytest.approx(6.0)
+    assert seen.energy_kwh == pytest.approx(0.636)
+    assert (unseen.runtime_h, unseen.coverage, unseen.energy_kwh) == (0.0, 0.0, 0.0)
+    row = compute_pool_day(pool, MONDAY, [seen, unseen], None)
+    assert (row.pcs_total, row.pcs_used) == (2, 1)
+    assert row.avg_runtime_h == pytest.approx(6.0)       # over the used PC only
+    assert row.coverage == pytest.approx(0.5)            # mean of 1.0 and 0.0
+    assert row.energy_kwh == pytest.approx(0.636)
 
 
 def test_pool_day_counts_a_host_missing_from_the_rows_as_unobserved():
