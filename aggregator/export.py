@@ -9,19 +9,18 @@ import logging
 import os
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from pinger.config import Config
-from pinger.schema import LONG_COLUMNS, WIDE_FIGURES
-from pinger.store import open_store
+from pinger.models import PoolDay
+from pinger.schema import POOL_DAILY, WIDE_FIGURES, Measurement, long_columns
+from pinger.store import open_history_store
 
 log = logging.getLogger("pinger.export")
 
 
-@dataclass(frozen=True)
-class Dialect:
+class Dialect(NamedTuple):
     delimiter: str
     line_end: str
     decimal: str
@@ -49,27 +48,29 @@ def format_value(value: object, decimal: str = ".") -> str:
     return str(value)
 
 
-def long_rows(records: Sequence[dict]) -> Iterable[list[object]]:
-    yield list(LONG_COLUMNS)
+def long_rows(records: Sequence[PoolDay], measurement: Measurement = POOL_DAILY) -> Iterable[Sequence[object]]:
+    """The header (``long_columns``), then one row per record: a day and pool."""
+    columns = long_columns(measurement)
+    yield columns
     for record in records:
-        yield [record.get(column) for column in LONG_COLUMNS]
+        yield [record.day.isoformat(), *(getattr(record, column) for column in columns[1:])]
 
 
-def wide_rows(records: Sequence[dict], pools: Sequence[str]) -> Iterable[list[object]]:
+def wide_rows(records: Sequence[PoolDay], pools: Sequence[str]) -> Iterable[Sequence[object]]:
     """One row per day; per pool a group of columns named 'POOL figure'."""
     yield ["date"] + [f"{pool} {figure}" for pool in pools for figure in WIDE_FIGURES]
-    by_day: dict[str, dict[str, dict]] = {}
+    by_day: dict[dt.date, dict[str, PoolDay]] = {}
     for record in records:
-        by_day.setdefault(record["date"], {})[record["pool"]] = record
+        by_day.setdefault(record.day, {})[record.pool] = record
     for day in sorted(by_day):
-        row: list[object] = [day]
+        row: list[object] = [day.isoformat()]
         for pool in pools:
-            record = by_day[day].get(pool)
-            row.extend(record.get(figure) if record else None for figure in WIDE_FIGURES)
+            found = by_day[day].get(pool)
+            row.extend(getattr(found, figure) if found else None for figure in WIDE_FIGURES)
         yield row
 
 
-def render_csv(rows: Iterable[list[object]], dialect: Dialect) -> str:
+def render_csv(rows: Iterable[Sequence[object]], dialect: Dialect) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=dialect.delimiter, lineterminator=dialect.line_end)
     for row in rows:
@@ -81,12 +82,12 @@ def export_csv(config: Config, first: dt.date, last: dt.date, pools: Sequence[st
                layout: str, dialect_name: str, output: str | None) -> int:
     """Write the CSV; return the number of pool-day rows exported."""
     pools = list(pools) if pools else [pool.name for pool in config.pools]
-    store = open_store(config)
+    store = open_history_store(config)
     try:
         records = store.pool_days(first, last, pools)
     finally:
         store.close()
-    days_found = {record["date"] for record in records}
+    days_found = {record.day for record in records}
     missing = (last - first).days + 1 - len(days_found)
     if missing:
         log.warning("%d of the %d days from %s to %s have no daily rows yet; run pinger aggregate for them",

@@ -6,10 +6,11 @@ import datetime as dt
 import logging
 
 from pinger.config import Config
+from pinger.models import HostDay, PoolDay
 from pinger.progress import Progress
-from pinger.store import open_store
+from pinger.store import open_history_store
 
-from .daily import PoolDay, compute_host_day, compute_pool_day, day_bounds, sample_window
+from .daily import compute_host_day, compute_pool_day, sample_window
 
 log = logging.getLogger("pinger.aggregate")
 
@@ -24,21 +25,22 @@ def aggregate_days(config: Config, first: dt.date, last: dt.date) -> list[PoolDa
     if last >= today:
         log.warning("%s is not over yet in %s: its rows are provisional until it is aggregated again",
                     today if last == today else last, config.timezone.key)
-    store = open_store(config)
+    store = open_history_store(config)
     results: list[PoolDay] = []
     days = days_between(first, last)
     progress = Progress(len(days), "aggregate")
     try:
         for done, day in enumerate(days, start=1):
-            host_rows, pool_rows = [], []
+            host_rows: list[HostDay] = []
+            pool_rows: list[PoolDay] = []
             start, stop = sample_window(day, config.timezone, config.aggregate.hold)
             for pool in config.pools:
                 by_name = {host.name: host for host in pool.hosts}
-                computed = {}
+                computed: dict[str, HostDay] = {}
                 # Streamed host by host: memory holds one host-day of samples, not a pool's.
-                for name, times, states in store.pool_samples(pool.name, list(by_name), start, stop):
-                    computed[name] = compute_host_day(pool, by_name[name], day, config.timezone,
-                                                      config.aggregate.hold, times, states)
+                for found in store.host_samples(pool.name, list(by_name), start, stop):
+                    computed[found.host] = compute_host_day(pool, by_name[found.host], day, config.timezone,
+                                                            config.aggregate.hold, found.times, found.states)
                 host_days = [
                     computed.get(host.name)
                     or compute_host_day(pool, host, day, config.timezone, config.aggregate.hold, (), ())
@@ -46,7 +48,7 @@ def aggregate_days(config: Config, first: dt.date, last: dt.date) -> list[PoolDa
                 ]
                 host_rows.extend(host_days)
                 pool_rows.append(compute_pool_day(pool, day, host_days, config.study.phase_for(pool.name, day)))
-            store.write_days(host_rows, pool_rows, {day: int(day_bounds(day, config.timezone)[0])})
+            store.write_days(host_rows, pool_rows)
             results.extend(pool_rows)
             progress.update(done, str(day))
     finally:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from pinger.config import Config
 from pinger.config_load import reload_config
-from pinger.store import open_store
+from pinger.localtime import local_day
+from pinger.store import open_history_store
 
 from .job import aggregate_days
 
@@ -50,13 +51,13 @@ class NightlyAggregator:
     def catch_up(self) -> None:
         self.config = reload_config(self.config_path, self.config)
         tz = self.config.timezone
-        store = open_store(self.config)
+        store = open_history_store(self.config)
         try:
             last_done = store.last_aggregated_day()
             first_time = store.first_sample_time()
         finally:
             store.close()
-        first_sample_day = dt.datetime.fromtimestamp(first_time, tz).date() if first_time is not None else None
+        first_sample_day = local_day(first_time, tz) if first_time is not None else None
         yesterday = dt.datetime.now(tz).date() - dt.timedelta(days=1)
         span = days_to_catch_up(last_done, first_sample_day, yesterday, self.config.aggregate.recheck_days)
         if span is None:

@@ -14,16 +14,14 @@ interval from the midpoint with its predecessor to the midpoint with its success
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass
 from itertools import chain, islice
 from operator import lt
-from typing import Iterator, Sequence
+from typing import Iterator, NamedTuple, Sequence
 
 _AFTER_LAST = (float("inf"),)
 
 
-@dataclass(frozen=True, slots=True)
-class Tally:
+class Tally(NamedTuple):
     """Seconds within one span [start, stop): on, observed, and on inside the given sub-spans."""
 
     on: float

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tests.support import ROOT
 
@@ -44,7 +45,7 @@ def build(work: Path, hosts: int, days: int) -> Path:
 
     from pinger.store.sqlite import SqliteStore  # creates the schema
 
-    SqliteStore(work / "store.sqlite").close()
+    SqliteStore(work / "store.sqlite", ZoneInfo("Europe/Berlin")).close()
     start = int(dt.datetime.combine(DAY, dt.time(0), tzinfo=dt.timezone(dt.timedelta(hours=1))).timestamp())
     times = range(start - 300, start + days * 86400 + 600, 300)
     rng = random.Random(7)

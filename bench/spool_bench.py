@@ -29,6 +29,10 @@ def sweep(scheduled: int, hosts: int) -> SweepResult:
         for i in range(hosts)))
 
 
+def status_of(swept: SweepResult) -> CollectorStatus:
+    return CollectorStatus(swept.scheduled, "bench", len(swept.hosts), swept.online, swept.duration_s)
+
+
 def main() -> int:
     sweeps = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     hosts = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
@@ -45,12 +49,11 @@ pools: [{{name: P, watts: 1, hosts: [10.0.0.1]}}]
 """)
         config = load_config(config_path, environ={})
         store = influx.InfluxStore(config, deliver=False)
-        status = CollectorStatus("bench", hosts, 0, 0.5)
         prepared = [sweep(1_800_000_000 + k * 300, hosts) for k in range(sweeps)]
 
         started = time.monotonic()
         for item in prepared:
-            store.write_sweep(item, status)
+            store.write_sweep(item, status_of(item))
         spooled = time.monotonic() - started
         print(f"spool: {sweeps / spooled:,.0f} sweeps/s committed ({points / spooled:,.0f} points/s), "
               f"{store.spool.pending_bytes() / 1e6:.1f} MB on disk")
@@ -67,7 +70,8 @@ pools: [{{name: P, watts: 1, hosts: [10.0.0.1]}}]
         server.stop()
         store = influx.InfluxStore(config, deliver=False)
         for item in prepared:
-            store.write_sweep(SweepResult(item.scheduled + 10**6, item.duration_s, item.hosts), status)
+            later = item._replace(scheduled=item.scheduled + 10**6)
+            store.write_sweep(later, status_of(later))
         store.close(flush_seconds=0)
         server.start()
         store = influx.InfluxStore(config, deliver=True)

@@ -14,7 +14,7 @@ from pinger.config import Config
 from pinger.config_load import reload_config
 from pinger.errors import StoreError
 from pinger.models import CollectorStatus, SweepResult
-from pinger.store import open_store
+from pinger.store import SweepStore, open_sweep_store
 
 from .sweep import run_sweep
 from .targets import Resolver
@@ -36,7 +36,7 @@ class Collector:
     def __init__(self, config_path: Path, config: Config):
         self.config_path = config_path
         self.config = config
-        self.store = open_store(config, deliver=True)
+        self.store: SweepStore = open_sweep_store(config)
         self.resolver = Resolver()
         self.stop_requested = threading.Event()
         self.reload_requested = threading.Event()
@@ -45,13 +45,11 @@ class Collector:
         self._spool_warned_at = 0  # the last fill level (percent) warned about
         self._config_stamp: int | None = None
         self._config_file_changed()  # remember the file as loaded
-        check = getattr(self.store, "check", None)
-        if check is not None:
-            try:
-                check()  # wrong token, org or bucket end the collector here, with one clear sentence
-            except Exception:
-                self.store.close(flush_seconds=0)
-                raise
+        try:
+            self.store.check()  # wrong token, org or bucket end the collector here, with one clear sentence
+        except Exception:
+            self.store.close(flush_seconds=0)
+            raise
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, lambda *_: self.stop_requested.set())
@@ -111,26 +109,24 @@ class Collector:
 
     def _backlog(self) -> int:
         """Sweeps not yet in the store: in memory here, plus the InfluxDB spool's backlog."""
-        spooled = self.store.backlog() if hasattr(self.store, "backlog") else 0
-        return len(self.unwritten) + spooled
+        return len(self.unwritten) + self.store.backlog()
 
     def _warn_if_spool_fills(self) -> None:
-        spool = getattr(self.store, "spool", None)
-        if spool is None:
+        fill = self.store.spool_fill()
+        if fill is None:
             return
-        percent = int(spool.pending_bytes() * 100 / spool.max_bytes)
-        level = max((mark for mark in (80, 90, 95) if percent >= mark), default=0)
+        level = max((mark for mark in (80, 90, 95) if fill.percent >= mark), default=0)
         if level > self._spool_warned_at:
             log.warning("the spool %s is %d%% full (%d sweeps); at 100%% new sweeps cannot be kept: "
                         "restore the connection to InfluxDB or raise storage.influxdb.spool_max",
-                        spool.path, percent, spool.backlog())
+                        fill.path, fill.percent, fill.batches)
         self._spool_warned_at = level
 
     def _store(self, sweep: SweepResult) -> None:
         status = CollectorStatus(
-            collector=self.config.collector_name, hosts=len(sweep.hosts), online=sweep.online,
-            sweep_s=sweep.duration_s, spool_backlog=self._backlog(),
-            write_errors=self.write_errors + getattr(self.store, "write_errors", 0),
+            time=sweep.scheduled, collector=self.config.collector_name, hosts=len(sweep.hosts),
+            online=sweep.online, sweep_s=round(sweep.duration_s, 4), spool_backlog=self._backlog(),
+            write_errors=self.write_errors + self.store.write_errors(),
         )
         self.unwritten.append((sweep, status))
         self._flush()

@@ -7,26 +7,23 @@ import logging
 from pathlib import Path
 
 from pinger.config import Config
-from pinger.errors import PingerError, UsageError
-from pinger.lineprotocol import LineProtocolError, parse_line
+from pinger.errors import MalformedImportError, PingerError
+from pinger.lineprotocol import LineProtocolError, LinePoint, parse_line
+from pinger.models import Sample
 from pinger.schema import PING
-from pinger.store import open_store
+from pinger.store import open_history_store
 
 log = logging.getLogger("pinger.import")
 
 MAX_REPORTED_ERRORS = 20
 
 
-class MalformedImportError(UsageError):
-    """The file has malformed lines; nothing was imported."""
-
-
-def read_samples(path: Path, precision: str) -> tuple[list[tuple[int, str, str, bool, float | None]], int]:
-    """Every ``ping`` sample of the file as (time_s, pool, host, up, rtt_ms), and the lines skipped.
+def read_samples(path: Path, precision: str) -> tuple[list[Sample], int]:
+    """Every ``ping`` sample of the file, and the number of lines of other measurements skipped.
 
     Raises MalformedImportError listing the malformed lines (up to 20) when there are any.
     """
-    samples: list[tuple[int, str, str, bool, float | None]] = []
+    samples: list[Sample] = []
     problems: list[str] = []
     skipped = 0
     try:
@@ -39,7 +36,7 @@ def read_samples(path: Path, precision: str) -> tuple[list[tuple[int, str, str, 
                 point = parse_line(line, number, precision)
                 if point is None:
                     continue
-                if point.measurement != PING:
+                if point.measurement != PING.name:
                     skipped += 1
                     continue
                 samples.append(_as_sample(point, number))
@@ -54,7 +51,7 @@ def read_samples(path: Path, precision: str) -> tuple[list[tuple[int, str, str, 
     return samples, skipped
 
 
-def _as_sample(point, number: int) -> tuple[int, str, str, bool, float | None]:
+def _as_sample(point: LinePoint, number: int) -> Sample:
     pool, host = point.tags.get("pool"), point.tags.get("host")
     if not pool or not host:
         raise LineProtocolError(number, "a ping point needs the tags pool and host")
@@ -68,7 +65,8 @@ def _as_sample(point, number: int) -> tuple[int, str, str, bool, float | None]:
     rtt = point.fields.get("rtt_ms")
     if rtt is not None and (isinstance(rtt, (bool, str))):
         raise LineProtocolError(number, "rtt_ms must be a number")
-    return point.time_ns // 1_000_000_000, pool, _canonical(host), bool(up), float(rtt) if rtt is not None and up else None
+    return Sample(point.time_ns // 1_000_000_000, pool, _canonical(host), bool(up),
+                  float(rtt) if rtt is not None and up else None)
 
 
 def _canonical(host: str) -> str:
@@ -83,14 +81,14 @@ def _canonical(host: str) -> str:
 
 def import_file(config: Config, path: Path, precision: str = "ns") -> int:
     samples, skipped = read_samples(path, precision)
-    store = open_store(config)
+    store = open_history_store(config)
     try:
         written = store.write_samples(samples)
     finally:
         store.close()
     log.info("imported %d ping samples from %s%s", written, path,
              f"; skipped {skipped} lines of other measurements" if skipped else "")
-    unknown = {host for _, _, host, _, _ in samples} - {h.name for p in config.pools for h in p.hosts}
+    unknown = {sample.host for sample in samples} - {h.name for p in config.pools for h in p.hosts}
     if unknown:
         log.warning("%d imported hosts are not in the config and will not be aggregated (e.g. %s)",
                     len(unknown), sorted(unknown)[0])

@@ -29,9 +29,19 @@ class ConfigError(PingerError):
         super().__init__("\n".join(self.problems))
 
 
+class MalformedImportError(UsageError):
+    """A file to import has malformed lines; nothing was imported (exit 2)."""
+
+
 class PingPermissionError(PingerError):
     """ICMP sockets cannot be opened with the privileges this process has."""
 
 
 class StoreError(PingerError):
     """The configured store cannot be opened, read or written."""
+
+
+class InfluxConfigError(StoreError):
+    """InfluxDB says the settings are wrong (token, org or bucket): retrying will not help (exit 2)."""
+
+    exit_code = 2

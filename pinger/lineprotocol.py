@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 FieldValue = float | int | bool | str
 
@@ -15,8 +15,7 @@ class LineProtocolError(ValueError):
         super().__init__(f"line {line_number}: {message}")
 
 
-@dataclass(frozen=True)
-class LinePoint:
+class LinePoint(NamedTuple):
     measurement: str
     tags: dict[str, str]
     fields: dict[str, FieldValue]

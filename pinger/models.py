@@ -1,7 +1,15 @@
-"""Typed records that travel between the collector, the stores and the aggregator."""
+"""Typed records that travel between the collector, the stores, the aggregator and the exporters.
+
+Every record is a NamedTuple. The sweep path avoids dataclasses: ``import dataclasses`` pulls in
+``inspect``, and with building frozen dataclasses that cost ~25 ms per ``pinger sweep``. The
+records stored as measurements (``Sample``, ``PoolStatus``, ``CollectorStatus``, ``HostDay``,
+``PoolDay``) are declared as measurements in ``pinger.schema``, which reads their field types
+from the annotations here.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from typing import NamedTuple
 
@@ -16,6 +24,25 @@ class HostResult(NamedTuple):
     error: str | None = None
 
 
+class Sample(NamedTuple):
+    """One ping of one host (measurement ``ping``); ``rtt_ms`` only when the host answered."""
+
+    time: int  # unix seconds: the sweep's scheduled time
+    pool: str
+    host: str
+    up: bool
+    rtt_ms: float | None = None
+
+
+class PoolStatus(NamedTuple):
+    """How many of a pool's hosts were on in one sweep (measurement ``pool_status``)."""
+
+    time: int
+    pool: str
+    online: int
+    total: int
+
+
 class SweepResult(NamedTuple):
     """All hosts of one sweep; ``scheduled`` (unix seconds) is the timestamp every point carries."""
 
@@ -27,22 +54,66 @@ class SweepResult(NamedTuple):
     def online(self) -> int:
         return sum(1 for host in self.hosts if host.up)
 
-    def pool_counts(self) -> dict[str, tuple[int, int]]:
-        """pool -> (online, total), in config order."""
+    def samples(self) -> list[Sample]:
+        time = self.scheduled
+        return [Sample(time, host.pool, host.host, host.up, host.rtt_ms if host.up else None) for host in self.hosts]
+
+    def pool_statuses(self) -> list[PoolStatus]:
+        """One per pool, in config order."""
         totals: Counter[str] = Counter()
         online: Counter[str] = Counter()
         for host in self.hosts:
             totals[host.pool] += 1
             online[host.pool] += host.up
-        return {pool: (online[pool], totals[pool]) for pool in totals}
+        return [PoolStatus(self.scheduled, pool, online[pool], totals[pool]) for pool in totals]
 
 
 class CollectorStatus(NamedTuple):
-    """The collector's own figures for one sweep (the ``collector`` measurement)."""
+    """The collector's own figures for one sweep (measurement ``collector``)."""
 
+    time: int
     collector: str
     hosts: int
     online: int
-    sweep_s: float
+    sweep_s: float  # rounded to 0.1 ms
     spool_backlog: int = 0
     write_errors: int = 0
+
+
+class HostSamples(NamedTuple):
+    """One host's samples in a span, as the nearest-sample rule reads them: parallel lists in time order."""
+
+    host: str
+    times: list[int]
+    states: list[bool]
+
+
+class HostDay(NamedTuple):
+    """One host's figures for one local day. Stored as ``host_daily`` (runtime and coverage); the
+    energy and opening-hours figures only feed the pool's sums."""
+
+    pool: str
+    host: str
+    day: dt.date
+    runtime_h: float
+    coverage: float  # observed fraction of the day, 0..1
+    energy_kwh: float
+    runtime_closed_h: float | None  # None: the pool has no opening hours
+    on_at_close: int | None  # None: the pool has no opening hours
+
+
+class PoolDay(NamedTuple):
+    """One pool's figures for one local day (measurement ``pool_daily``)."""
+
+    day: dt.date
+    pool: str
+    phase: str | None
+    tags: dict[str, str]  # the pool's free-form tags from the config
+    pcs_total: int
+    pcs_used: int
+    runtime_h: float
+    avg_runtime_h: float
+    energy_kwh: float
+    coverage: float
+    runtime_closed_h: float | None  # None: the pool has no opening hours
+    on_at_close: int | None  # None: the pool has no opening hours

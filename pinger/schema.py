@@ -1,30 +1,152 @@
-"""Measurement, tag and field names: the one source of truth for code, dashboards and tests."""
+"""Every stored measurement, declared once: its name, tags and fields with their types, and the record it travels as.
+
+Everything else is derived from these declarations: the SQLite tables, INSERTs and SELECTs
+(``pinger.store.tables``), the line protocol written to InfluxDB and the Flux read-back
+(``pinger.store.influx``), the CSV columns (``LONG_COLUMNS``), and the names the tests check
+dashboards and docs against. DESIGN.md's data schema lists the same.
+
+A field's type comes from its record's annotation (``pinger.models``): ``int``, ``float``, ``str``
+or ``bool`` (stored as integer 0/1, as ``up`` always was), each optionally ``| None``: NULL in
+SQLite, left out of the InfluxDB point. Tags are strings; a tag that is None is left out.
+
+A measurement is keyed either by ``time`` (unix seconds: the sweep's scheduled time) or by
+``day`` (a local date, stamped at the local midnight that starts it; SQLite keeps both the
+timestamp and the ISO date). ``pool_daily`` also carries each pool's free-form config tags.
+
+Adding a field: add the attribute to the record, its name here, and a migration step
+(``pinger.store.migrations``).
+"""
 
 from __future__ import annotations
 
-PING = "ping"
-POOL_STATUS = "pool_status"
-COLLECTOR = "collector"
-HOST_DAILY = "host_daily"
-POOL_DAILY = "pool_daily"
+import datetime as dt
+import types
+import typing
+from typing import Any, NamedTuple
 
-# measurement -> (tags, fields), as in DESIGN.md's data schema.
-MEASUREMENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    PING: (("pool", "host"), ("up", "rtt_ms")),
-    POOL_STATUS: (("pool",), ("online", "total")),
-    COLLECTOR: (("collector",), ("hosts", "online", "sweep_s", "spool_backlog", "write_errors")),
-    HOST_DAILY: (("pool", "host"), ("runtime_h", "coverage")),
-    POOL_DAILY: (
-        ("pool", "phase"),  # plus each pool's free-form tags
-        ("pcs_total", "pcs_used", "runtime_h", "avg_runtime_h", "energy_kwh", "coverage",
-         "runtime_closed_h", "on_at_close"),
-    ),
-}
+from .models import CollectorStatus, HostDay, PoolDay, PoolStatus, Sample
 
-# The long CSV layout, column for column.
-LONG_COLUMNS = (
-    "date", "pool", "phase", "pcs_total", "pcs_used", "runtime_h", "avg_runtime_h",
-    "energy_kwh", "coverage", "runtime_closed_h", "on_at_close",
-)
-# The wide layout: per pool, these figures (the original system's export, plus pcs_used).
+FieldValue = int | float | str
+_FIELD_TYPES = (int, float, str, bool)
+
+
+class Field(NamedTuple):
+    """A tag or field: its name, its type (int, float, str or bool), and whether it may be None."""
+
+    name: str
+    type: type
+    optional: bool
+
+    def convert(self, value: Any) -> Any:
+        """A stored or received value as the record holds it (bool from 0/1, int from a float column)."""
+        return None if value is None else self.type(value)
+
+
+class Measurement(NamedTuple):
+    name: str
+    record: Any  # the NamedTuple class a point travels as
+    tags: tuple[Field, ...]
+    fields: tuple[Field, ...]
+    daily: bool  # keyed by the local ``day`` rather than by ``time``
+    free_tags: str | None  # the record's attribute holding free-form tags (a dict), written as tags
+    sqlite_key: tuple[str, ...]  # primary key columns of its SQLite table
+
+    @property
+    def tag_names(self) -> tuple[str, ...]:
+        return tuple(tag.name for tag in self.tags)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(field.name for field in self.fields)
+
+    def tag_values(self, record: Any) -> dict[str, str]:
+        """The point's tags: the free-form ones first, so a declared tag always wins; None is left out."""
+        values = dict(getattr(record, self.free_tags)) if self.free_tags else {}
+        for tag in self.tags:
+            value = getattr(record, tag.name)
+            if value is not None:
+                values[tag.name] = value
+        return values
+
+    def field_values(self, record: Any) -> dict[str, FieldValue]:
+        """The point's fields with their declared types (bool as 0/1); None is left out."""
+        values: dict[str, FieldValue] = {}
+        for field in self.fields:
+            value = getattr(record, field.name)
+            if value is not None:
+                values[field.name] = int(value) if field.type is bool else field.type(value)
+        return values
+
+    def record_from(self, key: int | dt.date, tags: dict[str, Any], fields: dict[str, Any],
+                    free_tags: dict[str, str] | None = None) -> Any:
+        """A record from a point read back: its time or day, its tags and fields.
+
+        A declared tag or field that is missing reads as None. The free-form tags are
+        ``free_tags`` when given (SQLite keeps them apart), else every tag that is not declared.
+        """
+        values: dict[str, Any] = {"day" if self.daily else "time": key}
+        for tag in self.tags:
+            values[tag.name] = tags.get(tag.name) or None
+        if self.free_tags:
+            values[self.free_tags] = (dict(free_tags) if free_tags is not None else
+                                      {name: value for name, value in tags.items() if name not in self.tag_names})
+        for field in self.fields:
+            values[field.name] = field.convert(fields.get(field.name))
+        return self.record(**values)
+
+
+def declare(name: str, record: Any, tags: tuple[str, ...], fields: tuple[str, ...], sqlite_key: tuple[str, ...],
+            free_tags: str | None = None) -> Measurement:
+    """A measurement whose tag and field types are read from the record's annotations."""
+    hints = typing.get_type_hints(record)
+    daily = "day" in hints
+    if hints.get("day" if daily else "time") is not (dt.date if daily else int):
+        raise TypeError(f"{record.__name__}: a measurement's record needs time: int or day: datetime.date")
+
+    def typed(attribute: str) -> Field:
+        if attribute not in hints:
+            raise TypeError(f"{name}: {record.__name__} has no attribute {attribute!r}")
+        kinds = typing.get_args(hints[attribute]) if isinstance(hints[attribute], types.UnionType) else ()
+        optional = type(None) in kinds
+        kind = next((k for k in kinds if k is not type(None)), None) if kinds else hints[attribute]
+        if kind not in _FIELD_TYPES or (kinds and len(kinds) != 2):
+            raise TypeError(f"{name}.{attribute}: {hints[attribute]} is not int, float, str or bool (or that | None)")
+        return Field(attribute, kind, optional)
+
+    declared_tags = tuple(typed(tag) for tag in tags)
+    if any(tag.type is not str for tag in declared_tags):
+        raise TypeError(f"{name}: tags are strings")
+    if free_tags is not None and free_tags not in hints:
+        raise TypeError(f"{name}: {record.__name__} has no attribute {free_tags!r}")
+    return Measurement(name, record, declared_tags, tuple(typed(field) for field in fields), daily, free_tags,
+                       sqlite_key)
+
+
+PING = declare("ping", Sample, tags=("pool", "host"), fields=("up", "rtt_ms"), sqlite_key=("host", "time"))
+POOL_STATUS = declare("pool_status", PoolStatus, tags=("pool",), fields=("online", "total"),
+                      sqlite_key=("pool", "time"))
+COLLECTOR = declare("collector", CollectorStatus, tags=("collector",),
+                    fields=("hosts", "online", "sweep_s", "spool_backlog", "write_errors"),
+                    sqlite_key=("collector", "time"))
+HOST_DAILY = declare("host_daily", HostDay, tags=("pool", "host"), fields=("runtime_h", "coverage"),
+                     sqlite_key=("pool", "date", "host"))
+POOL_DAILY = declare("pool_daily", PoolDay, tags=("pool", "phase"),
+                     fields=("pcs_total", "pcs_used", "runtime_h", "avg_runtime_h", "energy_kwh", "coverage",
+                             "runtime_closed_h", "on_at_close"),
+                     sqlite_key=("date", "pool"), free_tags="tags")
+
+ALL = (PING, POOL_STATUS, COLLECTOR, HOST_DAILY, POOL_DAILY)
+MEASUREMENTS = {measurement.name: measurement for measurement in ALL}
+
+
+
+def long_columns(measurement: Measurement) -> tuple[str, ...]:
+    """A daily measurement's long CSV layout, column for column: the date, then its tags and fields as declared."""
+    return ("date", *measurement.tag_names, *measurement.field_names)
+
+
+LONG_COLUMNS = long_columns(POOL_DAILY)
+# The wide layout: per pool, these pool_daily fields (the original system's export, plus pcs_used).
 WIDE_FIGURES = ("runtime_h", "avg_runtime_h", "energy_kwh", "pcs_total", "pcs_used")
+if not set(WIDE_FIGURES) <= set(POOL_DAILY.field_names):
+    raise TypeError("WIDE_FIGURES names a field pool_daily does not declare")

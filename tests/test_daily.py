@@ -11,15 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pinger.aggregator.daily import (
-    closing_instants,
-    compute_host_day,
-    compute_pool_day,
-    day_bounds,
-    opening_spans,
-    sample_window,
-)
+from pinger.aggregator.daily import compute_host_day, compute_pool_day, sample_window
 from pinger.config import Host, OpeningHours, Pool
+from pinger.localtime import closing_instants, day_bounds, opening_spans
 
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC = ZoneInfo("UTC")

@@ -10,6 +10,7 @@ import pytest
 from pinger.aggregator.export import DIALECTS, format_value, long_rows, render_csv, wide_rows
 from pinger.aggregator.job import aggregate_days
 from pinger.config_load import load_config
+from pinger.models import PoolDay, Sample
 from pinger.store.sqlite import SqliteStore
 
 DAY = dt.date(2026, 11, 2)  # a Monday
@@ -36,14 +37,14 @@ def stored(write_config, tmp_path):
         study:
           phases: [{{name: sign, start: 2026-11-01, pools: [B2]}}]
     """), environ={})
-    store = SqliteStore(store_path)
+    store = SqliteStore(store_path, config.timezone)
     samples = []
     for step in range(288):
         t = MIDNIGHT + step * 300
         hour = step / 12
-        samples.append((t, "Mensa Süd", "10.0.0.1", 6 <= hour < 12, 0.3))   # on 06:00..12:00
-        samples.append((t, "Mensa Süd", "10.0.0.2", False, None))            # never on
-        samples.append((t, "B2", "10.0.1.1", 7 <= hour < 19, 0.3))           # on 07:00..19:00
+        samples.append(Sample(t, "Mensa Süd", "10.0.0.1", 6 <= hour < 12, 0.3))   # on 06:00..12:00
+        samples.append(Sample(t, "Mensa Süd", "10.0.0.2", False, None))            # never on
+        samples.append(Sample(t, "B2", "10.0.1.1", 7 <= hour < 19, 0.3))           # on 07:00..19:00
     store.write_samples(samples)
     store.close()
     return config, store_path
@@ -74,11 +75,11 @@ def test_aggregate_rows_and_idempotent_rerun(stored):
 
 
 @pytest.fixture
-def aggregated_records(stored) -> list[dict]:
+def aggregated_records(stored) -> list[PoolDay]:
     """The stored day aggregated, read back as the export reads it."""
     config, store_path = stored
     aggregate_days(config, DAY, DAY)
-    store = SqliteStore(store_path)
+    store = SqliteStore(store_path, config.timezone)
     try:
         return store.pool_days(DAY, DAY)
     finally:
@@ -97,7 +98,7 @@ def test_long_layout_unix(aggregated_records):
 
 def test_wide_layout_excel_de(aggregated_records):
     records = aggregated_records
-    records[0]["runtime_h"] = 11.5  # a fraction shows the decimal comma
+    records[0] = records[0]._replace(runtime_h=11.5)  # a fraction shows the decimal comma
     text = render_csv(wide_rows(records, ["Mensa Süd", "B2"]), DIALECTS["excel-de"])
     assert text == (
         "\ufeffdate;Mensa Süd runtime_h;Mensa Süd avg_runtime_h;Mensa Süd energy_kwh;Mensa Süd pcs_total;"
@@ -107,8 +108,8 @@ def test_wide_layout_excel_de(aggregated_records):
 
 
 def test_wide_layout_leaves_missing_pools_empty():
-    records = [{"date": "2026-11-02", "pool": "A", "runtime_h": 1.25, "avg_runtime_h": 1.25,
-                "energy_kwh": 0.1, "pcs_total": 3, "pcs_used": 1}]
+    records = [PoolDay(day=DAY, pool="A", phase=None, tags={}, pcs_total=3, pcs_used=1, runtime_h=1.25,
+                       avg_runtime_h=1.25, energy_kwh=0.1, coverage=1.0, runtime_closed_h=None, on_at_close=None)]
     text = render_csv(wide_rows(records, ["A", "B"]), DIALECTS["excel"])
     assert text.splitlines()[1] == "2026-11-02,1.25,1.25,0.1,3,1,,,,,"
     assert text.startswith("\ufeff") and text.endswith("\r\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -134,7 +135,7 @@ def test_nightly_redoes_recent_days_when_late_samples_arrived(write_config, tmp_
     on_time = list(range(midnight, midnight + day + day // 2 + 1, 300)) + list(range(midnight + 3 * day, int(time.time()), 300))
     late = list(range(midnight + day + day // 2 + 300, midnight + 2 * day, 300))
     nightly = NightlyAggregator(path, load_config(path))
-    SqliteStore(store).close()  # creates the tables
+    SqliteStore(store, ZoneInfo("UTC")).close()  # creates the tables
     with sqlite3.connect(store) as db:
         db.executemany("INSERT INTO ping VALUES (?, 'Mensa Süd', '10.0.0.1', 1, 0.3)", [(t,) for t in on_time])
     nightly.catch_up()
@@ -155,8 +156,6 @@ def test_nightly_redoes_recent_days_when_late_samples_arrived(write_config, tmp_
 def test_nightly_catches_up_missed_days_at_start_and_never_writes_today(write_config, tmp_path, daemon):
     store = tmp_path / "s.sqlite"
     config = config_with_store(write_config, store, timezone="Europe/Berlin")
-    from zoneinfo import ZoneInfo
-
     berlin = ZoneInfo("Europe/Berlin")
     today = dt.datetime.now(berlin).date()
     start = int(dt.datetime.combine(today - dt.timedelta(days=3), dt.time(0), tzinfo=berlin).timestamp())

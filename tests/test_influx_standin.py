@@ -43,7 +43,7 @@ def write(influx_client, records, bucket="pinger", precision=WritePrecision.S):
 
 
 def ping_sample(pool, host, up, rtt_ms=None, t=T0):
-    point = Point(schema.PING).tag("pool", pool).tag("host", host).field("up", up).time(t, WritePrecision.S)
+    point = Point(schema.PING.name).tag("pool", pool).tag("host", host).field("up", up).time(t, WritePrecision.S)
     return point.field("rtt_ms", rtt_ms) if rtt_ms is not None else point
 
 
@@ -87,19 +87,19 @@ def test_synchronous_write_arrives_with_types_and_escaped_tags(influx, client):
         ping_sample("Mensa Süd", "pc 1,a=b", 1, rtt_ms=0.25),
         ping_sample("Mensa Süd", "pc-2", 0),
         ping_sample("A101", "10.1.1.10", 1, rtt_ms=2.0),  # the client sends a whole float as "2": still a float
-        Point(schema.POOL_STATUS).tag("pool", "Mensa Süd").field("online", 1).field("total", 2)
+        Point(schema.POOL_STATUS.name).tag("pool", "Mensa Süd").field("online", 1).field("total", 2)
         .time(T0, WritePrecision.S),
     ])
 
     t0_ns = T0 * 1_000_000_000
-    assert influx.points(measurement=schema.PING) == [
+    assert influx.points(measurement=schema.PING.name) == [
         StoredPoint("ping", {"host": "10.1.1.10", "pool": "A101"}, {"up": 1, "rtt_ms": 2.0}, t0_ns, "pinger"),
         StoredPoint("ping", {"host": "pc 1,a=b", "pool": "Mensa Süd"}, {"up": 1, "rtt_ms": 0.25}, t0_ns, "pinger"),
         StoredPoint("ping", {"host": "pc-2", "pool": "Mensa Süd"}, {"up": 0}, t0_ns, "pinger"),
     ]
-    whole_float = influx.points(measurement=schema.PING)[0]
+    whole_float = influx.points(measurement=schema.PING.name)[0]
     assert type(whole_float.fields["rtt_ms"]) is float and type(whole_float.fields["up"]) is int
-    [status] = influx.points(measurement=schema.POOL_STATUS)
+    [status] = influx.points(measurement=schema.POOL_STATUS.name)
     assert status.tags == {"pool": "Mensa Süd"} and status.fields == {"online": 1, "total": 2}
     assert [r.status for r in writes(influx)] == [204]
 

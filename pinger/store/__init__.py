@@ -1,17 +1,26 @@
-"""Storage backends behind one small interface; ``open_store`` picks the configured one."""
+"""Storage backends behind two small interfaces (``interface``); the open functions pick the configured backend."""
 
 from __future__ import annotations
 
 from pinger.config import Config
 
+from .interface import HistoryStore, SweepStore
 from .sqlite import SqliteStore
 
 
-def open_store(config: Config, deliver: bool = False):
-    """The configured store: SqliteStore, or InfluxStore (with its spool; ``deliver`` starts its
-    background delivery thread, which only the collector wants: one-shot commands deliver in line)."""
+def open_sweep_store(config: Config) -> SweepStore:
+    """The collector's store. With InfluxDB, a background thread delivers the spooled sweeps."""
     if config.storage.backend == "influxdb":
         from .influx import InfluxStore
 
-        return InfluxStore(config, deliver=deliver)
-    return SqliteStore(config.storage.path)
+        return InfluxStore(config, deliver=True)
+    return SqliteStore(config.storage.path, config.timezone)
+
+
+def open_history_store(config: Config) -> HistoryStore:
+    """The store the aggregator, the export and the import read and write; one-shot, it delivers in line."""
+    if config.storage.backend == "influxdb":
+        from .influx import InfluxStore
+
+        return InfluxStore(config, deliver=False)
+    return SqliteStore(config.storage.path, config.timezone)

@@ -24,19 +24,19 @@ def _edge_time_flux(bucket: str, measurement: str, field: str, per_series: str, 
 
 def first_sample_flux(bucket: str) -> str:
     """The time of the oldest ping sample."""
-    return _edge_time_flux(bucket, PING, "up", "first", "min")
+    return _edge_time_flux(bucket, PING.name, "up", "first", "min")
 
 
 def last_daily_flux(daily_bucket: str) -> str:
     """The start of the newest aggregated day."""
-    return _edge_time_flux(daily_bucket, POOL_DAILY, "pcs_total", "last", "max")
+    return _edge_time_flux(daily_bucket, POOL_DAILY.name, "pcs_total", "last", "max")
 
 
 def pool_days_flux(daily_bucket: str, start: float, stop: float) -> str:
     """Every pool_daily row in [start, stop), one record per pool and day with its fields as columns."""
     return f"""from(bucket: {flux_string(daily_bucket)})
   |> range(start: {flux_time(start)}, stop: {flux_time(stop)})
-  |> filter(fn: (r) => r._measurement == "{POOL_DAILY}")
+  |> filter(fn: (r) => r._measurement == "{POOL_DAILY.name}")
   |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
   |> group()
   |> sort(columns: ["_time", "pool"])
@@ -55,7 +55,7 @@ def pool_samples_flux(bucket: str, pool: str, start: float, stop: float) -> str:
     """The one query per pool and time range that the aggregator reads samples with."""
     return f"""from(bucket: {flux_string(bucket)})
   |> range(start: {flux_time(start)}, stop: {flux_time(stop)})
-  |> filter(fn: (r) => r._measurement == "{PING}" and r._field == "up" and r.pool == {flux_string(pool)})
+  |> filter(fn: (r) => r._measurement == "{PING.name}" and r._field == "up" and r.pool == {flux_string(pool)})
   |> keep(columns: ["_time", "_value", "host"])
   |> group(columns: ["host"])
   |> sort(columns: ["_time"])

@@ -7,19 +7,18 @@ import datetime as dt
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from pinger.config import Config, InfluxSettings
-from pinger.errors import PingerError, StoreError
+from pinger.errors import InfluxConfigError, StoreError
 from pinger.lineprotocol import format_line
-from pinger.models import CollectorStatus, SweepResult
-from pinger.schema import COLLECTOR, HOST_DAILY, PING, POOL_DAILY, POOL_STATUS
+from pinger.localtime import day_bounds, day_start, local_day
+from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, Sample, SweepResult
+from pinger.schema import COLLECTOR, HOST_DAILY, PING, POOL_DAILY, POOL_STATUS, Measurement
 
 from .flux import first_sample_flux, last_daily_flux, pool_days_flux, pool_samples_flux
+from .interface import SpoolFill
 from .spool import Batch, Spool
-
-if TYPE_CHECKING:
-    from pinger.aggregator.daily import HostDay, PoolDay
 
 log = logging.getLogger("pinger.influxdb")
 
@@ -31,29 +30,16 @@ CONFIG_ERROR_RETRY_S = 300.0
 _CONFIGURATION = {401, 403, 404}
 
 
-class InfluxConfigError(PingerError):
-    """InfluxDB says the settings are wrong (token, org or bucket): retrying will not help."""
-
-    exit_code = 2
-
-
-def ping_line(time_s: int, pool: str, host: str, up: bool, rtt_ms: float | None) -> str:
-    """One ping sample as line protocol; rtt_ms only when the host answered."""
-    fields: dict = {"up": int(up)}
-    if up and rtt_ms is not None:
-        fields["rtt_ms"] = float(rtt_ms)
-    return format_line(PING, {"pool": pool, "host": host}, fields, time_s)
+def point_line(measurement: Measurement, record: Any, time_s: int) -> str:
+    """One record as a line of its measurement, as declared in pinger.schema."""
+    return format_line(measurement.name, measurement.tag_values(record), measurement.field_values(record), time_s)
 
 
 def sweep_lines(sweep: SweepResult, status: CollectorStatus) -> list[str]:
     """A sweep's ping, pool_status and collector points as line protocol, all at the scheduled second."""
-    t = sweep.scheduled
-    lines = [ping_line(t, host.pool, host.host, host.up, host.rtt_ms) for host in sweep.hosts]
-    for pool, (online, total) in sweep.pool_counts().items():
-        lines.append(format_line(POOL_STATUS, {"pool": pool}, {"online": online, "total": total}, t))
-    lines.append(format_line(COLLECTOR, {"collector": status.collector}, {
-        "hosts": status.hosts, "online": status.online, "sweep_s": round(float(status.sweep_s), 4),
-        "spool_backlog": status.spool_backlog, "write_errors": status.write_errors}, t))
+    lines = [point_line(PING, sample, sample.time) for sample in sweep.samples()]
+    lines += [point_line(POOL_STATUS, pool, pool.time) for pool in sweep.pool_statuses()]
+    lines.append(point_line(COLLECTOR, status, status.time))
     return lines
 
 
@@ -66,17 +52,23 @@ def _retry_after(headers) -> float | None:
 
 
 class InfluxStore:
-    """Writes through the spool with a background delivery thread; reads with Flux."""
+    """Writes through the spool with a background delivery thread; reads with Flux.
+
+    Implements SweepStore and HistoryStore. ``deliver`` starts the background delivery thread,
+    which only the collector wants: one-shot commands deliver in line.
+    """
 
     def __init__(self, config: Config, deliver: bool = True):
         from influxdb_client import InfluxDBClient
 
+        if config.storage.influxdb is None:
+            raise StoreError("storage.backend is influxdb but storage.influxdb is not configured")
         self.config = config
-        self.settings: InfluxSettings = config.storage.influxdb  # type: ignore[assignment]
+        self.settings: InfluxSettings = config.storage.influxdb
         self.spool = Spool(self.settings.spool, self.settings.spool_max_bytes)
         self.client = InfluxDBClient(url=self.settings.url, token=self.settings.token, org=self.settings.org,
                                      enable_gzip=True, timeout=15_000)
-        self.write_errors = 0
+        self._write_errors = 0
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -90,8 +82,9 @@ class InfluxStore:
 
     # -- start-up check ---------------------------------------------------------------
 
-    def check(self) -> bool:
-        """Verify URL, token, org and bucket. Raises InfluxConfigError for wrong settings; False when unreachable."""
+    def check(self) -> None:
+        """Verify URL, token, org and bucket. Raises InfluxConfigError for wrong settings; an unreachable
+        server is logged: sweeps wait in the spool."""
         from influxdb_client.rest import ApiException
         from influxdb_client.service.buckets_service import BucketsService
 
@@ -107,14 +100,13 @@ class InfluxStore:
                 raise InfluxConfigError(f"{where} has no organization {self.settings.org!r} "
                                         "(storage.influxdb.org)") from None
             log.warning("%s answered %s at start; sweeps are spooled until it recovers", where, err.status)
-            return False
+            return
         except Exception as err:  # urllib3 connection errors and the like
             log.warning("%s is not reachable (%s); sweeps are spooled until it is", where, _short(err))
-            return False
+            return
         if not getattr(found, "buckets", None):
             raise InfluxConfigError(f"{where} has no bucket {self.settings.bucket!r} in organization "
                                     f"{self.settings.org!r} (storage.influxdb.bucket)")
-        return True
 
     # -- writing sweeps -----------------------------------------------------------------
 
@@ -125,6 +117,13 @@ class InfluxStore:
 
     def backlog(self) -> int:
         return self.spool.backlog()
+
+    def spool_fill(self) -> SpoolFill:
+        return SpoolFill(self.spool.path, int(self.spool.pending_bytes() * 100 / self.spool.max_bytes),
+                         self.spool.backlog())
+
+    def write_errors(self) -> int:
+        return self._write_errors
 
     def deliver_pending(self, deadline: float | None = None) -> bool:
         """Deliver spooled batches in order, honouring the server's waits, until the spool is empty
@@ -165,10 +164,10 @@ class InfluxStore:
             self.client.write_api(write_options=SYNCHRONOUS).write(
                 bucket=bucket, org=self.settings.org, record=body, write_precision=WritePrecision.S)
         except ApiException as err:
-            self.write_errors += 1
+            self._write_errors += 1
             return self._handle_refusal(err, batches, _retry_after(err.headers))
         except Exception as err:  # connection refused, reset, timeout
-            self.write_errors += 1
+            self._write_errors += 1
             self._report("unreachable", f"InfluxDB at {self.settings.url} is not reachable ({_short(err)}); "
                          f"{self.spool.backlog()} sweeps wait in the spool")
             return -1.0
@@ -273,55 +272,44 @@ class InfluxStore:
 
     # -- daily rows and reads, for the aggregator -----------------------------------------
 
-    def pool_samples(self, pool: str, hosts: Sequence[str], start: float, stop: float
-                     ) -> Iterator[tuple[str, list[int], list[bool]]]:
-        """(host, times, states) for every host of the pool with samples in [start, stop), streamed."""
+    def host_samples(self, pool: str, hosts: Sequence[str], start: float, stop: float) -> Iterator[HostSamples]:
+        """Every host of the pool with samples in [start, stop), streamed; found by the pool tag."""
         query = pool_samples_flux(self.settings.bucket, pool, start, stop)
         wanted = set(hosts)
-        current, times, states = None, [], []
+        current: HostSamples | None = None
         with self._talking(f"the samples of pool {pool}"):
             for record in self.client.query_api().query_stream(query, org=self.settings.org):
                 host = record.values.get("host")
-                if host != current:
-                    if current in wanted:
-                        yield current, times, states
-                    current, times, states = host, [], []
-                times.append(int(record.get_time().timestamp()))
-                states.append(bool(record.get_value()))
-        if current in wanted:
-            yield current, times, states
+                if current is None or host != current.host:
+                    if current is not None and current.host in wanted:
+                        yield current
+                    current = HostSamples(host, [], [])
+                current.times.append(int(record.get_time().timestamp()))
+                current.states.append(bool(record.get_value()))
+        if current is not None and current.host in wanted:
+            yield current
 
-    def write_days(self, host_days: Sequence["HostDay"], pool_days: Sequence["PoolDay"],
-                   day_starts: dict[dt.date, int]) -> None:
+    def write_days(self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay]) -> None:
         """Replace the daily rows of each (pool, day): delete that day's points first, so changed tags leave
         no stale series behind, then write."""
         with self._talking("the daily rows"):
-            self._replace_days(host_days, pool_days, day_starts)
+            self._replace_days(host_days, pool_days)
 
-    def _replace_days(self, host_days, pool_days, day_starts) -> None:
+    def _replace_days(self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay]) -> None:
         from influxdb_client import WritePrecision
         from influxdb_client.client.write_api import SYNCHRONOUS
 
         bucket = self.settings.daily_bucket
+        tz = self.config.timezone
         delete_api = self.client.delete_api()
         for pool_day in pool_days:
-            start = dt.datetime.fromtimestamp(day_starts[pool_day.day], dt.timezone.utc)
+            start = dt.datetime.fromtimestamp(day_start(pool_day.day, tz), dt.timezone.utc)
             for measurement in (HOST_DAILY, POOL_DAILY):
                 delete_api.delete(start, start + dt.timedelta(seconds=1),
-                                  f'_measurement="{measurement}" AND pool="{_predicate_escape(pool_day.pool)}"',
+                                  f'_measurement="{measurement.name}" AND pool="{_predicate_escape(pool_day.pool)}"',
                                   bucket=bucket, org=self.settings.org)
-        lines = [format_line(HOST_DAILY, {"pool": h.pool, "host": h.host},
-                             {"runtime_h": float(h.runtime_h), "coverage": float(h.coverage)}, day_starts[h.day])
-                 for h in host_days]
-        for p in pool_days:
-            fields: dict = {"pcs_total": p.pcs_total, "pcs_used": p.pcs_used, "runtime_h": float(p.runtime_h),
-                            "avg_runtime_h": float(p.avg_runtime_h), "energy_kwh": float(p.energy_kwh),
-                            "coverage": float(p.coverage)}
-            if p.runtime_closed_h is not None:
-                fields["runtime_closed_h"] = float(p.runtime_closed_h)
-                fields["on_at_close"] = int(p.on_at_close or 0)
-            tags = {**p.tags, "pool": p.pool, **({"phase": p.phase} if p.phase else {})}
-            lines.append(format_line(POOL_DAILY, tags, fields, day_starts[p.day]))
+        lines = [point_line(HOST_DAILY, h, day_start(h.day, tz)) for h in host_days]
+        lines += [point_line(POOL_DAILY, p, day_start(p.day, tz)) for p in pool_days]
         write = self.client.write_api(write_options=SYNCHRONOUS)
         for offset in range(0, len(lines), MAX_POINTS_PER_REQUEST):
             write.write(bucket=bucket, org=self.settings.org, record="\n".join(lines[offset:offset + MAX_POINTS_PER_REQUEST]),
@@ -357,34 +345,28 @@ class InfluxStore:
 
     def last_aggregated_day(self) -> dt.date | None:
         found = self._single_time(last_daily_flux(self.settings.daily_bucket))
-        return dt.datetime.fromtimestamp(found, self.config.timezone).date() if found is not None else None
+        return local_day(found, self.config.timezone) if found is not None else None
 
-    def pool_days(self, first: dt.date, last: dt.date, pools: Sequence[str] | None = None) -> list[dict]:
-        """Stored pool_daily rows for first..last (inclusive) as dicts, by date then pool."""
-        from pinger.aggregator.daily import day_bounds
-
+    def pool_days(self, first: dt.date, last: dt.date, pools: Sequence[str] | None = None) -> list[PoolDay]:
+        """Stored pool_daily rows for first..last (inclusive), by date then pool."""
         tz = self.config.timezone
         start, stop = day_bounds(first, tz)[0], day_bounds(last, tz)[1]
-        fields = ("pcs_total", "pcs_used", "runtime_h", "avg_runtime_h", "energy_kwh", "coverage",
-                  "runtime_closed_h", "on_at_close")
-        rows = []
         with self._talking("the daily rows"):
             records = list(self.client.query_api().query_stream(
                 pool_days_flux(self.settings.daily_bucket, start, stop), org=self.settings.org))
+        not_tags = {*POOL_DAILY.field_names, "result", "table"}
+        rows = []
         for record in records:
             values = record.values
             if pools and values.get("pool") not in pools:
                 continue
-            tags = {key: value for key, value in values.items()
-                    if not key.startswith("_") and key not in (*fields, "result", "table", "pool", "phase")}
-            rows.append({"date": dt.datetime.fromtimestamp(record.get_time().timestamp(), tz).date().isoformat(),
-                         "pool": values.get("pool"), "phase": values.get("phase") or None, "tags": tags,
-                         **{name: values.get(name) for name in fields}})
+            tags = {key: value for key, value in values.items() if not key.startswith("_") and key not in not_tags}
+            rows.append(POOL_DAILY.record_from(local_day(record.get_time().timestamp(), tz), tags, values))
         return rows
 
-    def write_samples(self, samples) -> int:
-        """Raw ping samples (time, pool, host, up, rtt_ms) through the spool, delivered before returning."""
-        lines = [ping_line(t, pool, host, up, rtt) for t, pool, host, up, rtt in samples]
+    def write_samples(self, samples: Iterable[Sample]) -> int:
+        """Raw ping samples through the spool, delivered before returning."""
+        lines = [point_line(PING, sample, sample.time) for sample in samples]
         for offset in range(0, len(lines), MAX_POINTS_PER_REQUEST):
             self.spool.append(self.settings.bucket, lines[offset:offset + MAX_POINTS_PER_REQUEST])
         if not self.deliver_pending(deadline=time.monotonic() + 300):

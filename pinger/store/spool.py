@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from pinger.errors import StoreError
 
@@ -25,8 +25,7 @@ _SCHEMA = (
 )
 
 
-@dataclass(frozen=True)
-class Batch:
+class Batch(NamedTuple):
     id: int
     bucket: str
     points: int

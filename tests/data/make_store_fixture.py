@@ -30,9 +30,7 @@ import tempfile
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent.parent))  # the checkout, for tests.support.lab
-
+CHECKOUT = Path(__file__).resolve().parents[2]
 DAY = dt.date(2026, 11, 2)
 STEP_S = 600
 ZONE = "Europe/Berlin"
@@ -94,7 +92,7 @@ def main() -> None:
     parser.add_argument("--pinger", required=True, help="the pinger command of the release to write with")
     parser.add_argument("--out", required=True, type=Path, help="the store file to write (replaced)")
     args = parser.parse_args()
-
+    sys.path.insert(0, str(CHECKOUT))
     from tests.support.lab import Lab
 
     with tempfile.TemporaryDirectory() as scratch:

@@ -23,7 +23,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from pinger.schema import HOST_DAILY, MEASUREMENTS, POOL_DAILY
+from pinger.schema import MEASUREMENTS
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / ".cache" / "flux-lsp" / "node_modules"
@@ -128,8 +128,8 @@ def check_names(query: str, raw_bucket: str = "v.defaultBucket",
     known = measurements & MEASUREMENTS.keys()
     if not known:
         return errors + ["the query names no measurement of pinger.schema"]
-    tags = {tag for m in known for tag in MEASUREMENTS[m][0]}
-    fields = {field for m in known for field in MEASUREMENTS[m][1]}
+    tags = {tag for m in known for tag in MEASUREMENTS[m].tag_names}
+    fields = {field for m in known for field in MEASUREMENTS[m].field_names}
     used_fields = set(FIELD_REF.findall(query))
     for listed in FIELD_SET.findall(query):
         used_fields |= set(re.findall(r'"([^"]+)"', listed))
@@ -139,9 +139,9 @@ def check_names(query: str, raw_bucket: str = "v.defaultBucket",
         for predicate in PREDICATE.findall(line):
             used_tags |= {a or b for a, b in COLUMN_REF.findall(predicate)}
     # pool_daily carries each pool's free-form tags too (building, ...): any tag name may be filtered on.
-    if POOL_DAILY not in known:
+    if not any(MEASUREMENTS[m].free_tags for m in known):
         errors += [f"tag {t!r} is not a tag of {sorted(known)}" for t in sorted(used_tags - tags)]
-    daily = {HOST_DAILY, POOL_DAILY}
+    daily = {name for name, measurement in MEASUREMENTS.items() if measurement.daily}
     bucket = daily_bucket if known <= daily else raw_bucket
     if known & daily and known - daily:
         errors.append(f"the query mixes daily and raw measurements: {sorted(known)}")

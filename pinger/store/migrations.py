@@ -1,0 +1,115 @@
+"""Versioned SQLite schema: the tables as declared now, and the ordered steps that bring an older store file there.
+
+``PRAGMA user_version`` holds a file's schema version. When a store opens:
+
+* version 0 (a new or empty file): every declared table is created and the file gets the current
+  version, in one transaction;
+* an older version: each later step runs in order, each in its own transaction together with the
+  new version number, so a step that fails leaves the file exactly at the version before it;
+* a newer version (written by a newer Pinger): refused with one sentence; nothing is touched.
+
+Version 1 is the schema of the first release (cd64022). A fresh file and a migrated one end with
+the same tables, column for column (tests/test_migrations.py compares them).
+
+Adding a field to a measurement: declare it in ``pinger.schema`` as optional (older rows have
+none), then append ``Migration(N + 1, "why", (add_column_sql(MEASUREMENT, "field"),))`` here.
+A new measurement: ``(create_table_sql(MEASUREMENT),)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+from typing import NamedTuple
+
+from pinger.errors import StoreError
+from pinger.schema import ALL, Measurement
+
+from .tables import create_table_sql
+
+log = logging.getLogger("pinger.store")
+
+FIRST_VERSION = 1
+
+
+class Migration(NamedTuple):
+    version: int  # the file's version once this step is done
+    description: str
+    statements: tuple[str, ...]
+
+
+class StoreSchema(NamedTuple):
+    """The measurements a store holds now, and the steps from version 1 to now."""
+
+    measurements: tuple[Measurement, ...]
+    migrations: tuple[Migration, ...] = ()
+
+    @property
+    def version(self) -> int:
+        return self.migrations[-1].version if self.migrations else FIRST_VERSION
+
+
+MIGRATIONS: tuple[Migration, ...] = ()
+SCHEMA = StoreSchema(ALL, MIGRATIONS)
+
+
+def check_steps(schema: StoreSchema) -> None:
+    """Raise ValueError unless the steps number the versions after the first one by one."""
+    expected = list(range(FIRST_VERSION + 1, FIRST_VERSION + 1 + len(schema.migrations)))
+    if [step.version for step in schema.migrations] != expected:
+        raise ValueError(f"migration steps must be numbered {expected}")
+
+
+def migrate(db: sqlite3.Connection, path: Path, schema: StoreSchema = SCHEMA) -> int:
+    """Bring the file to ``schema.version``; return the version it had. ``db`` is in autocommit mode."""
+    check_steps(schema)
+    found = _version(db)
+    if found > schema.version:
+        raise StoreError(f"{path} was written by a newer Pinger (schema {found}; this one reads up to "
+                         f"{schema.version}): upgrade Pinger")
+    if found == schema.version:
+        return found
+    if found == 0:
+        with Transaction(db):
+            if _version(db) == 0:  # another process may have created it meanwhile
+                for measurement in schema.measurements:
+                    # IF NOT EXISTS: a file that has some of the tables but no version yet keeps them.
+                    db.execute(create_table_sql(measurement, if_not_exists=True))
+                db.execute(f"PRAGMA user_version = {schema.version}")
+        return found
+    for step in schema.migrations:
+        if step.version <= found:
+            continue
+        try:
+            with Transaction(db):
+                if _version(db) != step.version - 1:
+                    continue  # another process did this step meanwhile
+                for statement in step.statements:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {step.version}")
+        except sqlite3.Error as err:
+            raise StoreError(f"Cannot migrate {path} to schema {step.version} ({step.description}): {err}; "
+                             f"the file is unchanged at schema {step.version - 1}") from None
+        log.info("migrated %s to schema %d: %s", path, step.version, step.description)
+    return found
+
+
+def _version(db: sqlite3.Connection) -> int:
+    version: int = db.execute("PRAGMA user_version").fetchone()[0]
+    return version
+
+
+class Transaction:
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception (for connections in autocommit mode)."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self._db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._db.execute("BEGIN IMMEDIATE")
+        return self._db
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> bool:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        return False

@@ -1,0 +1,239 @@
+"""Store files that users already have keep working: a schema-1 file from the first release, and migration steps.
+
+``tests/data/store-schema1.sqlite`` was written by the release at cd64022 through its command
+line (tests/data/make_store_fixture.py says how): imported samples, a day aggregated, one real
+sweep in the sealed lab.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pinger.errors import StoreError
+from pinger.models import PoolDay
+from pinger.schema import ALL, POOL_DAILY, declare
+from pinger.store.migrations import SCHEMA, Migration, StoreSchema, migrate
+from pinger.store.sqlite import SqliteStore
+from pinger.store.tables import add_column_sql, create_table_sql, insert_sql, record_of, rows, select_sql
+from tests.data import make_store_fixture as fixture
+from tests.support import ROOT
+
+SCHEMA1_FILE = ROOT / "tests" / "data" / "store-schema1.sqlite"
+BERLIN = ZoneInfo(fixture.ZONE)
+TABLES = [measurement.name for measurement in ALL]
+
+
+@pytest.fixture
+def schema1_store(tmp_path) -> Path:
+    """A copy of the first release's file, so that the committed one stays as it was written."""
+    copy = tmp_path / "store.sqlite"
+    shutil.copyfile(SCHEMA1_FILE, copy)
+    return copy
+
+
+def dump(path: Path) -> dict[str, list[tuple]]:
+    """Every row of every table, read with plain SQL."""
+    with sqlite3.connect(path) as db:
+        return {table: sorted(db.execute(f"SELECT * FROM {table}").fetchall(), key=repr) for table in TABLES}
+
+
+def table_shapes(path: Path) -> dict[str, list[tuple]]:
+    """Each table's columns as SQLite reports them: name, type, NOT NULL, default, primary-key position."""
+    with sqlite3.connect(path) as db:
+        return {table: [row[1:] for row in db.execute(f"PRAGMA table_info({table})")] for table in TABLES}
+
+
+def migrated(path: Path, schema: StoreSchema) -> int:
+    """Run the migrations of ``schema`` on a file as a store's open does; return the version it had."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        return migrate(db, path, schema)
+    finally:
+        db.close()
+
+
+def user_version(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def test_the_first_release_file_holds_what_its_script_put_in():
+    rows_of = dump(SCHEMA1_FILE)
+    assert user_version(SCHEMA1_FILE) == 1
+    imported = set(fixture.synthetic_samples())
+    assert imported <= {(t, pool, host, bool(up), rtt) for t, pool, host, up, rtt in rows_of["ping"]}
+    assert len(rows_of["ping"]) == len(imported) + 6  # and the one live sweep of six hosts
+    assert [len(rows_of[t]) for t in ("pool_status", "collector", "host_daily", "pool_daily")] == [2, 1, 6, 2]
+
+
+def test_a_first_release_store_opens_and_every_row_is_still_there_and_readable(schema1_store):
+    before = dump(schema1_store)
+    store = SqliteStore(schema1_store, BERLIN)
+    try:
+        days = store.pool_days(fixture.DAY, fixture.DAY)
+        first_sample = store.first_sample_time()
+        last_day = store.last_aggregated_day()
+        samples = {found.host: found for found in store.host_samples(
+            "A101", [host for _, host in fixture.HOSTS], 0, 2**40)}
+    finally:
+        store.close()
+    assert dump(schema1_store) == before
+    assert user_version(schema1_store) == SCHEMA.version
+
+    # The daily rows, as typed records, exactly as the first release stored them.
+    assert [(day.pool, day.phase, day.tags, day.pcs_total, day.pcs_used, day.runtime_h, day.coverage,
+             day.runtime_closed_h, day.on_at_close) for day in days] == [
+        (row[2], row[3], __import__("json").loads(row[4]), row[5], row[6], row[7], row[10], row[11], row[12])
+        for row in sorted(before["pool_daily"], key=lambda row: row[2])]
+    assert {day.day for day in days} == {fixture.DAY} == {last_day}
+    # Every sample, host by host, in time order.
+    for host in samples:
+        stored = sorted((t, bool(up)) for t, _, h, up, _ in before["ping"] if h == host)
+        assert list(zip(samples[host].times, samples[host].states)) == stored
+    assert set(samples) == {host for _, host in fixture.HOSTS}
+    assert first_sample == min(row[0] for row in before["ping"])
+
+
+def test_the_current_tables_are_the_first_release_tables_column_for_column(tmp_path):
+    fresh = tmp_path / "fresh.sqlite"
+    SqliteStore(fresh, BERLIN).close()
+    assert table_shapes(fresh) == table_shapes(SCHEMA1_FILE)
+
+
+def test_the_first_release_file_exports_through_todays_command_line(schema1_store, write_config, run_pinger):
+    config = write_config(fixture.CONFIG.replace("STORE", str(schema1_store)))
+    result = run_pinger("export", "-c", str(config), "--from", "2026-11-01", "--to", "2026-11-03")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "date,pool,phase,pcs_total,pcs_used,runtime_h,avg_runtime_h,energy_kwh,coverage,runtime_closed_h,on_at_close",
+        "2026-11-02,A101,baseline,4,4,37.083333,9.270833,3.055042,1,8.083333,2",
+        "2026-11-02,Mensa Süd 2,,2,1,7.083333,7.083333,0.460417,0.5,,",
+    ]
+
+
+def test_a_store_from_a_newer_pinger_is_refused_and_left_alone(schema1_store):
+    with sqlite3.connect(schema1_store) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA.version + 1}")
+    before = dump(schema1_store)
+    with pytest.raises(StoreError) as refused:
+        SqliteStore(schema1_store, BERLIN)
+    assert str(refused.value) == (f"{schema1_store} was written by a newer Pinger (schema {SCHEMA.version + 1}; "
+                                  f"this one reads up to {SCHEMA.version}): upgrade Pinger")
+    assert dump(schema1_store) == before and user_version(schema1_store) == SCHEMA.version + 1
+
+
+# -- adding a field: one declaration, one migration step -------------------------------------------
+
+class PoolDayWithCost(NamedTuple):
+    """PoolDay as it would be with one more field (issue 14 adds ``cost`` like this)."""
+
+    day: dt.date
+    pool: str
+    phase: str | None
+    tags: dict[str, str]
+    pcs_total: int
+    pcs_used: int
+    runtime_h: float
+    avg_runtime_h: float
+    energy_kwh: float
+    coverage: float
+    runtime_closed_h: float | None
+    on_at_close: int | None
+    cost: float | None = None
+
+
+def test_the_record_above_is_pool_day_plus_cost():
+    assert PoolDayWithCost._fields == (*PoolDay._fields, "cost")
+
+
+POOL_DAILY_WITH_COST = declare("pool_daily", PoolDayWithCost, tags=POOL_DAILY.tag_names,
+                               fields=(*POOL_DAILY.field_names, "cost"), sqlite_key=POOL_DAILY.sqlite_key,
+                               free_tags="tags")
+SCHEMA_WITH_COST = StoreSchema(
+    tuple(POOL_DAILY_WITH_COST if m is POOL_DAILY else m for m in ALL),
+    (*SCHEMA.migrations, Migration(SCHEMA.version + 1, "pool_daily gains cost",
+                                   (add_column_sql(POOL_DAILY_WITH_COST, "cost"),))))
+
+
+def test_a_declared_field_flows_to_the_table_the_insert_the_line_and_the_csv():
+    from pinger.aggregator.export import DIALECTS, long_rows, render_csv
+    from pinger.store.influx import point_line
+
+    assert "cost REAL, PRIMARY KEY" in create_table_sql(POOL_DAILY_WITH_COST)
+    assert insert_sql(POOL_DAILY_WITH_COST).startswith("INSERT OR REPLACE INTO pool_daily (time, date, ")
+    assert ", on_at_close, cost) VALUES (" in insert_sql(POOL_DAILY_WITH_COST)
+    assert add_column_sql(POOL_DAILY_WITH_COST, "cost") == "ALTER TABLE pool_daily ADD COLUMN cost REAL"
+    row = PoolDayWithCost(fixture.DAY, "A101", None, {"building": "main"}, 4, 2, 3.5, 1.75, 0.28, 1.0, None, None,
+                          cost=0.0896)
+    line = point_line(POOL_DAILY_WITH_COST, row, 1_793_574_000)
+    assert line == ("pool_daily,building=main,pool=A101 pcs_total=4i,pcs_used=2i,runtime_h=3.5,avg_runtime_h=1.75,"
+                    "energy_kwh=0.28,coverage=1.0,cost=0.0896 1793574000")
+    csv = render_csv(long_rows([row], POOL_DAILY_WITH_COST), DIALECTS["unix"]).splitlines()
+    assert csv[0].endswith(",runtime_closed_h,on_at_close,cost") and csv[1].endswith(",1,,,0.0896")
+
+
+def test_the_step_migrates_a_first_release_file_keeping_every_row(schema1_store, tmp_path):
+    before = dump(schema1_store)
+    db = sqlite3.connect(schema1_store, isolation_level=None)
+    try:
+        assert migrate(db, schema1_store, SCHEMA_WITH_COST) == 1
+        assert user_version(schema1_store) == SCHEMA.version + 1
+        old = [record_of(POOL_DAILY_WITH_COST, found) for found in db.execute(select_sql(POOL_DAILY_WITH_COST))]
+        assert sorted(day.pool for day in old) == ["A101", "Mensa Süd 2"] and {day.cost for day in old} == {None}
+        new = old[0]._replace(cost=1.25)
+        db.executemany(insert_sql(POOL_DAILY_WITH_COST), rows(POOL_DAILY_WITH_COST, [new], BERLIN))
+        (read,) = [record_of(POOL_DAILY_WITH_COST, found) for found in
+                   db.execute(f"{select_sql(POOL_DAILY_WITH_COST)} WHERE pool = ?", (new.pool,))]
+        assert read == new
+        assert migrate(db, schema1_store, SCHEMA_WITH_COST) == SCHEMA.version + 1  # done once only
+    finally:
+        db.close()
+    after = dump(schema1_store)
+    assert after["ping"] == before["ping"] and after["host_daily"] == before["host_daily"]
+    assert sorted(row[:-1] for row in after["pool_daily"]) == sorted(before["pool_daily"])
+    # A new file made with the extended declarations has the migrated file's tables, column for column.
+    fresh = tmp_path / "fresh.sqlite"
+    assert migrated(fresh, SCHEMA_WITH_COST) == 0
+    assert table_shapes(fresh) == table_shapes(schema1_store)
+
+
+def test_a_step_that_fails_leaves_the_file_at_the_version_before_it(schema1_store):
+    broken = StoreSchema(SCHEMA_WITH_COST.measurements, (
+        *SCHEMA_WITH_COST.migrations,
+        Migration(SCHEMA.version + 2, "a step that cannot work",
+                  ("ALTER TABLE pool_daily ADD COLUMN energy_kwh REAL",))))
+    before = dump(schema1_store)
+    with pytest.raises(StoreError, match=rf"Cannot migrate .* to schema {SCHEMA.version + 2} \(a step that cannot "
+                                         rf"work\): duplicate column name: energy_kwh; the file is unchanged at "
+                                         rf"schema {SCHEMA.version + 1}"):
+        migrated(schema1_store, broken)
+    assert user_version(schema1_store) == SCHEMA.version + 1  # the step before it stands
+    after = dump(schema1_store)
+    assert sorted(row[:-1] for row in after["pool_daily"]) == sorted(before["pool_daily"])
+
+
+def test_steps_must_number_the_versions_one_by_one(tmp_path):
+    skipping = StoreSchema(ALL, (Migration(3, "skips 2", ()),))
+    with pytest.raises(ValueError, match=r"numbered \[2\]"):
+        migrated(tmp_path / "s.sqlite", skipping)
+
+
+def test_a_field_added_to_existing_rows_must_be_optional():
+    class Strict(NamedTuple):
+        time: int
+        pool: str
+        online: int
+        total: int
+        required: int
+
+    strict = declare("pool_status", Strict, tags=("pool",), fields=("online", "total", "required"),
+                     sqlite_key=("pool", "time"))
+    with pytest.raises(ValueError, match=r"pool_status.required: a field added to existing rows must be optional"):
+        add_column_sql(strict, "required")
