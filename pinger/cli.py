@@ -8,8 +8,13 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from .errors import ConfigError, PingerError, UsageError
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .models import HostResult
 
 log = logging.getLogger("pinger")
 
@@ -33,31 +38,33 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pinger", description=DESCRIPTION, epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
+    every_command = argparse.ArgumentParser(add_help=False)
+    every_command.add_argument("-c", "--config", metavar="FILE", default=os.environ.get("PINGER_CONFIG"),
+                               help="the YAML config (default: $PINGER_CONFIG)")
+    every_command.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.add_argument("-c", "--config", metavar="FILE", default=os.environ.get("PINGER_CONFIG"),
-                         help="the YAML config (default: $PINGER_CONFIG)")
-        sub.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    def command(name: str, help_text: str, run: Callable[[argparse.Namespace, Config], int]
+                ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text, parents=[every_command])
+        sub.set_defaults(run=run)
         return sub
 
-    command("check-config", "validate the config; list every problem as FILE:LINE: field: message")
+    command("check-config", "validate the config; list every problem as FILE:LINE: field: message", _check_config)
 
-    sweep = command("sweep", "ping every configured host once and print one line per host; store nothing")
+    sweep = command("sweep", "ping every configured host once and print one line per host; store nothing", _sweep)
     sweep.add_argument("--json", action="store_true",
                        help="one JSON object per line: pool, host, up (0/1), rtt_ms (null when off), error")
 
-    collect = command("collect", "the collector daemon: one sweep per interval, aligned to the clock")
+    collect = command("collect", "the collector daemon: one sweep per interval, aligned to the clock", _collect)
     how_long = collect.add_mutually_exclusive_group()
     how_long.add_argument("--once", action="store_true",
                           help="sweep once, right now (stamped with the current second), then exit")
     how_long.add_argument("--sweeps", type=_positive_int, metavar="N",
                           help="do N sweeps on the interval's boundaries, then exit")
 
-    aggregate = command("aggregate", "compute the daily host and pool rows from the samples")
+    aggregate = command("aggregate", "compute the daily host and pool rows from the samples", _aggregate)
     which = aggregate.add_mutually_exclusive_group(required=True)
     which.add_argument("--date", type=_date, metavar="D", help="one local day, YYYY-MM-DD")
     which.add_argument("--from", dest="first", type=_date, metavar="D", help="first day of a range (with --to)")
@@ -66,12 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
                             "(catching up missed days at start)")
     aggregate.add_argument("--to", dest="last", type=_date, metavar="D", help="last day of the range, inclusive")
 
-    importer = command("import", "load raw ping samples given as InfluxDB line protocol into the configured store")
+    importer = command("import", "load raw ping samples given as InfluxDB line protocol into the configured store",
+                       _import)
     importer.add_argument("file", metavar="FILE.lp", help="line protocol; lines of other measurements are skipped")
     importer.add_argument("--precision", choices=("s", "ms", "us", "ns"), default="ns",
                           help="unit of the timestamps (default ns, as line protocol's)")
 
-    export = command("export", "print the daily pool rows as CSV")
+    export = command("export", "print the daily pool rows as CSV", _export)
     export.add_argument("--from", dest="first", type=_date, metavar="D", required=True, help="first day")
     export.add_argument("--to", dest="last", type=_date, metavar="D", required=True, help="last day, inclusive")
     export.add_argument("--pools", metavar="A,B", help="only these pools (default: all configured)")
@@ -101,13 +109,18 @@ def _date(text: str) -> dt.date:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in argv
-    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
+    debug = False
     try:
-        args = build_parser().parse_args(argv)
-        return _run(args)
+        args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+        debug = args.debug
+        logging.basicConfig(level=logging.DEBUG if debug else logging.INFO,
+                            format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
+        if not args.config:
+            raise UsageError("no config given: pass -c FILE or set PINGER_CONFIG")
+        from .config_load import load_config
+
+        run: Callable[[argparse.Namespace, Config], int] = args.run
+        return run(args, load_config(args.config))
     except PingerError as err:
         if debug:
             raise
@@ -126,80 +139,73 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _run(args: argparse.Namespace) -> int:
-    from .config_load import load_config
+def _check_config(args: argparse.Namespace, config: Config) -> int:
+    print(f"{args.config}: ok ({config.host_count} hosts in {len(config.pools)} pools)")
+    return 0
 
-    if not args.config:
-        raise UsageError("no config given: pass -c FILE or set PINGER_CONFIG")
-    config = load_config(args.config)
 
-    if args.command == "check-config":
-        print(f"{args.config}: ok ({config.host_count} hosts in {len(config.pools)} pools)")
+def _collect(args: argparse.Namespace, config: Config) -> int:
+    from .collector.daemon import Collector
+
+    collector = Collector(Path(args.config), config)
+    collector.install_signal_handlers()
+    if args.once:
+        collector.run(sweeps=1, immediately=True)
+    else:
+        collector.run(sweeps=args.sweeps)
+    return 0
+
+
+def _aggregate(args: argparse.Namespace, config: Config) -> int:
+    if args.nightly:
+        if args.last is not None:
+            raise UsageError("--nightly takes no --to")
+        from .aggregator.nightly import NightlyAggregator
+
+        nightly = NightlyAggregator(Path(args.config), config)
+        nightly.install_signal_handlers()
+        nightly.run()
         return 0
+    if args.first is not None and args.last is None:
+        raise UsageError("--from needs --to")
+    if args.last is not None and args.first is None:
+        raise UsageError("--to needs --from")
+    first, last = (args.date, args.date) if args.date else (args.first, args.last)
+    if last < first:
+        raise UsageError("--to is before --from")
+    from .aggregator.job import aggregate_days
 
-    if args.command == "sweep":
-        return _sweep(config, args.json)
-
-    if args.command == "collect":
-        from pinger.collector.daemon import Collector
-
-        collector = Collector(Path(args.config), config)
-        collector.install_signal_handlers()
-        if args.once:
-            collector.run(sweeps=1, immediately=True)
-        else:
-            collector.run(sweeps=args.sweeps)
-        return 0
-
-    if args.command == "aggregate":
-        from pinger.aggregator.job import aggregate_days
-
-        if args.nightly:
-            if args.last is not None:
-                raise UsageError("--nightly takes no --to")
-            from pinger.aggregator.nightly import NightlyAggregator
-
-            nightly = NightlyAggregator(Path(args.config), config)
-            nightly.install_signal_handlers()
-            nightly.run()
-            return 0
-        if args.first is not None and args.last is None:
-            raise UsageError("--from needs --to")
-        if args.last is not None and args.first is None:
-            raise UsageError("--to needs --from")
-        first, last = (args.date, args.date) if args.date else (args.first, args.last)
-        if last < first:
-            raise UsageError("--to is before --from")
-        aggregate_days(config, first, last)
-        return 0
-
-    if args.command == "export":
-        from pinger.aggregator.export import export_csv
-
-        if args.last < args.first:
-            raise UsageError("--to is before --from")
-        pools = [name.strip() for name in args.pools.split(",") if name.strip()] if args.pools else None
-        unknown = [name for name in pools or () if name not in {pool.name for pool in config.pools}]
-        if unknown:
-            raise UsageError(f"--pools: no pool is named {unknown[0]!r} in {args.config}")
-        export_csv(config, args.first, args.last, pools, args.layout, args.dialect, args.output)
-        return 0
-
-    if args.command == "import":
-        from pinger.ingestion.line_protocol import import_file
-
-        import_file(config, Path(args.file), args.precision)
-        return 0
-
-    raise UsageError(f"unknown command {args.command!r}")
+    aggregate_days(config, first, last)
+    return 0
 
 
-def _sweep(config, as_json: bool) -> int:
-    from pinger.collector.sweep import run_sweep
-    from pinger.collector.targets import Resolver
+def _export(args: argparse.Namespace, config: Config) -> int:
+    if args.last < args.first:
+        raise UsageError("--to is before --from")
+    pools = [name.strip() for name in args.pools.split(",") if name.strip()] if args.pools else None
+    unknown = [name for name in pools or () if name not in {pool.name for pool in config.pools}]
+    if unknown:
+        raise UsageError(f"--pools: no pool is named {unknown[0]!r} in {args.config}")
+    from .aggregator.export import export_csv
+
+    export_csv(config, args.first, args.last, pools, args.layout, args.dialect, args.output)
+    return 0
+
+
+def _import(args: argparse.Namespace, config: Config) -> int:
+    from .ingestion.line_protocol import import_file
+
+    import_file(config, Path(args.file), args.precision)
+    return 0
+
+
+def _sweep(args: argparse.Namespace, config: Config) -> int:
+    from .collector.sweep import run_sweep
+    from .collector.targets import Resolver
 
     result = run_sweep(config, Resolver())
-    if as_json:
+    lines: Iterable[str]
+    if args.json:
         from json.encoder import encode_basestring_ascii as quote
 
         lines = (_json_line(host, quote) for host in result.hosts)
@@ -215,7 +221,7 @@ def _sweep(config, as_json: bool) -> int:
     return 0
 
 
-def _json_line(host, quote) -> str:
+def _json_line(host: HostResult, quote: Callable[[str], str]) -> str:
     """One host exactly as ``json.dumps`` of its record writes it, at a fifth of the cost."""
     rtt = "null" if host.rtt_ms is None else repr(host.rtt_ms)
     error = f', "error": {quote(host.error)}' if host.error else ""
