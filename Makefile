@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install bench clean
+.PHONY: run test lint install bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,13 @@ $(FLUX_LSP):
 run: install
 	$(BIN)/pinger collect -c config/demo.yaml
 
+# ruff over the whole tree, mypy (strict, see pyproject.toml) over the package; versions pinned in the test extra.
+lint: install
+	$(BIN)/ruff check --quiet .
+	$(BIN)/mypy
+
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
-test: install $(FLUX_LSP)
+test: lint $(FLUX_LSP)
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc

@@ -9,8 +9,9 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, NamedTuple, Sequence
+from typing import NamedTuple
 
 from pinger.config import Config
 from pinger.models import PoolDay

@@ -1,4 +1,4 @@
-"""The nightly aggregator: at ``aggregate.at`` local time, aggregate the finished days not yet done, and recheck recent ones."""
+"""The nightly aggregator: at aggregate.at local time, aggregate the finished days not yet done; redo recent ones."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import signal
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pinger.config import Config
 from pinger.config_load import reload_config
@@ -14,6 +15,9 @@ from pinger.localtime import local_day
 from pinger.store import open_history_store
 
 from .job import aggregate_days
+
+if TYPE_CHECKING:
+    import schedule
 
 log = logging.getLogger("pinger.aggregate")
 
@@ -89,11 +93,11 @@ class NightlyAggregator:
         while not self.stop_requested.wait(min(max(scheduler.idle_seconds or 0.0, 0.0), 60.0)):
             scheduler.run_pending()
 
-    def _nightly_job(self, scheduler) -> None:
+    def _nightly_job(self, scheduler: schedule.Scheduler) -> None:
         if not self.run_safely() and not scheduler.get_jobs("retry"):
             scheduler.every(RETRY_MINUTES).minutes.do(self._retry_job).tag("retry")
 
-    def _retry_job(self):
+    def _retry_job(self) -> type[schedule.CancelJob] | None:
         import schedule
 
         if self.run_safely():

@@ -14,9 +14,10 @@ interval from the midpoint with its predecessor to the midpoint with its success
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Iterator, Sequence
 from itertools import chain, islice
 from operator import lt
-from typing import Iterator, NamedTuple, Sequence
+from typing import NamedTuple
 
 _AFTER_LAST = (float("inf"),)
 
@@ -49,7 +50,7 @@ def _owned(times: Sequence[float], states: Sequence[bool], hold: float) -> Itera
     if not times:
         return
     low = times[0] - hold
-    for t, following, up in zip(times, chain(islice(times, 1, None), _AFTER_LAST), states):
+    for t, following, up in zip(times, chain(islice(times, 1, None), _AFTER_LAST), states, strict=True):
         if following <= t:
             raise ValueError("sample times must be strictly increasing")
         midpoint = (t + following) / 2

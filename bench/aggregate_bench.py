@@ -78,7 +78,8 @@ def main() -> int:
         samples = sqlite3.connect(work / "store.sqlite").execute("SELECT count(*) FROM ping").fetchone()[0]
         print(f"# aggregate benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
               f"Python {platform.python_version()}")
-        print(f"store: {samples:,} samples of {hosts:,} hosts, {days} day(s), built in {time.monotonic() - built:.1f} s")
+        print(f"store: {samples:,} samples of {hosts:,} hosts, {days} day(s), "
+              f"built in {time.monotonic() - built:.1f} s")
         last = DAY + dt.timedelta(days=days - 1)
         started = time.monotonic()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -20,7 +20,8 @@ import select
 import socket
 import struct
 import time
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from pinger.config import PingSettings
 from pinger.errors import PingerError, PingPermissionError

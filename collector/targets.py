@@ -6,7 +6,7 @@ import ipaddress
 import logging
 import socket
 import time
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from pinger.config import Config
 
@@ -44,7 +44,7 @@ class Resolver:
             from concurrent.futures import ThreadPoolExecutor  # only configs with DNS names pay for it
 
             with ThreadPoolExecutor(max_workers=min(_RESOLVER_THREADS, len(stale))) as pool:
-                for name, (address, error) in zip(stale, pool.map(_lookup, stale)):
+                for name, (address, error) in zip(stale, pool.map(_lookup, stale), strict=True):
                     self._cache[name] = (now + self.cache_seconds, address, error)
                     if error and name not in self._failing:
                         self._failing.add(name)
@@ -65,11 +65,11 @@ def _lookup(name: str) -> tuple[str | None, str | None]:
     for family in (socket.AF_INET, socket.AF_INET6):
         for info_family, _type, _proto, _canonical, address in infos:
             if info_family == family and not (family == socket.AF_INET6 and _link_local(address)):
-                return address[0], None
+                return str(address[0]), None
     return None, "name resolves to no usable IPv4 or IPv6 address (link-local addresses are skipped)"
 
 
-def _link_local(address: tuple) -> bool:
+def _link_local(address: tuple[Any, ...]) -> bool:
     return bool(address[3]) or ipaddress.IPv6Address(address[0]).is_link_local  # address[3]: scope id
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pinger.config import Config
 from pinger.errors import MalformedImportError, PingerError
-from pinger.lineprotocol import LineProtocolError, LinePoint, parse_line
+from pinger.lineprotocol import LinePoint, LineProtocolError, parse_line
 from pinger.models import Sample
 from pinger.schema import PING
 from pinger.store import open_history_store

@@ -7,8 +7,9 @@ import datetime as dt
 import logging
 import os
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, NoReturn
 
 from .errors import ConfigError, PingerError, UsageError
 
@@ -30,7 +31,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad config.
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse's default exit code is 2 too; keep one sentence
+    def error(self, message: str) -> NoReturn:  # argparse's default exit code is 2 too; keep one sentence
         self.print_usage(sys.stderr)
         raise UsageError(f"{message} (see {self.prog} --help)")
 
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-    every_command = argparse.ArgumentParser(add_help=False)
+    every_command = _Parser(add_help=False)
     every_command.add_argument("-c", "--config", metavar="FILE", default=os.environ.get("PINGER_CONFIG"),
                                help="the YAML config (default: $PINGER_CONFIG)")
     every_command.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")

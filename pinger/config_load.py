@@ -11,11 +11,13 @@ import ipaddress
 import os
 import re
 import socket
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
+from . import config_values as values
 from .config import (
     WEEKDAYS,
     AggregateSettings,
@@ -29,7 +31,6 @@ from .config import (
     StorageSettings,
     Study,
 )
-from . import config_values as values
 from .errors import ConfigError
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -61,7 +62,7 @@ def _join(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else key
 
 
-class _Fields(dict):
+class _Fields(dict[str, "yaml.Node"]):
     """A mapping's value nodes by key, remembering the mapping's node and path."""
 
     def __init__(self, node: yaml.Node | None, path: str):
@@ -79,7 +80,7 @@ class _Reader:
 
     # -- shapes -------------------------------------------------------------
 
-    def mapping(self, node: yaml.Node | None, path: str, allowed: set[str] | None) -> "_Fields":
+    def mapping(self, node: yaml.Node | None, path: str, allowed: set[str] | None) -> _Fields:
         """A mapping's keys and value nodes; unknown keys and duplicates are problems."""
         result = _Fields(node, path)
         if node is None or self.is_null(node):
@@ -127,7 +128,7 @@ class _Reader:
 
         return _ENV_REF.sub(substitute, node.value)
 
-    def field(self, fields: "_Fields", name: str, convert: Callable[[str], Any],
+    def field(self, fields: _Fields, name: str, convert: Callable[[str], Any],
               default: Any = None, required: bool = False) -> Any:
         """Convert one scalar field, recording a problem (and returning the default) when it is bad."""
         node = fields.get(name)
@@ -404,7 +405,8 @@ def _pools(reader: _Reader, node: yaml.Node | None,
                 # Every address lies between the lowest and the highest: one network holding both holds all.
                 inside = any(low <= first and last <= high for low, high in spans)
                 outside = [] if inside else [
-                    n for n, number in zip(names, numbers) if not any(low <= number <= high for low, high in spans)]
+                    n for n, number in zip(names, numbers, strict=True)
+                    if not any(low <= number <= high for low, high in spans)]
                 if outside:
                     reader.problems.add(spec_node, host_path,
                                         f"{outside[0]} is outside the allowed networks (allow:)")

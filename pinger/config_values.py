@@ -10,6 +10,7 @@ import datetime as dt
 import ipaddress
 import re
 import socket
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .config import WEEKDAYS
@@ -213,12 +214,11 @@ def expand_host_spec(text: str) -> tuple[list[str], bool]:
         return [str(first + i) for i in range(count)], True
     if re.match(r"^\d+\.\d+\.\d+\.\d+\s*-\s*\d+(\.\d+\.\d+\.\d+)?$", text):
         first_text, last_text = (part.strip() for part in text.split("-"))
-        first = ipv4(first_text)
         if "." not in last_text:
             last_text = first_text.rsplit(".", 1)[0] + "." + last_text
-        last = ipv4(last_text)
-        count = _range_count(text, int(first), int(last))
-        return [dotted(int(first) + i) for i in range(count)], True
+        first_v4, last_v4 = ipv4(first_text), ipv4(last_text)
+        count = _range_count(text, int(first_v4), int(last_v4))
+        return [dotted(int(first_v4) + i) for i in range(count)], True
     if re.match(r"^[\d.]+$", text):
         return [str(ipv4(text))], True
     if ":" in text:
@@ -271,7 +271,7 @@ def periods(text: str) -> list[tuple[int, int]]:
             raise InvalidValue(f"{part.strip()!r} ends before it starts (periods cannot cross midnight)")
         periods.append((start, end))
     periods.sort()
-    for (_, end), (start, _) in zip(periods, periods[1:]):
+    for (_, end), (start, _) in pairwise(periods):
         if start < end:
             raise InvalidValue(f"opening periods {text!r} overlap")
     return periods

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from typing import TextIO
 
 log = logging.getLogger("pinger")
 
 
 class Progress:
-    def __init__(self, total: int, what: str, stream=None):
+    def __init__(self, total: int, what: str, stream: TextIO | None = None):
         self.total = total
         self.what = what
         self.stream = stream or sys.stderr

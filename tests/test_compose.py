@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-COMPOSE_SCHEMA = Path(__file__).resolve().parent / "schemas" / "compose" / "compose-spec.json"  # see test_schemas_copy.py
+# A copy of ../shared/schemas: see test_schemas_copy.py.
+COMPOSE_SCHEMA = Path(__file__).resolve().parent / "schemas" / "compose" / "compose-spec.json"
 LONG_RUNNING = ("influxdb", "grafana", "collector", "aggregator")
 PINGER_SERVICES = ("collector", "aggregator")
 # ${NAME}, ${NAME:-default}, ${NAME:?error} ... (compose interpolation; $$ escapes)

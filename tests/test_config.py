@@ -7,10 +7,10 @@ import ipaddress
 
 import pytest
 
-from tests.support import ROOT
 from pinger.config_load import load_config
 from pinger.config_values import expand_host_spec, parse_duration
 from pinger.errors import ConfigError
+from tests.support import ROOT
 
 MINIMAL = """
 timezone: Europe/Berlin
@@ -123,10 +123,12 @@ def test_every_problem_is_reported_at_once_with_its_line(write_config):
     # A range that leaves the allowed network names its first address outside, not its first address.
     ("timezone: UTC\nallow: [10.0.0.0/30, 10.0.0.8/29]\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.2-10.0.0.9]}\n",
      "4: pools[0].hosts[0]: 10.0.0.4 is outside the allowed networks (allow:)"),
-    ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n  - {name: B, watts: 1, hosts: [10.0.0.0/30]}\n",
+    ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n"
+     "  - {name: B, watts: 1, hosts: [10.0.0.0/30]}\n",
      "4: pools[1].hosts[0]: host 10.0.0.1 is already listed at line 3 (pool A)"),
     ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['fe80::1']}\n",
-     "3: pools[0].hosts[0]: 'fe80::1' is link-local and would need an interface; list a global or unique-local address"),
+     "3: pools[0].hosts[0]: 'fe80::1' is link-local and would need an interface; "
+     "list a global or unique-local address"),
     ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['::ffff:10.0.0.1']}\n",
      "3: pools[0].hosts[0]: '::ffff:10.0.0.1' is an IPv4-mapped address; list 10.0.0.1 instead"),
     ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['fd00::1:2:3:4:5:6:7']}\n",

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import sqlite3
 import subprocess
+from itertools import pairwise
 
 import pytest
 
@@ -53,7 +54,7 @@ def test_collect_aggregate_export_matches_what_the_lab_did(lab, write_config, tm
     # One timestamp per sweep, on consecutive interval boundaries.
     assert len(times) == SWEEPS
     assert all(t % INTERVAL == 0 for t in times)
-    assert [b - a for a, b in zip(times, times[1:])] == [INTERVAL] * (SWEEPS - 1)
+    assert [b - a for a, b in pairwise(times)] == [INTERVAL] * (SWEEPS - 1)
     assert states == {always_on: [1] * 6, switched_off: [1, 1, 1, 0, 0, 0], never_on: [0] * 6}
     assert pool_status == [(2, 3)] * 3 + [(1, 3)] * 3
     assert collector_rows == [("lab-test", 3)] * SWEEPS
@@ -62,7 +63,7 @@ def test_collect_aggregate_export_matches_what_the_lab_did(lab, write_config, tm
     #   always on: from t1 - 2 to t6 + 2 = 10 + 4 = 14 s on, 14 s observed
     #   switched off after t3: on from t1 - 2 to the midpoint of t3 and t4 = 2 + 4 + 1 = 7 s; observed 14 s
     #   never on: 0 s on, 14 s observed
-    days = sorted({dt.datetime.fromtimestamp(t + offset, dt.timezone.utc).date()
+    days = sorted({dt.datetime.fromtimestamp(t + offset, dt.UTC).date()
                    for t in (times[0], times[-1]) for offset in (-HOLD, HOLD)})
     result = subprocess.run(pinger_command("aggregate", "-c", str(config), "--from", str(days[0]),
                                            "--to", str(days[-1])),

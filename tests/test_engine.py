@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT, pinger_command
 from pinger.collector.engine import _PAYLOAD, PERMISSION_HINT, echo_request
+from tests.support import ROOT, pinger_command
 
 
 def ones_complement_sum(data: bytes) -> int:
@@ -47,7 +47,8 @@ def test_echo_requests_match_icmplibs_packet_builder_byte_for_byte():
 def test_sweep_stays_clear_of_heavy_imports(write_config):
     # Start-up counts in every whole-process sweep (bench/sweep_bench.py): icmplib pulls in asyncio
     # and ssl (~60 ms), dataclasses pulls in inspect (~25 ms with building the classes).
-    config = write_config("timezone: UTC\nallow: [127.0.0.0/8]\npools:\n  - name: LO\n    watts: 1\n    hosts: [127.0.0.1]\n")
+    config = write_config("timezone: UTC\nallow: [127.0.0.0/8]\n"
+                          "pools:\n  - name: LO\n    watts: 1\n    hosts: [127.0.0.1]\n")
     probe = ("import sys; from pinger.cli import main; code = main(['sweep', '-c', sys.argv[1]]); "
              "print(sorted(m for m in sys.modules if m.split('.')[0] in "
              "('icmplib', 'asyncio', 'ssl', 'dataclasses', 'inspect', 'influxdb_client', 'sqlite3')))")

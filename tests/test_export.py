@@ -14,7 +14,7 @@ from pinger.models import PoolDay, Sample
 from pinger.store.sqlite import SqliteStore
 
 DAY = dt.date(2026, 11, 2)  # a Monday
-MIDNIGHT = int(dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc).timestamp())
+MIDNIGHT = int(dt.datetime(2026, 11, 2, tzinfo=dt.UTC).timestamp())
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.support.flux_check import check_flux, check_names
 from pinger import schema
+from tests.support.flux_check import check_flux, check_names
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = Path(__file__).resolve().parent / "schemas" / "grafana"  # a copy of ../shared/schemas (test_schemas_copy.py)
@@ -176,7 +176,7 @@ def test_every_variable_used_is_defined(name):
 def test_every_query_is_valid_flux(name):
     labelled = queries(load(name))
     assert labelled
-    labels, texts = zip(*labelled)
+    labels, texts = zip(*labelled, strict=True)
     assert check_flux(texts, labels=labels, variables=SAMPLE_VALUES) == []
 
 

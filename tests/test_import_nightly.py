@@ -41,7 +41,7 @@ def test_line_protocol_round_trip_with_escapes():
 def test_import_then_aggregate(write_config, tmp_path, run_pinger):
     store = tmp_path / "s.sqlite"
     config = config_with_store(write_config, store)
-    midnight = int(dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc).timestamp())
+    midnight = int(dt.datetime(2026, 11, 2, tzinfo=dt.UTC).timestamp())
     lines = ["# exported samples", "pool_status,pool=Mensa\\ Süd online=1i,total=2i 0"]
     for step in range(288):  # 10.0.0.1 on 08:00-10:00 (24 samples), 10.0.0.2 never
         t = midnight + step * 300
@@ -68,7 +68,8 @@ def test_imported_ipv6_hosts_are_stored_in_canonical_form(tmp_path):
     samples = tmp_path / "v6.lp"
     samples.write_text("ping,pool=A,host=FD00:0:0::A up=1i,rtt_ms=0.5 60\n"
                        "ping,pool=A,host=pc-7.example.edu up=0i 60\n")
-    assert read_samples(samples, "s") == ([(60, "A", "fd00::a", True, 0.5), (60, "A", "pc-7.example.edu", False, None)], 0)
+    assert read_samples(samples, "s") == (
+        [(60, "A", "fd00::a", True, 0.5), (60, "A", "pc-7.example.edu", False, None)], 0)
 
 
 def test_import_of_a_malformed_file_imports_nothing(write_config, tmp_path, run_pinger):
@@ -99,7 +100,8 @@ def test_import_of_a_malformed_file_imports_nothing(write_config, tmp_path, run_
 @pytest.mark.parametrize("last_done, first_sample, yesterday, expected", [
     (None, None, dt.date(2026, 11, 28), None),                                    # nothing collected yet
     (None, dt.date(2026, 11, 25), dt.date(2026, 11, 28), (dt.date(2026, 11, 25), dt.date(2026, 11, 28))),
-    (dt.date(2026, 11, 26), dt.date(2026, 11, 1), dt.date(2026, 11, 28), (dt.date(2026, 11, 27), dt.date(2026, 11, 28))),
+    (dt.date(2026, 11, 26), dt.date(2026, 11, 1), dt.date(2026, 11, 28),
+     (dt.date(2026, 11, 27), dt.date(2026, 11, 28))),
     (dt.date(2026, 11, 28), dt.date(2026, 11, 1), dt.date(2026, 11, 28), None),   # up to date
     (None, dt.date(2026, 11, 29), dt.date(2026, 11, 28), None),                   # only today's samples
 ])
@@ -129,10 +131,11 @@ def test_nightly_redoes_recent_days_when_late_samples_arrived(write_config, tmp_
     # (it waited in the collector's spool): the next run must redo that day, unless told not to.
     store = tmp_path / "s.sqlite"
     path = config_with_store(write_config, store, recheck_days=recheck_days)
-    today = dt.datetime.now(dt.timezone.utc).date()
-    midnight = int(dt.datetime.combine(today - dt.timedelta(days=3), dt.time(0), tzinfo=dt.timezone.utc).timestamp())
+    today = dt.datetime.now(dt.UTC).date()
+    midnight = int(dt.datetime.combine(today - dt.timedelta(days=3), dt.time(0), tzinfo=dt.UTC).timestamp())
     day = 86400
-    on_time = list(range(midnight, midnight + day + day // 2 + 1, 300)) + list(range(midnight + 3 * day, int(time.time()), 300))
+    on_time = (list(range(midnight, midnight + day + day // 2 + 1, 300))
+               + list(range(midnight + 3 * day, int(time.time()), 300)))
     late = list(range(midnight + day + day // 2 + 300, midnight + 2 * day, 300))
     nightly = NightlyAggregator(path, load_config(path))
     SqliteStore(store, ZoneInfo("UTC")).close()  # creates the tables

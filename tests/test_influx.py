@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+from itertools import pairwise
 
 import pytest
 
@@ -74,7 +75,7 @@ def test_sweeps_arrive_with_the_schema_types(standin, write_config, tmp_path, da
     assert all(p.fields["up"] == 1 and type(p.fields["up"]) is int for p in pings)
     assert all(type(p.fields["rtt_ms"]) is float for p in pings)
     times = sweep_times(standin)
-    assert len(times) == 3 and [b - a for a, b in zip(times, times[1:])] == [1, 1]
+    assert len(times) == 3 and [b - a for a, b in pairwise(times)] == [1, 1]
     status = standin.points(bucket="pinger", measurement="pool_status")
     assert [(p.fields["online"], p.fields["total"]) for p in status] == [(3, 3)] * 3
     own = standin.points(bucket="pinger", measurement="collector")
@@ -102,7 +103,7 @@ def test_an_outage_mid_run_loses_nothing_and_duplicates_nothing(standin, write_c
     assert "spool drained" in collector.log
     times = sweep_times(standin)
     assert len(times) == len(collector.sweep_lines) >= 8
-    assert [b - a for a, b in zip(times, times[1:])] == [1] * (len(times) - 1)  # no sweep missing
+    assert [b - a for a, b in pairwise(times)] == [1] * (len(times) - 1)  # no sweep missing
     # Every sweep's points once: one ping point per host and sweep, one collector point per sweep.
     assert len(standin.points(bucket="pinger", measurement="ping")) == len(times) * len(HOSTS)
     assert spool_backlog(tmp_path) == 0
@@ -207,7 +208,7 @@ def test_import_aggregate_and_rerun_through_influxdb(standin, write_config, tmp_
         """
 
     config = write_config(config_text("study: {phases: [{name: before, start: 2026-10-01}]}"))
-    midnight = int(dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc).timestamp())
+    midnight = int(dt.datetime(2026, 11, 2, tzinfo=dt.UTC).timestamp())
     lines = []
     for step in range(-1, 290):  # 10.0.0.1 on 08:00-10:00, 10.0.0.2 never; one sample beyond each edge
         t = midnight + step * 300
@@ -268,7 +269,7 @@ def test_import_and_aggregate_against_a_real_influxdb(write_config, tmp_path):
                 pools:
                   - {{name: "Mensa Süd", watts: 100, hosts: [10.0.0.1, 10.0.0.2]}}
             """)
-            midnight = int(dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc).timestamp())
+            midnight = int(dt.datetime(2026, 11, 2, tzinfo=dt.UTC).timestamp())
             lines = [f"ping,pool=Mensa\\ Süd,host=10.0.0.{h} up={int(h == 1 and 96 <= step < 120)}i "
                      f"{midnight + step * 300}" for step in range(-1, 290) for h in (1, 2)]
             (tmp_path / "s.lp").write_text("\n".join(lines) + "\n")
@@ -294,9 +295,9 @@ def test_nightly_catch_up_and_export_through_influxdb(standin, write_config, tmp
     # day by Flux, catches up to yesterday, and `pinger export` reads the rows back.
     import datetime as dt
 
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     first_day = today - dt.timedelta(days=3)
-    start = int(dt.datetime.combine(first_day, dt.time(0), tzinfo=dt.timezone.utc).timestamp())
+    start = int(dt.datetime.combine(first_day, dt.time(0), tzinfo=dt.UTC).timestamp())
     config = write_config(f"""
         timezone: UTC
         storage:
@@ -328,7 +329,8 @@ def test_nightly_catch_up_and_export_through_influxdb(standin, write_config, tmp
     rows = standin.points(bucket="pinger_daily", measurement="pool_daily")
     assert sorted(p.time_ns // 10**9 for p in rows if "runtime_h" in p.fields) == days
 
-    export = daemon("export", "-c", str(config), "--from", str(first_day), "--to", str(first_day + dt.timedelta(days=1)),
+    export = daemon("export", "-c", str(config), "--from", str(first_day),
+                    "--to", str(first_day + dt.timedelta(days=1)),
                     env=env, popen=lambda argv, **kw: subprocess.Popen(argv, stdout=subprocess.PIPE, **kw))
     out, _ = export.process.communicate(timeout=60)
     assert export.process.returncode == 0
@@ -342,9 +344,8 @@ def test_nightly_catch_up_and_export_through_influxdb(standin, write_config, tmp
 
 
 def test_every_flux_query_the_store_sends_is_valid():
-    from tests.support.flux_check import check_flux
-
     from pinger.store import flux
+    from tests.support.flux_check import check_flux
 
     queries = {
         "samples": flux.pool_samples_flux("pinger", 'Raum "B"', 1_793_487_600, 1_793_574_000),

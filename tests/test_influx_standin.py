@@ -1,4 +1,4 @@
-"""The InfluxDB 2 stand-in answers the real influxdb-client as an InfluxDB OSS 2.x server would, for what Pinger uses."""
+"""The InfluxDB 2 stand-in answers the real influxdb-client as InfluxDB OSS 2.x would, for what Pinger uses."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from influxdb_client import InfluxDBClient, Point, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS, WriteOptions
 from influxdb_client.rest import ApiException
 
+from pinger import schema
 from tests.support.influx_standin import InfluxStandin, LineProtocolError, Unsigned, parse_line_protocol
 from tests.support.influx_standin import Point as StoredPoint
-from pinger import schema
 
 ORG = "pinger"
 TOKEN = "s3cret-token"
@@ -387,7 +387,8 @@ def test_binds_only_to_loopback(influx):
 def test_parser_reads_escapes_types_comments_and_crlf():
     text = ("# a comment\r\n"
             "\r\n"
-            "  my\\ meas\\,ure,tag\\ key=va\\=l\\,ue\\ x,z=a\\\\b f\\=k=-1.5e3,i=-7i,u=0u,s=\"a\\\"b\\\\c\\d\",b=FALSE 12\r\n"
+            "  my\\ meas\\,ure,tag\\ key=va\\=l\\,ue\\ x,z=a\\\\b "
+            "f\\=k=-1.5e3,i=-7i,u=0u,s=\"a\\\"b\\\\c\\d\",b=FALSE 12\r\n"
             "m,emoji=🍭 v=.5\n")
     first, second = parse_line_protocol(text, "s", now_ns=123_456_789_999)
 

@@ -96,7 +96,7 @@ def test_a_first_release_store_opens_and_every_row_is_still_there_and_readable(s
     # Every sample, host by host, in time order.
     for host in samples:
         stored = sorted((t, bool(up)) for t, _, h, up, _ in before["ping"] if h == host)
-        assert list(zip(samples[host].times, samples[host].states)) == stored
+        assert list(zip(samples[host].times, samples[host].states, strict=True)) == stored
     assert set(samples) == {host for _, host in fixture.HOSTS}
     assert first_sample == min(row[0] for row in before["ping"])
 

@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from tests.support import ROOT, pinger_command
-from pinger.collector.engine import ping_addresses
 from pinger.cli import _json_line
+from pinger.collector.engine import ping_addresses
 from pinger.config import PingSettings
 from pinger.models import HostResult
+from tests.support import ROOT, pinger_command
 
 
 def sweep_json(lab, config_path) -> list[dict]:

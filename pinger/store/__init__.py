@@ -7,6 +7,8 @@ from pinger.config import Config
 from .interface import HistoryStore, SweepStore
 from .sqlite import SqliteStore
 
+__all__ = ["HistoryStore", "SweepStore", "open_history_store", "open_sweep_store"]
+
 
 def open_sweep_store(config: Config) -> SweepStore:
     """The collector's store. With InfluxDB, a background thread delivers the spooled sweeps."""

@@ -1,4 +1,4 @@
-"""The Flux queries Pinger sends to InfluxDB, built from names in pinger.schema (checked by the Flux front end in tests)."""
+"""The Flux queries Pinger sends to InfluxDB, built from the names in pinger.schema and checked in tests."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def flux_string(text: str) -> str:
 
 
 def flux_time(seconds: float) -> str:
-    return dt.datetime.fromtimestamp(int(seconds), dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.fromtimestamp(int(seconds), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def pool_samples_flux(bucket: str, pool: str, start: float, stop: float) -> str:

@@ -7,7 +7,8 @@ import datetime as dt
 import logging
 import threading
 import time
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pinger.config import Config, InfluxSettings
 from pinger.errors import InfluxConfigError, StoreError
@@ -19,6 +20,9 @@ from pinger.schema import COLLECTOR, HOST_DAILY, PING, POOL_DAILY, POOL_STATUS, 
 from .flux import first_sample_flux, last_daily_flux, pool_days_flux, pool_samples_flux
 from .interface import SpoolFill
 from .spool import Batch, Spool
+
+if TYPE_CHECKING:
+    from influxdb_client.rest import ApiException
 
 log = logging.getLogger("pinger.influxdb")
 
@@ -43,7 +47,7 @@ def sweep_lines(sweep: SweepResult, status: CollectorStatus) -> list[str]:
     return lines
 
 
-def _retry_after(headers) -> float | None:
+def _retry_after(headers: Any) -> float | None:
     value = (headers or {}).get("Retry-After") if hasattr(headers, "get") else None
     try:
         return float(value) if value is not None else None
@@ -59,7 +63,7 @@ class InfluxStore:
     """
 
     def __init__(self, config: Config, deliver: bool = True):
-        from influxdb_client import InfluxDBClient
+        from influxdb_client.client.influxdb_client import InfluxDBClient
 
         if config.storage.influxdb is None:
             raise StoreError("storage.backend is influxdb but storage.influxdb is not configured")
@@ -153,16 +157,12 @@ class InfluxStore:
 
     def _send(self, batches: list[Batch]) -> float | None:
         """Send batches of one bucket in one request. None on success, else seconds to wait."""
-        from influxdb_client import WritePrecision
-        from influxdb_client.client.write_api import SYNCHRONOUS
         from influxdb_client.rest import ApiException
 
         bucket = batches[0].bucket
         batches = [b for b in batches if b.bucket == bucket]  # one request writes one bucket
-        body = "\n".join(b.lines for b in batches)
         try:
-            self.client.write_api(write_options=SYNCHRONOUS).write(
-                bucket=bucket, org=self.settings.org, record=body, write_precision=WritePrecision.S)
+            self._write_lines(bucket, [b.lines for b in batches], len(batches))
         except ApiException as err:
             self._write_errors += 1
             return self._handle_refusal(err, batches, _retry_after(err.headers))
@@ -181,7 +181,7 @@ class InfluxStore:
             self._draining = False
         return None
 
-    def _handle_refusal(self, err, batches: list[Batch], retry_after: float | None) -> float | None:
+    def _handle_refusal(self, err: ApiException, batches: list[Batch], retry_after: float | None) -> float | None:
         status = err.status
         message = (getattr(err, "body", None) or err.reason or "").strip()
         if status in (400, 422):  # malformed, or a field type conflict: sending again cannot help
@@ -206,16 +206,10 @@ class InfluxStore:
 
     def _send_in_chunks(self, batch: Batch, chunk_lines: int = 1000) -> float | None:
         """A single batch too large for the server (413), sent in smaller requests."""
-        from influxdb_client import WritePrecision
-        from influxdb_client.client.write_api import SYNCHRONOUS
         from influxdb_client.rest import ApiException
 
-        lines = batch.lines.split("\n")
-        write = self.client.write_api(write_options=SYNCHRONOUS)
         try:
-            for offset in range(0, len(lines), chunk_lines):
-                write.write(bucket=batch.bucket, org=self.settings.org, record="\n".join(lines[offset:offset + chunk_lines]),
-                            write_precision=WritePrecision.S)
+            self._write_lines(batch.bucket, batch.lines.split("\n"), chunk_lines)
         except ApiException as err:
             if err.status == 413:
                 self.spool.reject(batch, f"413 even {chunk_lines} points per request are too large for the server")
@@ -296,27 +290,32 @@ class InfluxStore:
             self._replace_days(host_days, pool_days)
 
     def _replace_days(self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay]) -> None:
-        from influxdb_client import WritePrecision
-        from influxdb_client.client.write_api import SYNCHRONOUS
-
         bucket = self.settings.daily_bucket
         tz = self.config.timezone
         delete_api = self.client.delete_api()
         for pool_day in pool_days:
-            start = dt.datetime.fromtimestamp(day_start(pool_day.day, tz), dt.timezone.utc)
+            start = dt.datetime.fromtimestamp(day_start(pool_day.day, tz), dt.UTC)
             for measurement in (HOST_DAILY, POOL_DAILY):
                 delete_api.delete(start, start + dt.timedelta(seconds=1),
                                   f'_measurement="{measurement.name}" AND pool="{_predicate_escape(pool_day.pool)}"',
                                   bucket=bucket, org=self.settings.org)
         lines = [point_line(HOST_DAILY, h, day_start(h.day, tz)) for h in host_days]
         lines += [point_line(POOL_DAILY, p, day_start(p.day, tz)) for p in pool_days]
+        self._write_lines(bucket, lines, MAX_POINTS_PER_REQUEST)
+
+    def _write_lines(self, bucket: str, lines: Sequence[str], per_request: int) -> None:
+        """Write lines (each may hold several) with second precision, ``per_request`` of them in each request."""
+        from influxdb_client.client.write_api import SYNCHRONOUS
+        from influxdb_client.domain.write_precision import WritePrecision
+
         write = self.client.write_api(write_options=SYNCHRONOUS)
-        for offset in range(0, len(lines), MAX_POINTS_PER_REQUEST):
-            write.write(bucket=bucket, org=self.settings.org, record="\n".join(lines[offset:offset + MAX_POINTS_PER_REQUEST]),
-                        write_precision=WritePrecision.S)
+        for offset in range(0, len(lines), per_request):
+            write.write(bucket=bucket, org=self.settings.org, record="\n".join(lines[offset:offset + per_request]),
+                        # WritePrecision's constants are plain strings, which the client's annotation does not admit
+                        write_precision=WritePrecision.S)  # type: ignore[arg-type]
 
     @contextlib.contextmanager
-    def _talking(self, doing: str):
+    def _talking(self, doing: str) -> Iterator[None]:
         """Turn the client's exceptions into one sentence naming the server and what failed."""
         from influxdb_client.rest import ApiException
 
@@ -336,7 +335,7 @@ class InfluxStore:
         with self._talking("a query"):
             for table in self.client.query_api().query(query, org=self.settings.org):
                 for record in table.records:
-                    return record.get_time().timestamp()
+                    return float(record.get_time().timestamp())
         return None
 
     def first_sample_time(self) -> int | None:

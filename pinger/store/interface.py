@@ -1,4 +1,4 @@
-"""What the rest of Pinger needs of a store: SweepStore for the collector, HistoryStore for the aggregator, export and import.
+"""What the rest of Pinger needs of a store: SweepStore (the collector), HistoryStore (aggregator, export, import).
 
 Both stores (SqliteStore, InfluxStore) implement both protocols; a store without an outbox
 answers the outbox questions explicitly (no backlog, no spool, no delivery errors).
@@ -7,8 +7,9 @@ answers the outbox questions explicitly (no backlog, no spool, no delivery error
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Iterable, Iterator, NamedTuple, Protocol, Sequence
+from typing import NamedTuple, Protocol
 
 from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, Sample, SweepResult
 

@@ -76,11 +76,13 @@ class Spool:
                     (bucket, time.time(), len(lines), size, text))
             except sqlite3.Error as err:
                 raise StoreError(f"Cannot write to the spool {self.path}: {err}") from None
+            assert cursor.lastrowid is not None  # an INSERT into a rowid table always sets it
             return cursor.lastrowid
 
     def oldest(self, max_points: int) -> list[Batch]:
         """The oldest batches, in order, up to about ``max_points`` points (at least one batch)."""
-        batches, points = [], 0
+        batches: list[Batch] = []
+        points = 0
         for row in self._db().execute("SELECT id, bucket, points, lines FROM outbox ORDER BY id LIMIT 1000"):
             if batches and points + row[2] > max_points:
                 break
@@ -105,13 +107,16 @@ class Spool:
 
     def backlog(self) -> int:
         """Batches waiting for delivery."""
-        return self._db().execute("SELECT count(*) FROM outbox").fetchone()[0]
+        return self._count("SELECT count(*) FROM outbox")
 
     def pending_bytes(self) -> int:
-        return self._db().execute("SELECT coalesce(sum(bytes), 0) FROM outbox").fetchone()[0]
+        return self._count("SELECT coalesce(sum(bytes), 0) FROM outbox")
 
     def rejected_count(self) -> int:
-        return self._db().execute("SELECT count(*) FROM rejected").fetchone()[0]
+        return self._count("SELECT count(*) FROM rejected")
+
+    def _count(self, query: str) -> int:
+        return int(self._db().execute(query).fetchone()[0])
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)

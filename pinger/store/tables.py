@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
-from typing import Any, Callable, Iterable, NamedTuple, Sequence
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pinger.localtime import day_start
@@ -52,9 +53,10 @@ def create_table_sql(measurement: Measurement, if_not_exists: bool = False) -> s
 def add_column_sql(measurement: Measurement, name: str) -> str:
     """The migration step's statement for a field added to the declaration: existing rows read NULL,
     so the field must be optional."""
-    (column,) = [column for column in columns(measurement) if column.name == name] or [None]
-    if column is None:
+    found = [column for column in columns(measurement) if column.name == name]
+    if not found:
         raise ValueError(f"{measurement.name} declares no {name!r}")
+    column = found[0]
     if column.not_null:
         raise ValueError(f"{measurement.name}.{name}: a field added to existing rows must be optional (X | None)")
     return f"ALTER TABLE {measurement.name} ADD COLUMN {column.definition()}"
@@ -109,9 +111,9 @@ def rows(measurement: Measurement, records: Iterable[Any], tz: ZoneInfo) -> list
     return [make(record) for record in records]
 
 
-def record_of(measurement: Measurement, row: tuple) -> Any:
+def record_of(measurement: Measurement, row: Sequence[Any]) -> Any:
     """A row read with ``select_sql`` as the measurement's record."""
-    values = dict(zip(column_names(measurement), row))
+    values = dict(zip(column_names(measurement), row, strict=True))
     key: int | dt.date = dt.date.fromisoformat(values["date"]) if measurement.daily else values["time"]
     tags = {tag.name: values[tag.name] for tag in measurement.tags}
     free_tags = json.loads(values[measurement.free_tags]) if measurement.free_tags else None

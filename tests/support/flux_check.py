@@ -179,8 +179,8 @@ def check_flux(queries: Sequence[str], labels: Sequence[str] | None = None,
     if len(labels) != len(queries):
         raise ValueError("check_flux: one label per query")
     scripts = [to_script(query, variables) for query in queries]
-    errors = [f"{label}: empty query" for label, query in zip(labels, queries) if not query.strip()]
-    for label, script, verdict in zip(labels, scripts, run_checker(scripts)):
+    errors = [f"{label}: empty query" for label, query in zip(labels, queries, strict=True) if not query.strip()]
+    for label, script, verdict in zip(labels, scripts, run_checker(scripts), strict=True):
         if verdict["valid"]:
             continue
         source_lines = script.splitlines()

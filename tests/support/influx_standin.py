@@ -20,7 +20,7 @@ import time
 import zlib
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -299,7 +299,7 @@ def _annotated_csv(columns: list[tuple[str, str, bool]], rows: list[tuple[int, d
             if value is None:
                 cells.append("")
             elif kind == "dateTime:RFC3339":
-                cells.append(datetime.fromtimestamp(value // 10**9, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+                cells.append(datetime.fromtimestamp(value // 10**9, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
             elif isinstance(value, str) and any(c in value for c in ',"\n'):
                 cells.append('"' + value.replace('"', '""') + '"')
             else:
@@ -314,7 +314,8 @@ def _json_response(status: int, document: dict, headers: dict[str, str] | None =
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     code = ERROR_CODES.get(status, "internal error")
-    return _json_response(status, {"code": code, "message": message}, {"X-Platform-Error-Code": code, **(headers or {})})
+    return _json_response(status, {"code": code, "message": message},
+                          {"X-Platform-Error-Code": code, **(headers or {})})
 
 
 class InfluxStandin:
@@ -337,7 +338,7 @@ class InfluxStandin:
         self._failures: deque[Response] = deque()
         self._delay = 0.0
         self._healthy = True
-        self._started_at = datetime.now(timezone.utc)
+        self._started_at = datetime.now(UTC)
         self._port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -586,7 +587,7 @@ class InfluxStandin:
             flux = json.loads(body)["query"].strip() + "\n"
         except (ValueError, KeyError):
             return _error(400, "the query body must be JSON with a 'query' field")
-        for pattern, answer in ((self._SAMPLE_QUERY, self._samples), (self._EDGE_QUERY, self._edge),
+        for pattern, answer in ((self._SAMPLE_QUERY, self._samples), (self._EDGE_QUERY, self._edge),  # noqa: B007 (used after the loop)
                                 (self._ROWS_QUERY, self._rows)):
             match = pattern.match(flux)
             if match:
@@ -634,7 +635,8 @@ class InfluxStandin:
             for key in names:
                 value = row.get(key)
                 if value is not None:
-                    types[key] = "double" if isinstance(value, float) else "long" if isinstance(value, int) else "string"
+                    types[key] = ("double" if isinstance(value, float) else
+                                  "long" if isinstance(value, int) else "string")
         columns = [("_time", "dateTime:RFC3339", False), ("_measurement", "string", False)] + [
             (name, types.get(name, "string"), False) for name in names]
         for row in rows:
@@ -696,7 +698,7 @@ class InfluxStandin:
         return _json_response(200 if healthy else 503, document)
 
     def _ready(self) -> Response:
-        up = datetime.now(timezone.utc) - self._started_at
+        up = datetime.now(UTC) - self._started_at
         return _json_response(200, {"status": "ready", "started": self._started_at.isoformat(),
                                     "up": f"{up.total_seconds():.3f}s"})
 

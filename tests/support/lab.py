@@ -24,7 +24,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 PREFIX = "pinger-lab-"
 SUBNET = ipaddress.IPv4Network("10.199.0.0/16")
@@ -157,7 +157,7 @@ class Lab:
         except OSError:
             pass
 
-    def __enter__(self) -> "Lab":
+    def __enter__(self) -> Lab:
         return self
 
     def __exit__(self, *exc) -> None:
