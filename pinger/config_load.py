@@ -372,8 +372,8 @@ def _pools(reader: _Reader, node: yaml.Node | None,
                                     f"pool {name!r} is already defined at line {pool_lines[name]}")
             else:
                 pool_lines[name] = fields["name"].start_mark.line + 1
-        watts = reader.field(fields, "watts", values.positive_number, required=True)
-        standby = reader.field(fields, "standby_watts", values.positive_number, default=0.0)
+        watts = reader.field(fields, "watts", values.nonnegative_number, required=True)
+        standby = reader.field(fields, "standby_watts", values.nonnegative_number, default=0.0)
         opening = _opening_hours(reader, fields["open"], _join(path, "open")) if "open" in fields else None
         tags = _tags(reader, fields.get("tags"), _join(path, "tags"))
         hosts: list[Host] = []
@@ -390,7 +390,7 @@ def _pools(reader: _Reader, node: yaml.Node | None,
                     reader.problems.add(host_node, _join(host_path, "host"), "required")
                     continue
                 spec_node = host_fields["host"]
-                host_watts = reader.field(host_fields, "watts", values.positive_number, default=watts)
+                host_watts = reader.field(host_fields, "watts", values.nonnegative_number, default=watts)
                 host_path = _join(host_path, "host")
             try:
                 names, is_address = values.expand_host_spec(reader.text(spec_node, host_path))

@@ -65,7 +65,7 @@ def parse_size(text: str) -> int:
     return size
 
 
-def positive_number(text: str) -> float:
+def nonnegative_number(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -278,7 +278,7 @@ def periods(text: str) -> list[tuple[int, int]]:
 
 
 def positive_rate(text: str) -> float:
-    value = positive_number(text)
+    value = nonnegative_number(text)
     if value <= 0:
         raise InvalidValue("must be more than zero packets per second")
     return value
