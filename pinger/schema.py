@@ -2,7 +2,7 @@
 
 Everything else is derived from these declarations: the SQLite tables, INSERTs and SELECTs
 (``pinger.store.tables``), the line protocol written to InfluxDB and the Flux read-back
-(``pinger.store.influx``), the CSV columns (``LONG_COLUMNS``), and the names the tests check
+(``pinger.store.influx``), the CSV columns (``long_columns``), and the names the tests check
 dashboards and docs against. DESIGN.md's data schema lists the same.
 
 A field's type comes from its record's annotation (``pinger.models``): ``int``, ``float``, ``str``
@@ -143,9 +143,6 @@ MEASUREMENTS = {measurement.name: measurement for measurement in ALL}
 def long_columns(measurement: Measurement) -> tuple[str, ...]:
     """A daily measurement's long CSV layout, column for column: the date, then its tags and fields as declared."""
     return ("date", *measurement.tag_names, *measurement.field_names)
-
-
-LONG_COLUMNS = long_columns(POOL_DAILY)
 # The wide layout: per pool, these pool_daily fields (the original system's export, plus pcs_used).
 WIDE_FIGURES = ("runtime_h", "avg_runtime_h", "energy_kwh", "pcs_total", "pcs_used")
 if not set(WIDE_FIGURES) <= set(POOL_DAILY.field_names):

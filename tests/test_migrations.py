@@ -8,8 +8,10 @@ sweep in the sealed lab.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import sqlite3
+import typing
 from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -88,10 +90,8 @@ def test_a_first_release_store_opens_and_every_row_is_still_there_and_readable(s
     assert user_version(schema1_store) == SCHEMA.version
 
     # The daily rows, as typed records, exactly as the first release stored them.
-    assert [(day.pool, day.phase, day.tags, day.pcs_total, day.pcs_used, day.runtime_h, day.coverage,
-             day.runtime_closed_h, day.on_at_close) for day in days] == [
-        (row[2], row[3], __import__("json").loads(row[4]), row[5], row[6], row[7], row[10], row[11], row[12])
-        for row in sorted(before["pool_daily"], key=lambda row: row[2])]
+    assert days == [PoolDay(dt.date.fromisoformat(date), pool, phase, json.loads(tags), *fields)
+                    for _, date, pool, phase, tags, *fields in sorted(before["pool_daily"], key=lambda row: row[2])]
     assert {day.day for day in days} == {fixture.DAY} == {last_day}
     # Every sample, host by host, in time order.
     for host in samples:
@@ -131,28 +131,8 @@ def test_a_store_from_a_newer_pinger_is_refused_and_left_alone(schema1_store):
 
 # -- adding a field: one declaration, one migration step -------------------------------------------
 
-class PoolDayWithCost(NamedTuple):
-    """PoolDay as it would be with one more field (issue 14 adds ``cost`` like this)."""
-
-    day: dt.date
-    pool: str
-    phase: str | None
-    tags: dict[str, str]
-    pcs_total: int
-    pcs_used: int
-    runtime_h: float
-    avg_runtime_h: float
-    energy_kwh: float
-    coverage: float
-    runtime_closed_h: float | None
-    on_at_close: int | None
-    cost: float | None = None
-
-
-def test_the_record_above_is_pool_day_plus_cost():
-    assert PoolDayWithCost._fields == (*PoolDay._fields, "cost")
-
-
+# PoolDay as it would be with one more field (issue 14 adds ``cost`` like this).
+PoolDayWithCost = NamedTuple("PoolDayWithCost", [*typing.get_type_hints(PoolDay).items(), ("cost", float | None)])
 POOL_DAILY_WITH_COST = declare("pool_daily", PoolDayWithCost, tags=POOL_DAILY.tag_names,
                                fields=(*POOL_DAILY.field_names, "cost"), sqlite_key=POOL_DAILY.sqlite_key,
                                free_tags="tags")
@@ -171,7 +151,7 @@ def test_a_declared_field_flows_to_the_table_the_insert_the_line_and_the_csv():
     assert ", on_at_close, cost) VALUES (" in insert_sql(POOL_DAILY_WITH_COST)
     assert add_column_sql(POOL_DAILY_WITH_COST, "cost") == "ALTER TABLE pool_daily ADD COLUMN cost REAL"
     row = PoolDayWithCost(fixture.DAY, "A101", None, {"building": "main"}, 4, 2, 3.5, 1.75, 0.28, 1.0, None, None,
-                          cost=0.0896)
+                          0.0896)
     line = point_line(POOL_DAILY_WITH_COST, row, 1_793_574_000)
     assert line == ("pool_daily,building=main,pool=A101 pcs_total=4i,pcs_used=2i,runtime_h=3.5,avg_runtime_h=1.75,"
                     "energy_kwh=0.28,coverage=1.0,cost=0.0896 1793574000")
