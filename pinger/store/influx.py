@@ -7,12 +7,12 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pinger.config import Config, InfluxSettings
 from pinger.errors import InfluxConfigError, StoreError
-from pinger.lineprotocol import format_line
+from pinger.lineprotocol import format_line, line_formatter
 from pinger.localtime import day_bounds, day_start, local_day
 from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, Sample, SweepResult
 from pinger.schema import COLLECTOR, HOST_DAILY, PING, POOL_DAILY, POOL_STATUS, Measurement
@@ -39,11 +39,20 @@ def point_line(measurement: Measurement, record: Any, time_s: int) -> str:
     return format_line(measurement.name, measurement.tag_values(record), measurement.field_values(record), time_s)
 
 
+def _prepared(measurement: Measurement) -> Callable[[Any, int], str]:
+    """point_line for one measurement without free-form tags, prepared once: a sweep writes thousands."""
+    return line_formatter(measurement.name, measurement.tag_names,
+                          [(field.name, field.type) for field in measurement.fields])
+
+
+_PING_LINE, _POOL_STATUS_LINE, _COLLECTOR_LINE = (_prepared(m) for m in (PING, POOL_STATUS, COLLECTOR))
+
+
 def sweep_lines(sweep: SweepResult, status: CollectorStatus) -> list[str]:
     """A sweep's ping, pool_status and collector points as line protocol, all at the scheduled second."""
-    lines = [point_line(PING, sample, sample.time) for sample in sweep.samples()]
-    lines += [point_line(POOL_STATUS, pool, pool.time) for pool in sweep.pool_statuses()]
-    lines.append(point_line(COLLECTOR, status, status.time))
+    lines = [_PING_LINE(sample, sample.time) for sample in sweep.samples()]
+    lines += [_POOL_STATUS_LINE(pool, pool.time) for pool in sweep.pool_statuses()]
+    lines.append(_COLLECTOR_LINE(status, status.time))
     return lines
 
 
@@ -365,7 +374,7 @@ class InfluxStore:
 
     def write_samples(self, samples: Iterable[Sample]) -> int:
         """Raw ping samples through the spool, delivered before returning."""
-        lines = [point_line(PING, sample, sample.time) for sample in samples]
+        lines = [_PING_LINE(sample, sample.time) for sample in samples]
         for offset in range(0, len(lines), MAX_POINTS_PER_REQUEST):
             self.spool.append(self.settings.bucket, lines[offset:offset + MAX_POINTS_PER_REQUEST])
         if not self.deliver_pending(deadline=time.monotonic() + 300):
