@@ -65,7 +65,7 @@ def _as_sample(point: LinePoint, number: int) -> Sample:
     rtt = point.fields.get("rtt_ms")
     if rtt is not None and (isinstance(rtt, (bool, str))):
         raise LineProtocolError(number, "rtt_ms must be a number")
-    return Sample(point.time_ns // 1_000_000_000, pool, _canonical(host), bool(up),
+    return Sample(point.time_ns // 1_000_000_000, pool, _canonical(host), int(up),
                   float(rtt) if rtt is not None and up else None)
 
 

@@ -152,16 +152,15 @@ def _render_string(value: Any) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-_RENDER = {bool: _render_int, int: _render_int, float: _render_float, str: _render_string}
+_RENDER = {int: _render_int, float: _render_float, str: _render_string}
 
 
 def line_formatter(measurement: str, tags: Sequence[str], fields: Sequence[tuple[str, type]]
                    ) -> Callable[[Any, int], str]:
     """A function writing a record with these attributes as one line, prepared once for a hot path.
 
-    Its text is format_line's for the same tags and fields with these types (bool as an integer
-    0/1), where a tag that is None or empty and a field that is None are left out; it only builds
-    no dicts per point.
+    Its text is format_line's for the same tags and fields with these types, where a tag that is
+    None or empty and a field that is None are left out; it only builds no dicts per point.
     """
     prefix = _escape_measurement(measurement)
     tag_keys = [(name, f",{_escape_key(name)}=") for name in sorted(tags)]

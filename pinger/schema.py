@@ -5,9 +5,10 @@ Everything else is derived from these declarations: the SQLite tables, INSERTs a
 (``pinger.store.influx``), the CSV columns (``long_columns``), and the names the tests check
 dashboards and docs against. DESIGN.md's data schema lists the same.
 
-A field's type comes from its record's annotation (``pinger.models``): ``int``, ``float``, ``str``
-or ``bool`` (stored as integer 0/1, as ``up`` always was), each optionally ``| None``: NULL in
-SQLite, left out of the InfluxDB point. Tags are strings; a tag that is None is left out.
+A field's type comes from its record's annotation (``pinger.models``): ``int``, ``float`` or
+``str``, each optionally ``| None``: NULL in SQLite, left out of the InfluxDB point. (No bool:
+``up`` is an int 0/1, as stored and written since the first release; sqlite3 also binds a bool
+more slowly than an int.) Tags are strings; a tag that is None is left out.
 
 A measurement is keyed either by ``time`` (unix seconds: the sweep's scheduled time) or by
 ``day`` (a local date, stamped at the local midnight that starts it; SQLite keeps both the
@@ -27,18 +28,18 @@ from typing import Any, NamedTuple
 from .models import CollectorStatus, HostDay, PoolDay, PoolStatus, Sample
 
 FieldValue = int | float | str
-_FIELD_TYPES = (int, float, str, bool)
+_FIELD_TYPES = (int, float, str)
 
 
 class Field(NamedTuple):
-    """A tag or field: its name, its type (int, float, str or bool), and whether it may be None."""
+    """A tag or field: its name, its type (int, float or str), and whether it may be None."""
 
     name: str
     type: type
     optional: bool
 
     def convert(self, value: Any) -> Any:
-        """A stored or received value as the record holds it (bool from 0/1, int from a float column)."""
+        """A stored or received value as the record holds it (an int from a float column, say)."""
         return None if value is None else self.type(value)
 
 
@@ -69,12 +70,12 @@ class Measurement(NamedTuple):
         return values
 
     def field_values(self, record: Any) -> dict[str, FieldValue]:
-        """The point's fields with their declared types (bool as 0/1); None is left out."""
+        """The point's fields with their declared types; None is left out."""
         values: dict[str, FieldValue] = {}
         for field in self.fields:
             value = getattr(record, field.name)
             if value is not None:
-                values[field.name] = int(value) if field.type is bool else field.type(value)
+                values[field.name] = field.type(value)
         return values
 
     def record_from(self, key: int | dt.date, tags: dict[str, Any], fields: dict[str, Any],
@@ -110,7 +111,7 @@ def declare(name: str, record: Any, tags: tuple[str, ...], fields: tuple[str, ..
         optional = type(None) in kinds
         kind = next((k for k in kinds if k is not type(None)), None) if kinds else hints[attribute]
         if kind not in _FIELD_TYPES or (kinds and len(kinds) != 2):
-            raise TypeError(f"{name}.{attribute}: {hints[attribute]} is not int, float, str or bool (or that | None)")
+            raise TypeError(f"{name}.{attribute}: {hints[attribute]} is not int, float or str (or that | None)")
         return Field(attribute, kind, optional)
 
     declared_tags = tuple(typed(tag) for tag in tags)
