@@ -100,3 +100,23 @@ def test_a_declaration_refuses_what_no_store_can_hold():
         declare("x", NumberTag, tags=("pool",), fields=("online",), sqlite_key=("pool", "time"))
     with pytest.raises(TypeError, match="x: Listed has no attribute 'total'"):
         declare("x", Listed, tags=("pool",), fields=("total",), sqlite_key=("pool", "time"))
+
+
+def test_samples_are_written_all_or_none(tmp_path):
+    from pinger.store.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "s.sqlite", BERLIN)
+
+    def samples_then_failure():
+        yield from TRICKY[:3]
+        raise ValueError("line 4 is malformed")
+
+    try:
+        with pytest.raises(ValueError, match="line 4"):
+            store.write_samples(samples_then_failure())
+        assert store.first_sample_time() is None
+        assert store.write_samples(iter(TRICKY[:3])) == 3
+    finally:
+        store.close()
+    with sqlite3.connect(tmp_path / "s.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM ping").fetchone()[0] == 3

@@ -37,3 +37,22 @@ def test_the_size_bound_refuses_with_a_clear_message(tmp_path):
     with pytest.raises(SpoolFull, match=r"its bound \(storage.influxdb.spool_max\)"):
         spool.append("pinger", ["y" * 60])
     assert spool.backlog() == 1  # what was there is untouched
+
+
+def test_append_all_keeps_all_batches_or_none(tmp_path):
+    spool = Spool(tmp_path / "spool.sqlite", 10**6)
+    spool.append("pinger", ["m v=0i 0"])
+
+    def batches_then_failure():
+        yield ["m v=1i 1", "m v=2i 2"]
+        yield ["m v=3i 3"]
+        raise ValueError("line 4 is malformed")
+
+    with pytest.raises(ValueError, match="line 4"):
+        spool.append_all("pinger", batches_then_failure())
+    assert spool.backlog() == 1  # only what was there before
+    assert spool.append_all("pinger", iter([["m v=1i 1", "m v=2i 2"], ["m v=3i 3"]])) == 3
+    assert [batch.points for batch in spool.oldest(100)] == [1, 2, 1]
+    with pytest.raises(SpoolFull):
+        spool.append_all("pinger", iter([["x" * 600_000], ["y" * 600_000]]))
+    assert spool.backlog() == 3

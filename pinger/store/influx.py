@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from pinger.config import Config, InfluxSettings
@@ -373,14 +374,15 @@ class InfluxStore:
         return rows
 
     def write_samples(self, samples: Iterable[Sample]) -> int:
-        """Raw ping samples through the spool, delivered before returning."""
-        lines = [_PING_LINE(sample, sample.time) for sample in samples]
-        for offset in range(0, len(lines), MAX_POINTS_PER_REQUEST):
-            self.spool.append(self.settings.bucket, lines[offset:offset + MAX_POINTS_PER_REQUEST])
+        """Raw ping samples through the spool, all or none (when ``samples`` raises, nothing is
+        spooled), then delivered before returning. Streams: memory holds one request of lines."""
+        lines = (_PING_LINE(sample, sample.time) for sample in samples)
+        requests = iter(lambda: list(islice(lines, MAX_POINTS_PER_REQUEST)), [])
+        written = self.spool.append_all(self.settings.bucket, requests)
         if not self.deliver_pending(deadline=time.monotonic() + 300):
             raise StoreError(f"{self.spool.backlog()} batches could not be delivered yet; they stay in the spool "
                              f"{self.settings.spool} and are delivered by the collector or the next import")
-        return len(lines)
+        return written
 
 
 def _predicate_escape(text: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -64,20 +65,46 @@ class Spool:
 
     def append(self, bucket: str, lines: list[str]) -> int:
         """Commit one batch; return its id. Raises SpoolFull when the bound would be passed."""
-        text = "\n".join(lines)
-        size = len(text.encode())
         with self._lock:
-            if self.pending_bytes() + size > self.max_bytes:
-                raise SpoolFull(f"the spool {self.path} holds {self.pending_bytes() / 1e6:.1f} MB, its bound "
-                                f"(storage.influxdb.spool_max) is {self.max_bytes / 1e6:.1f} MB")
             try:
-                cursor = self._db().execute(
-                    "INSERT INTO outbox (bucket, created, points, bytes, lines) VALUES (?, ?, ?, ?, ?)",
-                    (bucket, time.time(), len(lines), size, text))
+                return self._insert(bucket, lines, self.pending_bytes())
             except sqlite3.Error as err:
                 raise StoreError(f"Cannot write to the spool {self.path}: {err}") from None
-            assert cursor.lastrowid is not None  # an INSERT into a rowid table always sets it
-            return cursor.lastrowid
+
+    def append_all(self, bucket: str, batches: Iterable[list[str]]) -> int:
+        """Commit many batches in one transaction, all or none: when the bound would be passed
+        (SpoolFull), the spool cannot be written (StoreError) or ``batches`` raises, nothing is
+        kept and the exception propagates. Returns the number of points."""
+        points = 0
+        with self._lock:
+            db = self._db()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    pending = self.pending_bytes()
+                    for lines in batches:
+                        self._insert(bucket, lines, pending)
+                        pending += len("\n".join(lines).encode())
+                        points += len(lines)
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            except sqlite3.Error as err:
+                raise StoreError(f"Cannot write to the spool {self.path}: {err}") from None
+        return points
+
+    def _insert(self, bucket: str, lines: list[str], pending_bytes: int) -> int:
+        text = "\n".join(lines)
+        size = len(text.encode())
+        if pending_bytes + size > self.max_bytes:
+            raise SpoolFull(f"the spool {self.path} holds {pending_bytes / 1e6:.1f} MB, its bound "
+                            f"(storage.influxdb.spool_max) is {self.max_bytes / 1e6:.1f} MB")
+        cursor = self._db().execute(
+            "INSERT INTO outbox (bucket, created, points, bytes, lines) VALUES (?, ?, ?, ?, ?)",
+            (bucket, time.time(), len(lines), size, text))
+        assert cursor.lastrowid is not None  # an INSERT into a rowid table always sets it
+        return cursor.lastrowid
 
     def oldest(self, max_points: int) -> list[Batch]:
         """The oldest batches, in order, up to about ``max_points`` points (at least one batch)."""

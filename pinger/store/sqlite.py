@@ -15,7 +15,7 @@ from pinger.schema import ALL, COLLECTOR, HOST_DAILY, PING, POOL_DAILY, POOL_STA
 
 from .interface import SpoolFill
 from .migrations import Transaction, migrate
-from .tables import insert_sql, record_of, rows, select_sql
+from .tables import insert_sql, record_of, row_maker, rows, select_sql
 
 
 class SqliteStore:
@@ -73,11 +73,19 @@ class SqliteStore:
     # -- samples and daily rows (HistoryStore) --------------------------------------------
 
     def write_samples(self, samples: Iterable[Sample]) -> int:
-        """Write raw ``ping`` samples in one transaction."""
-        batch = rows(PING, samples, self.timezone)
+        """Write raw ``ping`` samples in one transaction, all or none: when ``samples`` raises, nothing
+        is kept and the exception propagates. Streams: memory does not grow with the number of samples."""
+        written = 0
+
+        def counted() -> Iterator[Sequence[object]]:
+            nonlocal written
+            for row in map(row_maker(PING, self.timezone), samples):
+                written += 1
+                yield row
+
         with self._writing():
-            self._write(PING.name, batch)
-        return len(batch)
+            self._db.executemany(self._insert[PING.name], counted())
+        return written
 
     def host_samples(self, pool: str, hosts: Sequence[str], start: float, stop: float) -> Iterator[HostSamples]:
         """Each host's samples, found by host name whatever pool they were recorded in."""
