@@ -6,15 +6,12 @@ import csv
 import datetime as dt
 import io
 import logging
-import os
-import sys
-import tempfile
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import NamedTuple
 
 from pinger.config import Config
 from pinger.models import PoolDay
+from pinger.output import write_text
 from pinger.schema import POOL_DAILY, WIDE_FIGURES, Measurement, long_columns
 from pinger.store import open_history_store
 
@@ -83,7 +80,7 @@ def export_csv(config: Config, first: dt.date, last: dt.date, pools: Sequence[st
                layout: str, dialect_name: str, output: str | None) -> int:
     """Write the CSV; return the number of pool-day rows exported."""
     pools = list(pools) if pools else [pool.name for pool in config.pools]
-    store = open_history_store(config)
+    store = open_history_store(config, "read")
     try:
         records = store.pool_days(first, last, pools)
     finally:
@@ -94,23 +91,6 @@ def export_csv(config: Config, first: dt.date, last: dt.date, pools: Sequence[st
         log.warning("%d of the %d days from %s to %s have no daily rows yet; run pinger aggregate for them",
                     missing, (last - first).days + 1, first, last)
     rows = long_rows(records) if layout == "long" else wide_rows(records, pools)
-    text = render_csv(rows, DIALECTS[dialect_name])
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        _write_atomically(Path(output), text)
+    # UTF-8, line ends as the dialect has them; None or "-" is standard output (see pinger.output).
+    write_text(output, render_csv(rows, DIALECTS[dialect_name]))
     return len(records)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Never leave a half-written file: write beside it, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise

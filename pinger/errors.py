@@ -41,7 +41,20 @@ class StoreError(PingerError):
     """The configured store cannot be opened, read or written."""
 
 
+class StoreMissing(StoreError):
+    """A command that reads the store found none where the config says: only the collector and
+    the import create one."""
+
+
+class CollectorConflict(PingerError):
+    """Another running collector already writes the same store with the same name or a pool in common."""
+
+
 class InfluxConfigError(StoreError):
     """InfluxDB says the settings are wrong (token, org or bucket): retrying will not help (exit 2)."""
 
     exit_code = 2
+
+
+class OutputError(PingerError):
+    """The output file the user named (or standard output) cannot be written."""
