@@ -4,54 +4,86 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
 
 from pinger.config import Config
+from pinger.localtime import local_day
 from pinger.models import HostDay, PoolDay
 from pinger.progress import Progress
-from pinger.store import open_history_store
+from pinger.store import HistoryStore, open_history_store
 
 from .daily import compute_host_day, compute_pool_day, sample_window
 
 log = logging.getLogger("pinger.aggregate")
 
 
-def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
-    return [first + dt.timedelta(days=offset) for offset in range((last - first).days + 1)]
+def days_between(first: dt.date, last: dt.date) -> Iterator[dt.date]:
+    return (first + dt.timedelta(days=offset) for offset in range((last - first).days + 1))
 
 
-def aggregate_days(config: Config, first: dt.date, last: dt.date) -> list[PoolDay]:
-    """Compute and store host_daily and pool_daily rows for first..last; return the pool rows."""
+def sampled_days(config: Config, first_time: int, last_time: int) -> tuple[dt.date, dt.date]:
+    """The first and last local day that a sample can decide: a sample counts up to ``hold`` into
+    the day before or after its own."""
+    hold, tz = config.aggregate.hold, config.timezone
+    return local_day(first_time - hold, tz), local_day(last_time + hold, tz)
+
+
+def aggregate_days(config: Config, first: dt.date, last: dt.date) -> int:
+    """Compute and store host_daily and pool_daily rows for the days from first to last that have
+    samples; return the number of pool rows written.
+
+    Days before the first sample and after the last are skipped: they cost nothing, and a range
+    like 0001-01-01..9999-12-31 does the same work as the days with samples. Memory holds one
+    day's rows at a time.
+    """
     today = dt.datetime.now(config.timezone).date()
-    if last >= today:
-        log.warning("%s is not over yet in %s: its rows are provisional until it is aggregated again",
-                    today if last == today else last, config.timezone.key)
-    store = open_history_store(config)
-    results: list[PoolDay] = []
-    days = days_between(first, last)
-    progress = Progress(len(days), "aggregate")
+    store = open_history_store(config, "write")
     try:
-        for done, day in enumerate(days, start=1):
-            host_rows: list[HostDay] = []
-            pool_rows: list[PoolDay] = []
-            start, stop = sample_window(day, config.timezone, config.aggregate.hold)
-            for pool in config.pools:
-                by_name = {host.name: host for host in pool.hosts}
-                computed: dict[str, HostDay] = {}
-                # Streamed host by host: memory holds one host-day of samples, not a pool's.
-                for found in store.host_samples(pool.name, list(by_name), start, stop):
-                    computed[found.host] = compute_host_day(pool, by_name[found.host], day, config.timezone,
-                                                            config.aggregate.hold, found.times, found.states)
-                host_days = [
-                    computed.get(host.name)
-                    or compute_host_day(pool, host, day, config.timezone, config.aggregate.hold, (), ())
-                    for host in pool.hosts
-                ]
-                host_rows.extend(host_days)
-                pool_rows.append(compute_pool_day(pool, day, host_days, config.study.phase_for(pool.name, day)))
-            store.write_days(host_rows, pool_rows)
-            results.extend(pool_rows)
-            progress.update(done, str(day))
+        first_time, last_time = store.first_sample_time(), store.last_sample_time()
+        if first_time is None or last_time is None:
+            log.warning("the store has no samples yet: nothing to aggregate from %s to %s", first, last)
+            return 0
+        first_sampled, last_sampled = sampled_days(config, first_time, last_time)
+        if last < first_sampled or first > last_sampled:
+            log.warning("no samples from %s to %s (the store holds %s to %s): nothing to aggregate",
+                        first, last, first_sampled, last_sampled)
+            return 0
+        if first < first_sampled or last > last_sampled:
+            log.info("aggregating %s to %s: the days of %s to %s with samples", first, last,
+                     max(first, first_sampled), min(last, last_sampled))
+        first, last = max(first, first_sampled), min(last, last_sampled)
+        if last >= today:
+            log.warning("%s is not over yet in %s: its rows are provisional until it is aggregated again",
+                        today if last == today else last, config.timezone.key)
+        return _aggregate(config, store, first, last)
     finally:
         store.close()
-    log.info("aggregated %d day(s) from %s to %s: %d pool rows", len(days), first, last, len(results))
-    return results
+
+
+def _aggregate(config: Config, store: HistoryStore, first: dt.date, last: dt.date) -> int:
+    count = (last - first).days + 1
+    progress = Progress(count, "aggregate")
+    written = 0
+    for done, day in enumerate(days_between(first, last), start=1):
+        host_rows: list[HostDay] = []
+        pool_rows: list[PoolDay] = []
+        start, stop = sample_window(day, config.timezone, config.aggregate.hold)
+        for pool in config.pools:
+            by_name = {host.name: host for host in pool.hosts}
+            computed: dict[str, HostDay] = {}
+            # Streamed host by host: memory holds one host-day of samples, not a pool's.
+            for found in store.host_samples(pool.name, list(by_name), start, stop):
+                computed[found.host] = compute_host_day(pool, by_name[found.host], day, config.timezone,
+                                                        config.aggregate.hold, found.times, found.states)
+            host_days = [
+                computed.get(host.name)
+                or compute_host_day(pool, host, day, config.timezone, config.aggregate.hold, (), ())
+                for host in pool.hosts
+            ]
+            host_rows.extend(host_days)
+            pool_rows.append(compute_pool_day(pool, day, host_days, config.study.phase_for(pool.name, day)))
+        store.write_days(host_rows, pool_rows)
+        written += len(pool_rows)
+        progress.update(done, str(day))
+    log.info("aggregated %d day(s) from %s to %s: %d pool rows", count, first, last, written)
+    return written

@@ -55,7 +55,7 @@ class NightlyAggregator:
     def catch_up(self) -> None:
         self.config = reload_config(self.config_path, self.config)
         tz = self.config.timezone
-        store = open_history_store(self.config)
+        store = open_history_store(self.config, "write")
         try:
             last_done = store.last_aggregated_day()
             first_time = store.first_sample_time()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -28,6 +29,14 @@ def lab():
         pytest.skip(f"sealed network lab unavailable: {reason}")
     with Lab() as built:
         yield built
+
+
+@pytest.fixture
+def public_dir():
+    """A directory user nobody can read (pytest's tmp_path lives under a root-only directory)."""
+    with tempfile.TemporaryDirectory(prefix="pinger-public-") as name:
+        os.chmod(name, 0o755)
+        yield Path(name)
 
 
 @pytest.fixture

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
 from pinger.collector.engine import _PAYLOAD, PERMISSION_HINT, echo_request
-from tests.support import ROOT, pinger_command
+from tests.support import ROOT, as_nobody, pinger_command
 
 
 def ones_complement_sum(data: bytes) -> int:
@@ -209,25 +206,12 @@ def test_foreign_and_forged_replies_are_ignored(lab, write_config):
     assert sent > 0 and seen > 0  # the forged replies really reached ICMP sockets in the lab
 
 
-def _as_nobody(argv: list[str]) -> list[str]:
-    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-            "--bounding-set=-all", *argv]
-
-
-@pytest.fixture
-def public_dir():
-    """A directory user nobody can read (pytest's tmp_path lives under a root-only directory)."""
-    with tempfile.TemporaryDirectory(prefix="pinger-public-") as name:
-        os.chmod(name, 0o755)
-        yield Path(name)
-
-
 def test_auto_mode_falls_back_to_datagram_icmp_for_an_unprivileged_user(lab, public_dir):  # IPv4 and IPv6
     # ping_group_range is per network namespace: open it in the lab only, then sweep as nobody
     # (no CAP_NET_RAW), so privileged: auto must find raw sockets denied and use datagram ICMP.
     if shutil.which("setpriv") is None:
         pytest.skip("setpriv (util-linux) is not installed")
-    if lab.run(_as_nobody([sys.executable, "-c", "import pinger.cli"]), cwd="/").returncode != 0:
+    if lab.run(as_nobody([sys.executable, "-c", "import pinger.cli"]), cwd="/").returncode != 0:
         pytest.skip("user nobody cannot run this checkout's Python (a private directory on the way)")
     hosts = [lab.address(i) for i in range(300)]
     hosts6 = [lab.address6(i) for i in range(100)]
@@ -238,7 +222,7 @@ def test_auto_mode_falls_back_to_datagram_icmp_for_an_unprivileged_user(lab, pub
                       f"pools:\n  - name: LAB\n    watts: 1\n"
                       f"    hosts: [{hosts[0]}-{hosts[-1]}, '{hosts6[0]}-{hosts6[-1]}']\n")
     config.chmod(0o644)
-    sweep = _as_nobody(pinger_command("sweep", "-c", str(config), "--json"))
+    sweep = as_nobody(pinger_command("sweep", "-c", str(config), "--json"))
 
     assert lab.run(["sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647"]).returncode == 0
     result = lab.run(sweep, cwd="/")

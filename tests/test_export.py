@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import sqlite3
 
 import pytest
@@ -50,9 +51,18 @@ def stored(write_config, tmp_path):
     return config, store_path
 
 
+def stored_rows(config, store_path) -> list[PoolDay]:
+    store = SqliteStore(store_path, config.timezone, "read")
+    try:
+        return store.pool_days(DAY, DAY)
+    finally:
+        store.close()
+
+
 def test_aggregate_rows_and_idempotent_rerun(stored):
     config, store_path = stored
-    first = aggregate_days(config, DAY, DAY)
+    assert aggregate_days(config, DAY, DAY) == 2
+    first = stored_rows(config, store_path)
     # Regular 5-minute samples observe the whole day; transitions fall at midpoints between samples:
     #   10.0.0.1: on from 05:57:30 to 11:57:30 = 6 h;  B2: on from 06:57:30 to 18:57:30 = 12 h,
     #   of which outside 08:00-18:00: 06:57:30-08:00 (1.041667 h) + 18:00-18:57:30 (0.958333 h) = 2 h;
@@ -79,11 +89,7 @@ def aggregated_records(stored) -> list[PoolDay]:
     """The stored day aggregated, read back as the export reads it."""
     config, store_path = stored
     aggregate_days(config, DAY, DAY)
-    store = SqliteStore(store_path, config.timezone)
-    try:
-        return store.pool_days(DAY, DAY)
-    finally:
-        store.close()
+    return stored_rows(config, store_path)
 
 
 def test_long_layout_unix(aggregated_records):
@@ -142,12 +148,59 @@ def test_export_cli_writes_file_and_rejects_unknown_pool(stored, run_pinger, tmp
     assert result.returncode == 2 and "--to is before --from" in result.stderr
 
 
-def test_a_backfill_shows_progress_over_days(stored, run_pinger):
+def test_a_backfill_aggregates_only_the_days_samples_can_decide(stored, run_pinger):
+    # Samples from 2026-11-02 00:00 to 23:55 (UTC), hold 5 minutes: the first one counts back to
+    # 2026-11-01 23:55 and the last one up to 2026-11-03 00:00, so those three days are aggregated.
     config, _ = stored
     result = run_pinger("aggregate", "-c", str(config.source), "--from", "2026-11-01", "--to", "2026-11-10")
     assert result.returncode == 0, result.stderr
-    progress = [line for line in result.stderr.splitlines() if "aggregate: " in line and "/10 " in line]
-    # Not a terminal: a line about every tenth of the work, the last one complete.
-    assert 5 <= len(progress) <= 11
-    assert "aggregate: 10/10 2026-11-10" in progress[-1]
-    assert "aggregated 10 day(s) from 2026-11-01 to 2026-11-10: 20 pool rows" in result.stderr
+    assert ("aggregating 2026-11-01 to 2026-11-10: the days of 2026-11-01 to 2026-11-03 with samples"
+            in result.stderr)
+    assert "aggregated 3 day(s) from 2026-11-01 to 2026-11-03: 6 pool rows" in result.stderr
+    assert "aggregate: " not in result.stderr  # done in well under the seconds before progress shows
+
+
+def test_the_widest_range_costs_what_the_days_with_samples_cost(stored, run_pinger):
+    config, _ = stored
+    result = run_pinger("aggregate", "-c", str(config.source), "--from", "0001-01-01", "--to", "9999-12-30",
+                        timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "aggregated 3 day(s) from 2026-11-01 to 2026-11-03: 6 pool rows" in result.stderr
+    result = run_pinger("aggregate", "-c", str(config.source), "--from", "2027-01-01", "--to", "2027-12-31")
+    assert result.returncode == 0, result.stderr
+    assert "no samples from 2027-01-01 to 2027-12-31 (the store holds 2026-11-01 to 2026-11-03)" in result.stderr
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_shows_only_once_work_has_taken_a_few_seconds(caplog):
+    from pinger.progress import Progress
+
+    clock = FakeClock()
+    progress = Progress(100, "aggregate", stream=io.StringIO(), quiet_for=3.0, clock=clock)
+    with caplog.at_level("INFO", logger="pinger"):
+        for done in range(1, 101):
+            clock.now = done * 0.1  # 10 s for the whole
+            progress.update(done, f"day {done}")
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines[0].startswith("aggregate: 30/100 day 30 (3 s, ~7 s left)")  # the first at 3 s
+    assert lines[-1].startswith("aggregate: 100/100 day 100 (10 s")
+    assert len(lines) == 8  # then one a tenth: 30, 40, …, 100
+
+
+def test_progress_of_quick_work_says_nothing(caplog):
+    from pinger.progress import Progress
+
+    clock = FakeClock()
+    progress = Progress(10, "aggregate", stream=io.StringIO(), clock=clock)
+    with caplog.at_level("INFO", logger="pinger"):
+        for done in range(1, 11):
+            clock.now = done * 0.2
+            progress.update(done)
+    assert caplog.records == []

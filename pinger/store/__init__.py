@@ -5,9 +5,9 @@ from __future__ import annotations
 from pinger.config import Config
 
 from .interface import HistoryStore, SweepStore
-from .sqlite import SqliteStore
+from .sqlite import Access, SqliteStore
 
-__all__ = ["HistoryStore", "SweepStore", "open_history_store", "open_sweep_store"]
+__all__ = ["Access", "HistoryStore", "SweepStore", "open_history_store", "open_sweep_store"]
 
 
 def open_sweep_store(config: Config) -> SweepStore:
@@ -19,10 +19,11 @@ def open_sweep_store(config: Config) -> SweepStore:
     return SqliteStore(config.storage.path, config.timezone)
 
 
-def open_history_store(config: Config) -> HistoryStore:
-    """The store the aggregator, the export and the import read and write; one-shot, it delivers in line."""
+def open_history_store(config: Config, access: Access) -> HistoryStore:
+    """The store the aggregator ("write"), the export ("read") and the import ("create") use; one-shot,
+    it delivers in line. Only "create" makes a SQLite store that is not there (see SqliteStore)."""
     if config.storage.backend == "influxdb":
         from .influx import InfluxStore
 
         return InfluxStore(config, deliver=False)
-    return SqliteStore(config.storage.path, config.timezone)
+    return SqliteStore(config.storage.path, config.timezone, access)

@@ -27,6 +27,11 @@ def first_sample_flux(bucket: str) -> str:
     return _edge_time_flux(bucket, PING.name, "up", "first", "min")
 
 
+def last_sample_flux(bucket: str) -> str:
+    """The time of the newest ping sample."""
+    return _edge_time_flux(bucket, PING.name, "up", "last", "max")
+
+
 def last_daily_flux(daily_bucket: str) -> str:
     """The start of the newest aggregated day."""
     return _edge_time_flux(daily_bucket, POOL_DAILY.name, "pcs_total", "last", "max")

@@ -18,7 +18,7 @@ from pinger.localtime import day_bounds, day_start, local_day
 from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, Sample, SweepResult
 from pinger.schema import COLLECTOR, HOST_DAILY, PING, POOL_DAILY, POOL_STATUS, Measurement
 
-from .flux import first_sample_flux, last_daily_flux, pool_days_flux, pool_samples_flux
+from .flux import first_sample_flux, last_daily_flux, last_sample_flux, pool_days_flux, pool_samples_flux
 from .interface import SpoolFill
 from .spool import Batch, Spool
 
@@ -79,7 +79,7 @@ class InfluxStore:
             raise StoreError("storage.backend is influxdb but storage.influxdb is not configured")
         self.config = config
         self.settings: InfluxSettings = config.storage.influxdb
-        self.spool = Spool(self.settings.spool, self.settings.spool_max_bytes)
+        self._spool: Spool | None = None  # made when first written: reading needs none
         self.client = InfluxDBClient(url=self.settings.url, token=self.settings.token, org=self.settings.org,
                                      enable_gzip=True, timeout=15_000)
         self._write_errors = 0
@@ -259,12 +259,21 @@ class InfluxStore:
 
     # -- lifecycle ----------------------------------------------------------------------
 
+    @property
+    def spool(self) -> Spool:
+        if self._spool is None:
+            self._spool = Spool(self.settings.spool, self.settings.spool_max_bytes)
+        return self._spool
+
     def close(self, flush_seconds: float = 5.0) -> None:
         """Stop the delivery thread, try to deliver what is left for a few seconds, close."""
         self._stopping.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=flush_seconds + 20)
+        if self._spool is None:
+            self.client.close()
+            return
         if self.spool.backlog():
             self.deliver_pending(deadline=time.monotonic() + flush_seconds)
         left = self.spool.backlog()
@@ -350,6 +359,10 @@ class InfluxStore:
 
     def first_sample_time(self) -> int | None:
         found = self._single_time(first_sample_flux(self.settings.bucket))
+        return int(found) if found is not None else None
+
+    def last_sample_time(self) -> int | None:
+        found = self._single_time(last_sample_flux(self.settings.bucket))
         return int(found) if found is not None else None
 
     def last_aggregated_day(self) -> dt.date | None:

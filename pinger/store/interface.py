@@ -59,6 +59,9 @@ class HistoryStore(Protocol):
     def first_sample_time(self) -> int | None:
         """The time of the oldest sample; None when there is none."""
 
+    def last_sample_time(self) -> int | None:
+        """The time of the newest sample; None when there is none."""
+
     def write_days(self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay]) -> None:
         """Replace the daily rows of every (pool, day) given."""
 

@@ -95,6 +95,20 @@ def migrate(db: sqlite3.Connection, path: Path, schema: StoreSchema = SCHEMA) ->
     return found
 
 
+def check_current(db: sqlite3.Connection, path: Path, schema: StoreSchema = SCHEMA) -> None:
+    """For a read-only connection, which cannot migrate: raise StoreError unless the file is at
+    ``schema.version``."""
+    found = _version(db)
+    if found > schema.version:
+        raise StoreError(f"{path} was written by a newer Pinger (schema {found}; this one reads up to "
+                         f"{schema.version}): upgrade Pinger")
+    if found == 0:
+        raise StoreError(f"{path} is not a Pinger store (it has no schema version)")
+    if found < schema.version:
+        raise StoreError(f"{path} has schema {found} and this Pinger reads {schema.version}: the collector or "
+                         "`pinger aggregate` migrates it when it next opens it")
+
+
 def _version(db: sqlite3.Connection) -> int:
     version: int = db.execute("PRAGMA user_version").fetchone()[0]
     return version

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pinger.errors import StoreError
+from pinger.errors import StoreError, StoreMissing
 from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, Sample, SweepResult
 from pinger.schema import ALL, COLLECTOR, HOST_DAILY, PING, POOL_DAILY, POOL_STATUS
 
 from .interface import SpoolFill
-from .migrations import Transaction, migrate
+from .migrations import Transaction, check_current, migrate
 from .tables import insert_sql, record_of, row_maker, rows, select_sql
+
+Access = Literal["create", "write", "read"]
+BUSY_TIMEOUT_S = 30.0
 
 
 class SqliteStore:
@@ -24,27 +30,47 @@ class SqliteStore:
     Implements SweepStore and HistoryStore. Writes are committed before a call returns, so there
     is no outbox: nothing waits, and nothing needs checking at start beyond opening the file.
     ``timezone`` stamps each daily row with the local midnight that starts its day.
+
+    ``access``: "create" (the collector and the import) makes the file and its directory when
+    they are missing; "write" (the aggregator) and "read" (export, report) need the file to exist,
+    so that a mistyped ``storage.path`` is an error rather than an empty store that reads as zeros.
+    "read" opens read-only: no schema is created or migrated, and a read-only file or directory
+    is enough.
     """
 
-    def __init__(self, path: Path, timezone: ZoneInfo):
+    def __init__(self, path: Path, timezone: ZoneInfo, access: Access = "create"):
         self.path = Path(path)
         self.timezone = timezone
         self._insert = {measurement.name: insert_sql(measurement) for measurement in ALL}
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} is a directory, not a store file (storage.path)")
+        if access != "create" and not self.path.exists():
+            raise StoreMissing(f"no store at {self.path} (storage.path): run the collector first")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            if access == "create":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = _connect_read_only(self.path) if access == "read" else sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
         except (sqlite3.Error, OSError) as err:
-            raise StoreError(f"Cannot open the SQLite store {self.path}: {err}") from None
+            raise StoreError(f"Cannot open the SQLite store {self.path}: {_explain(err, self.path)}") from None
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            migrate(self._db, self.path)
+            if access == "read":
+                check_current(self._db, self.path)
+            else:
+                _while_busy(self._prepare, BUSY_TIMEOUT_S)
         except sqlite3.Error as err:
             self._db.close()
-            raise StoreError(f"Cannot open the SQLite store {self.path}: {err}") from None
+            raise StoreError(f"Cannot open the SQLite store {self.path}: {_explain(err, self.path)}") from None
         except StoreError:
             self._db.close()
             raise
+
+    def _prepare(self) -> None:
+        """WAL mode and the current schema. Two processes opening a new file at once both get here:
+        the switch to WAL does not wait for the other's lock, so the caller retries it."""
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        migrate(self._db, self.path)
 
     # -- the collector's side (SweepStore) ------------------------------------------------
 
@@ -100,6 +126,10 @@ class SqliteStore:
         found: int | None = self._db.execute("SELECT min(time) FROM ping").fetchone()[0]
         return found
 
+    def last_sample_time(self) -> int | None:
+        found: int | None = self._db.execute("SELECT max(time) FROM ping").fetchone()[0]
+        return found
+
     def write_days(self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay]) -> None:
         """Replace the daily rows of every (pool, day) given, in one transaction."""
         with self._writing():
@@ -132,3 +162,43 @@ class SqliteStore:
 
     def _write(self, table: str, batch: Sequence[Sequence[object]]) -> None:
         self._db.executemany(self._insert[table], batch)
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection. SQLite reads a WAL file through a shared-memory file beside it; in a
+    directory this process cannot write, with no writer running (so no -wal/-shm files), that
+    file cannot be made: the store is then read as it stands on disk (``immutable``)."""
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        db.execute("PRAGMA user_version").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+        if os.access(path.parent, os.W_OK) or Path(f"{path}-wal").exists():
+            raise
+    return sqlite3.connect(f"{uri}&immutable=1", uri=True, isolation_level=None)
+
+
+def _while_busy(step: Callable[[], None], timeout: float) -> None:
+    """Run ``step``, again while SQLite says the database is locked, for up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _explain(err: BaseException, path: Path) -> str:
+    """The reason in the user's terms: a directory or file that cannot be written is named as such."""
+    directory = path.parent
+    if not os.access(directory, os.W_OK):
+        return (f"the directory {directory} is read-only (SQLite writes {path.name}-wal and {path.name}-shm "
+                "beside the store)")
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"the file {path} is read-only"
+    return str(err)
