@@ -1,4 +1,4 @@
-"""The collector loop: one sweep per interval on the clock's boundaries, written to the store."""
+"""The collector loop: one sweep per interval on the clock's boundaries, handed to the writer thread for the store."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import math
 import signal
 import threading
 import time
-from collections import deque
 from pathlib import Path
 
 from pinger.config import Config
@@ -16,13 +15,25 @@ from pinger.errors import StoreError
 from pinger.models import CollectorStatus, SweepResult
 from pinger.store import SweepStore, open_sweep_store
 
+from .lock import CollectorLock
 from .sweep import run_sweep
 from .targets import Resolver
+from .writer import SweepWriter
 
 log = logging.getLogger("pinger.collector")
 
-# Sweeps that could not be written wait in memory and are retried before each new write.
+# Sweeps that could not be written wait in memory (collector/writer.py); past this many the collector stops.
 MAX_UNWRITTEN_SWEEPS = 10_000
+FINAL_WRITE_S = 10.0  # at a stop, how long the sweeps still waiting may take to be written
+# After a sweep, how long to let the writer store it before the sweep's log line (a tenth of the interval at most).
+LOG_AFTER_WRITE_S = 1.0
+
+
+def local_store_file(config: Config) -> Path:
+    """The file on this machine the collector writes: the SQLite store, or the InfluxDB spool."""
+    if config.storage.backend == "influxdb" and config.storage.influxdb is not None:
+        return config.storage.influxdb.spool
+    return config.storage.path
 
 
 def next_boundary(now: float, interval: float) -> float:
@@ -36,12 +47,17 @@ class Collector:
     def __init__(self, config_path: Path, config: Config):
         self.config_path = config_path
         self.config = config
-        self.store: SweepStore = open_sweep_store(config)
+        self.lock = CollectorLock(local_store_file(config), config.collector_name, [p.name for p in config.pools])
+        self.lock.acquire()  # before the store is touched: a second collector changes nothing
+        try:
+            self.store: SweepStore = open_sweep_store(config)
+        except BaseException:
+            self.lock.release()
+            raise
         self.resolver = Resolver()
         self.stop_requested = threading.Event()
         self.reload_requested = threading.Event()
-        self.unwritten: deque[tuple[SweepResult, CollectorStatus]] = deque()
-        self.write_errors = 0
+        self.writer: SweepWriter | None = None
         self._spool_warned_at = 0  # the last fill level (percent) warned about
         self._config_stamp: int | None = None
         self._config_file_changed()  # remember the file as loaded
@@ -49,6 +65,7 @@ class Collector:
             self.store.check()  # wrong token, org or bucket end the collector here, with one clear sentence
         except Exception:
             self.store.close(flush_seconds=0)
+            self.lock.release()
             raise
 
     def install_signal_handlers(self) -> None:
@@ -64,12 +81,13 @@ class Collector:
         log.info("collector %s: %d hosts in %d pools, one sweep every %gs, store: %s",
                  self.config.collector_name, self.config.host_count, len(self.config.pools),
                  self.config.interval, where)
+        self.writer = writer = SweepWriter(self.store, self.config.interval)
         try:
-            return self._sweep_on_schedule(sweeps, immediately)
+            return self._sweep_on_schedule(writer, sweeps, immediately)
         finally:
             self._shut_down()
 
-    def _sweep_on_schedule(self, sweeps: int | None, immediately: bool) -> int:
+    def _sweep_on_schedule(self, writer: SweepWriter, sweeps: int | None, immediately: bool) -> int:
         done = 0
         due = time.time() if immediately else next_boundary(time.time(), self.config.interval)
         while sweeps is None or done < sweeps:
@@ -79,9 +97,10 @@ class Collector:
                 self._reload()
             scheduled = int(due)
             sweep = run_sweep(self.config, self.resolver, scheduled=scheduled)
-            self._store(sweep)
+            self._store(writer, sweep)
             done += 1
-            backlog = self._backlog()
+            writer.wait_for(sweep, min(LOG_AFTER_WRITE_S, self.config.interval / 10))
+            backlog = writer.waiting() + self.store.backlog()
             log.info("sweep %s: %d/%d hosts on, %.3f s%s",
                      time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(scheduled)),
                      sweep.online, len(sweep.hosts), sweep.duration_s,
@@ -99,17 +118,17 @@ class Collector:
 
     def _shut_down(self) -> None:
         """Last try at the sweeps still waiting; say plainly what is lost; close the store."""
-        self._flush()
-        if self.unwritten:
-            first, last = self.unwritten[0][0].scheduled, self.unwritten[-1][0].scheduled
+        writer_ended = self.writer is None or self.writer.stop(FINAL_WRITE_S)
+        unwritten = self.writer.unwritten() if self.writer is not None else []
+        if unwritten:
+            first, last = unwritten[0].scheduled, unwritten[-1].scheduled
             log.error("stopping with %d sweeps that could not be stored (%s to %s): they are lost",
-                      len(self.unwritten), time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(first)),
+                      len(unwritten), time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(first)),
                       time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last)))
-        self.store.close()
-
-    def _backlog(self) -> int:
-        """Sweeps not yet in the store: in memory here, plus the InfluxDB spool's backlog."""
-        return len(self.unwritten) + self.store.backlog()
+        if writer_ended:
+            self.store.close()
+        # else: the writer is still inside a write (a store locked for longer): leave its connection be
+        self.lock.release()
 
     def _warn_if_spool_fills(self) -> None:
         fill = self.store.spool_fill()
@@ -122,28 +141,20 @@ class Collector:
                         fill.path, fill.percent, fill.batches)
         self._spool_warned_at = level
 
-    def _store(self, sweep: SweepResult) -> None:
+    def _store(self, writer: SweepWriter, sweep: SweepResult) -> None:
+        """Hand the sweep and its status to the writer. The status counts the sweeps before it not yet
+        in the store (waiting in memory, plus the InfluxDB spool's backlog) and the failed writes so far."""
         status = CollectorStatus(
             time=sweep.scheduled, collector=self.config.collector_name, hosts=len(sweep.hosts),
-            online=sweep.online, sweep_s=round(sweep.duration_s, 4), spool_backlog=self._backlog(),
-            write_errors=self.write_errors + self.store.write_errors(),
+            online=sweep.online, sweep_s=round(sweep.duration_s, 4),
+            spool_backlog=writer.waiting_before(sweep) + self.store.backlog(),
+            write_errors=writer.write_errors + self.store.write_errors(),
         )
-        self.unwritten.append((sweep, status))
-        self._flush()
-        if len(self.unwritten) >= MAX_UNWRITTEN_SWEEPS:
-            raise StoreError(f"{len(self.unwritten)} sweeps in a row could not be stored; "
+        writer.put(sweep, status)
+        waiting = writer.waiting()
+        if waiting >= MAX_UNWRITTEN_SWEEPS:
+            raise StoreError(f"{waiting} sweeps in a row could not be stored; "
                              "stopping rather than holding more in memory")
-
-    def _flush(self) -> None:
-        while self.unwritten:
-            sweep, status = self.unwritten[0]
-            try:
-                self.store.write_sweep(sweep, status)
-            except StoreError as err:
-                self.write_errors += 1
-                log.error("%s (will retry at the next sweep)", err)
-                return
-            self.unwritten.popleft()
 
     def _config_file_changed(self) -> bool:
         try:
@@ -159,4 +170,5 @@ class Collector:
         previous = self.config
         self.config = reload_config(self.config_path, self.config)
         if self.config is not previous:
+            self.lock.update_pools([pool.name for pool in self.config.pools])
             log.info("config reloaded: %d hosts in %d pools", self.config.host_count, len(self.config.pools))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import signal
 import sqlite3
+import threading
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -141,3 +143,98 @@ def test_too_many_unwritable_sweeps_stop_the_collector_loudly(write_config, tmp_
     with caplog.at_level("INFO", logger="pinger.collector"), pytest.raises(StoreError, match="2 sweeps in a row"):
         collector_daemon.run(sweeps=5, immediately=True)
     assert "stopping with 2 sweeps that could not be stored" in caplog.text
+
+
+def hold_the_store_locked(store: Path, seconds: float, locked: threading.Event) -> threading.Thread:
+    """Another process's writer: BEGIN EXCLUSIVE on the store for ``seconds``, from a thread of its own."""
+
+    def hold() -> None:
+        db = sqlite3.connect(store, isolation_level=None)
+        db.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        time.sleep(seconds)
+        db.execute("COMMIT")
+        db.close()
+
+    thread = threading.Thread(target=hold, daemon=True)
+    return thread
+
+
+@pytest.mark.parametrize("busy_timeout_s", [30.0, 0.5])
+def test_a_locked_store_delays_writing_never_sweeping(write_config, tmp_path, caplog, monkeypatch, busy_timeout_s):
+    # 30 s: each write waits for the lock and succeeds late; 0.5 s: writes fail while it is held
+    # and are tried again at the next sweep. Either way every sweep is taken on time and stored.
+    monkeypatch.setattr("pinger.store.sqlite.BUSY_TIMEOUT_S", busy_timeout_s)
+    store = tmp_path / "s.sqlite"
+    path = loopback_config(write_config, store, hosts="127.0.0.1")
+    collector_daemon = Collector(path, load_config(path))
+    locked = threading.Event()
+    locker = hold_the_store_locked(store, 3.5, locked)
+    real_write = collector_daemon.store.write_sweep
+
+    def write_then_lock(sweep, status):
+        real_write(sweep, status)
+        if not locker.is_alive() and not locked.is_set():
+            locker.start()  # after the first sweep is stored, another process locks the store
+            locked.wait()
+
+    collector_daemon.store.write_sweep = write_then_lock
+    with caplog.at_level("INFO", logger="pinger.collector"):
+        assert collector_daemon.run(sweeps=7) == 7
+    locker.join()
+    with sqlite3.connect(store) as db:
+        times = [row[0] for row in db.execute("SELECT time FROM ping ORDER BY time")]
+    assert len(times) == 7 and [b - a for a, b in pairwise(times)] == [1] * 6  # none skipped, none lost
+    assert "sweeps skipped" not in caplog.text and "are lost" not in caplog.text
+    (caught_up,) = [r.getMessage() for r in caplog.records if "waited and were written" in r.getMessage()]
+    if busy_timeout_s > 3.5:
+        assert caught_up.startswith("writing to the store took ")
+    else:
+        assert caught_up.startswith("the store was locked for ") and "database is locked" in caplog.text
+    assert int(caught_up.split(" sweeps waited")[0].rsplit(" ", 1)[1]) >= 3
+
+
+def test_a_second_collector_on_the_same_store_refuses_naming_the_first(write_config, tmp_path, daemon, run_pinger):
+    store = tmp_path / "s.sqlite"
+    first = daemon("collect", "-c", str(loopback_config(write_config, store)))
+    first.wait_for_sweeps(1)
+    second = run_pinger("collect", "-c", str(loopback_config(write_config, store, name="again.yaml")), "--once")
+    assert second.returncode == 1
+    assert second.stderr.startswith(f"pinger: another collector is already writing to {store}: loop (pid "
+                                    f"{first.process.pid} on ")
+    assert "pools LOOP); stop it first, or give this one another collector.name and pools of its own" in second.stderr
+    assert first.stop() == 0
+    assert not list(tmp_path.glob("*.collector-*.lock"))  # the first removed its lock at its stop
+
+
+def test_collectors_with_other_names_and_pools_may_share_a_store(write_config, tmp_path, daemon, run_pinger):
+    store = tmp_path / "s.sqlite"
+    first = daemon("collect", "-c", str(loopback_config(write_config, store)))
+    first.wait_for_sweeps(1)
+    other = write_config(f"""
+        timezone: UTC
+        interval: 1s
+        collector: {{name: loop-2}}
+        ping: {{timeout: 500ms, retries: 0}}
+        allow: [127.0.0.0/8]
+        storage: {{path: {store}}}
+        pools:
+          - {{name: LOOP-2, watts: 50, hosts: [127.0.1.1]}}
+    """, "other.yaml")
+    second = run_pinger("collect", "-c", str(other), "--once")
+    assert second.returncode == 0, second.stderr
+    assert f"collector loop (pid {first.process.pid} on " in second.stderr
+    assert f"pools LOOP) also writes to {store}, with other pools" in second.stderr
+    assert first.stop() == 0
+
+
+def test_a_lock_left_by_a_killed_collector_does_not_stop_the_next(write_config, tmp_path, daemon, run_pinger):
+    store = tmp_path / "s.sqlite"
+    config = loopback_config(write_config, store)
+    killed = daemon("collect", "-c", str(config))
+    killed.wait_for_sweeps(1)
+    killed.kill()  # SIGKILL: no clean-up, the lock file stays behind
+    assert list(tmp_path.glob("s.sqlite.collector-*.lock"))
+    again = run_pinger("collect", "-c", str(config), "--once")
+    assert again.returncode == 0, again.stderr
+    assert "another collector" not in again.stderr
