@@ -47,10 +47,15 @@ class NightlyAggregator:
         self.config_path = config_path
         self.config = config
         self.stop_requested = threading.Event()
+        self.stop_signal: str | None = None
 
     def install_signal_handlers(self) -> None:
-        signal.signal(signal.SIGTERM, lambda *_: self.stop_requested.set())
-        signal.signal(signal.SIGINT, lambda *_: self.stop_requested.set())
+        signal.signal(signal.SIGTERM, self._stop_on_signal)
+        signal.signal(signal.SIGINT, self._stop_on_signal)
+
+    def _stop_on_signal(self, number: int, _frame: object) -> None:
+        self.stop_signal = signal.Signals(number).name
+        self.stop_requested.set()
 
     def catch_up(self) -> None:
         self.config = reload_config(self.config_path, self.config)
@@ -92,6 +97,7 @@ class NightlyAggregator:
         log.info("nightly: next run at %s %s", at, self.config.timezone.key)
         while not self.stop_requested.wait(min(max(scheduler.idle_seconds or 0.0, 0.0), 60.0)):
             scheduler.run_pending()
+        log.info("nightly: stopping (%s)", self.stop_signal or "asked to")
 
     def _nightly_job(self, scheduler: schedule.Scheduler) -> None:
         if not self.run_safely() and not scheduler.get_jobs("retry"):

@@ -58,6 +58,7 @@ class Collector:
         self.stop_requested = threading.Event()
         self.reload_requested = threading.Event()
         self.writer: SweepWriter | None = None
+        self.stop_signal: str | None = None
         self._spool_warned_at = 0  # the last fill level (percent) warned about
         self._config_stamp: int | None = None
         self._config_file_changed()  # remember the file as loaded
@@ -69,9 +70,13 @@ class Collector:
             raise
 
     def install_signal_handlers(self) -> None:
-        signal.signal(signal.SIGTERM, lambda *_: self.stop_requested.set())
-        signal.signal(signal.SIGINT, lambda *_: self.stop_requested.set())
+        signal.signal(signal.SIGTERM, self._stop_on_signal)
+        signal.signal(signal.SIGINT, self._stop_on_signal)
         signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
+
+    def _stop_on_signal(self, number: int, _frame: object) -> None:
+        self.stop_signal = signal.Signals(number).name
+        self.stop_requested.set()
 
     def run(self, sweeps: int | None = None, immediately: bool = False) -> int:
         """Sweep ``sweeps`` times (None: until stopped); return the number of sweeps done."""
@@ -118,6 +123,8 @@ class Collector:
 
     def _shut_down(self) -> None:
         """Last try at the sweeps still waiting; say plainly what is lost; close the store."""
+        if self.stop_signal:
+            log.info("collector %s: stopping (%s)", self.config.collector_name, self.stop_signal)
         writer_ended = self.writer is None or self.writer.stop(FINAL_WRITE_S)
         unwritten = self.writer.unwritten() if self.writer is not None else []
         if unwritten:

@@ -78,17 +78,21 @@ def build_parser() -> argparse.ArgumentParser:
                        _import)
     importer.add_argument("file", metavar="FILE.lp", help="line protocol; lines of other measurements are skipped")
     importer.add_argument("--precision", choices=("s", "ms", "us", "ns"), default="ns",
-                          help="unit of the timestamps (default ns, as line protocol's)")
+                          help="unit of the timestamps (default: ns, as in line protocol)")
 
     export = command("export", "print the daily pool rows as CSV", _export)
     export.add_argument("--from", dest="first", type=_date, metavar="D", required=True, help="first day")
     export.add_argument("--to", dest="last", type=_date, metavar="D", required=True, help="last day, inclusive")
     export.add_argument("--pools", metavar="A,B", help="only these pools (default: all configured)")
     export.add_argument("--layout", choices=("wide", "long"), default="long",
-                        help="long: one row per day and pool; wide: one row per day, columns per pool")
+                        help="long: one row per day and pool; wide: one row per day, columns per pool "
+                             "(default: long)")
     export.add_argument("--dialect", choices=("unix", "excel", "excel-de"), default="unix",
-                        help="unix: comma, LF; excel: comma, CRLF, BOM; excel-de: semicolon, decimal comma")
-    export.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+                        help="unix: comma, LF; excel: comma, CRLF, BOM; excel-de: semicolon, decimal comma "
+                             "(default: unix)")
+    export.add_argument("-o", "--output", metavar="FILE",
+                        help="write here: a file is replaced atomically, a device, FIFO or link target is written "
+                             "in place (default: standard output, also -)")
     return parser
 
 
@@ -104,9 +108,12 @@ def _positive_int(text: str) -> int:
 
 def _date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    if day == dt.date.max:  # its end, the next midnight, is past what dates can hold
+        raise argparse.ArgumentTypeError(f"{text} is past the last day Pinger can handle, 9999-12-30")
+    return day
 
 
 def main(argv: list[str] | None = None) -> int:

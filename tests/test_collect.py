@@ -36,6 +36,7 @@ def test_signal_stops_the_daemon_cleanly_after_its_sweep(write_config, tmp_path,
     collector.wait_for_sweeps(2)
     assert collector.stop(stop_signal) == 0
     assert "Traceback" not in collector.log
+    assert collector.log.count(f"collector loop: stopping ({stop_signal.name})") == 1
     with sqlite3.connect(store) as db:
         counts = db.execute("SELECT count(*), count(DISTINCT time) FROM ping").fetchone()
     assert counts[0] == 3 * counts[1] and counts[1] >= 2  # whole sweeps only

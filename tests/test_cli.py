@@ -1,0 +1,34 @@
+"""The command line itself: what --help says, and arguments refused in one sentence."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from pinger.cli import build_parser
+
+
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    (choices,) = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+    return dict(choices.choices)
+
+
+@pytest.mark.parametrize("command", sorted(subcommands()))
+def test_help_names_every_options_default(command):
+    for action in subcommands()[command]._actions:
+        if action.default in (None, False, argparse.SUPPRESS) or isinstance(action, argparse._HelpAction):
+            continue
+        assert "(default: " in (action.help or ""), f"{command} {action.option_strings}: {action.help!r}"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["aggregate", "--date", "9999-12-31"], "9999-12-31 is past the last day Pinger can handle, 9999-12-30"),
+    (["export", "--from", "2026-11-01", "--to", "9999-12-31"], "past the last day Pinger can handle"),
+    (["aggregate", "--date", "2026-02-30"], "'2026-02-30' is not a date (YYYY-MM-DD)"),
+])
+def test_impossible_dates_are_one_sentence_and_exit_2(run_pinger, argv, message):
+    result = run_pinger(*argv, "-c", "config/demo.yaml")
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr and "Error" not in result.stderr
