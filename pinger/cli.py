@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     every_command.add_argument("-c", "--config", metavar="FILE", default=os.environ.get("PINGER_CONFIG"),
                                help="the YAML config (default: $PINGER_CONFIG)")
     every_command.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    every_command.set_defaults(allow_unset_env=False)
 
     def command(name: str, help_text: str, run: Callable[[argparse.Namespace, Config], int]
                 ) -> argparse.ArgumentParser:
@@ -52,7 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    command("check-config", "validate the config; list every problem as FILE:LINE: field: message", _check_config)
+    check = command("check-config", "validate the config; list every problem as FILE:LINE: field: message",
+                    _check_config)
+    check.add_argument("--allow-unset-env", action="store_true",
+                       help="let ${VAR}s that are not set pass: the values holding one are left unchecked, "
+                            "everything else is checked (for checking a config away from its secrets)")
 
     sweep = command("sweep", "ping every configured host once and print one line per host; store nothing", _sweep)
     sweep.add_argument("--json", action="store_true",
@@ -128,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         from .config_load import load_config
 
         run: Callable[[argparse.Namespace, Config], int] = args.run
-        return run(args, load_config(args.config))
+        return run(args, load_config(args.config, allow_unset_env=args.allow_unset_env))
     except PingerError as err:
         if debug:
             raise

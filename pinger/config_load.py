@@ -11,6 +11,7 @@ import ipaddress
 import os
 import re
 import socket
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,24 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NULLS = {"", "~", "null", "Null", "NULL"}
+
+MAX_CONFIG_BYTES = 16 * 10**6  # a config file may have at most 16 MB
+MAX_HOSTS = 1_000_000  # hosts in all pools together, counted before any is expanded
+MAX_ALIAS_NODES = 100_000  # nodes a config may gain through aliases (*name) repeating anchored ones
+
+# Bytes that are never text: C0 controls other than tab, line feed and carriage return, and DEL.
+_CONTROL_BYTE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+# Characters YAML does not allow (PyYAML's reader refuses them without naming a line).
+_NOT_YAML_TEXT = yaml.reader.Reader.NON_PRINTABLE
+
+_FILE_KINDS: tuple[tuple[Callable[[int], bool], str], ...] = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 
@@ -71,12 +90,31 @@ class _Fields(dict[str, "yaml.Node"]):
         self.path = path
 
 
-class _Reader:
-    """Walks composed YAML nodes, converting fields and collecting problems."""
+class _UnsetVariable(values.InvalidValue):
+    """A ${VAR} whose variable is not set: the value it is part of is unknown."""
 
-    def __init__(self, problems: _Problems, environ: dict[str, str]):
+
+class _Reader:
+    """Walks composed YAML nodes, converting fields and collecting problems.
+
+    With ``allow_unset_env`` a value naming an unset ${VAR} is not a problem: it is unknown, so
+    it is left out (a field keeps its default) and everything else is still checked.
+    """
+
+    def __init__(self, problems: _Problems, environ: dict[str, str], allow_unset_env: bool = False):
         self.problems = problems
         self.environ = environ
+        self.allow_unset_env = allow_unset_env
+
+    def invalid(self, node: yaml.Node | None, path: str, err: values.InvalidValue) -> None:
+        """Record a bad value (an unset ${VAR} only when unset variables are not allowed)."""
+        if not (self.allow_unset_env and isinstance(err, _UnsetVariable)):
+            self.problems.add(node, path, str(err))
+
+    def given(self, fields: _Fields, name: str) -> bool:
+        """Whether the mapping gives the field a value (not left out, not null)."""
+        node = fields.get(name)
+        return node is not None and not self.is_null(node)
 
     # -- shapes -------------------------------------------------------------
 
@@ -123,7 +161,7 @@ class _Reader:
         def substitute(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in self.environ:
-                raise values.InvalidValue(f"environment variable {name} is not set")
+                raise _UnsetVariable(f"environment variable {name} is not set")
             return self.environ[name]
 
         return _ENV_REF.sub(substitute, node.value)
@@ -140,7 +178,7 @@ class _Reader:
         try:
             return convert(self.text(node, full))
         except values.InvalidValue as err:
-            self.problems.add(node, full, str(err))
+            self.invalid(node, full, err)
             return default
 
 
@@ -203,7 +241,7 @@ def _opening_hours(reader: _Reader, node: yaml.Node, path: str) -> OpeningHours 
             days = values.weekdays(key)
             periods = values.periods(reader.text(value_node, full))
         except values.InvalidValue as err:
-            reader.problems.add(value_node, full, str(err))
+            reader.invalid(value_node, full, err)
             continue
         for day in days:
             if day in assigned:
@@ -218,14 +256,68 @@ def _opening_hours(reader: _Reader, node: yaml.Node, path: str) -> OpeningHours 
 
 
 
-def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> Config:
-    """Read and validate a config file; raise ConfigError listing every problem."""
+def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = None, *,
+                allow_unset_env: bool = False) -> Config:
+    """Read and validate a config file; raise ConfigError listing every problem.
+
+    ``allow_unset_env`` (for check-config) lets a ${VAR} whose variable is not set pass: the
+    value it is part of is left out (its field keeps its default, a host entry is skipped) and
+    the rest is checked in full. A config loaded so is for checking, not for running.
+    """
     source = str(path)
+    raw = _read_config_file(path, source)
+    return parse_config(_decode(raw, source), source, os.environ.copy() if environ is None else environ,
+                        allow_unset_env=allow_unset_env)
+
+
+def _read_config_file(path: str | os.PathLike[str], source: str) -> bytes:
+    """The file's bytes: a regular file of at most MAX_CONFIG_BYTES, checked before it is opened.
+
+    Opening a named pipe would block until a writer comes, and /dev/zero never ends: their kind
+    is refused from os.stat, before any open. The open itself does not block (O_NONBLOCK), and
+    the opened file is checked again, in case another file took the name in between.
+    """
     try:
-        raw = Path(path).read_text(encoding="utf-8")
+        _check_file_kind(os.stat(path), source)
+        flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+        with open(os.open(path, flags), "rb") as handle:
+            info = os.fstat(handle.fileno())
+            _check_file_kind(info, source)
+            data = handle.read(MAX_CONFIG_BYTES + 1)  # a file growing meanwhile is still read no further
     except OSError as err:
         raise ConfigError([f"{source}: cannot read the config file: {err.strerror or err}"]) from None
-    return parse_config(raw, source, os.environ.copy() if environ is None else environ)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError([_too_large(source, max(len(data), info.st_size))])
+    return data
+
+
+def _check_file_kind(info: os.stat_result, source: str) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for is_kind, name in _FILE_KINDS if is_kind(info.st_mode)), "an unknown kind of file")
+        raise ConfigError([f"{source}: not a regular file ({kind})"])
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError([_too_large(source, info.st_size)])
+
+
+def _too_large(source: str, size: int) -> str:
+    shown = f"{size / 1e6:.1f} MB"
+    if shown == f"{MAX_CONFIG_BYTES / 1e6:.1f} MB":  # just over the bound: say it in bytes
+        shown = f"{size:,} bytes"
+    return f"{source}: {shown} is larger than the {MAX_CONFIG_BYTES // 10**6} MB a config may have"
+
+
+def _decode(raw: bytes, source: str) -> str:
+    """The file as text; a byte that is not UTF-8 text is named with its line."""
+    control = _CONTROL_BYTE.search(raw)
+    bad = control.start() if control else -1
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        bad = err.start if bad < 0 else min(bad, err.start)
+    if bad >= 0:
+        line = raw.count(b"\n", 0, bad) + 1
+        raise ConfigError([f"{source}: not UTF-8 text (byte 0x{raw[bad]:02x} at line {line})"])
+    return text
 
 
 def reload_config(path: str | os.PathLike[str], running: Config) -> Config:
@@ -247,38 +339,46 @@ def reload_config(path: str | os.PathLike[str], running: Config) -> Config:
     return fresh
 
 
-def parse_config(text: str, source: str, environ: dict[str, str]) -> Config:
+def parse_config(text: str, source: str, environ: dict[str, str], *, allow_unset_env: bool = False) -> Config:
     problems = _Problems(source)
+    unprintable = _NOT_YAML_TEXT.search(text)
+    if unprintable:  # PyYAML would say so without a line (and the C parser counts bytes, not characters)
+        line = text.count("\n", 0, unprintable.start()) + 1
+        raise ConfigError([f"{source}:{line}: (yaml): the character U+{ord(unprintable.group()):04X} "
+                           "is not allowed in YAML"])
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        detail = getattr(err, "problem", None) or str(err)
-        lines = text.splitlines()
-        bad_line = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
-        if "::" in bad_line:  # an unquoted IPv6 address in a flow list: YAML takes its colons as a mapping
-            detail += " (quote IPv6 addresses inside [...] lists, e.g. ['fd00::1'])"
-        raise ConfigError([f"{source}:{line}: (yaml): {detail}"]) from None
+        raise ConfigError([_yaml_problem(err, text, source)]) from None
     if root is None:
         raise ConfigError([f"{source}:1: (file): the config is empty; it needs at least timezone and pools"])
+    if "*" in text:  # no alias without a '*'
+        _check_aliases(root, source)
 
-    reader = _Reader(problems, environ)
+    reader = _Reader(problems, environ, allow_unset_env)
     top = reader.mapping(root, "", _TOP)
+    _check_host_count(reader, top.get("pools"))
 
     timezone = reader.field(top, "timezone", values.timezone, required=True)
-    interval = reader.field(top, "interval", values.parse_duration, default=300.0)
+    interval_value = reader.field(top, "interval", values.interval)
+    interval = 300.0 if interval_value is None else interval_value
 
     collector_fields = reader.mapping(top.get("collector"), "collector", {"name"})
     collector_name = reader.field(collector_fields, "name", values.nonempty, default=None) or socket.gethostname()
 
     ping_fields = reader.mapping(top.get("ping"), "ping", {"timeout", "retries", "rate", "privileged"})
+    timeout = reader.field(ping_fields, "timeout", values.parse_duration)
+    retries = reader.field(ping_fields, "retries", values.nonnegative_int)
     ping = PingSettings(
-        timeout=reader.field(ping_fields, "timeout", values.parse_duration, default=1.0),
-        retries=reader.field(ping_fields, "retries", values.nonnegative_int, default=1),
+        timeout=1.0 if timeout is None else timeout,
+        retries=1 if retries is None else retries,
         rate=reader.field(ping_fields, "rate", values.positive_rate, default=2000.0),
         privileged=reader.field(ping_fields, "privileged", values.privileged, default=None),
     )
+    # Only when all three are known: a bad (or unknown) one is reported on its own.
+    if all(value is not None or not reader.given(fields, name) for value, fields, name in (
+            (interval_value, top, "interval"), (timeout, ping_fields, "timeout"), (retries, ping_fields, "retries"))):
+        _check_sweep_fits(reader, top, ping_fields, ping, interval)
 
     allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None = None
     if "allow" in top and not reader.is_null(top["allow"]):
@@ -287,7 +387,7 @@ def parse_config(text: str, source: str, environ: dict[str, str]) -> Config:
             try:
                 networks.append(values.network(reader.text(item, f"allow[{index}]")))
             except values.InvalidValue as err:
-                problems.add(item, f"allow[{index}]", str(err))
+                reader.invalid(item, f"allow[{index}]", err)
         allow = tuple(networks)
 
     storage = _storage(reader, top.get("storage"))
@@ -319,6 +419,119 @@ def parse_config(text: str, source: str, environ: dict[str, str]) -> Config:
     )
 
 
+
+
+def _yaml_problem(err: yaml.YAMLError, text: str, source: str) -> str:
+    """A YAML syntax error as one line: FILE:LINE, and what to do for the mistakes people make."""
+    mark = getattr(err, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else 1
+    detail = getattr(err, "problem", None) or str(err)
+    lines = text.splitlines()
+    bad_line = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
+    indent = bad_line[:len(bad_line) - len(bad_line.lstrip(" \t"))]
+    if mark is not None and "\t" in indent and (mark.column < len(indent) or "tab" in detail):
+        # PyYAML says "found character that cannot start any token" or "... violates indentation".
+        return f"{source}:{line}: tabs are not allowed for indentation, use spaces"
+    if "::" in bad_line:  # an unquoted IPv6 address in a flow list: YAML takes its colons as a mapping
+        detail += " (quote IPv6 addresses inside [...] lists, e.g. ['fd00::1'])"
+    return f"{source}:{line}: (yaml): {detail}"
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [child for pair in node.value for child in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_aliases(root: yaml.Node, source: str) -> None:
+    """Refuse a document that aliases would expand by more than MAX_ALIAS_NODES nodes, or without end.
+
+    An alias is the anchored node itself, not a copy: the walk below visits each node once and
+    counts how often the document reaches it, so a billion repetitions cost no more than one.
+    """
+    finished: dict[int, bool] = {id(root): False}  # False while the node's children are walked
+    postorder: list[yaml.Node] = []  # children before their parents
+    stack: list[tuple[yaml.Node, list[yaml.Node], int]] = [(root, _children(root), 0)]
+    while stack:
+        node, children, index = stack[-1]
+        if index == len(children):
+            stack.pop()
+            finished[id(node)] = True
+            postorder.append(node)
+            continue
+        stack[-1] = (node, children, index + 1)
+        child = children[index]
+        state = finished.get(id(child))
+        if state is None:
+            finished[id(child)] = False
+            stack.append((child, _children(child), 0))
+        elif state is False:  # the child is being walked: it contains this node
+            raise ConfigError([f"{source}:{node.start_mark.line + 1}: (aliases): the node starting on this line "
+                               "holds an alias to a node that contains it"])
+    reached = {id(root): 1}
+    for node in reversed(postorder):  # parents before their children
+        for child in _children(node):
+            reached[id(child)] = reached.get(id(child), 0) + reached[id(node)]
+    gained = sum(reached.values()) - len(reached)
+    if gained > MAX_ALIAS_NODES:
+        most = max(postorder, key=lambda n: (reached[id(n)], -n.start_mark.index))
+        raise ConfigError([f"{source}:{most.start_mark.line + 1}: (aliases): aliases repeat the node on this line "
+                           f"{reached[id(most)] - 1:,} times, expanding the config by {gained:,} nodes, "
+                           f"more than the {MAX_ALIAS_NODES:,} a config may gain through aliases"])
+
+
+def _first_value(node: yaml.Node, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+                found: yaml.Node = value_node
+                return found
+    return None
+
+
+def _check_host_count(reader: _Reader, pools_node: yaml.Node | None) -> None:
+    """Refuse more than MAX_HOSTS hosts in all pools, counted from the entries without expanding them.
+
+    Malformed pools and entries count nothing here; the walk reports them.
+    """
+    if not isinstance(pools_node, yaml.SequenceNode):
+        return
+    per_list: dict[int, int] = {}  # a hosts list reached through aliases is counted once
+    total = 0
+    for pool_node in pools_node.value:
+        hosts_node = _first_value(pool_node, "hosts")
+        if not isinstance(hosts_node, yaml.SequenceNode):
+            continue
+        if id(hosts_node) not in per_list:
+            count = 0
+            for entry in hosts_node.value:
+                spec = _first_value(entry, "host") if isinstance(entry, yaml.MappingNode) else entry
+                if isinstance(spec, yaml.ScalarNode):
+                    try:
+                        count += values.host_spec_size(reader.text(spec, ""))
+                    except values.InvalidValue:
+                        pass
+            per_list[id(hosts_node)] = count
+        total += per_list[id(hosts_node)]
+    if total > MAX_HOSTS:
+        line = pools_node.start_mark.line + 1
+        raise ConfigError([f"{reader.problems.source}:{line}: pools: the pools hold {total:,} hosts, "
+                           f"more than the {MAX_HOSTS:,} a config may have"])
+
+
+def _check_sweep_fits(reader: _Reader, top: _Fields, ping_fields: _Fields, ping: PingSettings,
+                      interval: float) -> None:
+    """A sweep waits up to timeout × (1 + retries) for silent hosts: that must end before the next sweep."""
+    longest = ping.timeout * (1 + ping.retries)
+    if round(longest, 6) < interval:
+        return
+    node = ping_fields.get("timeout") or ping_fields.get("retries") or ping_fields.node or top.get("interval")
+    retries = f"{ping.retries} {'retry' if ping.retries == 1 else 'retries'}"
+    reader.problems.add(node, "ping.timeout",
+                        f"{ping.timeout:g}s × (1 + {retries}) = {longest:g}s is not shorter than the interval "
+                        f"{interval:g}s: a sweep could not finish before the next one is due")
 
 
 def _storage(reader: _Reader, node: yaml.Node | None) -> StorageSettings:
@@ -372,8 +585,8 @@ def _pools(reader: _Reader, node: yaml.Node | None,
                                     f"pool {name!r} is already defined at line {pool_lines[name]}")
             else:
                 pool_lines[name] = fields["name"].start_mark.line + 1
-        watts = reader.field(fields, "watts", values.nonnegative_number, required=True)
-        standby = reader.field(fields, "standby_watts", values.nonnegative_number, default=0.0)
+        watts = reader.field(fields, "watts", values.watts, required=True)
+        standby = reader.field(fields, "standby_watts", values.watts, default=0.0)
         opening = _opening_hours(reader, fields["open"], _join(path, "open")) if "open" in fields else None
         tags = _tags(reader, fields.get("tags"), _join(path, "tags"))
         hosts: list[Host] = []
@@ -390,12 +603,12 @@ def _pools(reader: _Reader, node: yaml.Node | None,
                     reader.problems.add(host_node, _join(host_path, "host"), "required")
                     continue
                 spec_node = host_fields["host"]
-                host_watts = reader.field(host_fields, "watts", values.nonnegative_number, default=watts)
+                host_watts = reader.field(host_fields, "watts", values.watts, default=watts)
                 host_path = _join(host_path, "host")
             try:
                 names, is_address = values.expand_host_spec(reader.text(spec_node, host_path))
             except values.InvalidValue as err:
-                reader.problems.add(spec_node, host_path, str(err))
+                reader.invalid(spec_node, host_path, err)
                 continue
             line = spec_node.start_mark.line + 1
             if is_address and allow is not None:
@@ -434,7 +647,7 @@ def _tags(reader: _Reader, node: yaml.Node | None, path: str) -> dict[str, str]:
         try:
             tags[key] = reader.text(value_node, full)
         except values.InvalidValue as err:
-            reader.problems.add(value_node, full, str(err))
+            reader.invalid(value_node, full, err)
     return tags
 
 
@@ -455,7 +668,7 @@ def _study(reader: _Reader, node: yaml.Node | None, pool_names: set[str]) -> Stu
                 try:
                     pool = reader.text(pool_node, pool_path)
                 except values.InvalidValue as err:
-                    reader.problems.add(pool_node, pool_path, str(err))
+                    reader.invalid(pool_node, pool_path, err)
                     continue
                 if pool not in pool_names:
                     reader.problems.add(pool_node, pool_path, f"no pool is named {pool!r}")

@@ -10,12 +10,16 @@ import datetime as dt
 import ipaddress
 import re
 import socket
+from collections.abc import Callable
 from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .config import WEEKDAYS
 
 MAX_ADDRESSES_PER_ENTRY = 65536
+MAX_DURATION = 86400.0  # seconds: interval, ping.timeout and aggregate.hold are at most one day
+MIN_INTERVAL = 1.0  # seconds: samples are stored on whole seconds
+MAX_WATTS = 10000.0  # one PC drawing more than 10 kW is a unit mistake (kW or mW written as W)
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
@@ -45,6 +49,16 @@ def parse_duration(text: str) -> float:
     seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
     if seconds <= 0:
         raise InvalidValue("must be longer than zero")
+    if not seconds <= MAX_DURATION:  # also inf, from a number too long for a float
+        raise InvalidValue("must be at most 24h (one day)")
+    return seconds
+
+
+def interval(text: str) -> float:
+    """A sweep interval: a duration of at least one second."""
+    seconds = parse_duration(text)
+    if seconds < MIN_INTERVAL:
+        raise InvalidValue("must be at least 1s: samples are stored on whole seconds")
     return seconds
 
 
@@ -72,6 +86,14 @@ def nonnegative_number(text: str) -> float:
         raise InvalidValue(f"{text!r} is not a number") from None
     if not value >= 0 or value == float("inf"):
         raise InvalidValue("must be a number of zero or more")
+    return value
+
+
+def watts(text: str) -> float:
+    """A PC's draw in watts: zero or more, at most MAX_WATTS."""
+    value = nonnegative_number(text)
+    if value > MAX_WATTS:
+        raise InvalidValue(f"must be at most {MAX_WATTS:g} W (10 kW): is the unit watts?")
     return value
 
 
@@ -193,6 +215,22 @@ def expand_host_spec(text: str) -> tuple[list[str], bool]:
     Addresses come out in canonical form (IPv6 compressed and in lower case), so that one
     address has one name in the samples however the config spells it.
     """
+    _count, expand, is_address = _host_spec(text)
+    return expand(), is_address
+
+
+def host_spec_size(text: str) -> int:
+    """How many hosts ``expand_host_spec(text)`` gives, without making their names.
+
+    An entry without '/' or '-' is one address or one name (or a mistake): 1, without parsing it.
+    """
+    if "/" not in text and "-" not in text:
+        return 1
+    return _host_spec(text)[0]
+
+
+def _host_spec(text: str) -> tuple[int, Callable[[], list[str]], bool]:
+    """An entry's number of hosts, a function making their names, and whether they are addresses."""
     text = text.strip()
     if "/" in text:
         try:
@@ -205,27 +243,38 @@ def expand_host_spec(text: str) -> tuple[list[str], bool]:
             ipv6(str(network.network_address))  # refuses link-local and IPv4-mapped networks
         if network.num_addresses > MAX_ADDRESSES_PER_ENTRY + 2:
             raise InvalidValue(f"{text!r} holds more than {MAX_ADDRESSES_PER_ENTRY} addresses; split it")
-        addresses = list(network.hosts()) if network.version == 6 or network.prefixlen < 31 else list(network)
-        return [str(a) for a in addresses], True
+        # IPv4 leaves out the network and broadcast addresses up to /30, IPv6 the subnet-router
+        # anycast address up to /126 (what ipaddress's hosts() does).
+        every = network.prefixlen >= network.max_prefixlen - 1
+        count = network.num_addresses if every else network.num_addresses - (2 if network.version == 4 else 1)
+
+        def cidr_names() -> list[str]:
+            addresses = list(network.hosts()) if network.version == 6 or network.prefixlen < 31 else list(network)
+            return [str(a) for a in addresses]
+
+        return count, cidr_names, True
     if "-" in text and ":" in text:
         first_text, last_text = (part.strip() for part in text.split("-", 1))
         first, last = ipv6(first_text), ipv6(last_text)
         count = _range_count(text, int(first), int(last))
-        return [str(first + i) for i in range(count)], True
+        return count, lambda: [str(first + i) for i in range(count)], True
     if re.match(r"^\d+\.\d+\.\d+\.\d+\s*-\s*\d+(\.\d+\.\d+\.\d+)?$", text):
         first_text, last_text = (part.strip() for part in text.split("-"))
         if "." not in last_text:
             last_text = first_text.rsplit(".", 1)[0] + "." + last_text
         first_v4, last_v4 = ipv4(first_text), ipv4(last_text)
         count = _range_count(text, int(first_v4), int(last_v4))
-        return [dotted(int(first_v4) + i) for i in range(count)], True
+        return count, lambda: [dotted(int(first_v4) + i) for i in range(count)], True
     if re.match(r"^[\d.]+$", text):
-        return [str(ipv4(text))], True
+        name = str(ipv4(text))
+        return 1, lambda: [name], True
     if ":" in text:
-        return [str(ipv6(text))], True
+        name = str(ipv6(text))
+        return 1, lambda: [name], True
     if not _HOSTNAME.match(text):
         raise InvalidValue(f"{text!r} is neither an IP address, a range a-b, a CIDR network nor a DNS name")
-    return [text.rstrip(".").lower()], False
+    name = text.rstrip(".").lower()
+    return 1, lambda: [name], False
 
 
 def _range_count(text: str, first: int, last: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 import pytest
 
@@ -32,3 +33,14 @@ def test_impossible_dates_are_one_sentence_and_exit_2(run_pinger, argv, message)
     result = run_pinger(*argv, "-c", "config/demo.yaml")
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr and "Error" not in result.stderr
+
+
+def test_check_config_can_check_the_example_without_its_secrets(run_pinger):
+    if "INFLUX_TOKEN" in os.environ:
+        pytest.skip("INFLUX_TOKEN is set here")
+    example = "config/pools.example.yaml"
+    without = run_pinger("check-config", "-c", example)
+    assert without.returncode == 2 and "environment variable INFLUX_TOKEN is not set" in without.stderr
+    allowed = run_pinger("check-config", "-c", example, "--allow-unset-env")
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stdout.startswith(f"{example}: ok (")
