@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("file", metavar="FILE.lp", help="line protocol; lines of other measurements are skipped")
     importer.add_argument("--precision", choices=("s", "ms", "us", "ns"), default="ns",
                           help="unit of the timestamps (default: ns, as in line protocol)")
+    importer.add_argument("--allow-any-time", action="store_true",
+                          help="take timestamps before 2000-01-01 or more than a day ahead of the clock, which "
+                               "are refused otherwise (most often a --precision mistake)")
 
     export = command("export", "print the daily pool rows as CSV", _export)
     export.add_argument("--from", dest="first", type=_date, metavar="D", required=True, help="first day")
@@ -208,7 +211,7 @@ def _export(args: argparse.Namespace, config: Config) -> int:
 def _import(args: argparse.Namespace, config: Config) -> int:
     from .ingestion.line_protocol import import_file
 
-    import_file(config, Path(args.file), args.precision)
+    import_file(config, Path(args.file), args.precision, allow_any_time=args.allow_any_time)
     return 0
 
 

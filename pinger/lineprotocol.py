@@ -98,13 +98,18 @@ def parse_line(line: str, line_number: int, precision: str = "ns") -> LinePoint 
         key_value = _split_unescaped(pair, "=", line_number)
         if len(key_value) != 2 or not key_value[0] or not key_value[1]:
             raise LineProtocolError(line_number, f"tag {pair!r} is not key=value")
-        tags[_unescape(key_value[0])] = _unescape(key_value[1])
+        key = _unescape(key_value[0])
+        if key in tags:
+            raise LineProtocolError(line_number, f"tag {key!r} is given twice")
+        tags[key] = _unescape(key_value[1])
     fields: dict[str, FieldValue] = {}
     for pair in _split_unescaped(sections[1], ",", line_number, quotes=True):
         key_value = _split_unescaped(pair, "=", line_number, quotes=True)
         if len(key_value) != 2 or not key_value[0] or not key_value[1]:
             raise LineProtocolError(line_number, f"field {pair!r} is not key=value")
         key = _unescape(key_value[0])
+        if key in fields:
+            raise LineProtocolError(line_number, f"field {key!r} is given twice")
         fields[key] = _field_value(key_value[1], line_number, key)
     time_ns = None
     if len(sections) == 3:
@@ -112,6 +117,46 @@ def parse_line(line: str, line_number: int, precision: str = "ns") -> LinePoint 
             time_ns = int(sections[2]) * _PRECISION_NS[precision]
         except ValueError:
             raise LineProtocolError(line_number, f"timestamp {sections[2]!r} is not an integer") from None
+    return LinePoint(measurement, tags, fields, time_ns)
+
+
+def parse_line_fast(line: str, line_number: int, precision: str = "ns") -> LinePoint | None:
+    """parse_line's result, byte for byte, several times faster for lines without a backslash or a
+    double quote (nearly every line): in those nothing is escaped or quoted, so ``str.split`` splits
+    exactly where ``_split_unescaped`` would, and ``_unescape`` changes nothing. Any other line, and
+    any line parse_line refuses, goes to parse_line itself, which raises its own error."""
+    if "\\" in line or '"' in line:
+        return parse_line(line, line_number, precision)
+    text = line.rstrip("\n").rstrip("\r")
+    if not text.strip() or text.lstrip().startswith("#"):
+        return None
+    sections = text.split(" ")
+    if "" in sections:
+        sections = [section for section in sections if section != ""]
+    if len(sections) not in (2, 3):
+        return parse_line(line, line_number, precision)
+    series = sections[0].split(",")
+    measurement = series[0]
+    tags: dict[str, str] = {}
+    fields: dict[str, FieldValue] = {}
+    time_ns = None
+    try:
+        if not measurement:
+            raise ValueError
+        for pair in series[1:]:
+            key, value = pair.split("=")  # ValueError unless exactly one "="
+            if not key or not value or key in tags:
+                raise ValueError
+            tags[key] = value
+        for pair in sections[1].split(","):
+            key, raw = pair.split("=")
+            if not key or not raw or key in fields:
+                raise ValueError
+            fields[key] = _field_value(raw, line_number, key)
+        if len(sections) == 3:
+            time_ns = int(sections[2]) * _PRECISION_NS[precision]
+    except (ValueError, LineProtocolError):  # LineProtocolError is a ValueError; named for the reader
+        return parse_line(line, line_number, precision)
     return LinePoint(measurement, tags, fields, time_ns)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 
 import pytest
 
@@ -44,3 +45,23 @@ def test_check_config_can_check_the_example_without_its_secrets(run_pinger):
     allowed = run_pinger("check-config", "-c", example, "--allow-unset-env")
     assert allowed.returncode == 0, allowed.stderr
     assert allowed.stdout.startswith(f"{example}: ok (")
+
+
+def test_import_takes_implausible_times_only_when_allowed(write_config, tmp_path, run_pinger):
+    store = tmp_path / "s.sqlite"
+    config = write_config(f"""
+        timezone: UTC
+        storage: {{path: {store}}}
+        pools:
+          - {{name: A, watts: 1, hosts: [10.0.0.1]}}
+    """)
+    old = tmp_path / "old.lp"
+    old.write_text("ping,pool=A,host=10.0.0.1 up=1i 1700000000\n")  # seconds, read as nanoseconds: 1970
+    refused = run_pinger("import", "-c", str(config), str(old))
+    assert refused.returncode == 2 and "before 2000-01-01T00:00:00Z" in refused.stderr
+    assert "try --precision s" in refused.stderr
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT count(*) FROM ping").fetchone()[0] == 0
+    taken = run_pinger("import", "-c", str(config), str(old), "--allow-any-time")
+    assert taken.returncode == 0, taken.stderr
+    assert "imported 1 ping samples" in taken.stderr

@@ -1,0 +1,127 @@
+"""Import benchmark: `pinger import` of a large line-protocol file into a fresh SQLite store.
+
+Generates LINES ordinary ``ping`` lines (``ping,host=10.0.3.7,pool=A101 up=1i,rtt_ms=0.251 <ns>``:
+HOSTS hosts of one pool, one line per host per 5-minute sweep, about two thirds of them up) in a
+temporary directory with a config (timezone UTC, the SQLite store in the same directory, one pool
+10.0.0.0/16 covering every generated host), then times ``python -m pinger import -c CONFIG FILE
+--precision ns`` in a separate process and reports lines/s, wall time, CPU time and peak RSS.
+With --careful it also times the same import forced onto the careful character-by-character
+parser (the only parser before the fast path existed), for comparison. Pings nothing.
+
+Usage: python -m bench.import_bench [LINES] [--hosts N] [--order sweep|series] [--careful]
+       (default 3000000 lines, 10000 hosts, sweep order)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.support import ROOT
+
+FIRST_SWEEP = int(dt.datetime(2026, 6, 1, tzinfo=dt.UTC).timestamp())
+INTERVAL_S = 300
+
+# The careful path: the same command with the import's fast parser switched off in the process.
+CAREFUL = ("import sys; import pinger.ingestion.line_protocol as lp; lp.FAST_PATH = False; "
+           "from pinger.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
+def generate(path: Path, lines: int, hosts: int, order: str) -> int:
+    """Write the line-protocol file; return its size in bytes. ``order``: "sweep" (a sweep of every
+    host after another, as the collector writes) or "series" (every sweep of one host, then the next
+    host, as InfluxDB exports). Round-trip times have the collector's 3 decimals, 2,000 distinct ones."""
+    names = [f"10.0.{i >> 8}.{i & 255}" for i in range(1, hosts + 1)]
+    sweeps = -(-lines // hosts)
+
+    def line(i: int, sweep: int) -> str:
+        stamp = (FIRST_SWEEP + sweep * INTERVAL_S) * 1_000_000_000
+        if (i * 7 + sweep) % 3 == 0:
+            return f"ping,host={names[i]},pool=A101 up=0i {stamp}\n"
+        rtt = 100 + (i * 7919 + sweep * 104_729) % 2000  # microseconds
+        return f"ping,host={names[i]},pool=A101 up=1i,rtt_ms={rtt // 1000}.{rtt % 1000:03d} {stamp}\n"
+
+    if order == "sweep":
+        keys = ((i, sweep) for sweep in range(sweeps) for i in range(hosts))
+    else:
+        keys = ((i, sweep) for i in range(hosts) for sweep in range(sweeps))
+    with path.open("w", encoding="utf-8") as out:
+        batch: list[str] = []
+        for count, (i, sweep) in enumerate(keys):
+            if count == lines:
+                break
+            batch.append(line(i, sweep))
+            if len(batch) == 100_000:
+                out.write("".join(batch))
+                batch.clear()
+        out.write("".join(batch))
+    return path.stat().st_size
+
+
+def write_config(work: Path) -> Path:
+    config = work / "bench.yaml"
+    config.write_text("\n".join([
+        "timezone: UTC", "interval: 5m", f"storage: {{path: {work / 'store.sqlite'}}}", "pools:",
+        "  - {name: A101, watts: 80, hosts: [10.0.0.0/16]}",
+    ]) + "\n")
+    return config
+
+
+def timed_import(label: str, argv: list[str], lines: int) -> bool:
+    """Run one import in a child process and print its figures. The peak RSS is the largest of
+    all children so far (getrusage), so the runs go from the cheapest to the dearest."""
+    started = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        print(f"{label}: exit {result.returncode}\n{result.stderr[-3000:]}")
+        return False
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(f"{label}: {lines / wall:,.0f} lines/s, wall {wall:.2f} s, CPU {cpu:.2f} s, "
+          f"peak RSS {after.ru_maxrss / 1024:.0f} MB")
+    return True
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.import_bench")
+    parser.add_argument("lines", nargs="?", type=int, default=3_000_000)
+    parser.add_argument("--hosts", type=int, default=10_000, help="hosts per sweep (at most 65534)")
+    parser.add_argument("--order", choices=("sweep", "series"), default="sweep",
+                        help="sweep: a sweep of all hosts after another (the collector's order, default); "
+                             "series: all sweeps of one host after another (InfluxDB's export order)")
+    parser.add_argument("--careful", action="store_true", help="also time the careful-parser-only path")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work_dir:
+        work = Path(work_dir)
+        config = write_config(work)
+        samples = work / "samples.lp"
+        built = time.monotonic()
+        size = generate(samples, args.lines, args.hosts, args.order)
+        print(f"# import benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
+              f"Python {platform.python_version()}")
+        print(f"file: {args.lines:,} lines ({size / 1e6:.0f} MB) of {args.hosts:,} hosts in {args.order} order, "
+              f"generated in {time.monotonic() - built:.1f} s")
+        command = ["import", "-c", str(config), str(samples), "--precision", "ns"]
+        if not timed_import("import", [sys.executable, "-m", "pinger", *command], args.lines):
+            return 1
+        if args.careful:
+            (work / "store.sqlite").unlink()
+            for extra in ("-wal", "-shm"):
+                (work / f"store.sqlite{extra}").unlink(missing_ok=True)
+            if not timed_import("import, careful parser only", [sys.executable, "-c", CAREFUL, *command], args.lines):
+                return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
