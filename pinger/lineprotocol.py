@@ -172,11 +172,11 @@ def format_line(measurement: str, tags: dict[str, str], fields: dict[str, FieldV
         if isinstance(value, bool):
             rendered = "true" if value else "false"
         elif isinstance(value, int):
-            rendered = f"{value}i"
+            rendered = _render_int(value)
         elif isinstance(value, float):
-            rendered = repr(value)
+            rendered = _render_float(value)
         else:
-            rendered = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            rendered = _render_string(value)
         parts.append(f"{_escape_key(key)}={rendered}")
     return f"{_escape_measurement(measurement)}{tag_text} {','.join(parts)} {time_s}"
 

@@ -89,8 +89,9 @@ class Measurement(NamedTuple):
         for tag in self.tags:
             values[tag.name] = tags.get(tag.name) or None
         if self.free_tags:
+            declared = self.tag_names
             values[self.free_tags] = (dict(free_tags) if free_tags is not None else
-                                      {name: value for name, value in tags.items() if name not in self.tag_names})
+                                      {name: value for name, value in tags.items() if name not in declared})
         for field in self.fields:
             values[field.name] = field.convert(fields.get(field.name))
         return self.record(**values)
@@ -140,10 +141,11 @@ ALL = (PING, POOL_STATUS, COLLECTOR, HOST_DAILY, POOL_DAILY)
 MEASUREMENTS = {measurement.name: measurement for measurement in ALL}
 
 
-
 def long_columns(measurement: Measurement) -> tuple[str, ...]:
     """A daily measurement's long CSV layout, column for column: the date, then its tags and fields as declared."""
     return ("date", *measurement.tag_names, *measurement.field_names)
+
+
 # The wide layout: per pool, these pool_daily fields (the original system's export, plus pcs_used).
 WIDE_FIGURES = ("runtime_h", "avg_runtime_h", "energy_kwh", "pcs_total", "pcs_used")
 if not set(WIDE_FIGURES) <= set(POOL_DAILY.field_names):
