@@ -403,7 +403,20 @@ def _predicate_escape(text: str) -> str:
 
 
 def _short(err: BaseException) -> str:
+    """A connection failure in a few plain words, not urllib3's nested reprs."""
     text = str(err)
-    if "Connection refused" in text:
-        return "connection refused"
+    for marker, words in _CONNECTION_FAILURES:
+        if marker in text:
+            return words
     return text.splitlines()[0][:160] if text else type(err).__name__
+
+
+_CONNECTION_FAILURES = (
+    ("Connection refused", "connection refused"),
+    ("RemoteDisconnected", "the server closed the connection without answering"),
+    ("Connection reset", "the server reset the connection"),
+    ("Connection aborted", "the connection was aborted"),
+    ("timed out", "timed out"),
+    ("Name or service not known", "the host name does not resolve"),
+    ("Temporary failure in name resolution", "the host name does not resolve"),
+)
