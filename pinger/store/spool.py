@@ -4,7 +4,8 @@ A batch (one sweep's points) is appended in one transaction and removed only aft
 acknowledged it, so a restart, a SIGKILL or an outage loses nothing and, since InfluxDB
 overwrites a point with the same series and time, a batch delivered twice is stored once.
 Batches the server rejects as malformed (HTTP 400) are kept in a separate table for inspection
-rather than retried forever or dropped.
+rather than retried forever or dropped. The scheduled time of each collector's newest sweep is kept
+too, committed with its batch and kept after delivery: what ``pinger health`` reads.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
-from pinger.errors import StoreError
+from pinger.errors import StoreError, StoreMissing
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, bucket TEXT NOT NULL, "
     "created REAL NOT NULL, points INTEGER NOT NULL, bytes INTEGER NOT NULL, lines TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS rejected (id INTEGER PRIMARY KEY, bucket TEXT NOT NULL, created REAL NOT NULL, "
     "rejected REAL NOT NULL, reason TEXT NOT NULL, lines TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS newest_sweep (collector TEXT PRIMARY KEY, time INTEGER NOT NULL)",
 )
 
 
@@ -63,11 +65,24 @@ class Spool:
             self._local.db = db
         return db
 
-    def append(self, bucket: str, lines: list[str]) -> int:
-        """Commit one batch; return its id. Raises SpoolFull when the bound would be passed."""
+    def append(self, bucket: str, lines: list[str], sweep: tuple[str, int] | None = None) -> int:
+        """Commit one batch; return its id. Raises SpoolFull when the bound would be passed.
+        ``sweep``: (collector name, scheduled time) of the sweep the batch holds, committed with it as
+        that collector's newest sweep (see newest_spooled_sweep)."""
         with self._lock:
+            db = self._db()
             try:
-                return self._insert(bucket, lines, self.pending_bytes())
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    batch_id = self._insert(bucket, lines, self.pending_bytes())
+                    if sweep is not None:
+                        db.execute("INSERT INTO newest_sweep (collector, time) VALUES (?, ?) ON CONFLICT (collector) "
+                                   "DO UPDATE SET time = max(time, excluded.time)", sweep)
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+                return batch_id
             except sqlite3.Error as err:
                 raise StoreError(f"Cannot write to the spool {self.path}: {err}") from None
 
@@ -150,3 +165,24 @@ class Spool:
         if db is not None:
             db.close()
             self._local.db = None
+
+
+def newest_spooled_sweep(path: Path, collector: str) -> int | None:
+    """The scheduled time of the newest sweep the collector committed to the spool at ``path``, delivered
+    or not; None when it has committed none (or the spool was made by a Pinger that did not record it).
+    Read-only: raises StoreMissing when there is no spool."""
+    if not Path(path).exists():
+        raise StoreMissing(f"no spool at {path} (storage.influxdb.spool): the collector has not run here")
+    try:
+        db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+        try:
+            found = db.execute("SELECT time FROM newest_sweep WHERE collector = ?", (collector,)).fetchone()
+        finally:
+            db.close()
+    except sqlite3.OperationalError as err:
+        if "no such table" in str(err):
+            return None
+        raise StoreError(f"Cannot read the spool {path}: {err}") from None
+    except sqlite3.Error as err:
+        raise StoreError(f"Cannot read the spool {path}: {err}") from None
+    return None if found is None else int(found[0])

@@ -98,6 +98,11 @@ class SqliteStore:
     def write_errors(self) -> int:
         return 0
 
+    def newest_sweep(self, collector: str) -> int | None:
+        """The scheduled time of the collector's newest stored sweep (its newest ``collector`` row); None: none."""
+        found = self._db.execute(f"SELECT max(time) FROM {COLLECTOR.name} WHERE collector = ?", (collector,)).fetchone()
+        return None if found[0] is None else int(found[0])
+
     def close(self, flush_seconds: float = 0.0) -> None:
         self._db.close()
 

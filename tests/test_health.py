@@ -1,0 +1,164 @@
+"""`pinger health`: exit 0 when the collector's newest stored (or, with InfluxDB, spooled) sweep is younger than
+three intervals, else 1, always with one sentence; the image's HEALTHCHECK runs it."""
+
+from __future__ import annotations
+
+import time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pinger.models import CollectorStatus, HostResult, SweepResult
+
+UTC = ZoneInfo("UTC")
+
+
+def sqlite_config(write_config, tmp_path, collector: str = "lab-1") -> object:
+    return write_config(f"""
+        timezone: UTC
+        interval: 5m
+        collector: {{name: {collector}}}
+        allow: [127.0.0.0/8]
+        storage: {{backend: sqlite, path: {tmp_path / 'data' / 'pinger.sqlite'}}}
+        pools:
+          - {{name: LOOP, watts: 50, hosts: [127.0.0.1]}}
+    """)
+
+
+def influx_config(write_config, tmp_path) -> object:
+    return write_config(f"""
+        timezone: UTC
+        interval: 5m
+        collector: {{name: lab-1}}
+        allow: [127.0.0.0/8]
+        storage:
+          backend: influxdb
+          influxdb: {{url: "http://127.0.0.1:9", org: pinger, bucket: pinger, daily_bucket: pinger_daily,
+                      token: "${{INFLUX_TOKEN}}", spool: "{tmp_path / 'spool.sqlite'}"}}
+        pools:
+          - {{name: LOOP, watts: 50, hosts: [127.0.0.1]}}
+    """)
+
+
+def a_sweep(scheduled: int, collector: str = "lab-1") -> tuple[SweepResult, CollectorStatus]:
+    sweep = SweepResult(scheduled, 0.01, (HostResult("LOOP", "127.0.0.1", True, 0.1),))
+    return sweep, CollectorStatus(time=scheduled, collector=collector, hosts=1, online=1, sweep_s=0.01)
+
+
+def store_sweep_at(config_path, scheduled: int, collector: str = "lab-1") -> None:
+    """Store one sweep as the collector does (with InfluxDB: into the spool, without a delivery thread)."""
+    from pinger.config_load import load_config
+    from pinger.store import SqliteStore
+    from pinger.store.influx import InfluxStore
+
+    config = load_config(config_path, environ={"INFLUX_TOKEN": "not-a-secret"})
+    store = (InfluxStore(config, deliver=False) if config.storage.backend == "influxdb"
+             else SqliteStore(config.storage.path, config.timezone))
+    try:
+        store.write_sweep(*a_sweep(scheduled, collector))
+    finally:
+        store.close(flush_seconds=0)
+
+
+def one_sentence(result) -> str:
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_a_store_the_collector_just_wrote_is_healthy(write_config, tmp_path, run_pinger):
+    config = sqlite_config(write_config, tmp_path)
+    collected = run_pinger("collect", "-c", str(config), "--once")  # pings 127.0.0.1 only
+    assert collected.returncode == 0, collected.stderr
+    result = run_pinger("health", "-c", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert one_sentence(result).startswith("collector lab-1: healthy, newest sweep ")
+
+
+def test_a_stale_store_is_unhealthy_with_its_age(write_config, tmp_path, run_pinger):
+    config = sqlite_config(write_config, tmp_path)
+    store_sweep_at(config, int(time.time()) - 20 * 60)
+    result = run_pinger("health", "-c", str(config))
+    assert result.returncode == 1
+    sentence = one_sentence(result)
+    assert sentence.startswith("collector lab-1: stale, newest sweep ")
+    assert sentence.endswith("20 min ago (limit: 15 min, 3 intervals)")
+
+
+def test_only_the_configured_collectors_sweeps_count(write_config, tmp_path, run_pinger):
+    config = sqlite_config(write_config, tmp_path)
+    store_sweep_at(config, int(time.time()), collector="another-one")
+    result = run_pinger("health", "-c", str(config))
+    assert result.returncode == 1
+    assert one_sentence(result).startswith("collector lab-1: no sweep stored yet")
+
+
+def test_a_missing_store_is_named(write_config, tmp_path, run_pinger):
+    config = sqlite_config(write_config, tmp_path)
+    result = run_pinger("health", "-c", str(config))
+    assert result.returncode == 1
+    assert one_sentence(result) == (f"pinger: no store at {tmp_path / 'data' / 'pinger.sqlite'} (storage.path): "
+                                    "run the collector first")
+    assert not (tmp_path / "data").exists(), "health reads; it never creates a store"
+
+
+def test_with_influxdb_the_spool_remembers_the_newest_sweep_after_delivery(write_config, tmp_path, run_pinger):
+    """InfluxDB itself is away here (port 9): the spool alone answers, and its delivered batches are gone.
+    The token's variable is not set either: health reads local files only (a HEALTHCHECK has no secrets)."""
+    from pinger.config_load import load_config
+    from pinger.store.influx import InfluxStore
+
+    config = influx_config(write_config, tmp_path)
+    store = InfluxStore(load_config(config, environ={"INFLUX_TOKEN": "not-a-secret"}), deliver=False)
+    store.write_sweep(*a_sweep(int(time.time()) - 60))
+    store.spool.remove([batch.id for batch in store.spool.oldest(10_000)])  # as a delivery does
+    assert store.spool.backlog() == 0
+    store.spool.close()
+    store.client.close()
+    result = run_pinger("health", "-c", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert one_sentence(result).startswith("collector lab-1: healthy, newest sweep ")
+
+
+def test_with_influxdb_a_stale_spool_is_unhealthy(write_config, tmp_path, run_pinger):
+    config = influx_config(write_config, tmp_path)
+    store_sweep_at(config, int(time.time()) - 16 * 60)
+    result = run_pinger("health", "-c", str(config))
+    assert result.returncode == 1
+    assert " stale, " in one_sentence(result)
+
+
+def test_with_influxdb_a_missing_spool_is_named(write_config, tmp_path, run_pinger):
+    config = influx_config(write_config, tmp_path)
+    result = run_pinger("health", "-c", str(config))
+    assert result.returncode == 1
+    assert one_sentence(result) == (f"pinger: no spool at {tmp_path / 'spool.sqlite'} (storage.influxdb.spool): "
+                                    "the collector has not run here")
+
+
+def test_an_older_spool_is_kept_newest_first(tmp_path):
+    """A late batch (a sweep handed over out of order) never moves the recorded newest sweep back."""
+    from pinger.store.spool import Spool, newest_spooled_sweep
+
+    spool = Spool(tmp_path / "spool.sqlite", 10_000_000)
+    spool.append("pinger", ["m v=1i 2000"], sweep=("lab-1", 2000))
+    spool.append("pinger", ["m v=1i 1000"], sweep=("lab-1", 1000))
+    spool.append("pinger", ["m v=1i 3000"])  # an import's batch: no sweep
+    spool.close()
+    assert newest_spooled_sweep(tmp_path / "spool.sqlite", "lab-1") == 2000
+    assert newest_spooled_sweep(tmp_path / "spool.sqlite", "lab-2") is None
+
+
+@pytest.mark.parametrize(("age", "healthy"), [(0, True), (899, True), (900, False), (3600, False)])
+def test_the_limit_is_three_intervals(age, healthy):
+    from pinger.collector.health import judge
+
+    assert judge("lab-1", 1_780_000_000, 1_780_000_000 + age, 300.0, UTC).healthy is healthy
+
+
+def test_the_sentence_names_the_time_in_the_configured_zone():
+    from pinger.collector.health import judge
+
+    berlin = judge("lab-1", 1_780_000_000, 1_780_000_030, 300.0, ZoneInfo("Europe/Berlin"))
+    assert berlin.sentence == ("collector lab-1: healthy, newest sweep 2026-05-28 22:26:40 CEST, 30 s ago "
+                               "(limit: 15 min, 3 intervals)")
