@@ -7,6 +7,7 @@ COPY pinger ./pinger
 COPY collector ./collector
 COPY aggregator ./aggregator
 COPY ingestion ./ingestion
+COPY reporting ./reporting
 RUN pip wheel --no-cache-dir --disable-pip-version-check --wheel-dir /wheels .
 
 FROM python:3.12-slim
@@ -24,5 +25,10 @@ RUN pip install --no-cache-dir --disable-pip-version-check /wheels/*.whl \
 WORKDIR /var/lib/pinger
 VOLUME /var/lib/pinger
 USER 10001:10001
+# Healthy while the collector's newest sweep in its store, or with InfluxDB in its spool (delivered or
+# not), is younger than three intervals: `pinger health` says so in one sentence (docker inspect shows
+# it). The start period covers the wait for the first sweep, up to one interval of 5 minutes. The
+# aggregator runs from this image too and has no sweeps: docker-compose.yml gives it its own check.
+HEALTHCHECK --interval=1m --timeout=30s --start-period=10m --retries=3 CMD ["pinger", "health"]
 ENTRYPOINT ["pinger"]
 CMD ["collect"]

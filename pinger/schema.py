@@ -150,3 +150,18 @@ def long_columns(measurement: Measurement) -> tuple[str, ...]:
 WIDE_FIGURES = ("runtime_h", "avg_runtime_h", "energy_kwh", "pcs_total", "pcs_used")
 if not set(WIDE_FIGURES) <= set(POOL_DAILY.field_names):
     raise TypeError("WIDE_FIGURES names a field pool_daily does not declare")
+
+# InfluxDB only (SQLite has a date column and the config at hand): every daily point also carries its local
+# date as a string field, so a day's date never depends on the time zone of whoever reads it (a Grafana
+# viewer, say); a pool_daily point carries the pool's 0-based position in the config's pools, so Grafana's
+# wide table orders pools as `pinger export` does.
+DATE_FIELD = "date"
+POOL_ORDER_FIELD = "pool_order"
+
+
+def influx_field_names(measurement: Measurement) -> tuple[str, ...]:
+    """The fields of a measurement's InfluxDB points: the declared ones, then the InfluxDB-only ones."""
+    if not measurement.daily:
+        return measurement.field_names
+    extra = (DATE_FIELD, POOL_ORDER_FIELD) if measurement is POOL_DAILY else (DATE_FIELD,)
+    return (*measurement.field_names, *extra)

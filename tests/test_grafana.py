@@ -36,6 +36,9 @@ SAMPLE_VALUES = {
     "pool": ["A101", "B204"],
     "host": ["10.1.1.10", "pc-a101-07.example.edu"],
     "collector": ["lab-1"],
+    "sweep_interval": "5m",
+    "aggregate_at": "30m",
+    "top": "25",
 }
 # Grafana's global variables; the second set only means something in links and display names.
 GLOBAL_VARIABLES = {"__interval", "__interval_ms", "__rate_interval", "__range", "__range_s", "__range_ms",
@@ -191,10 +194,10 @@ def test_the_csv_table_is_the_wide_layout():
     assert table["type"] == "table"
     query = table["targets"][0]["query"]
     listed = re.search(r"set: \[([^\]]*)\]", query).group(1)
-    assert tuple(re.findall(r'"([^"]+)"', listed)) == schema.WIDE_FIGURES
+    # The figures, plus the stored date and the pool's place in the config (test_grafana_data.py: the header).
+    assert tuple(re.findall(r'"([^"]+)"', listed)) == ("date", "pool_order", *schema.WIDE_FIGURES)
     # One row per day, a column per pool and figure.
     assert 'pivot(rowKey: ["date"], columnKey: ["column"]' in query
-    assert 'column: r.pool + " " + r._field' in query
 
 
 def test_the_daily_dashboard_shows_study_phases_as_annotations():
@@ -217,13 +220,14 @@ def test_dashboards_cover_the_issue():
                    for v in load(name)["templating"]["list"]), f"{name}: a variable from the data"
 
 
-def test_datasource_is_influxdb_in_flux_mode_with_the_token_from_the_environment():
+def test_datasource_is_influxdb_in_flux_mode_with_grafanas_own_read_only_token():
     datasource = provisioned_datasource()
     assert datasource["type"] == "influxdb" and datasource["uid"] == "pinger-influxdb"
     assert datasource["jsonData"]["version"] == "Flux"
     assert datasource["jsonData"]["organization"] == "$INFLUX_ORG"
     assert datasource["jsonData"]["defaultBucket"] == "$INFLUX_BUCKET"
-    assert datasource["secureJsonData"]["token"] == "$INFLUX_TOKEN"
+    # Grafana's read-only token, from the file the setup service writes (docs/operations.md, Tokens).
+    assert datasource["secureJsonData"]["token"] == "$__file{/run/pinger/influx-token}"
     assert datasource["url"] == "http://influxdb:8086"
 
 

@@ -390,3 +390,29 @@ def test_the_nightly_aggregator_outlives_an_unreachable_store(standin, write_con
     assert nightly.stop() == 0
     assert "nightly: aggregation failed" in nightly.log and "retrying in 15 minutes" in nightly.log
     assert "Traceback" not in nightly.log
+
+
+def test_the_spool_is_made_once_when_the_delivery_thread_and_a_sweep_both_need_it(standin, write_config, tmp_path,
+                                                                                monkeypatch):
+    from pinger.config_load import load_config
+    from pinger.store import influx
+
+    made = []
+    real_spool = influx.Spool
+
+    def slow_spool(*args):
+        made.append(args)
+        time.sleep(0.2)  # opening takes a while: the second caller arrives meanwhile
+        return real_spool(*args)
+
+    monkeypatch.setattr(influx, "Spool", slow_spool)
+    config = load_config(influx_config(write_config, tmp_path, standin.url), environ={"INFLUX_TOKEN": "s3cret-token"})
+    store = influx.InfluxStore(config, deliver=False)
+    seen = []
+    callers = [threading.Thread(target=lambda: seen.append(store.spool)) for _ in range(2)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+    assert len(made) == 1 and seen[0] is seen[1]
+    store.close()

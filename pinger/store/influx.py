@@ -16,7 +16,17 @@ from pinger.errors import InfluxConfigError, StoreError
 from pinger.lineprotocol import format_line, line_formatter
 from pinger.localtime import day_bounds, day_start, local_day
 from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, Sample, SweepResult
-from pinger.schema import COLLECTOR, HOST_DAILY, PING, POOL_DAILY, POOL_STATUS, Measurement
+from pinger.schema import (
+    COLLECTOR,
+    DATE_FIELD,
+    HOST_DAILY,
+    PING,
+    POOL_DAILY,
+    POOL_ORDER_FIELD,
+    POOL_STATUS,
+    Measurement,
+    influx_field_names,
+)
 
 from .flux import first_sample_flux, last_daily_flux, last_sample_flux, pool_days_flux, pool_samples_flux
 from .interface import SpoolFill
@@ -38,6 +48,15 @@ _CONFIGURATION = {401, 403, 404}
 def point_line(measurement: Measurement, record: Any, time_s: int) -> str:
     """One record as a line of its measurement, as declared in pinger.schema."""
     return format_line(measurement.name, measurement.tag_values(record), measurement.field_values(record), time_s)
+
+
+def daily_point_line(measurement: Measurement, record: Any, time_s: int, pool_order: int | None = None) -> str:
+    """A daily record as a line, with the InfluxDB-only fields (pinger.schema.influx_field_names): its local
+    date and, for pool_daily, the pool's position in the config."""
+    fields: dict[str, int | float | str] = {**measurement.field_values(record), DATE_FIELD: record.day.isoformat()}
+    if pool_order is not None:
+        fields[POOL_ORDER_FIELD] = pool_order
+    return format_line(measurement.name, measurement.tag_values(record), fields, time_s)
 
 
 def _prepared(measurement: Measurement) -> Callable[[Any, int], str]:
@@ -80,6 +99,7 @@ class InfluxStore:
         self.config = config
         self.settings: InfluxSettings = config.storage.influxdb
         self._spool: Spool | None = None  # made when first written: reading needs none
+        self._spool_made = threading.Lock()  # the delivery thread and the first sweep may both make it
         self.client = InfluxDBClient(url=self.settings.url, token=self.settings.token, org=self.settings.org,
                                      enable_gzip=True, timeout=15_000)
         self._write_errors = 0
@@ -126,7 +146,7 @@ class InfluxStore:
 
     def write_sweep(self, sweep: SweepResult, status: CollectorStatus) -> None:
         """Commit the sweep to the spool (durable on return); delivery happens in the background."""
-        self.spool.append(self.settings.bucket, sweep_lines(sweep, status))
+        self.spool.append(self.settings.bucket, sweep_lines(sweep, status), sweep=(status.collector, status.time))
         self._wake.set()
 
     def backlog(self) -> int:
@@ -262,7 +282,9 @@ class InfluxStore:
     @property
     def spool(self) -> Spool:
         if self._spool is None:
-            self._spool = Spool(self.settings.spool, self.settings.spool_max_bytes)
+            with self._spool_made:
+                if self._spool is None:
+                    self._spool = Spool(self.settings.spool, self.settings.spool_max_bytes)
         return self._spool
 
     def close(self, flush_seconds: float = 5.0) -> None:
@@ -318,8 +340,9 @@ class InfluxStore:
                 delete_api.delete(start, start + dt.timedelta(seconds=1),
                                   f'_measurement="{measurement.name}" AND pool="{_predicate_escape(pool_day.pool)}"',
                                   bucket=bucket, org=self.settings.org)
-        lines = [point_line(HOST_DAILY, h, day_start(h.day, tz)) for h in host_days]
-        lines += [point_line(POOL_DAILY, p, day_start(p.day, tz)) for p in pool_days]
+        order = {pool.name: position for position, pool in enumerate(self.config.pools)}
+        lines = [daily_point_line(HOST_DAILY, h, day_start(h.day, tz)) for h in host_days]
+        lines += [daily_point_line(POOL_DAILY, p, day_start(p.day, tz), order.get(p.pool)) for p in pool_days]
         self._write_lines(bucket, lines, MAX_POINTS_PER_REQUEST)
 
     def _write_lines(self, bucket: str, lines: Sequence[str], per_request: int) -> None:
@@ -376,14 +399,19 @@ class InfluxStore:
         with self._talking("the daily rows"):
             records = list(self.client.query_api().query_stream(
                 pool_days_flux(self.settings.daily_bucket, start, stop), org=self.settings.org))
-        not_tags = {*POOL_DAILY.field_names, "result", "table"}
+        not_tags = {*influx_field_names(POOL_DAILY), "result", "table"}
         rows = []
         for record in records:
             values = record.values
             if pools and values.get("pool") not in pools:
                 continue
-            tags = {key: value for key, value in values.items() if not key.startswith("_") and key not in not_tags}
-            rows.append(POOL_DAILY.record_from(local_day(record.get_time().timestamp(), tz), tags, values))
+            # After group() a row has every pool's tag columns, null where its pool has no such tag.
+            tags = {key: value for key, value in values.items()
+                    if not key.startswith("_") and key not in not_tags and value is not None}
+            # The stored date where there is one (rows written before it was added have none).
+            stored = values.get(DATE_FIELD)
+            day = dt.date.fromisoformat(stored) if stored else local_day(record.get_time().timestamp(), tz)
+            rows.append(POOL_DAILY.record_from(day, tags, values))
         return rows
 
     def write_samples(self, samples: Iterable[Sample]) -> int:

@@ -23,7 +23,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from pinger.schema import MEASUREMENTS
+from pinger.schema import MEASUREMENTS, influx_field_names
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / ".cache" / "flux-lsp" / "node_modules"
@@ -129,7 +129,7 @@ def check_names(query: str, raw_bucket: str = "v.defaultBucket",
     if not known:
         return errors + ["the query names no measurement of pinger.schema"]
     tags = {tag for m in known for tag in MEASUREMENTS[m].tag_names}
-    fields = {field for m in known for field in MEASUREMENTS[m].field_names}
+    fields = {field for m in known for field in influx_field_names(MEASUREMENTS[m])}
     used_fields = set(FIELD_REF.findall(query))
     for listed in FIELD_SET.findall(query):
         used_fields |= set(re.findall(r'"([^"]+)"', listed))

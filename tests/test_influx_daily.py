@@ -1,0 +1,185 @@
+"""Daily rows in InfluxDB carry their local date and the pool's config position, and Grafana's wide table reads them.
+
+The stand-in tests run here; the last test runs the wide table's exact Flux (grafana/dashboards) on a real
+InfluxDB 2 when PINGER_TEST_INFLUXDB_URL, _TOKEN and _ORG are set (as tests/test_influx.py's real tests).
+No pings: samples are imported as line protocol.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import subprocess
+import uuid
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pinger.schema import DATE_FIELD, POOL_DAILY, POOL_ORDER_FIELD
+from tests.support import ROOT, pinger_command
+from tests.support.flux_check import IMPORT, substitute_variables
+from tests.support.influx_standin import InfluxStandin
+
+REAL_URL = os.environ.get("PINGER_TEST_INFLUXDB_URL")
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.fixture
+def standin():
+    with InfluxStandin(org="pinger", token="s3cret-token", buckets=("pinger", "pinger_daily")) as server:
+        yield server
+
+
+def open_store(write_config, tmp_path, url):
+    from pinger.config_load import load_config
+    from pinger.store.influx import InfluxStore
+
+    config = write_config(f"""
+        timezone: Europe/Berlin
+        storage:
+          backend: influxdb
+          influxdb: {{url: "{url}", org: pinger, bucket: pinger, daily_bucket: pinger_daily,
+                      token: "${{INFLUX_TOKEN}}", spool: "{tmp_path / 'spool.sqlite'}"}}
+        pools:
+          - {{name: Zeta, watts: 50, hosts: [10.0.0.1]}}
+          - {{name: Alpha, watts: 50, tags: {{building: main}}, hosts: [10.0.0.2]}}
+    """)
+    return InfluxStore(load_config(config, environ={"INFLUX_TOKEN": "s3cret-token"}), deliver=False)
+
+
+def rows_of(day: dt.date):
+    from pinger.models import HostDay, PoolDay
+
+    hosts = [HostDay("Zeta", "10.0.0.1", day, 2.0, 1.0, 0.1, None, None),
+             HostDay("Alpha", "10.0.0.2", day, 6.0, 1.0, 0.3, None, None)]
+    pools = [PoolDay(day, "Zeta", None, {}, 1, 1, 2.0, 2.0, 0.1, 1.0, None, None),
+             PoolDay(day, "Alpha", "baseline", {"building": "main"}, 1, 1, 6.0, 6.0, 0.3, 1.0, None, None)]
+    return hosts, pools
+
+
+def test_only_daily_points_get_the_influxdb_only_fields():
+    from pinger.schema import ALL, HOST_DAILY, influx_field_names
+
+    extra = {m.name: influx_field_names(m)[len(m.field_names):] for m in ALL}
+    assert extra == {"ping": (), "pool_status": (), "collector": (), HOST_DAILY.name: (DATE_FIELD,),
+                     POOL_DAILY.name: (DATE_FIELD, POOL_ORDER_FIELD)}
+    assert all(influx_field_names(m)[:len(m.field_names)] == m.field_names for m in ALL)
+
+
+def test_daily_points_carry_their_local_date_and_the_pools_place_in_the_config(standin, write_config, tmp_path):
+    store = open_store(write_config, tmp_path, standin.url)
+    days = [dt.date(2026, 10, 25), dt.date(2026, 10, 26)]  # a 25-hour day (DST ends) and the day after
+    try:
+        written = []
+        for day in days:
+            hosts, pools = rows_of(day)
+            store.write_days(hosts, pools)
+            written += pools
+        read = store.pool_days(days[0], days[-1])
+    finally:
+        store.close()
+    pools = standin.points(bucket="pinger_daily", measurement="pool_daily")
+    assert sorted((p.time_ns // 10**9, p.tags["pool"], p.fields[DATE_FIELD], p.fields[POOL_ORDER_FIELD])
+                  for p in pools) == sorted(
+        (int(dt.datetime.combine(day, dt.time(0), BERLIN).timestamp()), pool, day.isoformat(), order)
+        for day in days for pool, order in (("Zeta", 0), ("Alpha", 1)))
+    assert all(type(p.fields[POOL_ORDER_FIELD]) is int for p in pools)
+    hosts = standin.points(bucket="pinger_daily", measurement="host_daily")
+    assert sorted(p.fields[DATE_FIELD] for p in hosts) == sorted(day.isoformat() for day in days for _ in "zz")
+    assert all(POOL_ORDER_FIELD not in p.fields for p in hosts)
+    # Read back as written: the new fields are neither tags nor figures.
+    assert sorted(read) == sorted(written)
+
+
+def test_rows_written_before_the_date_field_read_back_by_their_time(standin, write_config, tmp_path):
+    from pinger.localtime import day_start
+    from pinger.store.influx import point_line
+
+    store = open_store(write_config, tmp_path, standin.url)
+    day = dt.date(2026, 11, 2)
+    _, pools = rows_of(day)
+    try:
+        store._write_lines("pinger_daily", [point_line(POOL_DAILY, p, day_start(day, BERLIN)) for p in pools], 100)
+        assert sorted(store.pool_days(day, day)) == sorted(pools)
+    finally:
+        store.close()
+
+
+# -- the wide table's Flux on a real InfluxDB ------------------------------------------------------------------------
+
+def grafana_script(query: str, variables: dict, start: dt.datetime, stop: dt.datetime, bucket: str, org: str) -> str:
+    """The script Grafana's Flux datasource sends for ``query``: variables replaced, v defined, imports first."""
+    lines = substitute_variables(query, variables).splitlines()
+    imports = [line.strip() for line in lines if IMPORT.match(line)]
+    utc = "%Y-%m-%dT%H:%M:%SZ"
+    v = (f"v = {{timeRangeStart: {start.astimezone(dt.UTC).strftime(utc)}, "
+         f"timeRangeStop: {stop.astimezone(dt.UTC).strftime(utc)}, windowPeriod: 1h, "
+         f"defaultBucket: {json.dumps(bucket)}, organization: {json.dumps(org)}}}")
+    return "\n".join([*imports, v, *(line for line in lines if not IMPORT.match(line))]) + "\n"
+
+
+def wide_table_query() -> str:
+    board = json.loads((ROOT / "grafana" / "dashboards" / "daily-runtime-energy.json").read_text())
+    (query,) = [p["targets"][0]["query"] for p in board["panels"] if "Download CSV" in p["title"]]
+    return query
+
+
+@pytest.mark.skipif(not REAL_URL, reason="no real InfluxDB: set PINGER_TEST_INFLUXDB_URL, _TOKEN and _ORG")
+def test_the_wide_tables_flux_gives_the_exports_header_and_values_on_a_real_influxdb(write_config, tmp_path):
+    from influxdb_client import InfluxDBClient
+
+    token, org = os.environ["PINGER_TEST_INFLUXDB_TOKEN"], os.environ["PINGER_TEST_INFLUXDB_ORG"]
+    raw = f"pinger_test_{uuid.uuid4().hex[:8]}"
+    daily = raw + "_daily"  # the dashboards read v.defaultBucket + "_daily"
+    first, last = dt.date(2026, 10, 24), dt.date(2026, 10, 26)  # over the end of summer time
+    with InfluxDBClient(url=REAL_URL, token=token, org=org) as client:
+        made = [client.buckets_api().create_bucket(bucket_name=name, org=org) for name in (raw, daily)]
+        try:
+            config = write_config(f"""
+                timezone: Europe/Berlin
+                storage:
+                  backend: influxdb
+                  influxdb: {{url: "{REAL_URL}", org: "{org}", bucket: {raw}, daily_bucket: {daily},
+                              token: "${{INFLUX_TOKEN}}", spool: "{tmp_path / 'spool.sqlite'}"}}
+                pools:
+                  - {{name: Zeta, watts: 50, hosts: [10.0.0.1]}}
+                  - {{name: "Raum Ä 1", watts: 100, hosts: [10.0.0.2]}}
+            """)
+            start = int(dt.datetime.combine(first, dt.time(0), BERLIN).timestamp())
+            stop = int(dt.datetime.combine(last + dt.timedelta(days=2), dt.time(0), BERLIN).timestamp())
+            lines = []
+            for t in range(start - 300, stop, 300):
+                hour = dt.datetime.fromtimestamp(t, BERLIN).hour
+                lines.append(f"ping,pool=Zeta,host=10.0.0.1 up={int(8 <= hour < 10)}i {t}")
+                lines.append(f"ping,pool=Raum\\ Ä\\ 1,host=10.0.0.2 up={int(12 <= hour < 18)}i {t}")
+            (tmp_path / "s.lp").write_text("\n".join(lines) + "\n")
+            env = {**os.environ, "INFLUX_TOKEN": token}
+            outputs = []
+            for args in (("import", "-c", str(config), str(tmp_path / "s.lp"), "--precision", "s"),
+                         ("aggregate", "-c", str(config), "--from", str(first), "--to", str(last)),
+                         ("export", "-c", str(config), "--from", str(first), "--to", str(last), "--layout", "wide")):
+                result = subprocess.run(pinger_command(*args), cwd=ROOT, capture_output=True, text=True, env=env,
+                                        timeout=120)
+                assert result.returncode == 0, result.stderr
+                outputs.append(result.stdout)
+            exported = list(csv.reader(io.StringIO(outputs[-1])))
+            # A viewer in New York picks the three days in their own zone: the site's three days come back.
+            viewer = ZoneInfo("America/New_York")
+            script = grafana_script(wide_table_query(), {"pool": ["Zeta", "Raum Ä 1"]},
+                                    dt.datetime.combine(first, dt.time(0), viewer),
+                                    dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), viewer), raw, org)
+            tables = client.query_api().query(script, org=org)
+        finally:
+            for bucket in made:
+                client.buckets_api().delete_bucket(bucket)
+    assert len(tables) == 1
+    header = [column.label for column in tables[0].columns if column.label not in ("result", "table")]
+    assert header == exported[0]
+    assert [row[0] for row in exported[1:]] == [str(first), str(first + dt.timedelta(days=1)), str(last)]
+    got = [[record.values[name] for name in header] for record in tables[0].records]
+    assert [row[0] for row in got] == [row[0] for row in exported[1:]]
+    for mine, theirs in zip(got, exported[1:], strict=True):
+        assert mine[1:] == pytest.approx([float(value) for value in theirs[1:]], abs=1e-6)
