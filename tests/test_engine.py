@@ -43,12 +43,14 @@ def test_echo_requests_match_icmplibs_packet_builder_byte_for_byte():
 
 def test_sweep_stays_clear_of_heavy_imports(write_config):
     # Start-up counts in every whole-process sweep (bench/sweep_bench.py): icmplib pulls in asyncio
-    # and ssl (~60 ms), dataclasses pulls in inspect (~25 ms with building the classes).
+    # and ssl (~60 ms), dataclasses pulls in inspect (~25 ms with building the classes); numpy and
+    # matplotlib (the report's extra) would cost ~100 ms and more.
     config = write_config("timezone: UTC\nallow: [127.0.0.0/8]\n"
                           "pools:\n  - name: LO\n    watts: 1\n    hosts: [127.0.0.1]\n")
     probe = ("import sys; from pinger.cli import main; code = main(['sweep', '-c', sys.argv[1]]); "
              "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-             "('icmplib', 'asyncio', 'ssl', 'dataclasses', 'inspect', 'influxdb_client', 'sqlite3')))")
+             "('icmplib', 'asyncio', 'ssl', 'dataclasses', 'inspect', 'influxdb_client', 'sqlite3', "
+             "'numpy', 'matplotlib')))")
     result = subprocess.run([sys.executable, "-c", probe, str(config)], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -21,7 +21,7 @@ from tests.support import ROOT
 PACKAGE = ROOT / "pinger"
 USERS = ("collector", "aggregator", "ingestion", "reporting")
 COMMAND = ("pinger.cli", "pinger.__main__")
-FOLDERS = ("collector", "aggregator", "ingestion")  # installed inside pinger; never imported bare
+FOLDERS = ("collector", "aggregator", "ingestion", "reporting")  # installed inside pinger; never imported bare
 
 
 def module_name(path: Path) -> str:

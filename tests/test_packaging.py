@@ -12,7 +12,7 @@ import pytest
 
 from tests.support import ROOT
 
-SOURCES = ("pyproject.toml", "README.md", "pinger", "collector", "aggregator", "ingestion")
+SOURCES = ("pyproject.toml", "README.md", "pinger", "collector", "aggregator", "ingestion", "reporting")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_the_wheel_installs_exactly_one_top_level_package(wheel):
 
 def test_the_folders_of_the_product_ship_inside_pinger(wheel):
     names = set(wheel.namelist())
-    for folder in ("collector", "aggregator", "ingestion"):
+    for folder in ("collector", "aggregator", "ingestion", "reporting"):
         modules = sorted(p.name for p in (ROOT / folder).glob("*.py"))
         assert modules, folder
         missing = [m for m in modules if f"pinger/{folder}/{m}" not in names]
@@ -59,7 +59,7 @@ def test_the_command_points_into_the_package(wheel):
     assert "pinger = pinger.cli:main" in wheel.read(entry_points).decode()
 
 
-@pytest.mark.parametrize("folder", ["collector", "aggregator", "ingestion"])
+@pytest.mark.parametrize("folder", ["collector", "aggregator", "ingestion", "reporting"])
 def test_a_folder_imported_under_its_bare_name_is_refused(folder):
     done = subprocess.run([sys.executable, "-c", f"import {folder}"], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode != 0
@@ -67,6 +67,6 @@ def test_a_folder_imported_under_its_bare_name_is_refused(folder):
 
 
 def test_the_source_tree_maps_each_folder_into_pinger():
-    for folder in ("collector", "aggregator", "ingestion"):
+    for folder in ("collector", "aggregator", "ingestion", "reporting"):
         link = ROOT / "pinger" / folder
         assert link.is_symlink() and Path(link.readlink()) == Path("..") / folder

@@ -1,0 +1,181 @@
+"""From the kept pool-days to the report's figures: phase means, effects (before/after and DiD), energy changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+from pinger.config import Phase, Study
+
+from .outcomes import ENERGY, OUTCOMES, DayOutcomes, Selection
+from .statistics import (
+    PERMUTATIONS,
+    RESAMPLES,
+    SEED,
+    Interval,
+    bootstrap_difference,
+    bootstrap_mean,
+    permutation_p,
+    weekly_blocks,
+)
+from .study import Intervention, interventions, phase_days
+
+BASELINE = "baseline"
+CONTROLS = "controls"
+
+
+class PhaseSummary(NamedTuple):
+    pool: str
+    phase: str
+    outcome: str
+    mean: float | None  # None: every day of the phase was left out
+    ci_low: float | None
+    ci_high: float | None
+    days: int
+    days_left_out: int  # below --min-coverage
+
+
+class Effect(NamedTuple):
+    """An intervention's effect on one outcome, versus the pool's own baseline or versus the control pools."""
+
+    pool: str
+    phase: str
+    outcome: str
+    versus: str  # BASELINE | CONTROLS
+    estimate: float
+    ci_low: float
+    ci_high: float
+    p: float
+    days: int  # the pool's days in the phase that entered the estimate
+    baseline_days: int
+    controls: tuple[str, ...]
+
+
+class EnergyChange(NamedTuple):
+    """The energy effect per PC and day, and extrapolated to the pool's PCs and the phase's days in the range."""
+
+    pool: str
+    phase: str
+    versus: str
+    per_pc_day: Interval  # kWh
+    pcs: int
+    phase_days: int
+    over_phase: Interval  # kWh
+
+
+class Analysis(NamedTuple):
+    baseline: str
+    phases: list[PhaseSummary]
+    effects: list[Effect]
+    energy: list[EnergyChange]
+    notes: list[str]
+    resamples: int
+    permutations: int
+    seed: int
+
+
+def analyse(selection: Selection, study: Study, baseline: Phase, pcs: Mapping[str, int],
+            first: dt.date, last: dt.date) -> Analysis:
+    """Everything the report says, for the pools in ``pcs`` (in that order)."""
+    by_pool: dict[str, list[DayOutcomes]] = defaultdict(list)
+    for day in selection.days:
+        by_pool[day.pool].append(day)
+    summaries = [summary for pool in pcs for summary in _phase_summaries(pool, by_pool[pool], study, selection)]
+    effects: list[Effect] = []
+    notes: list[str] = []
+    control_means: dict[tuple[tuple[str, ...], str], dict[dt.date, float]] = {}
+    for intervention in interventions(study, baseline, selection.days):
+        effects += _effects(intervention, baseline, by_pool, control_means)
+        if not intervention.controls:
+            notes.append(f"{intervention.pool}, {intervention.phase.name}: no control pool (no other pool stayed "
+                         f"in {baseline.name} or in no phase over these dates), so only the before/after "
+                         "difference is given; it is weaker, because it counts every change over time (term "
+                         "rhythm, exams, season) as an effect of the phase.")
+    energy = [_energy(effect, pcs[effect.pool], study, first, last) for effect in effects
+              if effect.outcome == ENERGY and (effect.versus == CONTROLS or not _has_controls(effect, effects))]
+    return Analysis(baseline.name, summaries, effects, energy, notes, RESAMPLES, PERMUTATIONS, SEED)
+
+
+def _phase_summaries(pool: str, days: Sequence[DayOutcomes], study: Study,
+                     selection: Selection) -> list[PhaseSummary]:
+    found = []
+    for phase in study.phases:
+        in_phase = [day for day in days if day.phase == phase.name]
+        left_out = selection.left_out.get((pool, phase.name), 0)
+        for outcome in OUTCOMES:
+            with_outcome = [day for day in in_phase if outcome in day.values]
+            if with_outcome:
+                blocks = weekly_blocks([d.day for d in with_outcome], [d.values[outcome] for d in with_outcome])
+                mean = bootstrap_mean(blocks)
+                found.append(PhaseSummary(pool, phase.name, outcome, mean.estimate, mean.low, mean.high,
+                                          len(with_outcome), left_out))
+            elif left_out and in_phase == [] and outcome in _outcomes_of(days):
+                found.append(PhaseSummary(pool, phase.name, outcome, None, None, None, 0, left_out))
+    return found
+
+
+def _outcomes_of(days: Sequence[DayOutcomes]) -> set[str]:
+    return {outcome for day in days for outcome in day.values}
+
+
+def _effects(intervention: Intervention, baseline: Phase, by_pool: Mapping[str, Sequence[DayOutcomes]],
+             control_means: dict[tuple[tuple[str, ...], str], dict[dt.date, float]]) -> list[Effect]:
+    """Before/after and, with controls, DiD for every outcome; ``control_means`` caches the controls' daily means."""
+    pool, phase = intervention.pool, intervention.phase.name
+    days = by_pool[pool]
+    found = []
+    for outcome in OUTCOMES:
+        before = {d.day: d.values[outcome] for d in days if d.phase == baseline.name and outcome in d.values}
+        after = {d.day: d.values[outcome] for d in days if d.phase == phase and outcome in d.values}
+        if not before or not after:
+            continue
+        found.append(_difference(pool, phase, outcome, BASELINE, before, after, ()))
+        if intervention.controls:
+            key = (intervention.controls, outcome)
+            if key not in control_means:
+                control_means[key] = _control_means(outcome, [by_pool[name] for name in intervention.controls])
+            control = control_means[key]
+            gap_before = {day: value - control[day] for day, value in before.items() if day in control}
+            gap_after = {day: value - control[day] for day, value in after.items() if day in control}
+            if gap_before and gap_after:
+                found.append(_difference(pool, phase, outcome, CONTROLS, gap_before, gap_after,
+                                         intervention.controls))
+    return found
+
+
+def _control_means(outcome: str, pools: Sequence[Sequence[DayOutcomes]]) -> dict[dt.date, float]:
+    """Per date, the mean of the outcome over the control pools that have it that day."""
+    sums: dict[dt.date, float] = defaultdict(float)
+    counts: dict[dt.date, int] = defaultdict(int)
+    for days in pools:
+        for day in days:
+            if outcome in day.values:
+                sums[day.day] += day.values[outcome]
+                counts[day.day] += 1
+    return {day: sums[day] / counts[day] for day in sums}
+
+
+def _difference(pool: str, phase: str, outcome: str, versus: str, before: Mapping[dt.date, float],
+                after: Mapping[dt.date, float], controls: tuple[str, ...]) -> Effect:
+    """mean(after) - mean(before) of a daily series: the pool's values, or its gap to the controls (the DiD)."""
+    before_blocks = weekly_blocks(list(before), list(before.values()))
+    after_blocks = weekly_blocks(list(after), list(after.values()))
+    interval = bootstrap_difference(before_blocks, after_blocks)
+    p = permutation_p(before_blocks, after_blocks)
+    return Effect(pool, phase, outcome, versus, interval.estimate, interval.low, interval.high, p,
+                  len(after), len(before), controls)
+
+
+def _has_controls(effect: Effect, effects: Sequence[Effect]) -> bool:
+    return any(other.pool == effect.pool and other.phase == effect.phase and other.outcome == effect.outcome
+               and other.versus == CONTROLS for other in effects)
+
+
+def _energy(effect: Effect, pcs: int, study: Study, first: dt.date, last: dt.date) -> EnergyChange:
+    phase = next(phase for phase in study.phases if phase.name == effect.phase)
+    days = phase_days(phase, first, last)
+    per_pc_day = Interval(effect.estimate, effect.ci_low, effect.ci_high)
+    over_phase = Interval(*(value * pcs * days for value in per_pc_day))
+    return EnergyChange(effect.pool, effect.phase, effect.versus, per_pc_day, pcs, days, over_phase)

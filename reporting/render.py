@@ -1,0 +1,200 @@
+"""The report as Markdown, self-contained HTML (with the figure as inline SVG), CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from collections.abc import Sequence
+
+from .analysis import Analysis, Effect, EnergyChange, PhaseSummary
+from .outcomes import SHARE_ON_AT_CLOSE
+from .request import Context
+
+
+def render(report_format: str, analysis: Analysis, context: Context) -> str:
+    if report_format == "json":
+        return render_json(analysis, context)
+    if report_format == "csv":
+        return render_csv(analysis)
+    if report_format == "html":
+        return render_html(analysis, context)
+    return render_markdown(analysis, context)
+
+
+def method(analysis: Analysis, context: Context) -> str:
+    """One paragraph on how every number of the report was made."""
+    request = context.request
+    days = {"all": "", "open": "; only days with opening hours count (--days open)",
+            "weekdays": "; only Monday to Friday count (--days weekdays)"}[request.days_mode]
+    return (
+        "The unit of analysis is the pool-day: each outcome is a pool's daily figure divided by its configured PCs "
+        "(the share on at close: PCs on at closing time over PCs × closings that day). "
+        f"Days with coverage below {request.min_coverage:g} are left out and counted{days}. "
+        f"Phases are the config's study.phases; the first, {analysis.baseline!r}, is the baseline. "
+        "Intervals are 95 % percentile intervals from a block bootstrap over calendar weeks (Monday to Sunday): "
+        f"{analysis.resamples} resamples of whole weeks drawn with replacement within each phase, fixed seed "
+        f"{analysis.seed}, so the weekly rhythm and the likeness of neighbouring days stay inside every resample; "
+        "the resamples' spread is widened by sqrt(k / (k - 1)) for k weeks, as drawing k of k weeks understates it. "
+        "An effect versus baseline is the pool's mean in the phase minus its mean in the baseline. An effect versus "
+        "controls is a difference-in-differences: per day, the pool's value minus the mean of the control pools "
+        "(pools in the baseline or in no phase over the same dates), then that gap's mean in the phase minus its "
+        "mean in the baseline; what all pools share (holidays, the term's rhythm) cancels out. p is a two-sided "
+        f"permutation test: the week blocks of both periods are dealt out anew {analysis.permutations} times, "
+        f"p = (1 + permutations at least as extreme) / (1 + {analysis.permutations}). The energy change per PC and "
+        "day is the effect on energy per PC (versus controls when there are any); over the phase it is multiplied "
+        "by the pool's PCs and the phase's days within the report's range.")
+
+
+def number(value: float | None, outcome: str = "") -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if outcome == SHARE_ON_AT_CLOSE else f"{value:.2f}"
+
+
+def p_value(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _effect_cells(effect: Effect) -> list[str]:
+    return [effect.pool, effect.phase, effect.outcome, effect.versus, number(effect.estimate, effect.outcome),
+            f"{number(effect.ci_low, effect.outcome)} to {number(effect.ci_high, effect.outcome)}",
+            p_value(effect.p), f"{effect.days} / {effect.baseline_days}"]
+
+
+def _energy_cells(change: EnergyChange) -> list[str]:
+    low, high = change.per_pc_day.low, change.per_pc_day.high
+    return [change.pool, change.phase, change.versus, f"{change.per_pc_day.estimate:.3f} ({low:.3f} to {high:.3f})",
+            str(change.pcs), str(change.phase_days),
+            f"{change.over_phase.estimate:.1f} ({change.over_phase.low:.1f} to {change.over_phase.high:.1f})"]
+
+
+def _phase_cells(summary: PhaseSummary) -> list[str]:
+    interval = ("–" if summary.ci_low is None else
+                f"{number(summary.ci_low, summary.outcome)} to {number(summary.ci_high, summary.outcome)}")
+    return [summary.pool, summary.phase, summary.outcome, str(summary.days), str(summary.days_left_out),
+            number(summary.mean, summary.outcome), interval]
+
+
+EFFECT_HEADER = ["pool", "phase", "outcome", "versus", "estimate", "95 % CI", "p", "days (phase / baseline)"]
+ENERGY_HEADER = ["pool", "phase", "versus", "kWh per PC per day (95 % CI)", "PCs", "days",
+                 "kWh over the phase (95 % CI)"]
+PHASE_HEADER = ["pool", "phase", "outcome", "days", "left out", "mean", "95 % CI"]
+
+
+def _sections(analysis: Analysis) -> list[tuple[str, list[str], list[list[str]]]]:
+    return [("Effects", EFFECT_HEADER, [_effect_cells(effect) for effect in analysis.effects]),
+            ("Energy", ENERGY_HEADER, [_energy_cells(change) for change in analysis.energy]),
+            ("Phases", PHASE_HEADER, [_phase_cells(summary) for summary in analysis.phases])]
+
+
+def _title(context: Context) -> str:
+    return f"Pinger report: {context.request.first} to {context.request.last}"
+
+
+def _summary_line(context: Context) -> str:
+    return (f"Config {context.source}; pools {', '.join(context.request.pools)}; "
+            f"{len(context.days)} pool-days used.")
+
+
+def render_markdown(analysis: Analysis, context: Context) -> str:
+    lines = [f"# {_title(context)}", "", _summary_line(context), "", "## Method", "", method(analysis, context), ""]
+    for title, header, rows in _sections(analysis):
+        lines += [f"## {title}", ""]
+        if not rows:
+            lines += ["None in this range.", ""]
+            continue
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "---|" * len(header))
+        lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+        lines.append("")
+    if analysis.notes:
+        lines += ["## Notes", ""] + [f"- {note}" for note in analysis.notes] + [""]
+    return "\n".join(lines)
+
+
+def render_html(analysis: Analysis, context: Context) -> str:
+    from .figure import FigureUnavailable, figure_svg
+    try:
+        figure = figure_svg(analysis, context)
+    except FigureUnavailable as missing:
+        figure = f"<p class=note>{html.escape(str(missing))}</p>"
+    parts = [f"<!DOCTYPE html>\n<html lang=en>\n<head>\n<meta charset=utf-8>\n<title>{html.escape(_title(context))}"
+             "</title>\n<style>body{font-family:sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem}"
+             "table{border-collapse:collapse;margin:1rem 0}th,td{border:1px solid #bbb;padding:.2rem .5rem;"
+             "text-align:right}th:nth-child(-n+4),td:nth-child(-n+4){text-align:left}.note{color:#a40}"
+             "</style>\n</head>\n<body>",
+             f"<h1>{html.escape(_title(context))}</h1>", f"<p>{html.escape(_summary_line(context))}</p>",
+             "<h2>Method</h2>", f"<p>{html.escape(method(analysis, context))}</p>", "<h2>Figure</h2>", figure]
+    for title, header, rows in _sections(analysis):
+        parts.append(f"<h2>{title}</h2>")
+        parts.append(_html_table(header, rows) if rows else "<p>None in this range.</p>")
+    if analysis.notes:
+        parts += ["<h2>Notes</h2>", "<ul>"] + [f"<li>{html.escape(note)}</li>" for note in analysis.notes] + ["</ul>"]
+    parts.append("</body>\n</html>\n")
+    return "\n".join(parts)
+
+
+def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>\n" for row in rows)
+    return f"<table>\n<tr>{head}</tr>\n{body}</table>"
+
+
+CSV_COLUMNS = ["section", "pool", "phase", "outcome", "versus", "estimate", "ci_low", "ci_high", "p", "days",
+               "days_left_out", "baseline_days"]
+
+
+def render_csv(analysis: Analysis) -> str:
+    """One row per figure: section effect, energy (kWh over the phase) or phase (the phase's mean)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for e in analysis.effects:
+        writer.writerow(["effect", e.pool, e.phase, e.outcome, e.versus, _plain(e.estimate), _plain(e.ci_low),
+                         _plain(e.ci_high), _plain(e.p), e.days, "", e.baseline_days])
+    for c in analysis.energy:
+        writer.writerow(["energy", c.pool, c.phase, "energy_kwh_over_phase", c.versus, _plain(c.over_phase.estimate),
+                         _plain(c.over_phase.low), _plain(c.over_phase.high), "", c.phase_days, "", ""])
+    for s in analysis.phases:
+        writer.writerow(["phase", s.pool, s.phase, s.outcome, "", _plain(s.mean), _plain(s.ci_low),
+                         _plain(s.ci_high), "", s.days, s.days_left_out, ""])
+    return buffer.getvalue()
+
+
+def _plain(value: float | None) -> str:
+    """Empty for None, else at most 6 decimals without trailing zeros (as the CSV export writes numbers)."""
+    if value is None:
+        return ""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def render_json(analysis: Analysis, context: Context) -> str:
+    request = context.request
+    document = {
+        "method": method(analysis, context),
+        "from": request.first.isoformat(), "to": request.last.isoformat(), "pools": list(request.pools),
+        "min_coverage": request.min_coverage, "days": request.days_mode, "baseline": analysis.baseline,
+        "resamples": analysis.resamples, "permutations": analysis.permutations, "seed": analysis.seed,
+        "effects": [{"pool": e.pool, "phase": e.phase, "outcome": e.outcome, "versus": e.versus,
+                     "estimate": _rounded(e.estimate), "ci_low": _rounded(e.ci_low), "ci_high": _rounded(e.ci_high),
+                     "p": _rounded(e.p), "days": e.days, "baseline_days": e.baseline_days,
+                     "controls": list(e.controls)} for e in analysis.effects],
+        "phases": [{"pool": s.pool, "phase": s.phase, "outcome": s.outcome, "mean": _rounded(s.mean),
+                    "ci_low": _rounded(s.ci_low), "ci_high": _rounded(s.ci_high), "days": s.days,
+                    "days_left_out": s.days_left_out} for s in analysis.phases],
+        "energy": [{"pool": c.pool, "phase": c.phase, "versus": c.versus,
+                    "kwh_per_pc_day": _rounded(c.per_pc_day.estimate), "ci_low": _rounded(c.per_pc_day.low),
+                    "ci_high": _rounded(c.per_pc_day.high), "pcs": c.pcs, "phase_days": c.phase_days,
+                    "kwh_over_phase": _rounded(c.over_phase.estimate),
+                    "kwh_over_phase_ci_low": _rounded(c.over_phase.low),
+                    "kwh_over_phase_ci_high": _rounded(c.over_phase.high)} for c in analysis.energy],
+        "notes": analysis.notes,
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

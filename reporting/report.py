@@ -1,0 +1,79 @@
+"""`pinger report`: read the daily pool rows, check they can answer the question, analyse, render, write."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from pinger.config import Config, Phase, Pool, Study
+from pinger.errors import ReportInputError
+from pinger.models import PoolDay
+from pinger.output import write_text
+from pinger.store import open_history_store
+
+from .outcomes import DayOutcomes, select_days
+from .request import Context, ReportRequest
+from .study import baseline_of
+
+if TYPE_CHECKING:
+    from .analysis import Analysis
+
+log = logging.getLogger("pinger.report")
+
+FORMATS = ("md", "html", "csv", "json")
+
+
+def run_report(config: Config, request: ReportRequest, report_format: str, output: str | None) -> None:
+    """Write the report, or raise a PingerError before anything is written."""
+    baseline_of(config.study, config.source)  # no phases: say what to add before touching the store
+    store = open_history_store(config, "read")
+    try:
+        rows = store.pool_days(request.first, request.last, list(request.pools))
+    finally:
+        store.close()
+    pools = {pool.name: pool for pool in config.pools}
+    analysis, context = analyse_rows(rows, pools, config.study, config.timezone, request, str(config.source))
+    from .render import render
+
+    write_text(output, render(report_format, analysis, context))
+    log.info("report: %d of %d pool-days used, %d effects", len(context.days), len(rows), len(analysis.effects))
+
+
+def analyse_rows(rows: Sequence[PoolDay], pools: Mapping[str, Pool], study: Study, tz: ZoneInfo,
+                 request: ReportRequest, source: str = "the config") -> tuple[Analysis, Context]:
+    """The analysis of stored (or synthetic) pool_daily rows; ReportInputError when they cannot answer."""
+    baseline = baseline_of(study, source)
+    pools = {name: pools[name] for name in request.pools if name in pools}  # the rows of other pools are ignored
+    span = f"from {request.first} to {request.last}"
+    if not rows:
+        raise ReportInputError(f"there are no daily rows of {_names(request.pools)} {span}: run pinger aggregate "
+                               f"--from {request.first} --to {request.last} first, or pick days with samples")
+    selection = select_days(rows, pools, study, tz, request.min_coverage, request.days_mode)
+    if not selection.days:
+        raise ReportInputError(f"none of the {len(rows)} pool-days {span} is left for the report: "
+                               f"{sum(selection.left_out.values())} are below --min-coverage {request.min_coverage}, "
+                               f"the rest are not kept by --days {request.days_mode}")
+    _require_baselines(selection.days, baseline, span)
+    from .analysis import analyse
+
+    analysis = analyse(selection, study, baseline, {name: len(pool.hosts) for name, pool in pools.items()},
+                       request.first, request.last)
+    return analysis, Context(source, request, study.phases, selection.days)
+
+
+def _require_baselines(days: Sequence[DayOutcomes], baseline: Phase, span: str) -> None:
+    """Every pool with days in an intervention phase needs days in the baseline to be compared with."""
+    with_baseline = {day.pool for day in days if day.phase == baseline.name}
+    treated = dict.fromkeys(day.pool for day in days if day.phase not in (None, baseline.name))
+    for pool in treated:
+        if pool not in with_baseline:
+            until = f" to {baseline.end}" if baseline.end else ""
+            raise ReportInputError(f"pool {pool} has no usable days in the baseline phase {baseline.name!r} {span}, "
+                                   f"so nothing to compare its later phases with: include the baseline's days "
+                                   f"({baseline.start}{until}) in --from/--to, or lower --min-coverage")
+
+
+def _names(pools: Sequence[str]) -> str:
+    return f"pool {pools[0]}" if len(pools) == 1 else f"the {len(pools)} pools"

@@ -1,0 +1,349 @@
+"""`pinger report`: hand-computed outcomes, means and a DiD; validity by simulation; the real pipeline; bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from pinger.config import Host, OpeningHours, Phase, Pool, Study
+from pinger.config_load import load_config
+from pinger.models import PoolDay, Sample
+from pinger.reporting.outcomes import select_days
+from pinger.reporting.report import analyse_rows
+from pinger.reporting.request import ReportRequest
+from pinger.reporting.simulate import synthetic_study
+from pinger.reporting.statistics import Blocks, bootstrap_difference, permutation_p, weekly_blocks
+from pinger.store import open_history_store
+
+UTC = ZoneInfo("UTC")
+MONDAY = dt.date(2026, 9, 7)
+TWO_PERIODS_ON_MONDAY = OpeningHours((((480, 720), (840, 1200)),) + ((),) * 6)  # 08-12 and 14-20, Mondays only
+
+
+def pool(name: str, pcs: int, hours: OpeningHours | None = None) -> Pool:
+    return Pool(name, 80.0, 0.0, tuple(Host(f"{name}-{i}", 80.0, 0.0, False) for i in range(pcs)), {}, hours)
+
+
+def row(day: dt.date, name: str, runtime_h: float, *, pcs: int = 4, energy_kwh: float = 0.0, coverage: float = 1.0,
+        closed_h: float | None = None, on_at_close: int | None = None) -> PoolDay:
+    return PoolDay(day, name, None, {}, pcs, pcs, runtime_h, runtime_h / pcs, energy_kwh, coverage, closed_h,
+                   on_at_close)
+
+
+def request(first: dt.date, last: dt.date, pools: tuple[str, ...], min_coverage: float = 0.9,
+            days_mode: str = "all") -> ReportRequest:
+    return ReportRequest(first, last, pools, min_coverage, days_mode)
+
+
+# --- outcomes and exclusions, by hand ---------------------------------------------------------------------------
+
+def test_outcomes_are_per_configured_pc_and_share_counts_every_closing():
+    study = Study((Phase("baseline", MONDAY),))
+    pools = {"A": pool("A", 4, TWO_PERIODS_ON_MONDAY)}
+    selection = select_days([row(MONDAY, "A", 10.0, energy_kwh=2.0, closed_h=2.0, on_at_close=3)], pools, study,
+                            UTC, 0.9, "all")
+    (day,) = selection.days
+    # 10 h over 4 PCs; 2 h outside hours over 4 PCs; 3 PCs on at 2 closings of 4 PCs; 2 kWh over 4 PCs
+    assert day.values == {"runtime_per_pc_h": 2.5, "runtime_closed_per_pc_h": 0.5, "share_on_at_close": 0.375,
+                          "energy_per_pc_kwh": 0.5}
+    assert day.phase == "baseline"
+
+
+def test_a_day_without_a_closing_has_no_share_and_a_pool_without_hours_has_neither_hours_outcome():
+    study = Study((Phase("baseline", MONDAY),))
+    pools = {"A": pool("A", 4, TWO_PERIODS_ON_MONDAY), "B": pool("B", 2)}
+    tuesday = MONDAY + dt.timedelta(days=1)
+    selection = select_days([row(tuesday, "A", 4.0, closed_h=4.0, on_at_close=0), row(MONDAY, "B", 4.0, pcs=2)],
+                            pools, study, UTC, 0.9, "all")
+    assert [sorted(day.values) for day in selection.days] == [
+        ["energy_per_pc_kwh", "runtime_closed_per_pc_h", "runtime_per_pc_h"], ["energy_per_pc_kwh", "runtime_per_pc_h"]]
+
+
+def test_days_below_the_coverage_threshold_are_left_out_and_counted_per_phase():
+    study = Study((Phase("baseline", MONDAY, MONDAY + dt.timedelta(days=6)), Phase("sign", MONDAY + dt.timedelta(7))))
+    pools = {"A": pool("A", 4)}
+    rows = [row(MONDAY + dt.timedelta(days=offset), "A", 8.0, coverage=coverage)
+            for offset, coverage in enumerate([1.0, 0.95, 0.89, 0.5, 1.0, 1.0, 1.0, 0.2, 0.9])]
+    selection = select_days(rows, pools, study, UTC, 0.9, "all")
+    assert len(selection.days) == 6
+    assert dict(selection.left_out) == {("A", "baseline"): 2, ("A", "sign"): 1}
+
+
+@pytest.mark.parametrize("days_mode, kept", [("all", 7), ("weekdays", 5), ("open", 1)])
+def test_days_option_keeps_weekdays_or_days_with_opening_hours(days_mode, kept):
+    study = Study((Phase("baseline", MONDAY),))
+    pools = {"A": pool("A", 4, TWO_PERIODS_ON_MONDAY)}
+    rows = [row(MONDAY + dt.timedelta(days=offset), "A", 8.0, closed_h=1.0, on_at_close=1) for offset in range(7)]
+    assert len(select_days(rows, pools, study, UTC, 0.9, days_mode).days) == kept
+
+
+# --- statistics on tiny tables -----------------------------------------------------------------------------------
+
+def test_weekly_blocks_start_on_monday():
+    sunday = MONDAY - dt.timedelta(days=1)
+    blocks = weekly_blocks([sunday, MONDAY, MONDAY + dt.timedelta(days=6)], [1.0, 2.0, 4.0])
+    assert blocks.sums.tolist() == [1.0, 6.0] and blocks.counts.tolist() == [1.0, 2.0]
+
+
+def test_a_difference_without_spread_has_a_zero_width_interval_and_p_one():
+    before = Blocks(np.array([10.0, 10.0]), np.array([2.0, 2.0]))  # 5 every day
+    after = Blocks(np.array([6.0, 6.0]), np.array([2.0, 2.0]))  # 3 every day
+    assert tuple(bootstrap_difference(before, after)) == (-2.0, -2.0, -2.0)
+    same = Blocks(before.sums.copy(), before.counts.copy())
+    assert permutation_p(before, same) == 1.0
+
+
+def test_permutation_p_is_small_only_when_the_weeks_separate():
+    low = Blocks(np.array([7.0, 7.1, 6.9, 7.0, 7.2, 6.8]), np.full(6, 7.0))
+    high = Blocks(np.array([14.0, 14.1, 13.9, 14.2, 13.8, 14.0]), np.full(6, 7.0))
+    # 6 + 6 weeks: 924 ways to split; the observed split and its mirror are the most extreme (p ~ 2/924)
+    assert permutation_p(low, high) < 0.01
+    mixed = Blocks(np.array([14.0, 7.0, 14.1, 7.1, 13.9, 6.9]), np.full(6, 7.0))
+    assert permutation_p(low, mixed) > 0.05
+
+
+def tiny_table() -> tuple[list[PoolDay], dict[str, Pool], Study]:
+    """T and C, two weeks of baseline then two of the sign (T only). Per PC and day:
+    T: baseline week 1 at 4 h, week 2 at 6 h, then 3 h; C: 4 h throughout the baseline, then 3.5 h."""
+    study = Study((Phase("baseline", MONDAY, MONDAY + dt.timedelta(days=13)),
+                   Phase("sign", MONDAY + dt.timedelta(days=14), None, frozenset({"T"}))))
+    rows = []
+    for offset in range(28):
+        day = MONDAY + dt.timedelta(days=offset)
+        t = (4.0 if offset < 7 else 6.0) if offset < 14 else 3.0
+        c = 4.0 if offset < 14 else 3.5
+        rows += [row(day, "T", t * 4, energy_kwh=t * 0.4), row(day, "C", c * 2, pcs=2, energy_kwh=c * 0.2)]
+    return rows, {"T": pool("T", 4), "C": pool("C", 2)}, study
+
+
+def test_means_before_after_and_did_on_a_tiny_table():
+    rows, pools, study = tiny_table()
+    analysis, _ = analyse_rows(rows, pools, study, UTC, request(MONDAY, MONDAY + dt.timedelta(27), ("T", "C")))
+    means = {(s.pool, s.phase): (s.mean, s.days) for s in analysis.phases if s.outcome == "runtime_per_pc_h"}
+    assert means == {("T", "baseline"): (5.0, 14), ("T", "sign"): (3.0, 14), ("C", "baseline"): (4.0, 14)}
+    effects = {(e.outcome, e.versus): e for e in analysis.effects}
+    assert effects["runtime_per_pc_h", "baseline"].estimate == pytest.approx(3.0 - 5.0)
+    did = effects["runtime_per_pc_h", "controls"]
+    assert did.estimate == pytest.approx((3.0 - 3.5) - (5.0 - 4.0))  # -1.5
+    assert did.controls == ("C",) and did.days == 14 and did.baseline_days == 14
+    assert did.ci_low <= did.estimate <= did.ci_high
+    # energy: 0.1 kWh per PC-hour, so the DiD is -0.15 kWh per PC and day; the sign runs 14 days on 4 PCs
+    (energy,) = analysis.energy
+    assert energy.versus == "controls" and energy.per_pc_day.estimate == pytest.approx(-0.15)
+    assert energy.pcs == 4 and energy.phase_days == 14 and energy.over_phase.estimate == pytest.approx(-0.15 * 4 * 14)
+
+
+def test_without_a_control_pool_only_before_after_is_given_and_the_report_says_why():
+    rows, pools, study = tiny_table()
+    analysis, _ = analyse_rows(rows, pools, study, UTC, request(MONDAY, MONDAY + dt.timedelta(27), ("T",)))
+    assert {e.versus for e in analysis.effects} == {"baseline"}
+    (note,) = analysis.notes
+    assert note.startswith("T, sign: no control pool") and "weaker" in note
+
+
+def test_json_has_the_shape_the_issue_gives():
+    from pinger.reporting.render import render
+
+    rows, pools, study = tiny_table()
+    analysis, context = analyse_rows(rows, pools, study, UTC, request(MONDAY, MONDAY + dt.timedelta(27), ("T", "C")))
+    document = json.loads(render("json", analysis, context))
+    assert isinstance(document["method"], str) and "block bootstrap over calendar weeks" in document["method"]
+    assert "2000 resamples" in document["method"]
+    for effect in document["effects"]:
+        assert {"pool", "phase", "outcome", "versus", "estimate", "ci_low", "ci_high", "p", "days"} <= set(effect)
+        assert effect["versus"] in ("baseline", "controls")
+    for phase in document["phases"]:
+        assert {"pool", "phase", "outcome", "mean", "ci_low", "ci_high", "days", "days_left_out"} <= set(phase)
+    assert {e["outcome"] for e in document["effects"]} == {"runtime_per_pc_h", "energy_per_pc_kwh"}
+
+
+def test_html_embeds_the_figure_as_svg_and_fetches_nothing():
+    pytest.importorskip("matplotlib")
+    from pinger.reporting.render import render
+
+    rows, pools, study = tiny_table()
+    analysis, context = analyse_rows(rows, pools, study, UTC, request(MONDAY, MONDAY + dt.timedelta(27), ("T", "C")))
+    page = render("html", analysis, context)
+    assert page.count("<svg") == 1 and "<?xml" not in page
+    assert "<script" not in page and 'href="http' not in page and "url(http" not in page and "<img" not in page
+
+
+def test_html_without_matplotlib_says_what_to_install(monkeypatch):
+    from pinger.reporting.render import render
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    rows, pools, study = tiny_table()
+    analysis, context = analyse_rows(rows, pools, study, UTC, request(MONDAY, MONDAY + dt.timedelta(27), ("T", "C")))
+    page = render("html", analysis, context)
+    assert "<svg" not in page and "pip install &#x27;pinger[report]&#x27;" in page
+
+
+# --- validity by simulation --------------------------------------------------------------------------------------
+
+def did_runtime(seed: int, effect_h: float):
+    study = synthetic_study(pools=4, treated=1, effect_h=effect_h, seed=seed)
+    names = tuple(p.name for p in study.pools)
+    analysis, _ = analyse_rows(study.rows, {p.name: p for p in study.pools}, study.study, UTC,
+                               request(study.first, study.last, names))
+    (effect,) = [e for e in analysis.effects if e.outcome == "runtime_per_pc_h" and e.versus == "controls"]
+    return effect
+
+
+def test_a_true_effect_of_minus_one_hour_is_found_by_the_did():
+    effects = [did_runtime(seed, -1.0) for seed in range(100)]
+    contains = sum(e.ci_low <= -1.0 <= e.ci_high for e in effects)
+    excludes_zero = sum(e.ci_high < 0 for e in effects)
+    assert contains >= 85 and excludes_zero >= 85, (contains, excludes_zero)  # observed: 95 and 96 of 100
+
+
+def test_without_an_effect_the_interval_covers_zero_in_at_least_90_percent_of_200_seeds():
+    covered = sum(e.ci_low <= 0.0 <= e.ci_high for e in (did_runtime(seed, 0.0) for seed in range(200)))
+    assert covered >= 180, covered  # observed: 189 of 200 (94.5 %)
+
+
+# --- the real pipeline and bad input, through the command line ---------------------------------------------------
+
+STUDY_CONFIG = """\
+timezone: UTC
+interval: 1h
+storage: {{path: {store}}}
+aggregate: {{hold: 1h}}
+pools:
+  - {{name: A, watts: 100, hosts: [10.0.0.1, 10.0.0.2]}}
+  - {{name: B, watts: 100, hosts: [10.0.1.1, 10.0.1.2]}}
+  - {{name: C, watts: 100, hosts: [10.0.2.1, 10.0.2.2]}}
+{study}"""
+PHASES = """\
+study:
+  phases:
+    - {name: baseline, start: 2026-09-07, end: 2026-09-20}
+    - {name: sign, start: 2026-09-21, pools: [A]}
+"""
+FIRST, LAST = dt.date(2026, 9, 7), dt.date(2026, 10, 4)
+
+
+def hours_on(pool_name: str, day: dt.date) -> int:
+    """Each host is on from 08:00 for this many hours: 6 to 8 by weekday, 2 fewer for A under the sign."""
+    return 6 + day.weekday() % 3 - (2 if pool_name == "A" and day >= dt.date(2026, 9, 21) else 0)
+
+
+@pytest.fixture(scope="module")
+def study_store(tmp_path_factory):
+    """Hourly samples of four weeks written to a SQLite store and aggregated: (folder, config text maker)."""
+    from pinger.aggregator.job import aggregate_days
+
+    folder = tmp_path_factory.mktemp("study")
+    store = folder / "store.sqlite"
+
+    def config_text(study: str = PHASES) -> str:
+        return STUDY_CONFIG.format(store=store, study=study)
+
+    path = folder / "pinger.yaml"
+    path.write_text(config_text())
+    config = load_config(str(path))
+    samples = []
+    for offset in range((LAST - FIRST).days + 1):
+        day = FIRST + dt.timedelta(days=offset)
+        midnight = int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp())
+        for p in config.pools:
+            on = hours_on(p.name, day)
+            samples += [Sample(midnight + hour * 3600, p.name, host.name, int(8 <= hour < 8 + on))
+                        for host in p.hosts for hour in range(24)]
+    writer = open_history_store(config, "create")
+    try:
+        writer.write_samples(samples)
+    finally:
+        writer.close()
+    aggregate_days(config, FIRST, LAST)
+    return folder, config_text
+
+
+def test_samples_aggregate_report_end_to_end_on_sqlite(study_store, run_pinger):
+    folder, config_text = study_store
+    result = run_pinger("report", "-c", str(folder / "pinger.yaml"), "--from", str(FIRST), "--to", str(LAST),
+                        "--format", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    effects = {(e["pool"], e["outcome"], e["versus"]): e for e in document["effects"]}
+    assert set(effects) == {("A", outcome, versus) for outcome in ("runtime_per_pc_h", "energy_per_pc_kwh")
+                            for versus in ("baseline", "controls")}
+    # The weekday rhythm is the same in every pool and cancels: A runs 2 h less per PC and day under the sign.
+    did = effects["A", "runtime_per_pc_h", "controls"]
+    assert did["estimate"] == pytest.approx(-2.0, abs=1e-6) and did["days"] == 14 and did["baseline_days"] == 14
+    assert effects["A", "energy_per_pc_kwh", "controls"]["estimate"] == pytest.approx(-0.2, abs=1e-6)
+    (energy,) = document["energy"]
+    assert energy["kwh_over_phase"] == pytest.approx(-0.2 * 2 * 14, abs=1e-6)
+    means = {(s["pool"], s["phase"]): s["mean"] for s in document["phases"] if s["outcome"] == "runtime_per_pc_h"}
+    weekday_mean = sum(6 + (MONDAY + dt.timedelta(days=d)).weekday() % 3 for d in range(14)) / 14
+    assert means["B", "baseline"] == pytest.approx(weekday_mean)
+    assert means["A", "sign"] == pytest.approx(weekday_mean - 2)
+
+
+@pytest.mark.parametrize("study, argv, sentence", [
+    ("", [], "has no study phases, so there is nothing to compare: add a baseline phase"),
+    (PHASES, ["--from", "2027-01-04", "--to", "2027-01-31"], "there are no daily rows of the 3 pools from 2027-01-04"),
+    (PHASES, ["--from", "2026-09-21", "--to", "2026-10-04"], "pool A has no usable days in the baseline phase"),
+    (PHASES, ["--pools", "A,Z"], "--pools: no pool is named 'Z'"),
+    (PHASES, ["--min-coverage", "1.5"], "1.5 is not between 0 and 1"),
+    (PHASES, ["--from", "2026-10-04", "--to", "2026-09-07"], "--to is before --from"),
+])
+def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(study_store, run_pinger, tmp_path, study, argv,
+                                                           sentence):
+    _, config_text = study_store
+    config = tmp_path / "pinger.yaml"
+    config.write_text(config_text(study))
+    out = tmp_path / "report.md"
+    dates = [] if "--from" in argv else ["--from", str(FIRST), "--to", str(LAST)]
+    result = run_pinger("report", "-c", str(config), *dates, *argv, "-o", str(out))
+    assert result.returncode == 2, result.stderr
+    assert sentence in result.stderr and "Traceback" not in result.stderr
+    usage = ("usage:", " ")  # argparse's usage lines come first for a bad option
+    assert len([line for line in result.stderr.splitlines() if not line.startswith(usage)]) == 1
+    assert not out.exists() and result.stdout == ""
+
+
+def test_samples_aggregate_report_end_to_end_through_the_influxdb_standin(tmp_path):
+    import os
+    import subprocess
+
+    from tests.support import ROOT, pinger_command
+    from tests.support.influx_standin import InfluxStandin
+
+    with InfluxStandin(org="pinger", token="s3cret-token", buckets=("pinger", "pinger_daily")) as standin:
+        config = tmp_path / "influx.yaml"
+        config.write_text(STUDY_CONFIG.format(store=tmp_path / "unused.sqlite", study=PHASES).replace(
+            f"storage: {{path: {tmp_path / 'unused.sqlite'}}}",
+            "storage:\n  backend: influxdb\n"
+            f"  influxdb: {{url: '{standin.url}', org: pinger, bucket: pinger, daily_bucket: pinger_daily, "
+            f"token: '${{INFLUX_TOKEN}}', spool: '{tmp_path / 'spool.sqlite'}'}}"))
+        lines = []
+        for offset in range((LAST - FIRST).days + 1):
+            day = FIRST + dt.timedelta(days=offset)
+            midnight = int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp())
+            for name, hosts in (("A", "10.0.0"), ("B", "10.0.1"), ("C", "10.0.2")):
+                on = hours_on(name, day)
+                lines += [f"ping,pool={name},host={hosts}.{host} up={int(8 <= hour < 8 + on)}i {midnight + hour * 3600}"
+                          for host in (1, 2) for hour in range(24)]
+        samples = tmp_path / "samples.lp"
+        samples.write_text("\n".join(lines) + "\n")
+        env = {**os.environ, "INFLUX_TOKEN": "s3cret-token"}
+
+        def pinger(*args: str) -> subprocess.CompletedProcess:
+            result = subprocess.run(pinger_command(*args), cwd=ROOT, capture_output=True, text=True, env=env,
+                                    timeout=300)
+            assert result.returncode == 0, result.stderr
+            return result
+
+        pinger("import", "-c", str(config), str(samples), "--precision", "s")
+        pinger("aggregate", "-c", str(config), "--from", str(FIRST), "--to", str(LAST))
+        assert len(standin.points(bucket="pinger_daily", measurement="pool_daily")) == 3 * 28
+        document = json.loads(pinger("report", "-c", str(config), "--from", str(FIRST), "--to", str(LAST),
+                                     "--format", "json").stdout)
+    (did,) = [e for e in document["effects"] if e["outcome"] == "runtime_per_pc_h" and e["versus"] == "controls"]
+    assert did["pool"] == "A" and did["estimate"] == pytest.approx(-2.0, abs=1e-6)
+    assert did["days"] == 14 and did["baseline_days"] == 14 and did["controls"] == ["B", "C"]
