@@ -1,4 +1,4 @@
-"""Daily pool rows as CSV: the long layout (a row per day and pool) or the original wide one."""
+"""Daily pool rows as CSV: the long layout (a row per day and pool), the wide one, or the first system's."""
 
 from __future__ import annotations
 
@@ -10,10 +10,14 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from pinger.config import Config
+from pinger.errors import UsageError
 from pinger.models import PoolDay
 from pinger.output import write_text
 from pinger.schema import POOL_DAILY, WIDE_FIGURES, Measurement, long_columns
 from pinger.store import open_history_store
+
+from .legacy_csv import DIALECTS as LEGACY_DIALECTS
+from .legacy_csv import legacy_rows, render_legacy_csv
 
 log = logging.getLogger("pinger.export")
 
@@ -79,6 +83,9 @@ def render_csv(rows: Iterable[Sequence[object]], dialect: Dialect) -> str:
 def export_csv(config: Config, first: dt.date, last: dt.date, pools: Sequence[str] | None,
                layout: str, dialect_name: str, output: str | None) -> int:
     """Write the CSV; return the number of pool-day rows exported."""
+    if layout == "legacy" and dialect_name not in LEGACY_DIALECTS:
+        raise UsageError(f"--layout legacy is the first system's CSV, written in its dialects "
+                         f"{' or '.join(LEGACY_DIALECTS)}, not {dialect_name}")
     pools = list(pools) if pools else [pool.name for pool in config.pools]
     store = open_history_store(config, "read")
     try:
@@ -90,7 +97,12 @@ def export_csv(config: Config, first: dt.date, last: dt.date, pools: Sequence[st
     if missing:
         log.warning("%d of the %d days from %s to %s have no daily rows yet; run pinger aggregate for them",
                     missing, (last - first).days + 1, first, last)
-    rows = long_rows(records) if layout == "long" else wide_rows(records, pools)
+    if layout == "legacy":
+        hosts = {pool.name: len(pool.hosts) for pool in config.pools}
+        text = render_legacy_csv(legacy_rows(records, [(name, hosts[name]) for name in pools]), dialect_name)
+    else:
+        rows = long_rows(records) if layout == "long" else wide_rows(records, pools)
+        text = render_csv(rows, DIALECTS[dialect_name])
     # UTF-8, line ends as the dialect has them; None or "-" is standard output (see pinger.output).
-    write_text(output, render_csv(rows, DIALECTS[dialect_name]))
+    write_text(output, text)
     return len(records)

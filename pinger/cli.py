@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     how_long.add_argument("--sweeps", type=_positive_int, metavar="N",
                           help="do N sweeps on the interval's boundaries, then exit")
 
+    health = command("health", "exit 0 when the collector's newest stored sweep (with InfluxDB: the newest spooled "
+                               "one) is younger than three intervals, else 1; one sentence either way", _health)
+    health.set_defaults(allow_unset_env=True)  # it reads local files only: no secret needs to be at hand
+
     aggregate = command("aggregate", "compute the daily host and pool rows from the samples", _aggregate)
     which = aggregate.add_mutually_exclusive_group(required=True)
     which.add_argument("--date", type=_date, metavar="D", help="one local day, YYYY-MM-DD")
@@ -88,19 +92,56 @@ def build_parser() -> argparse.ArgumentParser:
                           help="take timestamps before 2000-01-01 or more than a day ahead of the clock, which "
                                "are refused otherwise (most often a --precision mistake)")
 
+    legacy_help = ("import the first system's backup (manage.py dumpdata pingerservice): write a config for its "
+                   "pools, its history as samples into that config's store, then aggregate the imported days")
+    legacy = commands.add_parser("import-legacy", help=legacy_help, description=legacy_help)
+    legacy.add_argument("dump", metavar="DUMP.json", help="the first system's dumpdata fixture (pingerdump.json)")
+    legacy.add_argument("--timezone", type=_timezone_name, metavar="ZONE",
+                        help="IANA zone of the new config: its days are local days of this zone "
+                             "(required unless -c; with -c, the config's zone)")
+    legacy.add_argument("--interval", type=_whole_seconds, default="5m", metavar="DURATION",
+                        help="the first system's ping cadence: one sample per host each interval (default: 5m)")
+    target = legacy.add_mutually_exclusive_group()
+    target.add_argument("--config-out", metavar="FILE",
+                        help=f"write the new config here; an existing file only with --force "
+                             f"(default: {LEGACY_CONFIG_OUT})")
+    target.add_argument("-c", "--config", metavar="EXISTING.yaml",
+                        help="write no config: import into this config's store (SQLite or InfluxDB); its pools "
+                             "must hold the dump's computers. PINGER_CONFIG is not read here")
+    legacy.add_argument("--force", action="store_true", help="replace the --config-out file when it exists")
+    legacy.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    legacy.set_defaults(run_alone=_import_legacy, allow_unset_env=False)
+
     export = command("export", "print the daily pool rows as CSV", _export)
     export.add_argument("--from", dest="first", type=_date, metavar="D", required=True, help="first day")
     export.add_argument("--to", dest="last", type=_date, metavar="D", required=True, help="last day, inclusive")
     export.add_argument("--pools", metavar="A,B", help="only these pools (default: all configured)")
-    export.add_argument("--layout", choices=("wide", "long"), default="long",
-                        help="long: one row per day and pool; wide: one row per day, columns per pool "
-                             "(default: long)")
+    export.add_argument("--layout", choices=("wide", "long", "legacy"), default="long",
+                        help="long: one row per day and pool; wide: one row per day, columns per pool; legacy: "
+                             "the first system's CSV, Verbrauch in Wh, dialect unix or excel (default: long)")
     export.add_argument("--dialect", choices=("unix", "excel", "excel-de"), default="unix",
-                        help="unix: comma, LF; excel: comma, CRLF, BOM; excel-de: semicolon, decimal comma "
-                             "(default: unix)")
+                        help="unix: comma, LF; excel: comma, CRLF, BOM; excel-de: semicolon, decimal comma; "
+                             "with --layout legacy Python's csv dialects unix (all quoted, LF) and excel "
+                             "(CRLF, no BOM) (default: unix)")
     export.add_argument("-o", "--output", metavar="FILE",
                         help="write here: a file is replaced atomically, a device, FIFO or link target is written "
                              "in place (default: standard output, also -)")
+
+    report = command("report", "compare the study's phases and pools: means, effects with confidence intervals and "
+                               "p-values, energy saved (the HTML figure needs pip install 'pinger[report]')", _report)
+    report.add_argument("--from", dest="first", type=_date, metavar="D", required=True, help="first day")
+    report.add_argument("--to", dest="last", type=_date, metavar="D", required=True, help="last day, inclusive")
+    report.add_argument("--pools", metavar="A,B", help="only these pools (default: all configured)")
+    report.add_argument("--min-coverage", type=_fraction, default=0.9, metavar="F",
+                        help="leave out (and count) pool-days observed less than this fraction of the day "
+                             "(default: 0.9)")
+    report.add_argument("--days", dest="days_mode", choices=("all", "open", "weekdays"), default="all",
+                        help="all days, only days with opening hours, or Monday to Friday (default: all)")
+    report.add_argument("--format", dest="report_format", choices=("md", "html", "csv", "json"), default="md",
+                        help="Markdown, self-contained HTML with the figure, CSV or JSON (default: md)")
+    report.add_argument("-o", "--output", metavar="FILE",
+                        help="write here, replaced atomically; nothing is written when the report fails "
+                             "(default: standard output, also -)")
     return parser
 
 
@@ -112,6 +153,30 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
     return value
+
+
+LEGACY_CONFIG_OUT = "pinger.yaml"
+
+
+def _timezone_name(text: str) -> str:
+    from .config_values import InvalidValue, timezone
+
+    try:
+        return timezone(text).key
+    except InvalidValue as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _whole_seconds(text: str) -> int:
+    from .config_values import InvalidValue, interval
+
+    try:
+        seconds = interval(text)
+    except InvalidValue as err:
+        raise argparse.ArgumentTypeError(f"{text!r}: {err}") from None
+    if seconds != int(seconds):
+        raise argparse.ArgumentTypeError(f"{text!r} is not whole seconds: samples are stored on whole seconds")
+    return int(seconds)
 
 
 def _date(text: str) -> dt.date:
@@ -131,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         debug = args.debug
         logging.basicConfig(level=logging.DEBUG if debug else logging.INFO,
                             format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
+        if getattr(args, "run_alone", None) is not None:  # import-legacy: it may write the config itself
+            return int(args.run_alone(args))
         if not args.config:
             raise UsageError("no config given: pass -c FILE or set PINGER_CONFIG")
         from .config_load import load_config
@@ -172,6 +239,14 @@ def _collect(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _health(args: argparse.Namespace, config: Config) -> int:
+    from .collector.health import check_health
+
+    health = check_health(config)
+    print(health.sentence)
+    return 0 if health.healthy else 1
+
+
 def _aggregate(args: argparse.Namespace, config: Config) -> int:
     if args.nightly:
         if args.last is not None:
@@ -208,10 +283,59 @@ def _export(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace, config: Config) -> int:
+    if args.last < args.first:
+        raise UsageError("--to is before --from")
+    pools = _pools(args, config)
+    from .reporting.report import run_report
+    from .reporting.request import ReportRequest
+
+    request = ReportRequest(args.first, args.last, tuple(pools or [pool.name for pool in config.pools]),
+                            args.min_coverage, args.days_mode)
+    run_report(config, request, args.report_format, args.output)
+    return 0
+
+
+def _pools(args: argparse.Namespace, config: Config) -> list[str] | None:
+    """--pools as a list in the order given; None for all. An unknown name is one sentence (exit 2)."""
+    pools = [name.strip() for name in args.pools.split(",") if name.strip()] if args.pools else None
+    unknown = [name for name in pools or () if name not in {pool.name for pool in config.pools}]
+    if unknown:
+        raise UsageError(f"--pools: no pool is named {unknown[0]!r} in {args.config}")
+    return pools
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
+
+
 def _import(args: argparse.Namespace, config: Config) -> int:
     from .ingestion.line_protocol import import_file
 
     import_file(config, Path(args.file), args.precision, allow_any_time=args.allow_any_time)
+    return 0
+
+
+def _import_legacy(args: argparse.Namespace) -> int:
+    from .config_load import load_config
+    from .ingestion.legacy import import_legacy
+
+    existing = load_config(args.config) if args.config else None
+    if existing is not None and args.force:
+        raise UsageError("--force goes with --config-out: with -c no config is written")
+    imported = import_legacy(Path(args.dump), timezone=args.timezone, interval_s=args.interval,
+                             config_out=None if existing else Path(args.config_out or LEGACY_CONFIG_OUT),
+                             force=args.force, existing=existing)
+    if imported.first_day is not None and imported.last_day is not None:
+        from .aggregator.job import aggregate_days
+
+        aggregate_days(imported.config, imported.first_day, imported.last_day)
     return 0
 
 

@@ -33,6 +33,11 @@ class MalformedImportError(UsageError):
     """A file to import has malformed lines; nothing was imported (exit 2)."""
 
 
+class LegacyDumpError(UsageError):
+    """The first system's dump cannot be imported as it is: one sentence naming the record;
+    nothing was written (exit 2)."""
+
+
 class PingPermissionError(PingerError):
     """ICMP sockets cannot be opened with the privileges this process has."""
 
@@ -58,3 +63,7 @@ class InfluxConfigError(StoreError):
 
 class OutputError(PingerError):
     """The output file the user named (or standard output) cannot be written."""
+
+
+class ReportInputError(UsageError):
+    """The days and phases asked for cannot answer the report's question (no phases, no days, no baseline)."""
