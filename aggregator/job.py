@@ -8,11 +8,11 @@ from collections.abc import Iterator
 
 from pinger.config import Config
 from pinger.localtime import local_day
-from pinger.models import HostDay, PoolDay
+from pinger.models import HostDay, HostHours, PoolDay, PoolHour
 from pinger.progress import Progress
 from pinger.store import HistoryStore, open_history_store
 
-from .daily import compute_host_day, compute_pool_day, sample_window
+from .daily import compute_host_figures, compute_pool_day, compute_pool_hours, sample_window
 
 log = logging.getLogger("pinger.aggregate")
 
@@ -29,8 +29,8 @@ def sampled_days(config: Config, first_time: int, last_time: int) -> tuple[dt.da
 
 
 def aggregate_days(config: Config, first: dt.date, last: dt.date) -> int:
-    """Compute and store host_daily and pool_daily rows for the days from first to last that have
-    samples; return the number of pool rows written.
+    """Compute and store host_daily, pool_daily and pool_hourly rows for the days from first to last
+    that have samples; return the number of pool rows written.
 
     Days before the first sample and after the last are skipped: they cost nothing, and a range
     like 0001-01-01..9999-12-31 does the same work as the days with samples. Memory holds one
@@ -67,22 +67,24 @@ def _aggregate(config: Config, store: HistoryStore, first: dt.date, last: dt.dat
     for done, day in enumerate(days_between(first, last), start=1):
         host_rows: list[HostDay] = []
         pool_rows: list[PoolDay] = []
+        hour_rows: list[PoolHour] = []
         start, stop = sample_window(day, config.timezone, config.aggregate.hold)
+        tz, hold, energy = config.timezone, config.aggregate.hold, config.energy
         for pool in config.pools:
             by_name = {host.name: host for host in pool.hosts}
-            computed: dict[str, HostDay] = {}
-            # Streamed host by host: memory holds one host-day of samples, not a pool's.
+            computed: dict[str, tuple[HostDay, HostHours]] = {}
+            # Streamed host by host: memory holds one host-day of samples, not a pool's; each is read once.
             for found in store.host_samples(pool.name, list(by_name), start, stop):
-                computed[found.host] = compute_host_day(pool, by_name[found.host], day, config.timezone,
-                                                        config.aggregate.hold, found.times, found.states)
-            host_days = [
-                computed.get(host.name)
-                or compute_host_day(pool, host, day, config.timezone, config.aggregate.hold, (), ())
-                for host in pool.hosts
-            ]
+                computed[found.host] = compute_host_figures(pool, by_name[found.host], day, tz, hold,
+                                                            found.times, found.states, energy)
+            figures = [computed.get(host.name) or compute_host_figures(pool, host, day, tz, hold, (), (), energy)
+                       for host in pool.hosts]
+            host_days = [host_day for host_day, _ in figures]
+            phase = config.study.phase_for(pool.name, day)
             host_rows.extend(host_days)
-            pool_rows.append(compute_pool_day(pool, day, host_days, config.study.phase_for(pool.name, day)))
-        store.write_days(host_rows, pool_rows)
+            pool_rows.append(compute_pool_day(pool, day, host_days, phase, energy))
+            hour_rows.extend(compute_pool_hours(pool, day, tz, [hours for _, hours in figures], phase))
+        store.write_days(host_rows, pool_rows, hour_rows)
         written += len(pool_rows)
         progress.update(done, str(day))
     log.info("aggregated %d day(s) from %s to %s: %d pool rows", count, first, last, written)

@@ -72,15 +72,31 @@ def covered_intervals(times: Sequence[float], states: Sequence[bool], hold: floa
     return list(_owned(times, states, hold))
 
 
-def tally(times: Sequence[float], states: Sequence[bool], hold: float, start: float, stop: float,
-          spans: Sequence[tuple[float, float]] = ()) -> Tally:
-    """On-time and observed time within [start, stop), and on-time within ``spans`` ∩ [start, stop).
+class Buckets(NamedTuple):
+    """Seconds on and observed in each bucket [edges[i], edges[i + 1]) of a sorted partition."""
 
-    ``spans`` must be sorted and non-overlapping. One pass over the samples (O(n + len(spans))).
+    on: list[float]
+    observed: list[float]
+
+
+def per_bucket(times: Sequence[float], states: Sequence[bool], hold: float, edges: Sequence[float]) -> Buckets:
+    """On-time and observed time in each bucket of the partition ``edges`` (strictly increasing;
+    n + 1 edges make n buckets, and time outside [edges[0], edges[-1]) counts nowhere).
+
+    One pass over the samples, O(n + len(edges)): an owned interval that crosses an edge is split
+    there. This is the one mechanism behind a day's runtime, on-time within opening hours, the
+    hourly rows and tariff-priced energy: each is a sum over buckets.
     """
-    on = observed = on_within = 0.0
-    span_count = len(spans)
-    next_span = 0
+    count = len(edges) - 1
+    on = [0.0] * max(count, 0)
+    observed = [0.0] * max(count, 0)
+    if count <= 0:
+        check_samples(times, states, hold)
+        return Buckets(on, observed)
+    start, stop = edges[0], edges[-1]
+    index = 0
+    boundary = edges[1]
+    bucket_on = bucket_observed = 0.0  # the current bucket's sums, kept in locals: the loop is the hot path
     for low, high, up in _owned(times, states, hold):
         if low < start:
             low = start
@@ -88,20 +104,54 @@ def tally(times: Sequence[float], states: Sequence[bool], hold: float, start: fl
             high = stop
         if high <= low:
             continue
-        observed += high - low
-        if not up:
-            continue
-        on += high - low
-        if span_count:
-            # Owned intervals increase, so spans that end before this one can be skipped for good.
-            while next_span < span_count and spans[next_span][1] <= low:
-                next_span += 1
-            index = next_span
-            while index < span_count and spans[index][0] < high:
-                span_start, span_stop = spans[index]
-                on_within += (high if high < span_stop else span_stop) - (low if low > span_start else span_start)
+        if boundary <= low:
+            on[index] += bucket_on
+            observed[index] += bucket_observed
+            bucket_on = bucket_observed = 0.0
+            while boundary <= low:  # owned intervals increase: buckets left behind are done
                 index += 1
-    return Tally(on, observed, on_within)
+                boundary = edges[index + 1]
+        while boundary < high:  # the interval crosses an edge: its part up to the edge is this bucket's
+            observed[index] += bucket_observed + boundary - low
+            on[index] += bucket_on + (boundary - low if up else 0.0)
+            bucket_on = bucket_observed = 0.0
+            low = boundary
+            index += 1
+            boundary = edges[index + 1]
+        bucket_observed += high - low
+        if up:
+            bucket_on += high - low
+    on[index] += bucket_on
+    observed[index] += bucket_observed
+    return Buckets(on, observed)
+
+
+def tally(times: Sequence[float], states: Sequence[bool], hold: float, start: float, stop: float,
+          spans: Sequence[tuple[float, float]] = ()) -> Tally:
+    """On-time and observed time within [start, stop), and on-time within ``spans`` ∩ [start, stop).
+
+    ``spans`` must be sorted and non-overlapping. ``per_bucket`` over the partition the spans cut
+    [start, stop) into.
+    """
+    edges = [start]
+    inside: list[bool] = []
+    for span_start, span_stop in spans:
+        span_start, span_stop = max(span_start, start), min(span_stop, stop)
+        if span_stop <= span_start:
+            continue
+        if span_start > edges[-1]:
+            edges.append(span_start)
+            inside.append(False)
+        edges.append(span_stop)
+        inside.append(True)
+    if stop > edges[-1]:
+        edges.append(stop)
+        inside.append(False)
+    if stop <= start:
+        edges, inside = [], []
+    seconds = per_bucket(times, states, hold, edges)
+    on_within = sum(on for on, within in zip(seconds.on, inside, strict=True) if within)
+    return Tally(sum(seconds.on), sum(seconds.observed), on_within)
 
 
 def on_and_observed(times: Sequence[float], states: Sequence[bool], hold: float,

@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", metavar="FILE",
                         help="write here: a file is replaced atomically, a device, FIFO or link target is written "
                              "in place (default: standard output, also -)")
+    export.add_argument("--hourly", action="store_true",
+                        help="the pool_hourly rows instead of the daily ones: one row per pool and local clock hour, "
+                             "long layout only (default: off, daily rows)")
 
     report = command("report", "compare the study's phases and pools: means, effects with confidence intervals and "
                                "p-values, energy saved (the HTML figure needs pip install 'pinger[report]')", _report)
@@ -277,8 +280,13 @@ def _export(args: argparse.Namespace, config: Config) -> int:
     unknown = [name for name in pools or () if name not in {pool.name for pool in config.pools}]
     if unknown:
         raise UsageError(f"--pools: no pool is named {unknown[0]!r} in {args.config}")
-    from .aggregator.export import export_csv
+    from .aggregator.export import export_csv, export_hourly_csv
 
+    if args.hourly:
+        if args.layout != "long":
+            raise UsageError(f"--hourly writes the long layout only, not --layout {args.layout}")
+        export_hourly_csv(config, args.first, args.last, pools, args.dialect, args.output)
+        return 0
     export_csv(config, args.first, args.last, pools, args.layout, args.dialect, args.output)
     return 0
 

@@ -36,6 +36,26 @@ class OpeningHours(NamedTuple):
         return self.periods[day.weekday()]
 
 
+class Tariff(NamedTuple):
+    """A time-of-use price per kWh, in force during its weekly wall-clock periods."""
+
+    price: float
+    hours: OpeningHours  # the periods it is in force, in the opening-hours form
+
+
+class Energy(NamedTuple):
+    """Energy pricing and CO2 intensity (config ``energy:``); a figure left out is None."""
+
+    currency: str | None = None
+    price: float | None = None  # per kWh, wherever no tariff is in force
+    tariffs: tuple[Tariff, ...] = ()  # never overlapping (checked on load)
+    co2_g_per_kwh: float | None = None
+
+    @property
+    def priced(self) -> bool:
+        return self.price is not None or bool(self.tariffs)
+
+
 class Pool(NamedTuple):
     name: str
     watts: float
@@ -115,6 +135,7 @@ class Config(NamedTuple):
     aggregate: AggregateSettings
     pools: tuple[Pool, ...]
     study: Study = Study()
+    energy: Energy = Energy()
 
     def pool(self, name: str) -> Pool:
         for pool in self.pools:

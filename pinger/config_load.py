@@ -23,6 +23,7 @@ from .config import (
     WEEKDAYS,
     AggregateSettings,
     Config,
+    Energy,
     Host,
     InfluxSettings,
     OpeningHours,
@@ -31,6 +32,7 @@ from .config import (
     Pool,
     StorageSettings,
     Study,
+    Tariff,
 )
 from .errors import ConfigError
 
@@ -226,10 +228,10 @@ class _Reader:
 
 # -- sections -------------------------------------------------------------------
 
-_TOP = {"timezone", "interval", "collector", "ping", "allow", "storage", "aggregate", "pools", "study"}
+_TOP = {"timezone", "interval", "collector", "ping", "allow", "storage", "aggregate", "pools", "study", "energy"}
 
 
-def _opening_hours(reader: _Reader, node: yaml.Node, path: str) -> OpeningHours | None:
+def _opening_hours(reader: _Reader, node: yaml.Node, path: str, wrap_midnight: bool = False) -> OpeningHours | None:
     fields = reader.mapping(node, path, None)
     if not fields:
         return None
@@ -239,7 +241,7 @@ def _opening_hours(reader: _Reader, node: yaml.Node, path: str) -> OpeningHours 
         full = _join(path, key)
         try:
             days = values.weekdays(key)
-            periods = values.periods(reader.text(value_node, full))
+            periods = values.periods(reader.text(value_node, full), wrap_midnight)
         except values.InvalidValue as err:
             reader.invalid(value_node, full, err)
             continue
@@ -254,6 +256,57 @@ def _opening_hours(reader: _Reader, node: yaml.Node, path: str) -> OpeningHours 
 
 
 
+
+
+def _energy(reader: _Reader, node: yaml.Node | None) -> Energy:
+    """The ``energy:`` section: prices per kWh, time-of-use tariffs that never overlap, CO2 intensity."""
+    fields = reader.mapping(node, "energy", {"currency", "price", "tariffs", "co2_g_per_kwh"})
+    price = reader.field(fields, "price", values.price, default=None)
+    tariffs: list[Tariff] = []
+    taken: list[list[tuple[int, int, int]]] = [[] for _ in WEEKDAYS]  # per weekday: (start, end, tariff index)
+    for index, tariff_node in enumerate(reader.sequence(fields.get("tariffs"), "energy.tariffs")):
+        path = f"energy.tariffs[{index}]"
+        tariff_fields = reader.mapping(tariff_node, path, {"price", "at"})
+        tariff_price = reader.field(tariff_fields, "price", values.price, required=True)
+        at_node = tariff_fields.get("at")
+        hours = _opening_hours(reader, at_node, _join(path, "at"), wrap_midnight=True) if at_node else None
+        if at_node is None or reader.is_null(at_node):
+            reader.problems.add(at_node if at_node is not None else tariff_node, _join(path, "at"),
+                                'required: the weekly periods the price is in force, e.g. {mon-fri: "22:00-06:00"}')
+        if tariff_price is None or hours is None:
+            continue
+        clash = _tariff_overlap(hours, taken, index)
+        if clash is not None:
+            reader.problems.add(at_node, _join(path, "at"), clash)
+            continue
+        tariffs.append(Tariff(tariff_price, hours))
+    if tariffs and price is None and not reader.given(fields, "price"):
+        reader.problems.add(fields.get("tariffs"), "energy.price",
+                            "required with tariffs: the price per kWh wherever no tariff is in force")
+    return Energy(
+        currency=reader.field(fields, "currency", values.nonempty, default=None),
+        price=price,
+        tariffs=tuple(tariffs),
+        co2_g_per_kwh=reader.field(fields, "co2_g_per_kwh", values.nonnegative_number, default=None),
+    )
+
+
+def _tariff_overlap(hours: OpeningHours, taken: list[list[tuple[int, int, int]]], index: int) -> str | None:
+    """Why a tariff's periods overlap an earlier tariff's (None when they do not); records them when they do not."""
+    for day, periods in enumerate(hours.periods):
+        for start, end in periods:
+            for other_start, other_end, other in taken[day]:
+                if start < other_end and other_start < end:
+                    return (f"overlaps energy.tariffs[{other}] on {WEEKDAYS[day]} "
+                            f"({_hhmm(max(start, other_start))}-{_hhmm(min(end, other_end))}); "
+                            "tariffs must not overlap")
+    for day, periods in enumerate(hours.periods):
+        taken[day].extend((start, end, index) for start, end in periods)
+    return None
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = None, *,
@@ -401,6 +454,7 @@ def parse_config(text: str, source: str, environ: dict[str, str], *, allow_unset
 
     pools = _pools(reader, top.get("pools"), allow)
     study = _study(reader, top.get("study"), {pool.name for pool in pools})
+    energy = _energy(reader, top.get("energy"))
 
     if "pools" not in top:
         problems.items.append((1, f"{source}:1: pools: required (a list of pools with their hosts)"))
@@ -416,6 +470,7 @@ def parse_config(text: str, source: str, environ: dict[str, str], *, allow_unset
         aggregate=aggregate,
         pools=tuple(pools),
         study=study,
+        energy=energy,
     )
 
 

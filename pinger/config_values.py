@@ -306,8 +306,11 @@ def weekdays(key: str) -> list[int]:
     return days
 
 
-def periods(text: str) -> list[tuple[int, int]]:
-    """'08:00-12:00, 13:00-20:00' -> [(480, 720), (780, 1200)]; 'closed' -> []."""
+def periods(text: str, wrap_midnight: bool = False) -> list[tuple[int, int]]:
+    """'08:00-12:00, 13:00-20:00' -> [(480, 720), (780, 1200)]; 'closed' -> [].
+
+    With ``wrap_midnight`` (tariffs) '22:00-06:00' is both ends of the same day: [(0, 360), (1320, 1440)].
+    """
     if text.strip().lower() == "closed":
         return []
     periods = []
@@ -316,6 +319,10 @@ def periods(text: str) -> list[tuple[int, int]]:
             raise InvalidValue(f"{part.strip()!r} is not an opening period (write HH:MM-HH:MM)")
         start_text, end_text = part.split("-")
         start, end = clock(start_text), clock(end_text, allow_24=True)
+        if wrap_midnight and end < start:
+            periods += [(0, end)] if end else []
+            periods.append((start, 1440))
+            continue
         if end <= start:
             raise InvalidValue(f"{part.strip()!r} ends before it starts (periods cannot cross midnight)")
         periods.append((start, end))
@@ -324,6 +331,14 @@ def periods(text: str) -> list[tuple[int, int]]:
         if start < end:
             raise InvalidValue(f"opening periods {text!r} overlap")
     return periods
+
+
+def price(text: str) -> float:
+    """A price per kWh: a finite number of zero or more."""
+    try:
+        return nonnegative_number(text)
+    except InvalidValue:
+        raise InvalidValue(f"{text!r} is not a price (a number of zero or more, per kWh, e.g. 0.32)") from None
 
 
 def positive_rate(text: str) -> float:

@@ -84,3 +84,24 @@ def closing_instants(hours: OpeningHours, day: dt.date, tz: ZoneInfo) -> tuple[f
         if following and following[0][0] == closes[-1]:
             closes.pop()
     return tuple(closes)
+
+
+_QUARTER_HOUR = 900
+
+
+@lru_cache(maxsize=4096)
+def hour_starts(day: dt.date, tz: ZoneInfo) -> tuple[float, ...]:
+    """The instants within the day at which the local clock reads a full hour, in order.
+
+    24 of them on most days, 23 on a spring-forward day, 25 on a fall-back day (the repeated hour
+    starts twice, at two instants). Every UTC offset in use is a multiple of 15 minutes, so the
+    full hours are found among the day's quarter-hour steps from its local midnight.
+    """
+    start, stop = day_bounds(day, tz)
+    found = []
+    instant = start
+    while instant < stop:
+        if dt.datetime.fromtimestamp(instant, tz).minute == 0:
+            found.append(instant)
+        instant += _QUARTER_HOUR
+    return tuple(found)

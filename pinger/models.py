@@ -3,7 +3,7 @@
 Every record is a NamedTuple. The sweep path avoids dataclasses: ``import dataclasses`` pulls in
 ``inspect``, and with building frozen dataclasses that cost ~25 ms per ``pinger sweep``. The
 records stored as measurements (``Sample``, ``PoolStatus``, ``CollectorStatus``, ``HostDay``,
-``PoolDay``) are declared as measurements in ``pinger.schema``, which reads their field types
+``PoolDay``, ``PoolHour``) are declared as measurements in ``pinger.schema``, which reads their field types
 from the annotations here.
 """
 
@@ -102,6 +102,28 @@ class HostDay(NamedTuple):
     energy_kwh: float
     runtime_closed_h: float | None  # None: the pool has no opening hours
     on_at_close: int | None  # None: the pool has no opening hours
+    cost: float | None = None  # energy priced by the tariff in force; None: no pricing configured
+    co2_kg: float | None = None  # None: no co2_g_per_kwh configured
+
+
+class HostHours(NamedTuple):
+    """One host's seconds on and observed in each local clock hour of a day (``localtime.hour_starts``)."""
+
+    on: tuple[float, ...]
+    observed: tuple[float, ...]
+
+
+class PoolHour(NamedTuple):
+    """One pool's figures for one local clock hour (measurement ``pool_hourly``), stamped at the hour's start."""
+
+    time: int
+    pool: str
+    phase: str | None
+    weekday: int  # the local weekday, 1 = Monday .. 7 = Sunday
+    hour: int  # the local clock hour 0..23 (both rows of a repeated hour say the same)
+    pcs_on: float  # mean number of the pool's hosts on over the hour
+    share_on: float  # pcs_on / pcs_total
+    coverage: float  # observed fraction of the hour, mean over the pool's hosts
 
 
 class PoolDay(NamedTuple):
@@ -119,3 +141,5 @@ class PoolDay(NamedTuple):
     coverage: float
     runtime_closed_h: float | None  # None: the pool has no opening hours
     on_at_close: int | None  # None: the pool has no opening hours
+    cost: float | None = None  # None: no pricing configured (or a row from before pricing existed)
+    co2_kg: float | None = None  # None: no co2_g_per_kwh configured

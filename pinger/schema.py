@@ -25,7 +25,7 @@ import types
 import typing
 from typing import Any, NamedTuple
 
-from .models import CollectorStatus, HostDay, PoolDay, PoolStatus, Sample
+from .models import CollectorStatus, HostDay, PoolDay, PoolHour, PoolStatus, Sample
 
 FieldValue = int | float | str
 _FIELD_TYPES = (int, float, str)
@@ -51,6 +51,12 @@ class Measurement(NamedTuple):
     daily: bool  # keyed by the local ``day`` rather than by ``time``
     free_tags: str | None  # the record's attribute holding free-form tags (a dict), written as tags
     sqlite_key: tuple[str, ...]  # primary key columns of its SQLite table
+    aggregated: bool = False  # written by the aggregator (InfluxDB: the daily bucket), even when keyed by time
+
+    @property
+    def in_daily_bucket(self) -> bool:
+        """Whether InfluxDB keeps it in ``daily_bucket`` (the aggregator's output) rather than the raw bucket."""
+        return self.daily or self.aggregated
 
     @property
     def tag_names(self) -> tuple[str, ...]:
@@ -98,7 +104,7 @@ class Measurement(NamedTuple):
 
 
 def declare(name: str, record: Any, tags: tuple[str, ...], fields: tuple[str, ...], sqlite_key: tuple[str, ...],
-            free_tags: str | None = None) -> Measurement:
+            free_tags: str | None = None, aggregated: bool = False) -> Measurement:
     """A measurement whose tag and field types are read from the record's annotations."""
     hints = typing.get_type_hints(record)
     daily = "day" in hints
@@ -121,7 +127,7 @@ def declare(name: str, record: Any, tags: tuple[str, ...], fields: tuple[str, ..
     if free_tags is not None and free_tags not in hints:
         raise TypeError(f"{name}: {record.__name__} has no attribute {free_tags!r}")
     return Measurement(name, record, declared_tags, tuple(typed(field) for field in fields), daily, free_tags,
-                       sqlite_key)
+                       sqlite_key, aggregated or daily)
 
 
 PING = declare("ping", Sample, tags=("pool", "host"), fields=("up", "rtt_ms"), sqlite_key=("host", "time"))
@@ -130,14 +136,22 @@ POOL_STATUS = declare("pool_status", PoolStatus, tags=("pool",), fields=("online
 COLLECTOR = declare("collector", CollectorStatus, tags=("collector",),
                     fields=("hosts", "online", "sweep_s", "spool_backlog", "write_errors"),
                     sqlite_key=("collector", "time"))
-HOST_DAILY = declare("host_daily", HostDay, tags=("pool", "host"), fields=("runtime_h", "coverage"),
+HOST_DAILY = declare("host_daily", HostDay, tags=("pool", "host"), fields=("runtime_h", "coverage", "cost", "co2_kg"),
                      sqlite_key=("pool", "date", "host"))
 POOL_DAILY = declare("pool_daily", PoolDay, tags=("pool", "phase"),
                      fields=("pcs_total", "pcs_used", "runtime_h", "avg_runtime_h", "energy_kwh", "coverage",
-                             "runtime_closed_h", "on_at_close"),
+                             "runtime_closed_h", "on_at_close", "cost", "co2_kg"),
                      sqlite_key=("date", "pool"), free_tags="tags")
+# One row per pool and local clock hour, stamped at the hour's start; weekday and hour are the local ones, stored
+# so that an hour-of-week profile needs no time-zone arithmetic in Flux or SQL.
+POOL_HOURLY = declare("pool_hourly", PoolHour, tags=("pool", "phase"),
+                      fields=("weekday", "hour", "pcs_on", "share_on", "coverage"),
+                      sqlite_key=("pool", "time"), aggregated=True)
 
-ALL = (PING, POOL_STATUS, COLLECTOR, HOST_DAILY, POOL_DAILY)
+# The fields only written when ``energy:`` pricing (cost) or a CO2 intensity (co2_kg) is configured.
+ENERGY_FIELDS = ("cost", "co2_kg")
+
+ALL = (PING, POOL_STATUS, COLLECTOR, HOST_DAILY, POOL_DAILY, POOL_HOURLY)
 MEASUREMENTS = {measurement.name: measurement for measurement in ALL}
 
 

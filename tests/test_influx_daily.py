@@ -65,7 +65,7 @@ def test_only_daily_points_get_the_influxdb_only_fields():
 
     extra = {m.name: influx_field_names(m)[len(m.field_names):] for m in ALL}
     assert extra == {"ping": (), "pool_status": (), "collector": (), HOST_DAILY.name: (DATE_FIELD,),
-                     POOL_DAILY.name: (DATE_FIELD, POOL_ORDER_FIELD)}
+                     POOL_DAILY.name: (DATE_FIELD, POOL_ORDER_FIELD), "pool_hourly": ()}
     assert all(influx_field_names(m)[:len(m.field_names)] == m.field_names for m in ALL)
 
 
@@ -183,3 +183,37 @@ def test_the_wide_tables_flux_gives_the_exports_header_and_values_on_a_real_infl
     assert [row[0] for row in got] == [row[0] for row in exported[1:]]
     for mine, theirs in zip(got, exported[1:], strict=True):
         assert mine[1:] == pytest.approx([float(value) for value in theirs[1:]], abs=1e-6)
+
+
+def test_hourly_rows_and_cost_go_to_the_daily_bucket_and_a_redone_day_replaces_its_hours(standin, write_config,
+                                                                                          tmp_path):
+    from pinger.localtime import hour_starts
+    from pinger.models import PoolHour
+
+    store = open_store(write_config, tmp_path, standin.url)
+    day = dt.date(2026, 10, 25)  # 25 hours: the repeated hour is two points at two instants
+    hosts, pools = rows_of(day)
+    priced = [pools[0]._replace(cost=0.032, co2_kg=0.038), pools[1]]
+
+    def hours(pcs_on: float) -> list[PoolHour]:
+        return [PoolHour(int(t), "Zeta", None, 7, dt.datetime.fromtimestamp(t, BERLIN).hour, pcs_on, pcs_on, 1.0)
+                for t in hour_starts(day, BERLIN)]
+
+    try:
+        store.write_days(hosts, priced, hours(1.0))
+        store.write_days(hosts, priced, hours(0.5)[:-1])  # redone: one hour fewer (say the last was unobserved)
+        read = store.pool_hours(day, day)
+        read_days = store.pool_days(day, day)
+    finally:
+        store.close()
+    points = standin.points(bucket="pinger_daily", measurement="pool_hourly")
+    assert len(points) == 24 and {p.fields["pcs_on"] for p in points} == {0.5}
+    assert sorted(p.fields["hour"] for p in points)[:4] == [0, 1, 2, 2]
+    assert read == hours(0.5)[:-1]
+    assert standin.points(bucket="pinger", measurement="pool_hourly") == []
+    # cost and co2_kg only on the rows that have them.
+    zeta, alpha = (next(p for p in standin.points(bucket="pinger_daily", measurement="pool_daily")
+                        if p.tags["pool"] == name) for name in ("Zeta", "Alpha"))
+    assert (zeta.fields["cost"], zeta.fields["co2_kg"]) == (0.032, 0.038)
+    assert "cost" not in alpha.fields and "co2_kg" not in alpha.fields
+    assert sorted(read_days) == sorted(priced)

@@ -40,16 +40,22 @@ def schema1_store(tmp_path) -> Path:
     return copy
 
 
+def tables_in(db: sqlite3.Connection) -> list[str]:
+    """The declared tables the file has (a first-release file has no pool_hourly)."""
+    found = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return [table for table in TABLES if table in found]
+
+
 def dump(path: Path) -> dict[str, list[tuple]]:
     """Every row of every table, read with plain SQL."""
     with sqlite3.connect(path) as db:
-        return {table: sorted(db.execute(f"SELECT * FROM {table}").fetchall(), key=repr) for table in TABLES}
+        return {table: sorted(db.execute(f"SELECT * FROM {table}").fetchall(), key=repr) for table in tables_in(db)}
 
 
 def table_shapes(path: Path) -> dict[str, list[tuple]]:
     """Each table's columns as SQLite reports them: name, type, NOT NULL, default, primary-key position."""
     with sqlite3.connect(path) as db:
-        return {table: [row[1:] for row in db.execute(f"PRAGMA table_info({table})")] for table in TABLES}
+        return {table: [row[1:] for row in db.execute(f"PRAGMA table_info({table})")] for table in tables_in(db)}
 
 
 def migrated(path: Path, schema: StoreSchema) -> int:
@@ -86,12 +92,20 @@ def test_a_first_release_store_opens_and_every_row_is_still_there_and_readable(s
             "A101", [host for _, host in fixture.HOSTS], 0, 2**40)}
     finally:
         store.close()
-    assert dump(schema1_store) == before
+    after = dump(schema1_store)
     assert user_version(schema1_store) == SCHEMA.version
+    # Every row is still there; the daily rows gained the new fields, empty (NULL), not zero.
+    assert {table: after[table] for table in before} == {
+        **before,
+        "host_daily": sorted((*row, None, None) for row in before["host_daily"]),
+        "pool_daily": sorted(((*row, None, None) for row in before["pool_daily"]), key=repr),
+    }
+    assert after["pool_hourly"] == []
 
-    # The daily rows, as typed records, exactly as the first release stored them.
+    # The daily rows, as typed records, exactly as the first release stored them; cost and co2_kg None.
     assert days == [PoolDay(dt.date.fromisoformat(date), pool, phase, json.loads(tags), *fields)
                     for _, date, pool, phase, tags, *fields in sorted(before["pool_daily"], key=lambda row: row[2])]
+    assert {(day.cost, day.co2_kg) for day in days} == {(None, None)}
     assert {day.day for day in days} == {fixture.DAY} == {last_day}
     # Every sample, host by host, in time order.
     for host in samples:
@@ -101,10 +115,46 @@ def test_a_first_release_store_opens_and_every_row_is_still_there_and_readable(s
     assert first_sample == min(row[0] for row in before["ping"])
 
 
-def test_the_current_tables_are_the_first_release_tables_column_for_column(tmp_path):
+def test_a_fresh_store_has_the_migrated_first_release_tables_column_for_column(schema1_store, tmp_path):
     fresh = tmp_path / "fresh.sqlite"
     SqliteStore(fresh, BERLIN).close()
-    assert table_shapes(fresh) == table_shapes(SCHEMA1_FILE)
+    SqliteStore(schema1_store, BERLIN).close()
+    assert table_shapes(fresh) == table_shapes(schema1_store)
+    assert user_version(fresh) == user_version(schema1_store) == SCHEMA.version == 2
+    # What schema 2 added to the first release's tables.
+    first = table_shapes(SCHEMA1_FILE)
+    assert set(table_shapes(fresh)) - set(first) == {"pool_hourly"}
+    for table in ("host_daily", "pool_daily"):
+        added = [("cost", "REAL", 0, None, 0), ("co2_kg", "REAL", 0, None, 0)]
+        assert table_shapes(fresh)[table] == [*first[table], *added]
+
+
+def test_a_first_release_store_read_without_migrating_has_empty_new_fields(schema1_store):
+    before = dump(schema1_store)
+    store = SqliteStore(schema1_store, BERLIN, "read")  # export, report: read-only, no migration
+    try:
+        days = store.pool_days(fixture.DAY, fixture.DAY)
+        hours = store.pool_hours(fixture.DAY, fixture.DAY)
+    finally:
+        store.close()
+    assert len(days) == 2 and {(day.cost, day.co2_kg) for day in days} == {(None, None)}
+    assert hours == []
+    assert dump(schema1_store) == before and user_version(schema1_store) == 1
+
+
+def test_a_migrated_first_release_store_takes_hourly_rows_and_priced_days(schema1_store):
+    from pinger.models import HostDay, PoolHour
+
+    store = SqliteStore(schema1_store, BERLIN)
+    try:
+        (old,) = store.pool_days(fixture.DAY, fixture.DAY, ["A101"])
+        priced = old._replace(cost=1.25, co2_kg=0.5)
+        hour = PoolHour(1_793_574_000, "A101", "baseline", 1, 0, 0.5, 0.125, 1.0)  # 2026-11-02 00:00 in Berlin
+        store.write_days([HostDay("A101", "h", old.day, 1.0, 1.0, 0.08, None, None, 0.02, 0.03)], [priced], [hour])
+        assert store.pool_days(fixture.DAY, fixture.DAY, ["A101"]) == [priced]
+        assert store.pool_hours(fixture.DAY, fixture.DAY) == [hour]
+    finally:
+        store.close()
 
 
 def test_the_first_release_file_exports_through_todays_command_line(schema1_store, write_config, run_pinger):
@@ -131,62 +181,64 @@ def test_a_store_from_a_newer_pinger_is_refused_and_left_alone(schema1_store):
 
 # -- adding a field: one declaration, one migration step -------------------------------------------
 
-# PoolDay as it would be with one more field (issue 14 adds ``cost`` like this).
-PoolDayWithCost = NamedTuple("PoolDayWithCost", [*typing.get_type_hints(PoolDay).items(), ("cost", float | None)])
-POOL_DAILY_WITH_COST = declare("pool_daily", PoolDayWithCost, tags=POOL_DAILY.tag_names,
-                               fields=(*POOL_DAILY.field_names, "cost"), sqlite_key=POOL_DAILY.sqlite_key,
+# PoolDay as it would be with one more field, in a step on top of the real ones (schema 2 added ``cost`` so).
+PoolDayWithTip = NamedTuple("PoolDayWithTip", [*typing.get_type_hints(PoolDay).items(), ("tip", float | None)])
+POOL_DAILY_WITH_TIP = declare("pool_daily", PoolDayWithTip, tags=POOL_DAILY.tag_names,
+                               fields=(*POOL_DAILY.field_names, "tip"), sqlite_key=POOL_DAILY.sqlite_key,
                                free_tags="tags")
-SCHEMA_WITH_COST = StoreSchema(
-    tuple(POOL_DAILY_WITH_COST if m is POOL_DAILY else m for m in ALL),
-    (*SCHEMA.migrations, Migration(SCHEMA.version + 1, "pool_daily gains cost",
-                                   (add_column_sql(POOL_DAILY_WITH_COST, "cost"),))))
+SCHEMA_WITH_TIP = StoreSchema(
+    tuple(POOL_DAILY_WITH_TIP if m is POOL_DAILY else m for m in ALL),
+    (*SCHEMA.migrations, Migration(SCHEMA.version + 1, "pool_daily gains tip",
+                                   (add_column_sql(POOL_DAILY_WITH_TIP, "tip"),))))
 
 
 def test_a_declared_field_flows_to_the_table_the_insert_the_line_and_the_csv():
     from pinger.aggregator.export import DIALECTS, long_rows, render_csv
     from pinger.store.influx import point_line
 
-    assert "cost REAL, PRIMARY KEY" in create_table_sql(POOL_DAILY_WITH_COST)
-    assert insert_sql(POOL_DAILY_WITH_COST).startswith("INSERT OR REPLACE INTO pool_daily (time, date, ")
-    assert ", on_at_close, cost) VALUES (" in insert_sql(POOL_DAILY_WITH_COST)
-    assert add_column_sql(POOL_DAILY_WITH_COST, "cost") == "ALTER TABLE pool_daily ADD COLUMN cost REAL"
-    row = PoolDayWithCost(fixture.DAY, "A101", None, {"building": "main"}, 4, 2, 3.5, 1.75, 0.28, 1.0, None, None,
-                          0.0896)
-    line = point_line(POOL_DAILY_WITH_COST, row, 1_793_574_000)
+    assert "tip REAL, PRIMARY KEY" in create_table_sql(POOL_DAILY_WITH_TIP)
+    assert insert_sql(POOL_DAILY_WITH_TIP).startswith("INSERT OR REPLACE INTO pool_daily (time, date, ")
+    assert ", on_at_close, cost, co2_kg, tip) VALUES (" in insert_sql(POOL_DAILY_WITH_TIP)
+    assert add_column_sql(POOL_DAILY_WITH_TIP, "tip") == "ALTER TABLE pool_daily ADD COLUMN tip REAL"
+    row = PoolDayWithTip(fixture.DAY, "A101", None, {"building": "main"}, 4, 2, 3.5, 1.75, 0.28, 1.0, None, None,
+                          None, None, 0.0896)
+    line = point_line(POOL_DAILY_WITH_TIP, row, 1_793_574_000)
     assert line == ("pool_daily,building=main,pool=A101 pcs_total=4i,pcs_used=2i,runtime_h=3.5,avg_runtime_h=1.75,"
-                    "energy_kwh=0.28,coverage=1.0,cost=0.0896 1793574000")
-    csv = render_csv(long_rows([row], POOL_DAILY_WITH_COST), DIALECTS["unix"]).splitlines()
-    assert csv[0].endswith(",runtime_closed_h,on_at_close,cost") and csv[1].endswith(",1,,,0.0896")
+                    "energy_kwh=0.28,coverage=1.0,tip=0.0896 1793574000")
+    csv = render_csv(long_rows([row], POOL_DAILY_WITH_TIP), DIALECTS["unix"]).splitlines()
+    # cost and co2_kg are left out unless energy: configures them; the new field is appended.
+    assert csv[0].endswith(",runtime_closed_h,on_at_close,tip") and csv[1].endswith(",1,,,0.0896")
 
 
 def test_the_step_migrates_a_first_release_file_keeping_every_row(schema1_store, tmp_path):
     before = dump(schema1_store)
     db = sqlite3.connect(schema1_store, isolation_level=None)
     try:
-        assert migrate(db, schema1_store, SCHEMA_WITH_COST) == 1
+        assert migrate(db, schema1_store, SCHEMA_WITH_TIP) == 1
         assert user_version(schema1_store) == SCHEMA.version + 1
-        old = [record_of(POOL_DAILY_WITH_COST, found) for found in db.execute(select_sql(POOL_DAILY_WITH_COST))]
-        assert sorted(day.pool for day in old) == ["A101", "Mensa Süd 2"] and {day.cost for day in old} == {None}
-        new = old[0]._replace(cost=1.25)
-        db.executemany(insert_sql(POOL_DAILY_WITH_COST), rows(POOL_DAILY_WITH_COST, [new], BERLIN))
-        (read,) = [record_of(POOL_DAILY_WITH_COST, found) for found in
-                   db.execute(f"{select_sql(POOL_DAILY_WITH_COST)} WHERE pool = ?", (new.pool,))]
+        old = [record_of(POOL_DAILY_WITH_TIP, found) for found in db.execute(select_sql(POOL_DAILY_WITH_TIP))]
+        assert sorted(day.pool for day in old) == ["A101", "Mensa Süd 2"] and {day.tip for day in old} == {None}
+        new = old[0]._replace(tip=1.25)
+        db.executemany(insert_sql(POOL_DAILY_WITH_TIP), rows(POOL_DAILY_WITH_TIP, [new], BERLIN))
+        (read,) = [record_of(POOL_DAILY_WITH_TIP, found) for found in
+                   db.execute(f"{select_sql(POOL_DAILY_WITH_TIP)} WHERE pool = ?", (new.pool,))]
         assert read == new
-        assert migrate(db, schema1_store, SCHEMA_WITH_COST) == SCHEMA.version + 1  # done once only
+        assert migrate(db, schema1_store, SCHEMA_WITH_TIP) == SCHEMA.version + 1  # done once only
     finally:
         db.close()
     after = dump(schema1_store)
-    assert after["ping"] == before["ping"] and after["host_daily"] == before["host_daily"]
-    assert sorted(row[:-1] for row in after["pool_daily"]) == sorted(before["pool_daily"])
+    assert after["ping"] == before["ping"] and sorted(row[:-2] for row in after["host_daily"]) == before["host_daily"]
+    # Steps 2 (cost, co2_kg) and 3 (tip) each appended columns; the first release's values are untouched.
+    assert sorted(row[:-3] for row in after["pool_daily"]) == sorted(before["pool_daily"])
     # A new file made with the extended declarations has the migrated file's tables, column for column.
     fresh = tmp_path / "fresh.sqlite"
-    assert migrated(fresh, SCHEMA_WITH_COST) == 0
+    assert migrated(fresh, SCHEMA_WITH_TIP) == 0
     assert table_shapes(fresh) == table_shapes(schema1_store)
 
 
 def test_a_step_that_fails_leaves_the_file_at_the_version_before_it(schema1_store):
-    broken = StoreSchema(SCHEMA_WITH_COST.measurements, (
-        *SCHEMA_WITH_COST.migrations,
+    broken = StoreSchema(SCHEMA_WITH_TIP.measurements, (
+        *SCHEMA_WITH_TIP.migrations,
         Migration(SCHEMA.version + 2, "a step that cannot work",
                   ("ALTER TABLE pool_daily ADD COLUMN energy_kwh REAL",))))
     before = dump(schema1_store)
@@ -196,12 +248,12 @@ def test_a_step_that_fails_leaves_the_file_at_the_version_before_it(schema1_stor
         migrated(schema1_store, broken)
     assert user_version(schema1_store) == SCHEMA.version + 1  # the step before it stands
     after = dump(schema1_store)
-    assert sorted(row[:-1] for row in after["pool_daily"]) == sorted(before["pool_daily"])
+    assert sorted(row[:-3] for row in after["pool_daily"]) == sorted(before["pool_daily"])
 
 
 def test_steps_must_number_the_versions_one_by_one(tmp_path):
-    skipping = StoreSchema(ALL, (Migration(3, "skips 2", ()),))
-    with pytest.raises(ValueError, match=r"numbered \[2\]"):
+    skipping = StoreSchema(ALL, (*SCHEMA.migrations, Migration(4, "skips 3", ())))
+    with pytest.raises(ValueError, match=r"numbered \[2, 3\]"):
         migrated(tmp_path / "s.sqlite", skipping)
 
 

@@ -71,10 +71,13 @@ def test_every_record_goes_into_its_table_and_comes_back_the_same():
     # Daily rows carry the local midnight that starts the day (a 23-hour day here) and the ISO date.
     assert db.execute("SELECT time, date FROM pool_daily").fetchall() == [(1_774_738_800, "2026-03-29")] * 2
     # host_daily keeps the host's runtime and coverage; its energy and opening-hours figures only feed the pool.
+    # With energy pricing it keeps the host's cost and CO2 too (NULL without).
     host = HostDay("A101", "10.0.0.1", DAY, 2.5, 0.75, 0.2, 1.0, 1)
-    db.executemany(insert_sql(HOST_DAILY), rows(HOST_DAILY, [host], BERLIN))
-    assert db.execute("SELECT * FROM host_daily").fetchall() == [
-        (1_774_738_800, "2026-03-29", "A101", "10.0.0.1", 2.5, 0.75)]
+    db.executemany(insert_sql(HOST_DAILY), rows(HOST_DAILY, [host, host._replace(host="h2", cost=0.05, co2_kg=0.076)],
+                                                BERLIN))
+    assert db.execute("SELECT * FROM host_daily ORDER BY host").fetchall() == [
+        (1_774_738_800, "2026-03-29", "A101", "10.0.0.1", 2.5, 0.75, None, None),
+        (1_774_738_800, "2026-03-29", "A101", "h2", 2.5, 0.75, 0.05, 0.076)]
 
 
 def test_a_declaration_refuses_what_no_store_can_hold():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pinger.schema import PING, POOL_DAILY
+from pinger.schema import PING, POOL_DAILY, POOL_HOURLY
 
 EPOCH = "1970-01-01T00:00:00Z"
 
@@ -42,6 +42,17 @@ def pool_days_flux(daily_bucket: str, start: float, stop: float) -> str:
     return f"""from(bucket: {flux_string(daily_bucket)})
   |> range(start: {flux_time(start)}, stop: {flux_time(stop)})
   |> filter(fn: (r) => r._measurement == "{POOL_DAILY.name}")
+  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
+  |> group()
+  |> sort(columns: ["_time", "pool"])
+"""
+
+
+def pool_hours_flux(daily_bucket: str, start: float, stop: float) -> str:
+    """Every pool_hourly row in [start, stop), one record per pool and hour with its fields as columns."""
+    return f"""from(bucket: {flux_string(daily_bucket)})
+  |> range(start: {flux_time(start)}, stop: {flux_time(stop)})
+  |> filter(fn: (r) => r._measurement == "{POOL_HOURLY.name}")
   |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
   |> group()
   |> sort(columns: ["_time", "pool"])

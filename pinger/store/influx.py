@@ -15,20 +15,28 @@ from pinger.config import Config, InfluxSettings
 from pinger.errors import InfluxConfigError, StoreError
 from pinger.lineprotocol import format_line, line_formatter
 from pinger.localtime import day_bounds, day_start, local_day
-from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, Sample, SweepResult
+from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, PoolHour, Sample, SweepResult
 from pinger.schema import (
     COLLECTOR,
     DATE_FIELD,
     HOST_DAILY,
     PING,
     POOL_DAILY,
+    POOL_HOURLY,
     POOL_ORDER_FIELD,
     POOL_STATUS,
     Measurement,
     influx_field_names,
 )
 
-from .flux import first_sample_flux, last_daily_flux, last_sample_flux, pool_days_flux, pool_samples_flux
+from .flux import (
+    first_sample_flux,
+    last_daily_flux,
+    last_sample_flux,
+    pool_days_flux,
+    pool_hours_flux,
+    pool_samples_flux,
+)
 from .interface import SpoolFill
 from .spool import Batch, Spool
 
@@ -324,25 +332,33 @@ class InfluxStore:
         if current is not None and current.host in wanted:
             yield current
 
-    def write_days(self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay]) -> None:
-        """Replace the daily rows of each (pool, day): delete that day's points first, so changed tags leave
-        no stale series behind, then write."""
+    def write_days(self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay],
+                   pool_hours: Sequence[PoolHour] = ()) -> None:
+        """Replace the daily and hourly rows of each (pool, day): delete that day's points first, so changed
+        tags leave no stale series behind, then write."""
         with self._talking("the daily rows"):
-            self._replace_days(host_days, pool_days)
+            self._replace_days(host_days, pool_days, pool_hours)
 
-    def _replace_days(self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay]) -> None:
+    def _replace_days(self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay],
+                      pool_hours: Sequence[PoolHour]) -> None:
         bucket = self.settings.daily_bucket
         tz = self.config.timezone
         delete_api = self.client.delete_api()
         for pool_day in pool_days:
             start = dt.datetime.fromtimestamp(day_start(pool_day.day, tz), dt.UTC)
+            pool = _predicate_escape(pool_day.pool)
             for measurement in (HOST_DAILY, POOL_DAILY):
                 delete_api.delete(start, start + dt.timedelta(seconds=1),
-                                  f'_measurement="{measurement.name}" AND pool="{_predicate_escape(pool_day.pool)}"',
+                                  f'_measurement="{measurement.name}" AND pool="{pool}"',
                                   bucket=bucket, org=self.settings.org)
+            # The day's hours: [its midnight, the next midnight); the delete API's stop is inclusive.
+            stop = dt.datetime.fromtimestamp(day_bounds(pool_day.day, tz)[1] - 1, dt.UTC)
+            delete_api.delete(start, stop, f'_measurement="{POOL_HOURLY.name}" AND pool="{pool}"',
+                              bucket=bucket, org=self.settings.org)
         order = {pool.name: position for position, pool in enumerate(self.config.pools)}
         lines = [daily_point_line(HOST_DAILY, h, day_start(h.day, tz)) for h in host_days]
         lines += [daily_point_line(POOL_DAILY, p, day_start(p.day, tz), order.get(p.pool)) for p in pool_days]
+        lines += [point_line(POOL_HOURLY, hour, hour.time) for hour in pool_hours]
         self._write_lines(bucket, lines, MAX_POINTS_PER_REQUEST)
 
     def _write_lines(self, bucket: str, lines: Sequence[str], per_request: int) -> None:
@@ -412,6 +428,21 @@ class InfluxStore:
             stored = values.get(DATE_FIELD)
             day = dt.date.fromisoformat(stored) if stored else local_day(record.get_time().timestamp(), tz)
             rows.append(POOL_DAILY.record_from(day, tags, values))
+        return rows
+
+    def pool_hours(self, first: dt.date, last: dt.date, pools: Sequence[str] | None = None) -> list[PoolHour]:
+        """Stored pool_hourly rows of the local days first..last (inclusive), by time then pool."""
+        tz = self.config.timezone
+        start, stop = day_bounds(first, tz)[0], day_bounds(last, tz)[1]
+        with self._talking("the hourly rows"):
+            records = list(self.client.query_api().query_stream(
+                pool_hours_flux(self.settings.daily_bucket, start, stop), org=self.settings.org))
+        rows = []
+        for record in records:
+            values = record.values
+            if pools and values.get("pool") not in pools:
+                continue
+            rows.append(POOL_HOURLY.record_from(int(record.get_time().timestamp()), values, values))
         return rows
 
     def write_samples(self, samples: Iterable[Sample]) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
-from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, Sample, SweepResult
+from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, PoolHour, Sample, SweepResult
 
 
 class SpoolFill(NamedTuple):
@@ -62,11 +62,15 @@ class HistoryStore(Protocol):
     def last_sample_time(self) -> int | None:
         """The time of the newest sample; None when there is none."""
 
-    def write_days(self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay]) -> None:
-        """Replace the daily rows of every (pool, day) given."""
+    def write_days(self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay],
+                   pool_hours: Sequence[PoolHour] = ()) -> None:
+        """Replace the daily rows and the hourly rows of every (pool, day) given."""
 
     def pool_days(self, first: dt.date, last: dt.date, pools: Sequence[str] | None = None) -> list[PoolDay]:
         """Stored pool_daily rows from first to last (inclusive), by date then pool."""
+
+    def pool_hours(self, first: dt.date, last: dt.date, pools: Sequence[str] | None = None) -> list[PoolHour]:
+        """Stored pool_hourly rows of the local days first to last (inclusive), by time then pool."""
 
     def last_aggregated_day(self) -> dt.date | None:
         """The newest day with pool_daily rows; None when there is none."""

@@ -8,8 +8,9 @@
   new version number, so a step that fails leaves the file exactly at the version before it;
 * a newer version (written by a newer Pinger): refused with one sentence; nothing is touched.
 
-Version 1 is the schema of the first release (cd64022). A fresh file and a migrated one end with
-the same tables, column for column (tests/test_migrations.py compares them).
+Version 1 is the schema of the first release (cd64022); version 2 adds ``pool_hourly`` and the
+optional ``cost`` and ``co2_kg`` of ``host_daily`` and ``pool_daily`` (issue 14). A fresh file and a
+migrated one end with the same tables, column for column (tests/test_migrations.py compares them).
 
 Adding a field to a measurement: declare it in ``pinger.schema`` as optional (older rows have
 none), then append ``Migration(N + 1, "why", (add_column_sql(MEASUREMENT, "field"),))`` here.
@@ -24,9 +25,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from pinger.errors import StoreError
-from pinger.schema import ALL, Measurement
+from pinger.schema import ALL, ENERGY_FIELDS, HOST_DAILY, POOL_DAILY, POOL_HOURLY, Measurement
 
-from .tables import create_table_sql
+from .tables import add_column_sql, create_table_sql
 
 log = logging.getLogger("pinger.store")
 
@@ -50,7 +51,12 @@ class StoreSchema(NamedTuple):
         return self.migrations[-1].version if self.migrations else FIRST_VERSION
 
 
-MIGRATIONS: tuple[Migration, ...] = ()
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(2, "hourly pool rows (pool_hourly); cost and co2_kg on host_daily and pool_daily", (
+        create_table_sql(POOL_HOURLY),
+        *(add_column_sql(measurement, field) for measurement in (HOST_DAILY, POOL_DAILY) for field in ENERGY_FIELDS),
+    )),
+)
 SCHEMA = StoreSchema(ALL, MIGRATIONS)
 
 
@@ -95,18 +101,26 @@ def migrate(db: sqlite3.Connection, path: Path, schema: StoreSchema = SCHEMA) ->
     return found
 
 
-def check_current(db: sqlite3.Connection, path: Path, schema: StoreSchema = SCHEMA) -> None:
-    """For a read-only connection, which cannot migrate: raise StoreError unless the file is at
-    ``schema.version``."""
+def check_current(db: sqlite3.Connection, path: Path, schema: StoreSchema = SCHEMA) -> int:
+    """For a read-only connection, which cannot migrate: raise StoreError unless the file is a Pinger store
+    this Pinger can read; return its version. An older file is read as it stands (``present_columns``);
+    the collector or ``pinger aggregate`` migrates it when it next opens it."""
     found = _version(db)
     if found > schema.version:
         raise StoreError(f"{path} was written by a newer Pinger (schema {found}; this one reads up to "
                          f"{schema.version}): upgrade Pinger")
     if found == 0:
         raise StoreError(f"{path} is not a Pinger store (it has no schema version)")
-    if found < schema.version:
-        raise StoreError(f"{path} has schema {found} and this Pinger reads {schema.version}: the collector or "
-                         "`pinger aggregate` migrates it when it next opens it")
+    return found
+
+
+def present_columns(db: sqlite3.Connection, version: int, schema: StoreSchema = SCHEMA) -> dict[str, set[str]] | None:
+    """The columns of each table an older file has (None for a current file): reading it without migrating,
+    a column added since reads NULL and a table added since reads empty."""
+    if version >= schema.version:
+        return None
+    tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {table: {row[1] for row in db.execute(f"PRAGMA table_info({table})")} for table in tables}
 
 
 def _version(db: sqlite3.Connection) -> int:

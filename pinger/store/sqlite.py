@@ -15,11 +15,12 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pinger.errors import StoreError, StoreMissing
-from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, Sample, SweepResult
-from pinger.schema import ALL, COLLECTOR, HOST_DAILY, PING, POOL_DAILY, POOL_STATUS
+from pinger.localtime import day_bounds
+from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, PoolHour, Sample, SweepResult
+from pinger.schema import ALL, COLLECTOR, HOST_DAILY, PING, POOL_DAILY, POOL_HOURLY, POOL_STATUS, Measurement
 
 from .interface import SpoolFill
-from .migrations import Transaction, check_current, migrate
+from .migrations import Transaction, check_current, migrate, present_columns
 from .tables import column_names, insert_sql, record_of, row_maker, rows, select_sql
 
 Access = Literal["create", "write", "read"]
@@ -47,6 +48,7 @@ class SqliteStore:
         self.path = Path(path)
         self.timezone = timezone
         self._insert = {measurement.name: insert_sql(measurement) for measurement in ALL}
+        self._present: dict[str, set[str]] | None = None  # an older file opened for reading: its tables' columns
         if self.path.is_dir():
             raise StoreError(f"{self.path} is a directory, not a store file (storage.path)")
         if access != "create" and not self.path.exists():
@@ -60,7 +62,7 @@ class SqliteStore:
             raise StoreError(f"Cannot open the SQLite store {self.path}: {_explain(err, self.path)}") from None
         try:
             if access == "read":
-                check_current(self._db, self.path)
+                self._present = present_columns(self._db, check_current(self._db, self.path))
             else:
                 _while_busy(self._prepare, BUSY_TIMEOUT_S)
         except sqlite3.Error as err:
@@ -157,17 +159,33 @@ class SqliteStore:
         found: int | None = self._db.execute("SELECT max(time) FROM ping").fetchone()[0]
         return found
 
-    def write_days(self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay]) -> None:
-        """Replace the daily rows of every (pool, day) given, in one transaction."""
+    def write_days(self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay],
+                   pool_hours: Sequence[PoolHour] = ()) -> None:
+        """Replace the daily and hourly rows of every (pool, day) given, in one transaction."""
         with self._writing():
             for pool_day in pool_days:
                 self._db.execute(f"DELETE FROM {HOST_DAILY.name} WHERE pool = ? AND date = ?",
                                  (pool_day.pool, pool_day.day.isoformat()))
+                start, stop = day_bounds(pool_day.day, self.timezone)
+                self._db.execute(f"DELETE FROM {POOL_HOURLY.name} WHERE pool = ? AND time >= ? AND time < ?",
+                                 (pool_day.pool, start, stop))
             self._write(HOST_DAILY.name, rows(HOST_DAILY, host_days, self.timezone))
             self._write(POOL_DAILY.name, rows(POOL_DAILY, pool_days, self.timezone))
+            self._write(POOL_HOURLY.name, rows(POOL_HOURLY, pool_hours, self.timezone))
+
+    def pool_hours(self, first: dt.date, last: dt.date, pools: Sequence[str] | None = None) -> list[PoolHour]:
+        if self._present is not None and POOL_HOURLY.name not in self._present:
+            return []  # a store from before pool_hourly, read as it stands
+        start, stop = day_bounds(first, self.timezone)[0], day_bounds(last, self.timezone)[1]
+        query = f"{self._select(POOL_HOURLY)} WHERE time >= ? AND time < ?"
+        params: list[object] = [start, stop]
+        if pools:
+            query += f" AND pool IN ({', '.join('?' * len(pools))})"
+            params.extend(pools)
+        return [record_of(POOL_HOURLY, row) for row in self._db.execute(query + " ORDER BY time, pool", params)]
 
     def pool_days(self, first: dt.date, last: dt.date, pools: Sequence[str] | None = None) -> list[PoolDay]:
-        query = f"{select_sql(POOL_DAILY)} WHERE date >= ? AND date <= ?"
+        query = f"{self._select(POOL_DAILY)} WHERE date >= ? AND date <= ?"
         params: list[str] = [first.isoformat(), last.isoformat()]
         if pools:
             query += f" AND pool IN ({', '.join('?' * len(pools))})"
@@ -177,6 +195,10 @@ class SqliteStore:
     def last_aggregated_day(self) -> dt.date | None:
         value = self._db.execute(f"SELECT max(date) FROM {POOL_DAILY.name}").fetchone()[0]
         return dt.date.fromisoformat(value) if value else None
+
+    def _select(self, measurement: Measurement) -> str:
+        """The SELECT of a measurement; on an older file opened for reading, a column it lacks reads NULL."""
+        return select_sql(measurement, None if self._present is None else self._present.get(measurement.name, set()))
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:

@@ -68,8 +68,12 @@ def insert_sql(measurement: Measurement) -> str:
             f"VALUES ({', '.join('?' * len(names))})")
 
 
-def select_sql(measurement: Measurement) -> str:
-    return f"SELECT {', '.join(column_names(measurement))} FROM {measurement.name}"
+def select_sql(measurement: Measurement, present: set[str] | None = None) -> str:
+    """The SELECT of every column in order; with ``present`` (the columns an older file's table has), a
+    missing one reads NULL, so old rows come back with the fields added since empty."""
+    names = column_names(measurement)
+    listed = names if present is None else [name if name in present else f"NULL AS {name}" for name in names]
+    return f"SELECT {', '.join(listed)} FROM {measurement.name}"
 
 
 def _is_its_own_row(measurement: Measurement) -> bool:

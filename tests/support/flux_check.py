@@ -141,7 +141,7 @@ def check_names(query: str, raw_bucket: str = "v.defaultBucket",
     # pool_daily carries each pool's free-form tags too (building, ...): any tag name may be filtered on.
     if not any(MEASUREMENTS[m].free_tags for m in known):
         errors += [f"tag {t!r} is not a tag of {sorted(known)}" for t in sorted(used_tags - tags)]
-    daily = {name for name, measurement in MEASUREMENTS.items() if measurement.daily}
+    daily = {name for name, measurement in MEASUREMENTS.items() if measurement.in_daily_bucket}
     bucket = daily_bucket if known <= daily else raw_bucket
     if known & daily and known - daily:
         errors.append(f"the query mixes daily and raw measurements: {sorted(known)}")
