@@ -33,7 +33,7 @@ from pinger.config_load import parse_config
 from pinger.config_values import InvalidValue, ipv4, ipv6, pool_name
 from pinger.errors import LegacyDumpError, UsageError
 from pinger.localtime import local_day
-from pinger.models import Sample
+from pinger.models import SampleRow
 from pinger.output import write_text
 from pinger.progress import Progress
 from pinger.store import open_history_store
@@ -290,15 +290,14 @@ def host_batches(scan: DumpScan, grid: Grid) -> list[list[Computer]]:
 
 
 def history_samples(scan: DumpScan, pool_of: dict[str, str], grid: Grid, computers: Sequence[Computer],
-                    on_host: Callable[[int], None] | None = None) -> Iterator[Sample]:
+                    on_host: Callable[[int], None] | None = None) -> Iterator[SampleRow]:
     """The computers' samples on the grid: a host after another, in the order given, each in time
     order; the pool is the one ``pool_of`` gives the host. ``on_host(midnight_splits_merged)`` is
-    called as each host starts."""
+    called as each host starts. Plain tuples in Sample's field order (SampleRow): no record per sample."""
     db = sqlite3.connect(scan.spool, isolation_level=None)
-    make = tuple.__new__  # Sample(...) would run a Python __new__ per sample
     last_open = (scan.last_ms or 0) + 1
 
-    def one_host(computer: Computer) -> Iterator[Sample]:
+    def one_host(computer: Computer) -> Iterator[SampleRow]:
         found = db.execute("SELECT start, end FROM ordered WHERE computer = ? ORDER BY start, record",
                            (computer.pk,)).fetchall()
         # An interval still open runs to the dump's last instant, inclusive: [start, last + 1 ms).
@@ -307,8 +306,7 @@ def history_samples(scan: DumpScan, pool_of: dict[str, str], grid: Grid, compute
         if on_host is not None:
             on_host(len(intervals) - len(merged))
         states = states_on_grid(grid, merged)
-        rows = zip(grid.times(), repeat(pool_of[computer.host]), repeat(computer.host), states, repeat(None))
-        return map(make, repeat(Sample), rows)
+        return zip(grid.times(), repeat(pool_of[computer.host]), repeat(computer.host), states, repeat(None))
 
     try:
         yield from chain.from_iterable(map(one_host, computers))

@@ -123,3 +123,24 @@ def test_samples_are_written_all_or_none(tmp_path):
         store.close()
     with sqlite3.connect(tmp_path / "s.sqlite") as db:
         assert db.execute("SELECT count(*) FROM ping").fetchone()[0] == 3
+
+
+def test_plain_tuples_in_sample_order_are_written_as_samples_are(tmp_path):
+    from pinger.store.sqlite import SqliteStore
+
+    samples = [record for record in TRICKY if type(record) is Sample]
+    as_records, as_tuples = (SqliteStore(tmp_path / f"{name}.sqlite", BERLIN) for name in ("records", "tuples"))
+    try:
+        assert as_records.write_samples(iter(samples)) == len(samples)
+        assert as_tuples.write_samples(tuple(sample) for sample in samples) == len(samples)
+        hosts = sorted({sample.host for sample in samples})
+        assert list(as_tuples.host_samples("any", hosts, 0, 2**40)) == list(as_records.host_samples("any", hosts, 0,
+                                                                                                     2**40))
+    finally:
+        as_records.close()
+        as_tuples.close()
+    dumps = []
+    for name in ("records", "tuples"):
+        with sqlite3.connect(tmp_path / f"{name}.sqlite") as db:
+            dumps.append(db.execute("SELECT * FROM ping ORDER BY host, time").fetchall())
+    assert dumps[0] == dumps[1] and len(dumps[0]) == len({(s.host, s.time) for s in samples})

@@ -15,7 +15,7 @@ from pinger.config import Config, InfluxSettings
 from pinger.errors import InfluxConfigError, StoreError
 from pinger.lineprotocol import format_line, line_formatter
 from pinger.localtime import day_bounds, day_start, local_day
-from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, PoolHour, Sample, SweepResult
+from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, PoolHour, Sample, SampleRow, SweepResult
 from pinger.schema import (
     COLLECTOR,
     DATE_FIELD,
@@ -445,10 +445,10 @@ class InfluxStore:
             rows.append(POOL_HOURLY.record_from(int(record.get_time().timestamp()), values, values))
         return rows
 
-    def write_samples(self, samples: Iterable[Sample]) -> int:
+    def write_samples(self, samples: Iterable[SampleRow]) -> int:
         """Raw ping samples through the spool, all or none (when ``samples`` raises, nothing is
         spooled), then delivered before returning. Streams: memory holds one request of lines."""
-        lines = (_PING_LINE(sample, sample.time) for sample in samples)
+        lines = (_PING_LINE(sample, sample.time) for sample in map(Sample._make, samples))
         requests = iter(lambda: list(islice(lines, MAX_POINTS_PER_REQUEST)), [])
         written = self.spool.append_all(self.settings.bucket, requests)
         if not self.deliver_pending(deadline=time.monotonic() + 300):

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
-from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, PoolHour, Sample, SweepResult
+from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, PoolHour, SampleRow, SweepResult
 
 
 class SpoolFill(NamedTuple):
@@ -49,8 +49,9 @@ class SweepStore(Protocol):
 class HistoryStore(Protocol):
     """The view of the aggregator, the export and the import: samples in, daily rows in and out."""
 
-    def write_samples(self, samples: Iterable[Sample]) -> int:
-        """Store raw ping samples (a sample at the same host and time replaces the old one); return how many."""
+    def write_samples(self, samples: Iterable[SampleRow]) -> int:
+        """Store raw ping samples, Samples or plain tuples in Sample's field order (a sample at the same host
+        and time replaces the old one); return how many."""
 
     def host_samples(self, pool: str, hosts: Sequence[str], start: float, stop: float) -> Iterator[HostSamples]:
         """The samples of the given hosts of a pool with start <= time < stop, a host at a time, in time order.

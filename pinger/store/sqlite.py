@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from pinger.errors import StoreError, StoreMissing
 from pinger.localtime import day_bounds
-from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, PoolHour, Sample, SweepResult
+from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, PoolHour, SampleRow, SweepResult
 from pinger.schema import ALL, COLLECTOR, HOST_DAILY, PING, POOL_DAILY, POOL_HOURLY, POOL_STATUS, Measurement
 
 from .interface import SpoolFill
@@ -110,9 +110,10 @@ class SqliteStore:
 
     # -- samples and daily rows (HistoryStore) --------------------------------------------
 
-    def write_samples(self, samples: Iterable[Sample]) -> int:
-        """Write raw ``ping`` samples in one transaction, all or none: when ``samples`` raises, nothing
-        is kept and the exception propagates. Streams: memory holds one window of samples.
+    def write_samples(self, samples: Iterable[SampleRow]) -> int:
+        """Write raw ``ping`` samples (Samples or plain tuples in Sample's field order) in one
+        transaction, all or none: when ``samples`` raises, nothing is kept and the exception
+        propagates. Streams: memory holds one window of samples.
 
         A window at a time is sorted into the table's key order (host, then time) before it is
         inserted: a file lists a sweep of every host after another, so each row would land far from
