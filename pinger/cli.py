@@ -131,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "long layout only (default: off, daily rows)")
 
     report = command("report", "compare the study's phases and pools: means, effects with confidence intervals and "
-                               "p-values, energy saved (the HTML figure needs pip install 'pinger[report]')", _report)
+                               "p-values, energy, cost and CO2 saved (the HTML figure needs "
+                               "pip install 'pinger[report]')", _report)
     report.add_argument("--from", dest="first", type=_date, metavar="D", required=True, help="first day")
     report.add_argument("--to", dest="last", type=_date, metavar="D", required=True, help="last day, inclusive")
     report.add_argument("--pools", metavar="A,B", help="only these pools (default: all configured)")

@@ -1,4 +1,5 @@
-"""From the kept pool-days to the report's figures: phase means, effects (before/after and DiD), energy changes."""
+"""From the kept pool-days to the report's figures: phase means, effects (before/after and DiD), and the
+changes in energy, cost and CO2."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from pinger.config import Phase, Study
+from pinger.config import Energy, Phase, Study
 
-from .outcomes import ENERGY, OUTCOMES, DayOutcomes, Selection
+from .outcomes import COST, ENERGY, OUTCOMES, DayOutcomes, Selection
 from .statistics import (
     PERMUTATIONS,
     RESAMPLES,
@@ -24,6 +25,7 @@ from .study import Intervention, interventions, phase_days
 
 BASELINE = "baseline"
 CONTROLS = "controls"
+UNPRICED = Energy()  # no energy: section: neither cost nor CO2
 
 
 class PhaseSummary(NamedTuple):
@@ -54,7 +56,9 @@ class Effect(NamedTuple):
 
 
 class EnergyChange(NamedTuple):
-    """The energy effect per PC and day, and extrapolated to the pool's PCs and the phase's days in the range."""
+    """The energy effect per PC and day, and extrapolated to the pool's PCs and the phase's days in the range;
+    with ``energy:`` pricing the cost effect the same way, with a CO2 intensity the CO2 change (None: not
+    configured)."""
 
     pool: str
     phase: str
@@ -63,6 +67,10 @@ class EnergyChange(NamedTuple):
     pcs: int
     phase_days: int
     over_phase: Interval  # kWh
+    cost_per_pc_day: Interval | None = None  # in the config's currency
+    cost_over_phase: Interval | None = None
+    co2_per_pc_day: Interval | None = None  # kg
+    co2_over_phase: Interval | None = None
 
 
 class Analysis(NamedTuple):
@@ -74,10 +82,11 @@ class Analysis(NamedTuple):
     resamples: int
     permutations: int
     seed: int
+    pricing: Energy = UNPRICED  # the config's energy: section (pricing, CO2 intensity), for the renderers
 
 
 def analyse(selection: Selection, study: Study, baseline: Phase, pcs: Mapping[str, int],
-            first: dt.date, last: dt.date) -> Analysis:
+            first: dt.date, last: dt.date, energy: Energy = UNPRICED) -> Analysis:
     """Everything the report says, for the pools in ``pcs`` (in that order)."""
     by_pool: dict[str, list[DayOutcomes]] = defaultdict(list)
     for day in selection.days:
@@ -93,9 +102,10 @@ def analyse(selection: Selection, study: Study, baseline: Phase, pcs: Mapping[st
                          f"in {baseline.name} or in no phase over these dates), so only the before/after "
                          "difference is given; it is weaker, because it counts every change over time (term "
                          "rhythm, exams, season) as an effect of the phase.")
-    energy = [_energy(effect, pcs[effect.pool], study, first, last) for effect in effects
-              if effect.outcome == ENERGY and (effect.versus == CONTROLS or not _has_controls(effect, effects))]
-    return Analysis(baseline.name, summaries, effects, energy, notes, RESAMPLES, PERMUTATIONS, SEED)
+    changes = [_energy(effect, _cost_effect(effect, effects), pcs[effect.pool], study, first, last, energy)
+               for effect in effects
+               if effect.outcome == ENERGY and (effect.versus == CONTROLS or not _has_controls(effect, effects))]
+    return Analysis(baseline.name, summaries, effects, changes, notes, RESAMPLES, PERMUTATIONS, SEED, energy)
 
 
 def _phase_summaries(pool: str, days: Sequence[DayOutcomes], study: Study,
@@ -173,9 +183,27 @@ def _has_controls(effect: Effect, effects: Sequence[Effect]) -> bool:
                and other.versus == CONTROLS for other in effects)
 
 
-def _energy(effect: Effect, pcs: int, study: Study, first: dt.date, last: dt.date) -> EnergyChange:
+def _cost_effect(energy_effect: Effect, effects: Sequence[Effect]) -> Effect | None:
+    """The effect on cost per PC made the same way (pool, phase, versus) as the energy effect; None unpriced."""
+    return next((other for other in effects if other.outcome == COST and other.pool == energy_effect.pool
+                 and other.phase == energy_effect.phase and other.versus == energy_effect.versus), None)
+
+
+def _energy(effect: Effect, cost: Effect | None, pcs: int, study: Study, first: dt.date, last: dt.date,
+            energy: Energy) -> EnergyChange:
+    """Per PC and day, and times the pool's PCs and the phase's days. Cost is its own effect (tariffs price
+    the hours differently, so it is not a multiple of kWh); CO2 is the kWh change times the one intensity."""
     phase = next(phase for phase in study.phases if phase.name == effect.phase)
     days = phase_days(phase, first, last)
+
+    def scaled(interval: Interval, factor: float) -> Interval:
+        return Interval(*(value * factor for value in interval))
+
     per_pc_day = Interval(effect.estimate, effect.ci_low, effect.ci_high)
-    over_phase = Interval(*(value * pcs * days for value in per_pc_day))
-    return EnergyChange(effect.pool, effect.phase, effect.versus, per_pc_day, pcs, days, over_phase)
+    cost_per_pc_day = None if cost is None else Interval(cost.estimate, cost.ci_low, cost.ci_high)
+    co2_per_pc_day = (None if energy.co2_g_per_kwh is None else
+                      scaled(per_pc_day, energy.co2_g_per_kwh / 1000.0))
+    return EnergyChange(effect.pool, effect.phase, effect.versus, per_pc_day, pcs, days,
+                        scaled(per_pc_day, pcs * days),
+                        cost_per_pc_day, None if cost_per_pc_day is None else scaled(cost_per_pc_day, pcs * days),
+                        co2_per_pc_day, None if co2_per_pc_day is None else scaled(co2_per_pc_day, pcs * days))

@@ -46,7 +46,10 @@ def figure_svg(analysis: Analysis, context: Context) -> str:
                 ax.plot([d for d, _, _ in points], [v for _, v, _ in points], lw=0.8, alpha=0.6, color=colours[pool],
                         label=pool)
             _phase_means(ax, analysis, outcome, series, colours)
-            ax.set_ylabel(LABELS.get(outcome, outcome), fontsize=8)
+            label = LABELS.get(outcome, outcome)
+            if outcome == "cost_per_pc" and analysis.pricing.currency:
+                label += f" ({analysis.pricing.currency})"
+            ax.set_ylabel(label, fontsize=8)
             ax.grid(alpha=0.3)
         handles, labels = axes[0].get_legend_handles_labels()
         if handles:

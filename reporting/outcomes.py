@@ -16,7 +16,7 @@ RUNTIME = "runtime_per_pc_h"
 RUNTIME_CLOSED = "runtime_closed_per_pc_h"
 SHARE_ON_AT_CLOSE = "share_on_at_close"
 ENERGY = "energy_per_pc_kwh"
-COST = "cost_per_pc"  # only when the rows carry a cost (energy pricing, not built yet)
+COST = "cost_per_pc"  # only with energy pricing configured, from rows that carry a cost
 OUTCOMES = (RUNTIME, RUNTIME_CLOSED, SHARE_ON_AT_CLOSE, ENERGY, COST)
 
 DAYS_MODES = ("all", "open", "weekdays")
@@ -39,8 +39,13 @@ class Selection(NamedTuple):
     left_out: Counter[tuple[str, str | None]]  # (pool, phase): days below the coverage threshold
 
 
-def outcomes_of(row: PoolDay, pool: Pool, tz: ZoneInfo) -> dict[str, float]:
-    """The day's outcomes per configured PC (``row.pcs_total``, the PCs the pool had that day)."""
+def outcomes_of(row: PoolDay, pool: Pool, tz: ZoneInfo, priced: bool = False) -> dict[str, float]:
+    """The day's outcomes per configured PC (``row.pcs_total``, the PCs the pool had that day).
+
+    Cost only when ``priced`` (the config has ``energy:`` pricing now) and the row has one: a row
+    aggregated before pricing was configured has none, and one stored under an old price is not shown
+    once the config drops pricing.
+    """
     pcs = row.pcs_total
     if pcs <= 0:
         return {}
@@ -51,9 +56,8 @@ def outcomes_of(row: PoolDay, pool: Pool, tz: ZoneInfo) -> dict[str, float]:
         closings = len(closing_instants(pool.open, row.day, tz))
         if closings:
             values[SHARE_ON_AT_CLOSE] = row.on_at_close / (pcs * closings)
-    cost = getattr(row, "cost", None)  # pricing (issue 14) adds a cost field to PoolDay
-    if isinstance(cost, int | float):
-        values[COST] = float(cost) / pcs
+    if priced and row.cost is not None:
+        values[COST] = row.cost / pcs
     return values
 
 
@@ -67,7 +71,7 @@ def keeps_weekday(day: dt.date, pool: Pool, days_mode: str) -> bool:
 
 
 def select_days(rows: Iterable[PoolDay], pools: Mapping[str, Pool], study: Study, tz: ZoneInfo,
-                min_coverage: float, days_mode: str) -> Selection:
+                min_coverage: float, days_mode: str, priced: bool = False) -> Selection:
     """The pool-days to analyse: those of the given pools on the days --days keeps, with enough coverage.
 
     The phase comes from the config's ``study`` as it is now, not from the row's stored tag, so
@@ -83,7 +87,7 @@ def select_days(rows: Iterable[PoolDay], pools: Mapping[str, Pool], study: Study
         if row.coverage < min_coverage:
             left_out[(row.pool, phase)] += 1
             continue
-        values = outcomes_of(row, pool, tz)
+        values = outcomes_of(row, pool, tz, priced)
         if values:
             kept.append(DayOutcomes(row.day, row.pool, phase, values))
     return Selection(kept, left_out)

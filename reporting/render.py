@@ -8,9 +8,12 @@ import io
 import json
 from collections.abc import Sequence
 
+from pinger.config import Energy
+
 from .analysis import Analysis, Effect, EnergyChange, PhaseSummary
-from .outcomes import SHARE_ON_AT_CLOSE
+from .outcomes import COST, SHARE_ON_AT_CLOSE
 from .request import Context
+from .statistics import Interval
 
 
 def render(report_format: str, analysis: Analysis, context: Context) -> str:
@@ -44,13 +47,31 @@ def method(analysis: Analysis, context: Context) -> str:
         f"permutation test: the week blocks of both periods are dealt out anew {analysis.permutations} times, "
         f"p = (1 + permutations at least as extreme) / (1 + {analysis.permutations}). The energy change per PC and "
         "day is the effect on energy per PC (versus controls when there are any); over the phase it is multiplied "
-        "by the pool's PCs and the phase's days within the report's range.")
+        "by the pool's PCs and the phase's days within the report's range." + _money_method(analysis))
+
+
+def currency(analysis: Analysis) -> str:
+    """The unit of cost: the config's energy.currency, or a neutral word when it names none."""
+    return analysis.pricing.currency or "currency units"
+
+
+def _money_method(analysis: Analysis) -> str:
+    energy, parts = analysis.pricing, []
+    if energy.priced:
+        parts.append(f" The cost change (in {currency(analysis)}) is the effect on cost per PC, made the same way "
+                     "as the energy change, from the cost the aggregator stored for each day (on-time and standby "
+                     "energy priced by the tariff in force at each instant); days aggregated before pricing was "
+                     "configured have no cost and do not enter it.")
+    if energy.co2_g_per_kwh is not None:
+        parts.append(f" The CO2 change (kg) is the energy change times the configured {energy.co2_g_per_kwh:g} g "
+                     "per kWh, interval included.")
+    return "".join(parts)
 
 
 def number(value: float | None, outcome: str = "") -> str:
     if value is None:
         return "–"
-    return f"{value:.3f}" if outcome == SHARE_ON_AT_CLOSE else f"{value:.2f}"
+    return f"{value:.3f}" if outcome in (SHARE_ON_AT_CLOSE, COST) else f"{value:.2f}"  # a day's cost is cents
 
 
 def p_value(p: float) -> str:
@@ -63,11 +84,20 @@ def _effect_cells(effect: Effect) -> list[str]:
             p_value(effect.p), f"{effect.days} / {effect.baseline_days}"]
 
 
-def _energy_cells(change: EnergyChange) -> list[str]:
-    low, high = change.per_pc_day.low, change.per_pc_day.high
-    return [change.pool, change.phase, change.versus, f"{change.per_pc_day.estimate:.3f} ({low:.3f} to {high:.3f})",
-            str(change.pcs), str(change.phase_days),
-            f"{change.over_phase.estimate:.1f} ({change.over_phase.low:.1f} to {change.over_phase.high:.1f})"]
+def _with_interval(interval: Interval | None, decimals: int) -> str:
+    if interval is None:
+        return "–"
+    return f"{interval.estimate:.{decimals}f} ({interval.low:.{decimals}f} to {interval.high:.{decimals}f})"
+
+
+def _energy_cells(change: EnergyChange, energy: Energy) -> list[str]:
+    cells = [change.pool, change.phase, change.versus, _with_interval(change.per_pc_day, 3), str(change.pcs),
+             str(change.phase_days), _with_interval(change.over_phase, 1)]
+    if energy.priced:
+        cells += [_with_interval(change.cost_per_pc_day, 3), _with_interval(change.cost_over_phase, 2)]
+    if energy.co2_g_per_kwh is not None:
+        cells += [_with_interval(change.co2_per_pc_day, 3), _with_interval(change.co2_over_phase, 1)]
+    return cells
 
 
 def _phase_cells(summary: PhaseSummary) -> list[str]:
@@ -80,13 +110,29 @@ def _phase_cells(summary: PhaseSummary) -> list[str]:
 EFFECT_HEADER = ["pool", "phase", "outcome", "versus", "estimate", "95 % CI", "p", "days (phase / baseline)"]
 ENERGY_HEADER = ["pool", "phase", "versus", "kWh per PC per day (95 % CI)", "PCs", "days",
                  "kWh over the phase (95 % CI)"]
+
+
+def energy_header(analysis: Analysis) -> list[str]:
+    """ENERGY_HEADER, then cost (with pricing) and CO2 (with an intensity), each per PC and day and over the phase."""
+    header = list(ENERGY_HEADER)
+    if analysis.pricing.priced:
+        unit = currency(analysis)
+        header += [f"{unit} per PC per day (95 % CI)", f"{unit} over the phase (95 % CI)"]
+    if analysis.pricing.co2_g_per_kwh is not None:
+        header += ["kg CO2 per PC per day (95 % CI)", "kg CO2 over the phase (95 % CI)"]
+    return header
 PHASE_HEADER = ["pool", "phase", "outcome", "days", "left out", "mean", "95 % CI"]
 
 
 def _sections(analysis: Analysis) -> list[tuple[str, list[str], list[list[str]]]]:
     return [("Effects", EFFECT_HEADER, [_effect_cells(effect) for effect in analysis.effects]),
-            ("Energy", ENERGY_HEADER, [_energy_cells(change) for change in analysis.energy]),
+            (energy_title(analysis), energy_header(analysis),
+             [_energy_cells(change, analysis.pricing) for change in analysis.energy]),
             ("Phases", PHASE_HEADER, [_phase_cells(summary) for summary in analysis.phases])]
+
+
+def energy_title(analysis: Analysis) -> str:
+    return "In energy and money" if analysis.pricing.priced else "Energy"
 
 
 def _title(context: Context) -> str:
@@ -147,7 +193,8 @@ CSV_COLUMNS = ["section", "pool", "phase", "outcome", "versus", "estimate", "ci_
 
 
 def render_csv(analysis: Analysis) -> str:
-    """One row per figure: section effect, energy (kWh over the phase) or phase (the phase's mean)."""
+    """One row per figure: section effect, energy (kWh over the phase; with pricing cost over the phase, with
+    a CO2 intensity kg CO2 per PC and day and over the phase) or phase (the phase's mean)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -155,12 +202,20 @@ def render_csv(analysis: Analysis) -> str:
         writer.writerow(["effect", e.pool, e.phase, e.outcome, e.versus, _plain(e.estimate), _plain(e.ci_low),
                          _plain(e.ci_high), _plain(e.p), e.days, "", e.baseline_days])
     for c in analysis.energy:
-        writer.writerow(["energy", c.pool, c.phase, "energy_kwh_over_phase", c.versus, _plain(c.over_phase.estimate),
-                         _plain(c.over_phase.low), _plain(c.over_phase.high), "", c.phase_days, "", ""])
+        for name, interval in _csv_changes(c):
+            writer.writerow(["energy", c.pool, c.phase, name, c.versus, _plain(interval.estimate),
+                             _plain(interval.low), _plain(interval.high), "", c.phase_days, "", ""])
     for s in analysis.phases:
         writer.writerow(["phase", s.pool, s.phase, s.outcome, "", _plain(s.mean), _plain(s.ci_low),
                          _plain(s.ci_high), "", s.days, s.days_left_out, ""])
     return buffer.getvalue()
+
+
+def _csv_changes(change: EnergyChange) -> list[tuple[str, Interval]]:
+    """The energy section's figures in the CSV (per PC and day, kWh and cost are effect rows already)."""
+    named = [("energy_kwh_over_phase", change.over_phase), ("cost_over_phase", change.cost_over_phase),
+             ("co2_kg_per_pc_day", change.co2_per_pc_day), ("co2_kg_over_phase", change.co2_over_phase)]
+    return [(name, interval) for name, interval in named if interval is not None]
 
 
 def _plain(value: float | None) -> str:
@@ -173,6 +228,20 @@ def _plain(value: float | None) -> str:
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
+
+
+def _json_change(c: EnergyChange) -> dict[str, object]:
+    """kWh, then cost and CO2 where the config gives them: per PC and day and over the phase, each with its interval."""
+    found: dict[str, object] = {"pool": c.pool, "phase": c.phase, "versus": c.versus,
+                                "kwh_per_pc_day": _rounded(c.per_pc_day.estimate), "ci_low": _rounded(c.per_pc_day.low),
+                                "ci_high": _rounded(c.per_pc_day.high), "pcs": c.pcs, "phase_days": c.phase_days}
+    for prefix, interval in (("kwh_over_phase", c.over_phase), ("cost_per_pc_day", c.cost_per_pc_day),
+                             ("cost_over_phase", c.cost_over_phase), ("co2_kg_per_pc_day", c.co2_per_pc_day),
+                             ("co2_kg_over_phase", c.co2_over_phase)):
+        if interval is not None:
+            found.update({prefix: _rounded(interval.estimate), f"{prefix}_ci_low": _rounded(interval.low),
+                          f"{prefix}_ci_high": _rounded(interval.high)})
+    return found
 
 
 def render_json(analysis: Analysis, context: Context) -> str:
@@ -189,12 +258,11 @@ def render_json(analysis: Analysis, context: Context) -> str:
         "phases": [{"pool": s.pool, "phase": s.phase, "outcome": s.outcome, "mean": _rounded(s.mean),
                     "ci_low": _rounded(s.ci_low), "ci_high": _rounded(s.ci_high), "days": s.days,
                     "days_left_out": s.days_left_out} for s in analysis.phases],
-        "energy": [{"pool": c.pool, "phase": c.phase, "versus": c.versus,
-                    "kwh_per_pc_day": _rounded(c.per_pc_day.estimate), "ci_low": _rounded(c.per_pc_day.low),
-                    "ci_high": _rounded(c.per_pc_day.high), "pcs": c.pcs, "phase_days": c.phase_days,
-                    "kwh_over_phase": _rounded(c.over_phase.estimate),
-                    "kwh_over_phase_ci_low": _rounded(c.over_phase.low),
-                    "kwh_over_phase_ci_high": _rounded(c.over_phase.high)} for c in analysis.energy],
+        "energy": [_json_change(c) for c in analysis.energy],
         "notes": analysis.notes,
     }
+    if analysis.pricing.priced:
+        document["currency"] = analysis.pricing.currency
+    if analysis.pricing.co2_g_per_kwh is not None:
+        document["co2_g_per_kwh"] = analysis.pricing.co2_g_per_kwh
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from pinger.config import Config, Phase, Pool, Study
+from pinger.config import Config, Energy, Phase, Pool, Study
 from pinger.errors import ReportInputError
 from pinger.models import PoolDay
 from pinger.output import write_text
@@ -34,7 +34,8 @@ def run_report(config: Config, request: ReportRequest, report_format: str, outpu
     finally:
         store.close()
     pools = {pool.name: pool for pool in config.pools}
-    analysis, context = analyse_rows(rows, pools, config.study, config.timezone, request, str(config.source))
+    analysis, context = analyse_rows(rows, pools, config.study, config.timezone, request, str(config.source),
+                                     config.energy)
     from .render import render
 
     write_text(output, render(report_format, analysis, context))
@@ -42,24 +43,33 @@ def run_report(config: Config, request: ReportRequest, report_format: str, outpu
 
 
 def analyse_rows(rows: Sequence[PoolDay], pools: Mapping[str, Pool], study: Study, tz: ZoneInfo,
-                 request: ReportRequest, source: str = "the config") -> tuple[Analysis, Context]:
-    """The analysis of stored (or synthetic) pool_daily rows; ReportInputError when they cannot answer."""
+                 request: ReportRequest, source: str = "the config",
+                 energy: Energy | None = None) -> tuple[Analysis, Context]:
+    """The analysis of stored (or synthetic) pool_daily rows; ReportInputError when they cannot answer.
+
+    ``energy`` is the config's ``energy:`` section: with pricing the cost outcome and cost change are
+    reported, with a CO2 intensity the CO2 change; without it (None) nothing about either.
+    """
+    energy = energy or Energy()
     baseline = baseline_of(study, source)
     pools = {name: pools[name] for name in request.pools if name in pools}  # the rows of other pools are ignored
     span = f"from {request.first} to {request.last}"
     if not rows:
         raise ReportInputError(f"there are no daily rows of {_names(request.pools)} {span}: run pinger aggregate "
                                f"--from {request.first} --to {request.last} first, or pick days with samples")
-    selection = select_days(rows, pools, study, tz, request.min_coverage, request.days_mode)
+    selection = select_days(rows, pools, study, tz, request.min_coverage, request.days_mode, energy.priced)
     if not selection.days:
+        low = sum(selection.left_out.values())
+        reasons = [f"{low} are below --min-coverage {request.min_coverage}"] if low else []
+        if low < len(rows):
+            reasons.append(f"{len(rows) - low} are not kept by --days {request.days_mode} or have no outcome")
         raise ReportInputError(f"none of the {len(rows)} pool-days {span} is left for the report: "
-                               f"{sum(selection.left_out.values())} are below --min-coverage {request.min_coverage}, "
-                               f"the rest are not kept by --days {request.days_mode}")
+                               + ", ".join(reasons))
     _require_baselines(selection.days, baseline, span)
     from .analysis import analyse
 
     analysis = analyse(selection, study, baseline, {name: len(pool.hosts) for name, pool in pools.items()},
-                       request.first, request.last)
+                       request.first, request.last, energy)
     return analysis, Context(source, request, study.phases, selection.days)
 
 

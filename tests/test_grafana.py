@@ -195,7 +195,8 @@ def test_the_csv_table_is_the_wide_layout():
     query = table["targets"][0]["query"]
     listed = re.search(r"set: \[([^\]]*)\]", query).group(1)
     # The figures, plus the stored date and the pool's place in the config (test_grafana_data.py: the header).
-    assert tuple(re.findall(r'"([^"]+)"', listed)) == ("date", "pool_order", *schema.WIDE_FIGURES)
+    assert tuple(re.findall(r'"([^"]+)"', listed)) == ("date", "pool_order", *schema.WIDE_FIGURES,
+                                                      *schema.ENERGY_FIELDS)
     # One row per day, a column per pool and figure.
     assert 'pivot(rowKey: ["date"], columnKey: ["column"]' in query
 

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pinger.aggregator.export import wide_rows
-from pinger.schema import POOL_DAILY, WIDE_FIGURES, long_columns
+from pinger.aggregator.export import unconfigured, wide_figures, wide_rows
+from pinger.config import Energy
+from pinger.schema import ENERGY_FIELDS, POOL_DAILY, WIDE_FIGURES, long_columns
 from tests.test_grafana import EXPECTED_UIDS, all_panels, load, queries
 
 DAILY = "daily-runtime-energy.json"
@@ -143,6 +144,9 @@ def test_csv_tables_give_every_field_six_decimals_and_a_unit(title):
 # -- 3. the columns are the export's, in its order -----------------------------------------------------------
 
 WIDE_CELL = re.compile(r'column: key\(r: r, figure: "(\d)"\) \+ " (\w+)"')
+# A cell made only from rows that have the field: (the field tested, the column's figure).
+WIDE_CELL_IF = re.compile(r'rows \|> filter\(fn: \(r\) => exists r\.(\w+)\) \|> map\(fn: \(r\) => \(\{date: r\.date, '
+                          r'column: key\(r: r, figure: "\d"\) \+ " (\w+)"')
 WIDE_KEY = re.compile(r'key = \(r, figure\) => string\(v: 10000 \+ \(if exists r\.pool_order then r\.pool_order '
                       r'else 9999\)\) \+ figure \+ "\|" \+ r\.pool')
 LONG_CELL = re.compile(r'column: "(\d\d)\|(\w+)", _value: float\(v: r\.(\w+)\)')
@@ -167,18 +171,29 @@ def row_key_of(query: str) -> list[str]:
     return re.findall(r'"([^"]+)"', found.group(1))
 
 
-def test_the_wide_table_has_the_columns_of_pinger_export_layout_wide():
+ENERGY_CONFIGS = {"no energy section": Energy(), "priced": Energy(currency="EUR", price=0.32),
+                  "priced with CO2": Energy(currency="EUR", price=0.32, co2_g_per_kwh=380.0),
+                  "CO2 only": Energy(co2_g_per_kwh=380.0)}
+
+
+@pytest.mark.parametrize("energy", list(ENERGY_CONFIGS.values()), ids=list(ENERGY_CONFIGS))
+def test_the_wide_table_has_the_columns_of_pinger_export_layout_wide(energy):
     query = query_of(DAILY, WIDE_TITLE)
     assert WIDE_KEY.search(query)
     figures = sorted(WIDE_CELL.findall(query))
-    assert tuple(name for _, name in figures) == WIDE_FIGURES
     for _, name in figures:
         assert f'" {name}", _value: float(v: r.{name})' in query
+    # cost and co2_kg are cells only of rows that have them; the aggregator writes them when the config
+    # configures them, which is when the export shows them (its own rule: unconfigured()).
+    conditional = dict(WIDE_CELL_IF.findall(query))
+    assert set(conditional) == set(ENERGY_FIELDS) and all(field == name for field, name in conditional.items())
+    assert tuple(name for _, name in figures if name not in conditional) == WIDE_FIGURES
+    present = [(index, name) for index, name in figures if name not in unconfigured(energy)]
     # Pools in config order (pool_order, written by the aggregator), not by name; more than 10 of them.
     config_order = ["Zentrum", "B204", "A101", *(f"P{n:02d}" for n in range(12))]
     keys = [f"{10000 + position}{index}|{pool} {name}" for position, pool in enumerate(config_order)
-            for index, name in figures]
-    export_header = next(iter(wide_rows([], config_order)))
+            for index, name in present]
+    export_header = next(iter(wide_rows([], config_order, wide_figures(energy))))
     assert pivoted_header(row_key_of(query), keys) == list(export_header)
 
 

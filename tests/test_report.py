@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from pinger.config import Host, OpeningHours, Phase, Pool, Study
+from pinger.config import Energy, Host, OpeningHours, Phase, Pool, Study
 from pinger.config_load import load_config
 from pinger.models import PoolDay, Sample
 from pinger.reporting.outcomes import select_days
@@ -30,9 +30,9 @@ def pool(name: str, pcs: int, hours: OpeningHours | None = None) -> Pool:
 
 
 def row(day: dt.date, name: str, runtime_h: float, *, pcs: int = 4, energy_kwh: float = 0.0, coverage: float = 1.0,
-        closed_h: float | None = None, on_at_close: int | None = None) -> PoolDay:
+        closed_h: float | None = None, on_at_close: int | None = None, cost: float | None = None) -> PoolDay:
     return PoolDay(day, name, None, {}, pcs, pcs, runtime_h, runtime_h / pcs, energy_kwh, coverage, closed_h,
-                   on_at_close)
+                   on_at_close, cost)
 
 
 def request(first: dt.date, last: dt.date, pools: tuple[str, ...], min_coverage: float = 0.9,
@@ -80,6 +80,16 @@ def test_days_option_keeps_weekdays_or_days_with_opening_hours(days_mode, kept):
     pools = {"A": pool("A", 4, TWO_PERIODS_ON_MONDAY)}
     rows = [row(MONDAY + dt.timedelta(days=offset), "A", 8.0, closed_h=1.0, on_at_close=1) for offset in range(7)]
     assert len(select_days(rows, pools, study, UTC, 0.9, days_mode).days) == kept
+
+
+def test_cost_per_pc_is_an_outcome_only_when_pricing_is_configured_and_the_row_has_a_cost():
+    study = Study((Phase("baseline", MONDAY),))
+    pools = {"A": pool("A", 4)}
+    priced_row, old_row = row(MONDAY, "A", 8.0, energy_kwh=2.0, cost=0.6), row(MONDAY, "A", 8.0, energy_kwh=2.0)
+    (day,) = select_days([priced_row], pools, study, UTC, 0.9, "all", priced=True).days
+    assert day.values["cost_per_pc"] == pytest.approx(0.6 / 4)  # the stored cost over the 4 configured PCs
+    assert "cost_per_pc" not in select_days([priced_row], pools, study, UTC, 0.9, "all").days[0].values
+    assert "cost_per_pc" not in select_days([old_row], pools, study, UTC, 0.9, "all", priced=True).days[0].values
 
 
 # --- statistics on tiny tables -----------------------------------------------------------------------------------
@@ -136,6 +146,81 @@ def test_means_before_after_and_did_on_a_tiny_table():
     (energy,) = analysis.energy
     assert energy.versus == "controls" and energy.per_pc_day.estimate == pytest.approx(-0.15)
     assert energy.pcs == 4 and energy.phase_days == 14 and energy.over_phase.estimate == pytest.approx(-0.15 * 4 * 14)
+
+
+PRICED = Energy(currency="EUR", price=0.3, co2_g_per_kwh=400.0)
+
+
+def priced_tiny_table() -> tuple[list[PoolDay], dict[str, Pool], Study]:
+    """The tiny table with a cost per day that is no multiple of its kWh (a cheaper tariff for T under the sign).
+    Per PC and day, kWh: T 0.4, 0.6 in the baseline weeks, then 0.3; C 0.4, then 0.35. Cost: 0.3 per kWh,
+    but T under the sign pays 0.2: T 0.12, 0.18, then 0.06; C 0.12, then 0.105."""
+    rows, pools, study = tiny_table()
+    priced = []
+    for r in rows:
+        per_kwh = 0.2 if r.pool == "T" and r.day >= MONDAY + dt.timedelta(days=14) else 0.3
+        priced.append(r._replace(cost=r.energy_kwh * per_kwh))
+    return priced, pools, study
+
+
+def priced_report(fmt: str, energy: Energy = PRICED) -> str:
+    from pinger.reporting.render import render
+
+    rows, pools, study = priced_tiny_table()
+    analysis, context = analyse_rows(rows, pools, study, UTC, request(MONDAY, MONDAY + dt.timedelta(27), ("T", "C")),
+                                     energy=energy)
+    return render(fmt, analysis, context)
+
+
+def test_cost_and_co2_changes_on_a_tiny_table_with_pricing():
+    rows, pools, study = priced_tiny_table()
+    analysis, _ = analyse_rows(rows, pools, study, UTC, request(MONDAY, MONDAY + dt.timedelta(27), ("T", "C")),
+                               energy=PRICED)
+    means = {(s.pool, s.phase): s.mean for s in analysis.phases if s.outcome == "cost_per_pc"}
+    assert means == pytest.approx({("T", "baseline"): 0.15, ("T", "sign"): 0.06, ("C", "baseline"): 0.12})
+    effects = {(e.outcome, e.versus): e.estimate for e in analysis.effects}
+    assert effects["cost_per_pc", "baseline"] == pytest.approx(0.06 - 0.15)
+    assert effects["cost_per_pc", "controls"] == pytest.approx((0.06 - 0.105) - (0.15 - 0.12))  # -0.075
+    (change,) = analysis.energy
+    assert change.versus == "controls" and change.per_pc_day.estimate == pytest.approx(-0.15)
+    # Cost is its own DiD, not kWh x price (that would be -0.045); 4 PCs x 14 days of the sign.
+    assert change.cost_per_pc_day.estimate == pytest.approx(-0.075)
+    assert change.cost_over_phase.estimate == pytest.approx(-0.075 * 4 * 14)
+    assert change.cost_per_pc_day.low <= -0.075 <= change.cost_per_pc_day.high
+    assert tuple(change.cost_over_phase) == pytest.approx(tuple(v * 56 for v in change.cost_per_pc_day))
+    # CO2: the kWh change times 400 g per kWh, its interval too.
+    assert tuple(change.co2_per_pc_day) == pytest.approx(tuple(v * 0.4 for v in change.per_pc_day))
+    assert change.co2_per_pc_day.estimate == pytest.approx(-0.06)
+    assert change.co2_over_phase.estimate == pytest.approx(-0.06 * 56)
+
+
+def test_every_format_shows_the_cost_outcome_and_the_changes_in_money_and_co2_with_pricing():
+    document = json.loads(priced_report("json"))
+    assert document["currency"] == "EUR" and document["co2_g_per_kwh"] == 400.0
+    assert "cost_per_pc" in {e["outcome"] for e in document["effects"]}
+    assert "cost_per_pc" in {s["outcome"] for s in document["phases"]}
+    (energy,) = document["energy"]
+    assert energy["cost_per_pc_day"] == pytest.approx(-0.075) and energy["cost_over_phase"] == pytest.approx(-4.2)
+    assert energy["co2_kg_per_pc_day"] == pytest.approx(-0.06) and energy["co2_kg_over_phase"] == pytest.approx(-3.36)
+    assert energy["cost_per_pc_day_ci_low"] <= -0.075 <= energy["cost_per_pc_day_ci_high"]
+    assert energy["co2_kg_over_phase_ci_low"] <= -3.36 <= energy["co2_kg_over_phase_ci_high"]
+    markdown = priced_report("md")
+    assert "## In energy and money" in markdown and "EUR per PC per day (95 % CI)" in markdown
+    assert "kg CO2 over the phase (95 % CI)" in markdown and "| -0.075 (" in markdown and "| -4.20 (" in markdown
+    assert "| T | sign | cost_per_pc | controls |" in markdown
+    assert "| T | baseline | cost_per_pc | 14 | 0 | 0.150 |" in markdown  # cents: 3 decimals
+    table = priced_report("csv")
+    assert ",cost_per_pc,controls,-0.075," in table and ",cost_over_phase,controls,-4.2," in table
+    assert ",co2_kg_per_pc_day,controls,-0.06," in table and ",co2_kg_over_phase,controls,-3.36," in table
+    page = priced_report("html")
+    assert "cost_per_pc" in page and "EUR over the phase" in page
+
+
+@pytest.mark.parametrize("energy", [Energy(), Energy(currency="EUR")], ids=["no energy section", "currency only"])
+def test_without_pricing_nothing_about_cost_or_co2_appears(energy):
+    for fmt in ("md", "csv", "json", "html"):
+        text = priced_report(fmt, energy).lower()  # the rows carry a cost, the config prices nothing
+        assert "cost" not in text and "co2" not in text and "eur" not in text and "money" not in text, fmt
 
 
 def test_without_a_control_pool_only_before_after_is_given_and_the_report_says_why():
@@ -217,6 +302,11 @@ pools:
   - {{name: A, watts: 100, hosts: [10.0.0.1, 10.0.0.2]}}
   - {{name: B, watts: 100, hosts: [10.0.1.1, 10.0.1.2]}}
   - {{name: C, watts: 100, hosts: [10.0.2.1, 10.0.2.2]}}
+energy:
+  currency: EUR
+  price: 0.3
+  tariffs: [{{price: 0.2, at: {{mon-sun: "14:00-24:00"}}}}]
+  co2_g_per_kwh: 400
 {study}"""
 PHASES = """\
 study:
@@ -225,6 +315,16 @@ study:
     - {name: sign, start: 2026-09-21, pools: [A]}
 """
 FIRST, LAST = dt.date(2026, 9, 7), dt.date(2026, 10, 4)
+
+
+def lost_cost_per_pc(day: dt.date) -> float:
+    """What A saves per PC on a day of the sign: hourly samples put the changes at the half hours, so A is on
+    07:30 to 13:30 + w (w = weekday % 3) without the sign and 2 h less with it; 0.1 kWh per hour, at 0.3 per kWh
+    before 14:00 and 0.2 after."""
+    w = day.weekday() % 3
+    start, end = 11.5 + w, 13.5 + w
+    before_14 = max(0.0, min(end, 14.0) - start)
+    return 0.1 * (0.3 * before_14 + 0.2 * (end - start - before_14))
 
 
 def hours_on(pool_name: str, day: dt.date) -> int:
@@ -270,7 +370,8 @@ def test_samples_aggregate_report_end_to_end_on_sqlite(study_store, run_pinger):
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     effects = {(e["pool"], e["outcome"], e["versus"]): e for e in document["effects"]}
-    assert set(effects) == {("A", outcome, versus) for outcome in ("runtime_per_pc_h", "energy_per_pc_kwh")
+    assert set(effects) == {("A", outcome, versus) for outcome in ("runtime_per_pc_h", "energy_per_pc_kwh",
+                                                                   "cost_per_pc")
                             for versus in ("baseline", "controls")}
     # The weekday rhythm is the same in every pool and cancels: A runs 2 h less per PC and day under the sign.
     did = effects["A", "runtime_per_pc_h", "controls"]
@@ -282,6 +383,17 @@ def test_samples_aggregate_report_end_to_end_on_sqlite(study_store, run_pinger):
     weekday_mean = sum(6 + (MONDAY + dt.timedelta(days=d)).weekday() % 3 for d in range(14)) / 14
     assert means["B", "baseline"] == pytest.approx(weekday_mean)
     assert means["A", "sign"] == pytest.approx(weekday_mean - 2)
+    # Energy pricing with a tariff from 14:00: the cost DiD is the mean saving over the sign's days, not kWh x price.
+    sign_days = [dt.date(2026, 9, 21) + dt.timedelta(days=d) for d in range(14)]
+    saving = sum(lost_cost_per_pc(day) for day in sign_days) / 14  # 0.38 / 7
+    assert saving == pytest.approx(0.38 / 7)
+    cost = effects["A", "cost_per_pc", "controls"]
+    assert cost["estimate"] == pytest.approx(-saving, abs=1e-6) and cost["days"] == 14
+    assert energy["cost_per_pc_day"] == pytest.approx(-saving, abs=1e-6)
+    assert energy["cost_over_phase"] == pytest.approx(-saving * 2 * 14, abs=1e-5)
+    assert energy["co2_kg_per_pc_day"] == pytest.approx(-0.2 * 0.4, abs=1e-6)
+    assert energy["co2_kg_over_phase"] == pytest.approx(-0.2 * 0.4 * 2 * 14, abs=1e-6)
+    assert document["currency"] == "EUR"
 
 
 @pytest.mark.parametrize("study, argv, sentence", [
@@ -290,6 +402,7 @@ def test_samples_aggregate_report_end_to_end_on_sqlite(study_store, run_pinger):
     (PHASES, ["--from", "2026-09-21", "--to", "2026-10-04"], "pool A has no usable days in the baseline phase"),
     (PHASES, ["--pools", "A,Z"], "--pools: no pool is named 'Z'"),
     (PHASES, ["--min-coverage", "1.5"], "1.5 is not between 0 and 1"),
+    (PHASES, ["--days", "open"], "is left for the report: 84 are not kept by --days open or have no outcome"),
     (PHASES, ["--from", "2026-10-04", "--to", "2026-09-07"], "--to is before --from"),
 ])
 def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(study_store, run_pinger, tmp_path, study, argv,
@@ -347,3 +460,5 @@ def test_samples_aggregate_report_end_to_end_through_the_influxdb_standin(tmp_pa
     (did,) = [e for e in document["effects"] if e["outcome"] == "runtime_per_pc_h" and e["versus"] == "controls"]
     assert did["pool"] == "A" and did["estimate"] == pytest.approx(-2.0, abs=1e-6)
     assert did["days"] == 14 and did["baseline_days"] == 14 and did["controls"] == ["B", "C"]
+    (cost,) = [e for e in document["effects"] if e["outcome"] == "cost_per_pc" and e["versus"] == "controls"]
+    assert cost["estimate"] == pytest.approx(-0.38 / 7, abs=1e-6)  # the cost read back from InfluxDB
