@@ -36,6 +36,14 @@ def flag_values(name):
 def save():
     json.dump(state, open(state_file, "w"))
 
+def table(rows):
+    """As influx-cli's tables: Go's text/tabwriter with tab padding (tab width 8, padding 1), so a
+    cell shorter than its column's widest is followed by several tabs."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell + "\t" * -(-(-(-(width + 1) // 8) * 8 - len(cell)) // 8) for cell, width in zip(row, widths)]
+        print("".join(cells) + row[-1])
+
 command = args[:2]
 if command == ["bucket", "list"]:
     (name,) = flag_values("--name")
@@ -48,8 +56,8 @@ elif command == ["bucket", "create"]:
     state["buckets"].append({"id": "%016x" % (0xb000 + len(state["buckets"])), "name": name,
                              "retention": flag_values("--retention")[0]})
 elif command == ["auth", "list"]:
-    for a in state["auths"]:
-        print("\t".join([a["id"], a["description"], a["token"], a["user"], "u1", "[]"]))
+    if state["auths"]:
+        table([[a["id"], a["description"], a["token"], a["user"], "u1", "[]"] for a in state["auths"]])
 elif command == ["auth", "create"]:
     serial = state["serial"] = state["serial"] + 1
     auth = {"id": "%016x" % (0xa000 + serial), "description": flag_values("--description")[0],

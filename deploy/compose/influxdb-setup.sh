@@ -42,19 +42,21 @@ if [ -z "$raw" ] || [ -z "$daily" ]; then
 fi
 
 # ensure_token SERVICE OWNER PERMISSION-FLAGS...
-# `influx auth list/create --hide-headers` print tab-separated: ID, Description, Token, User Name, ...
+# `influx auth list/create --hide-headers` print ID, Description, Token, User Name, ... as a table
+# aligned with tabs (Go's tabwriter): a cell shorter than its column's widest is followed by several
+# tabs, so fields are split at runs of tabs (a description is never empty: this script sets it).
 ensure_token() {
     service=$1 owner=$2
     shift 2
     dir=$TOKENS/$service
     description="pinger $service: $*"
-    listed=$(influx auth list --hide-headers | awk -F '\t' -v d="$description" '$2 == d {print $3}')
+    listed=$(influx auth list --hide-headers | awk -F '\t+' -v d="$description" '$2 == d {print $3}')
     if [ -s "$dir/influx-token" ] && [ -n "$listed" ] \
         && printf '%s\n' "$listed" | grep -qxF "$(cat "$dir/influx-token")"; then
         echo "token of $service kept"
         return
     fi
-    token=$(influx auth create --user "$ADMIN_USER" --description "$description" "$@" --hide-headers | cut -f3)
+    token=$(influx auth create --user "$ADMIN_USER" --description "$description" "$@" --hide-headers | awk -F '\t+' '{print $3}')
     if [ -z "$token" ]; then
         echo "influxdb-setup: could not create the token of $service" >&2
         exit 1
@@ -69,7 +71,7 @@ ensure_token() {
     mv -f "$dir/influx-token.new" "$dir/influx-token"
     # Older tokens of this service (other permissions, or whose file was lost) go away.
     influx auth list --hide-headers \
-        | awk -F '\t' -v p="pinger $service: " -v t="$token" 'index($2, p) == 1 && $3 != t {print $1}' \
+        | awk -F '\t+' -v p="pinger $service: " -v t="$token" 'index($2, p) == 1 && $3 != t {print $1}' \
         | while read -r id; do influx auth delete --id "$id" >/dev/null; done
     echo "token of $service created"
 }
