@@ -137,6 +137,9 @@ def test_collector_silent_counts_in_the_collectors_own_intervals():
     (rule,) = [rule for rule in rules() if rule["uid"] == "pinger-collector-silent"]
     query = rule["data"][0]["model"]["query"]
     assert "tail(n: 2)" in query and "elapsed(" in query and "/ float(v: r.interval_s)" in query
+    # A collector silent for longer than the range drops out of the result and would resolve, not fire:
+    # the range reaches back as far as the dashboard's "Time since last sweep" (30 days).
+    assert rule["data"][0]["relativeTimeRange"] == {"from": 30 * 86400, "to": 0}
 
 
 def test_spool_growth_is_measured_over_30_minutes_and_only_when_it_never_emptied():
