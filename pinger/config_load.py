@@ -254,10 +254,6 @@ def _opening_hours(reader: _Reader, node: yaml.Node, path: str, wrap_midnight: b
     return OpeningHours(tuple(tuple(sorted(periods)) for periods in per_day))
 
 
-
-
-
-
 def _energy(reader: _Reader, node: yaml.Node | None) -> Energy:
     """The ``energy:`` section: prices per kWh, time-of-use tariffs that never overlap, CO2 intensity."""
     fields = reader.mapping(node, "energy", {"currency", "price", "tariffs", "co2_g_per_kwh"})
@@ -269,8 +265,10 @@ def _energy(reader: _Reader, node: yaml.Node | None) -> Energy:
         tariff_fields = reader.mapping(tariff_node, path, {"price", "at"})
         tariff_price = reader.field(tariff_fields, "price", values.price, required=True)
         at_node = tariff_fields.get("at")
+        known = len(reader.problems.items)
         hours = _opening_hours(reader, at_node, _join(path, "at"), wrap_midnight=True) if at_node else None
-        if at_node is None or reader.is_null(at_node):
+        if at_node is None or reader.is_null(at_node) or (hours is None and len(reader.problems.items) == known):
+            # Missing, null, or an empty mapping ({}): a tariff in force at no time would be dropped silently.
             reader.problems.add(at_node if at_node is not None else tariff_node, _join(path, "at"),
                                 'required: the weekly periods the price is in force, e.g. {mon-fri: "22:00-06:00"}')
         if tariff_price is None or hours is None:

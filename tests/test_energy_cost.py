@@ -176,6 +176,11 @@ energy:
     ("""  tariffs:
     - {price: 0.2, at: {sun: "00:00-24:00"}}
 """, "{path}:6: energy.price: required with tariffs: the price per kWh wherever no tariff is in force"),
+    ("""  price: 0.3
+  tariffs:
+    - {price: 0.2, at: {}}
+""", '{path}:7: energy.tariffs[0].at: required: the weekly periods the price is in force, '
+     'e.g. {{mon-fri: "22:00-06:00"}}'),
 ])
 def test_energy_config_errors_name_file_and_line(write_config, run_pinger, energy, expected):
     path = write_config(BASE + "energy:\n" + energy)
