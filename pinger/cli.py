@@ -277,10 +277,7 @@ def _aggregate(args: argparse.Namespace, config: Config) -> int:
 def _export(args: argparse.Namespace, config: Config) -> int:
     if args.last < args.first:
         raise UsageError("--to is before --from")
-    pools = [name.strip() for name in args.pools.split(",") if name.strip()] if args.pools else None
-    unknown = [name for name in pools or () if name not in {pool.name for pool in config.pools}]
-    if unknown:
-        raise UsageError(f"--pools: no pool is named {unknown[0]!r} in {args.config}")
+    pools = _pools(args, config)
     from .aggregator.export import export_csv, export_hourly_csv
 
     if args.hourly:

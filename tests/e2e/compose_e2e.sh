@@ -226,7 +226,7 @@ dashboard = json.load(open("grafana/dashboards/daily-runtime-energy.json"))
 panel = next(p for p in dashboard["panels"] if p.get("type") == "table" and "Download CSV" in p.get("title", ""))
 query = panel["targets"][0]["query"]
 # What Grafana's front end substitutes before sending: the dashboard's time zone and the pool variable.
-query = query.replace("${__timezone}", "utc").replace("${pool:regex}", re.escape(sys.argv[1]))
+query = query.replace("${pool:regex}", re.escape(sys.argv[1]))
 assert "${" not in query, "a dashboard variable left in the query"
 print(query)
 EOF
