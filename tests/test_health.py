@@ -3,12 +3,18 @@ three intervals, else 1, always with one sentence; the image's HEALTHCHECK runs 
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import textwrap
 import time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from pinger.models import CollectorStatus, HostResult, SweepResult
+from tests.support import as_nobody, pinger_command
 
 UTC = ZoneInfo("UTC")
 
@@ -25,8 +31,8 @@ def sqlite_config(write_config, tmp_path, collector: str = "lab-1") -> object:
     """)
 
 
-def influx_config(write_config, tmp_path) -> object:
-    return write_config(f"""
+def influx_yaml(spool: Path) -> str:
+    return textwrap.dedent(f"""
         timezone: UTC
         interval: 5m
         collector: {{name: lab-1}}
@@ -34,10 +40,14 @@ def influx_config(write_config, tmp_path) -> object:
         storage:
           backend: influxdb
           influxdb: {{url: "http://127.0.0.1:9", org: pinger, bucket: pinger, daily_bucket: pinger_daily,
-                      token: "${{INFLUX_TOKEN}}", spool: "{tmp_path / 'spool.sqlite'}"}}
+                      token: "${{INFLUX_TOKEN}}", spool: "{spool}"}}
         pools:
           - {{name: LOOP, watts: 50, hosts: [127.0.0.1]}}
-    """)
+    """).lstrip("\n")
+
+
+def influx_config(write_config, tmp_path) -> object:
+    return write_config(influx_yaml(tmp_path / "spool.sqlite"))
 
 
 def a_sweep(scheduled: int, collector: str = "lab-1") -> tuple[SweepResult, CollectorStatus]:
@@ -118,6 +128,27 @@ def test_with_influxdb_the_spool_remembers_the_newest_sweep_after_delivery(write
     result = run_pinger("health", "-c", str(config))
     assert result.returncode == 0, result.stdout + result.stderr
     assert one_sentence(result).startswith("collector lab-1: healthy, newest sweep ")
+
+
+def test_with_influxdb_a_spool_in_a_directory_health_cannot_write_is_read(public_dir):
+    """The image's HEALTHCHECK may run as another user than the collector: with the collector stopped (no -wal
+    or -shm file) and the spool's directory not writable to that user, the verdict is still given."""
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is not installed")
+    spool = public_dir / "spool.sqlite"
+    config = public_dir / "pinger.yaml"
+    config.write_text(influx_yaml(spool))
+    store_sweep_at(config, int(time.time()) - 60)
+    assert sorted(p.name for p in public_dir.iterdir()) == ["pinger.yaml", "spool.sqlite"]  # closed cleanly
+    os.chmod(spool, 0o644)
+    os.chmod(config, 0o644)
+    health = as_nobody(pinger_command("health", "-c", str(config)))
+    result = subprocess.run(health, capture_output=True, text=True, cwd="/", timeout=60)
+    if "Permission denied" in result.stderr and "python" in result.stderr:
+        pytest.skip("user nobody cannot run this checkout's Python (a private directory on the way)")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert one_sentence(result).startswith("collector lab-1: healthy, newest sweep ")
+    assert sorted(p.name for p in public_dir.iterdir()) == ["pinger.yaml", "spool.sqlite"]  # nothing created
 
 
 def test_with_influxdb_a_stale_spool_is_unhealthy(write_config, tmp_path, run_pinger):

@@ -19,6 +19,8 @@ from typing import NamedTuple
 
 from pinger.errors import StoreError, StoreMissing
 
+from .readonly import connect_read_only
+
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, bucket TEXT NOT NULL, "
     "created REAL NOT NULL, points INTEGER NOT NULL, bytes INTEGER NOT NULL, lines TEXT NOT NULL)",
@@ -170,11 +172,12 @@ class Spool:
 def newest_spooled_sweep(path: Path, collector: str) -> int | None:
     """The scheduled time of the newest sweep the collector committed to the spool at ``path``, delivered
     or not; None when it has committed none (or the spool was made by a Pinger that did not record it).
-    Read-only: raises StoreMissing when there is no spool."""
+    Read-only, also in a directory the reader cannot write (see connect_read_only): raises StoreMissing when
+    there is no spool."""
     if not Path(path).exists():
         raise StoreMissing(f"no spool at {path} (storage.influxdb.spool): the collector has not run here")
     try:
-        db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+        db = connect_read_only(Path(path), timeout=30.0)
         try:
             found = db.execute("SELECT time FROM newest_sweep WHERE collector = ?", (collector,)).fetchone()
         finally:

@@ -21,6 +21,7 @@ from pinger.schema import ALL, COLLECTOR, HOST_DAILY, PING, POOL_DAILY, POOL_HOU
 
 from .interface import SpoolFill
 from .migrations import Transaction, check_current, migrate, present_columns
+from .readonly import connect_read_only
 from .tables import column_names, insert_sql, record_of, row_maker, rows, select_sql
 
 Access = Literal["create", "write", "read"]
@@ -56,7 +57,7 @@ class SqliteStore:
         try:
             if access == "create":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = _connect_read_only(self.path) if access == "read" else sqlite3.connect(
+            self._db = connect_read_only(self.path, BUSY_TIMEOUT_S) if access == "read" else sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
         except (sqlite3.Error, OSError) as err:
             raise StoreError(f"Cannot open the SQLite store {self.path}: {_explain(err, self.path)}") from None
@@ -212,22 +213,6 @@ class SqliteStore:
 
     def _write(self, table: str, batch: Sequence[Sequence[object]]) -> None:
         self._db.executemany(self._insert[table], batch)
-
-
-def _connect_read_only(path: Path) -> sqlite3.Connection:
-    """A read-only connection. SQLite reads a WAL file through a shared-memory file beside it; in a
-    directory this process cannot write, with no writer running (so no -wal/-shm files), that
-    file cannot be made: the store is then read as it stands on disk (``immutable``)."""
-    uri = f"{path.resolve().as_uri()}?mode=ro"
-    db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-    try:
-        db.execute("PRAGMA user_version").fetchone()
-        return db
-    except sqlite3.OperationalError:
-        db.close()
-        if os.access(path.parent, os.W_OK) or Path(f"{path}-wal").exists():
-            raise
-    return sqlite3.connect(f"{uri}&immutable=1", uri=True, isolation_level=None)
 
 
 def _while_busy(step: Callable[[], None], timeout: float) -> None:
