@@ -217,3 +217,20 @@ def test_hourly_rows_and_cost_go_to_the_daily_bucket_and_a_redone_day_replaces_i
     assert (zeta.fields["cost"], zeta.fields["co2_kg"]) == (0.032, 0.038)
     assert "cost" not in alpha.fields and "co2_kg" not in alpha.fields
     assert sorted(read_days) == sorted(priced)
+
+
+def test_redoing_a_day_deletes_once_per_pool_and_leaves_other_pools_and_days_alone(standin, write_config, tmp_path):
+    store = open_store(write_config, tmp_path, standin.url)
+    day, next_day = dt.date(2026, 10, 25), dt.date(2026, 10, 26)
+    hosts, pools = rows_of(day)
+    later_hosts, later_pools = rows_of(next_day)
+    try:
+        store.write_days(hosts + later_hosts, pools + later_pools)
+        before = len(standin.points(bucket="pinger_daily"))
+        deletes = len([r for r in standin.requests if r.path == "/api/v2/delete"])
+        zeta = [row for row in pools if row.pool == "Zeta"]
+        store.write_days([row for row in hosts if row.pool == "Zeta"], zeta)  # redo one pool's day
+    finally:
+        store.close()
+    assert len([r for r in standin.requests if r.path == "/api/v2/delete"]) - deletes == 1  # one request, not three
+    assert len(standin.points(bucket="pinger_daily")) == before  # the other pool and the next day kept

@@ -335,7 +335,10 @@ class InfluxStore:
     def write_days(self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay],
                    pool_hours: Sequence[PoolHour] = ()) -> None:
         """Replace the daily and hourly rows of each (pool, day): delete that day's points first, so changed
-        tags leave no stale series behind, then write."""
+        tags leave no stale series behind, then write. One delete per pool and day, by the pool tag alone
+        (InfluxDB's delete predicates have no OR): it takes the pool's host_daily, pool_daily and
+        pool_hourly points of that day, which is all the daily bucket holds, since only the aggregator
+        writes there."""
         with self._talking("the daily rows"):
             self._replace_days(host_days, pool_days, pool_hours)
 
@@ -345,15 +348,11 @@ class InfluxStore:
         tz = self.config.timezone
         delete_api = self.client.delete_api()
         for pool_day in pool_days:
-            start = dt.datetime.fromtimestamp(day_start(pool_day.day, tz), dt.UTC)
-            pool = _predicate_escape(pool_day.pool)
-            for measurement in (HOST_DAILY, POOL_DAILY):
-                delete_api.delete(start, start + dt.timedelta(seconds=1),
-                                  f'_measurement="{measurement.name}" AND pool="{pool}"',
-                                  bucket=bucket, org=self.settings.org)
-            # The day's hours: [its midnight, the next midnight); the delete API's stop is inclusive.
-            stop = dt.datetime.fromtimestamp(day_bounds(pool_day.day, tz)[1] - 1, dt.UTC)
-            delete_api.delete(start, stop, f'_measurement="{POOL_HOURLY.name}" AND pool="{pool}"',
+            # The day: [its midnight, the next midnight), where its daily points and its hours are stamped;
+            # the delete API's stop is inclusive.
+            start, stop = (dt.datetime.fromtimestamp(instant, dt.UTC)
+                           for instant in (day_start(pool_day.day, tz), day_bounds(pool_day.day, tz)[1] - 1))
+            delete_api.delete(start, stop, f'pool="{_predicate_escape(pool_day.pool)}"',
                               bucket=bucket, org=self.settings.org)
         order = {pool.name: position for position, pool in enumerate(self.config.pools)}
         lines = [daily_point_line(HOST_DAILY, h, day_start(h.day, tz)) for h in host_days]
