@@ -8,10 +8,11 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from pinger.config import Energy, Phase, Study
+from pinger.config import Energy, Phase, Pool, Study
 
 from .outcomes import COST, ENERGY, OUTCOMES, DayOutcomes, Selection
 from .statistics import (
+    MIN_WEEKS,
     PERMUTATIONS,
     RESAMPLES,
     SEED,
@@ -33,7 +34,7 @@ class PhaseSummary(NamedTuple):
     phase: str
     outcome: str
     mean: float | None  # None: every day of the phase was left out
-    ci_low: float | None
+    ci_low: float | None  # None also when the phase's days fall in fewer than MIN_WEEKS calendar weeks
     ci_high: float | None
     days: int
     days_left_out: int  # below --min-coverage
@@ -47,8 +48,8 @@ class Effect(NamedTuple):
     outcome: str
     versus: str  # BASELINE | CONTROLS
     estimate: float
-    ci_low: float
-    ci_high: float
+    ci_low: float | None  # None: the phase or the baseline has fewer than MIN_WEEKS calendar weeks
+    ci_high: float | None
     p: float
     days: int  # the pool's days in the phase that entered the estimate
     baseline_days: int
@@ -56,16 +57,16 @@ class Effect(NamedTuple):
 
 
 class EnergyChange(NamedTuple):
-    """The energy effect per PC and day, and extrapolated to the pool's PCs and the phase's days in the range;
-    with ``energy:`` pricing the cost effect the same way, with a CO2 intensity the CO2 change (None: not
-    configured)."""
+    """The energy effect per PC and day, and extrapolated to the pool's PCs and the phase's days in the range
+    that --days keeps; with ``energy:`` pricing the cost effect the same way, with a CO2 intensity the CO2
+    change (None: not configured)."""
 
     pool: str
     phase: str
     versus: str
     per_pc_day: Interval  # kWh
     pcs: int
-    phase_days: int
+    phase_days: int  # the phase's days in the range that --days keeps
     over_phase: Interval  # kWh
     cost_per_pc_day: Interval | None = None  # in the config's currency
     cost_over_phase: Interval | None = None
@@ -85,31 +86,38 @@ class Analysis(NamedTuple):
     pricing: Energy = UNPRICED  # the config's energy: section (pricing, CO2 intensity), for the renderers
 
 
-def analyse(selection: Selection, study: Study, baseline: Phase, pcs: Mapping[str, int],
-            first: dt.date, last: dt.date, energy: Energy = UNPRICED) -> Analysis:
-    """Everything the report says, for the pools in ``pcs`` (in that order)."""
+def analyse(selection: Selection, study: Study, baseline: Phase, pools: Mapping[str, Pool],
+            first: dt.date, last: dt.date, days_mode: str = "all", energy: Energy = UNPRICED) -> Analysis:
+    """Everything the report says, for the pools in ``pools`` (in that order)."""
     by_pool: dict[str, list[DayOutcomes]] = defaultdict(list)
     for day in selection.days:
         by_pool[day.pool].append(day)
-    summaries = [summary for pool in pcs for summary in _phase_summaries(pool, by_pool[pool], study, selection)]
+    few_weeks: dict[tuple[str, str], None] = {}  # (pool, phase) without an interval: too few weeks, in order
+    summaries = [summary for pool in pools
+                 for summary in _phase_summaries(pool, by_pool[pool], study, selection, few_weeks)]
     effects: list[Effect] = []
     notes: list[str] = []
     control_means: dict[tuple[tuple[str, ...], str], dict[dt.date, float]] = {}
     for intervention in interventions(study, baseline, selection.days):
-        effects += _effects(intervention, baseline, by_pool, control_means)
+        effects += _effects(intervention, baseline, by_pool, control_means, few_weeks)
         if not intervention.controls:
             notes.append(f"{intervention.pool}, {intervention.phase.name}: no control pool (no other pool stayed "
                          f"in {baseline.name} or in no phase over these dates), so only the before/after "
                          "difference is given; it is weaker, because it counts every change over time (term "
                          "rhythm, exams, season) as an effect of the phase.")
-    changes = [_energy(effect, _cost_effect(effect, effects), pcs[effect.pool], study, first, last, energy)
+    notes += [f"{pool}, {phase}: its days in the range fall in one calendar week, so its mean and the differences "
+              f"involving it have no 95 % interval (the bootstrap resamples whole weeks and needs at least "
+              f"{MIN_WEEKS} calendar weeks in the range for an interval); the estimates stand without one."
+              for pool, phase in few_weeks]
+    changes = [_energy(effect, _cost_effect(effect, effects), pools[effect.pool], study, first, last, days_mode,
+                       energy)
                for effect in effects
                if effect.outcome == ENERGY and (effect.versus == CONTROLS or not _has_controls(effect, effects))]
     return Analysis(baseline.name, summaries, effects, changes, notes, RESAMPLES, PERMUTATIONS, SEED, energy)
 
 
-def _phase_summaries(pool: str, days: Sequence[DayOutcomes], study: Study,
-                     selection: Selection) -> list[PhaseSummary]:
+def _phase_summaries(pool: str, days: Sequence[DayOutcomes], study: Study, selection: Selection,
+                     few_weeks: dict[tuple[str, str], None]) -> list[PhaseSummary]:
     found = []
     for phase in study.phases:
         in_phase = [day for day in days if day.phase == phase.name]
@@ -119,6 +127,8 @@ def _phase_summaries(pool: str, days: Sequence[DayOutcomes], study: Study,
             if with_outcome:
                 blocks = weekly_blocks([d.day for d in with_outcome], [d.values[outcome] for d in with_outcome])
                 mean = bootstrap_mean(blocks)
+                if mean.low is None:
+                    few_weeks[pool, phase.name] = None
                 found.append(PhaseSummary(pool, phase.name, outcome, mean.estimate, mean.low, mean.high,
                                           len(with_outcome), left_out))
             elif left_out and in_phase == [] and outcome in _outcomes_of(days):
@@ -131,8 +141,10 @@ def _outcomes_of(days: Sequence[DayOutcomes]) -> set[str]:
 
 
 def _effects(intervention: Intervention, baseline: Phase, by_pool: Mapping[str, Sequence[DayOutcomes]],
-             control_means: dict[tuple[tuple[str, ...], str], dict[dt.date, float]]) -> list[Effect]:
-    """Before/after and, with controls, DiD for every outcome; ``control_means`` caches the controls' daily means."""
+             control_means: dict[tuple[tuple[str, ...], str], dict[dt.date, float]],
+             few_weeks: dict[tuple[str, str], None]) -> list[Effect]:
+    """Before/after and, with controls, DiD for every outcome; ``control_means`` caches the controls' daily means,
+    ``few_weeks`` gains the (pool, phase) of a period too short for an interval."""
     pool, phase = intervention.pool, intervention.phase.name
     days = by_pool[pool]
     found = []
@@ -141,7 +153,7 @@ def _effects(intervention: Intervention, baseline: Phase, by_pool: Mapping[str, 
         after = {d.day: d.values[outcome] for d in days if d.phase == phase and outcome in d.values}
         if not before or not after:
             continue
-        found.append(_difference(pool, phase, outcome, BASELINE, before, after, ()))
+        found.append(_difference(pool, (baseline.name, phase), outcome, BASELINE, before, after, (), few_weeks))
         if intervention.controls:
             key = (intervention.controls, outcome)
             if key not in control_means:
@@ -150,8 +162,8 @@ def _effects(intervention: Intervention, baseline: Phase, by_pool: Mapping[str, 
             gap_before = {day: value - control[day] for day, value in before.items() if day in control}
             gap_after = {day: value - control[day] for day, value in after.items() if day in control}
             if gap_before and gap_after:
-                found.append(_difference(pool, phase, outcome, CONTROLS, gap_before, gap_after,
-                                         intervention.controls))
+                found.append(_difference(pool, (baseline.name, phase), outcome, CONTROLS, gap_before, gap_after,
+                                         intervention.controls, few_weeks))
     return found
 
 
@@ -167,14 +179,19 @@ def _control_means(outcome: str, pools: Sequence[Sequence[DayOutcomes]]) -> dict
     return {day: sums[day] / counts[day] for day in sums}
 
 
-def _difference(pool: str, phase: str, outcome: str, versus: str, before: Mapping[dt.date, float],
-                after: Mapping[dt.date, float], controls: tuple[str, ...]) -> Effect:
-    """mean(after) - mean(before) of a daily series: the pool's values, or its gap to the controls (the DiD)."""
+def _difference(pool: str, phases: tuple[str, str], outcome: str, versus: str, before: Mapping[dt.date, float],
+                after: Mapping[dt.date, float], controls: tuple[str, ...],
+                few_weeks: dict[tuple[str, str], None]) -> Effect:
+    """mean(after) - mean(before) of a daily series: the pool's values, or its gap to the controls (the DiD);
+    ``phases``: (baseline, phase)."""
     before_blocks = weekly_blocks(list(before), list(before.values()))
     after_blocks = weekly_blocks(list(after), list(after.values()))
+    for name, blocks in zip(phases, (before_blocks, after_blocks), strict=True):
+        if blocks.weeks < MIN_WEEKS:
+            few_weeks[pool, name] = None
     interval = bootstrap_difference(before_blocks, after_blocks)
     p = permutation_p(before_blocks, after_blocks)
-    return Effect(pool, phase, outcome, versus, interval.estimate, interval.low, interval.high, p,
+    return Effect(pool, phases[1], outcome, versus, interval.estimate, interval.low, interval.high, p,
                   len(after), len(before), controls)
 
 
@@ -189,15 +206,19 @@ def _cost_effect(energy_effect: Effect, effects: Sequence[Effect]) -> Effect | N
                  and other.phase == energy_effect.phase and other.versus == energy_effect.versus), None)
 
 
-def _energy(effect: Effect, cost: Effect | None, pcs: int, study: Study, first: dt.date, last: dt.date,
-            energy: Energy) -> EnergyChange:
-    """Per PC and day, and times the pool's PCs and the phase's days. Cost is its own effect (tariffs price
-    the hours differently, so it is not a multiple of kWh); CO2 is the kWh change times the one intensity."""
+def _energy(effect: Effect, cost: Effect | None, pool: Pool, study: Study, first: dt.date, last: dt.date,
+            days_mode: str, energy: Energy) -> EnergyChange:
+    """Per PC and day, and times the pool's PCs and the phase's days that --days keeps (the effect is a mean over
+    such days only). Cost is its own effect (tariffs price the hours differently, so it is not a multiple of kWh);
+    CO2 is the kWh change times the one intensity."""
     phase = next(phase for phase in study.phases if phase.name == effect.phase)
-    days = phase_days(phase, first, last)
+    days = phase_days(phase, first, last, pool, days_mode)
+    pcs = len(pool.hosts)
 
     def scaled(interval: Interval, factor: float) -> Interval:
-        return Interval(*(value * factor for value in interval))
+        low, high = interval.low, interval.high
+        return Interval(interval.estimate * factor, None if low is None else low * factor,
+                        None if high is None else high * factor)
 
     per_pc_day = Interval(effect.estimate, effect.ci_low, effect.ci_high)
     cost_per_pc_day = None if cost is None else Interval(cost.estimate, cost.ci_low, cost.ci_high)

@@ -62,24 +62,26 @@ def figure_svg(analysis: Analysis, context: Context) -> str:
 
 def _phase_means(ax: Axes, analysis: Analysis, outcome: str,
                  series: dict[str, list[tuple[dt.date, float, str | None]]], colours: dict[str, str]) -> None:
-    """Each pool's phase mean as a thick line over the phase's days, its interval as a band (two collections:
+    """Each pool's phase mean as a thick line over the phase's days, its interval (if any) as a band (two collections:
     one artist per mean costs seconds with 40 pools)."""
     from matplotlib.collections import LineCollection, PolyCollection
     from matplotlib.dates import date2num
 
-    lines, bands, line_colours = [], [], []
+    lines, bands, line_colours, band_colours = [], [], [], []
     for summary in analysis.phases:
-        if summary.outcome != outcome or summary.mean is None or summary.ci_low is None or summary.ci_high is None:
+        if summary.outcome != outcome or summary.mean is None:
             continue
         dates = [day for day, _, phase in series[summary.pool] if phase == summary.phase]
         if not dates:
             continue
         start, end = float(date2num(min(dates))), float(date2num(max(dates)))
         lines.append([(start, summary.mean), (end, summary.mean)])
-        bands.append([(start, summary.ci_low), (end, summary.ci_low), (end, summary.ci_high),
-                      (start, summary.ci_high)])
         line_colours.append(colours[summary.pool])
-    ax.add_collection(PolyCollection(bands, facecolors=line_colours, alpha=0.25, linewidths=0))
+        if summary.ci_low is not None and summary.ci_high is not None:  # none with a single week
+            bands.append([(start, summary.ci_low), (end, summary.ci_low), (end, summary.ci_high),
+                          (start, summary.ci_high)])
+            band_colours.append(colours[summary.pool])
+    ax.add_collection(PolyCollection(bands, facecolors=band_colours, alpha=0.25, linewidths=0))
     ax.add_collection(LineCollection(lines, colors=line_colours, linewidths=2))
     ax.autoscale_view()
 

@@ -19,8 +19,6 @@ ENERGY = "energy_per_pc_kwh"
 COST = "cost_per_pc"  # only with energy pricing configured, from rows that carry a cost
 OUTCOMES = (RUNTIME, RUNTIME_CLOSED, SHARE_ON_AT_CLOSE, ENERGY, COST)
 
-DAYS_MODES = ("all", "open", "weekdays")
-
 
 class DayOutcomes(NamedTuple):
     """One pool-day kept for the report: its phase as the config says now, and its outcomes.

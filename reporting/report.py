@@ -22,9 +22,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pinger.report")
 
-FORMATS = ("md", "html", "csv", "json")
-
-
 def run_report(config: Config, request: ReportRequest, report_format: str, output: str | None) -> None:
     """Write the report, or raise a PingerError before anything is written."""
     baseline_of(config.study, config.source)  # no phases: say what to add before touching the store
@@ -68,8 +65,7 @@ def analyse_rows(rows: Sequence[PoolDay], pools: Mapping[str, Pool], study: Stud
     _require_baselines(selection.days, baseline, span)
     from .analysis import analyse
 
-    analysis = analyse(selection, study, baseline, {name: len(pool.hosts) for name, pool in pools.items()},
-                       request.first, request.last, energy)
+    analysis = analyse(selection, study, baseline, pools, request.first, request.last, request.days_mode, energy)
     return analysis, Context(source, request, study.phases, selection.days)
 
 

@@ -15,7 +15,7 @@ class ReportRequest(NamedTuple):
     last: dt.date
     pools: tuple[str, ...]  # as --pools names them, else in config order
     min_coverage: float
-    days_mode: str  # see outcomes.DAYS_MODES
+    days_mode: str  # all | open | weekdays: see outcomes.keeps_weekday
 
 
 class Context(NamedTuple):

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from pinger.config import Phase, Study
+from pinger.config import Phase, Pool, Study
 from pinger.errors import ReportInputError
 
-from .outcomes import DayOutcomes
+from .outcomes import DayOutcomes, keeps_weekday
 
 NO_PHASES = ("{source} has no study phases, so there is nothing to compare: add a baseline phase and an intervention, "
              "e.g. study: {{phases: [{{name: baseline, start: 2026-10-01, end: 2026-10-31}}, "
@@ -32,11 +32,14 @@ def baseline_of(study: Study, source: Path | str) -> Phase:
     return study.phases[0]
 
 
-def phase_days(phase: Phase, first: dt.date, last: dt.date) -> int:
-    """The phase's calendar days inside the report's range (an open-ended phase ends with the range)."""
+def phase_days(phase: Phase, first: dt.date, last: dt.date, pool: Pool, days_mode: str) -> int:
+    """The phase's days inside the report's range (an open-ended phase ends with the range) that --days keeps
+    for the pool: all calendar days, those with opening hours, or Monday to Friday. Days without data or with
+    too little coverage count too: the effect is the pool's, whether or not it was measured that day."""
     start = max(phase.start, first)
     end = min(phase.end or last, last)
-    return max((end - start).days + 1, 0)
+    return sum(keeps_weekday(start + dt.timedelta(days=offset), pool, days_mode)
+               for offset in range((end - start).days + 1))
 
 
 def interventions(study: Study, baseline: Phase, days: Sequence[DayOutcomes]) -> list[Intervention]:

@@ -17,7 +17,7 @@ from pinger.reporting.outcomes import select_days
 from pinger.reporting.report import analyse_rows
 from pinger.reporting.request import ReportRequest
 from pinger.reporting.simulate import synthetic_study
-from pinger.reporting.statistics import Blocks, bootstrap_difference, permutation_p, weekly_blocks
+from pinger.reporting.statistics import Blocks, bootstrap_difference, bootstrap_mean, permutation_p, weekly_blocks
 from pinger.store import open_history_store
 
 UTC = ZoneInfo("UTC")
@@ -117,6 +117,41 @@ def test_permutation_p_is_small_only_when_the_weeks_separate():
     assert permutation_p(low, mixed) > 0.05
 
 
+def test_a_series_of_one_calendar_week_has_an_estimate_but_no_interval():
+    one_week = Blocks(np.array([21.0]), np.array([7.0]))  # 3 a day
+    two_weeks = Blocks(np.array([35.0, 42.0]), np.array([7.0, 7.0]))  # 5 and 6 a day
+    assert tuple(bootstrap_mean(one_week)) == (3.0, None, None)
+    assert tuple(bootstrap_difference(two_weeks, one_week)) == (3.0 - 5.5, None, None)
+    assert tuple(bootstrap_difference(one_week, two_weeks)) == (5.5 - 3.0, None, None)
+    low, high = bootstrap_mean(two_weeks)[1:]
+    assert low is not None and high is not None and low < 5.5 < high
+
+
+def interval_coverage(weeks: int, series: int, difference: bool = False) -> float:
+    """The share of ``series`` simulated studies (iid normal weekly values, true mean 0) whose interval covers 0."""
+    rng = np.random.default_rng(weeks)
+    covered = 0
+    for seed in range(series):
+        after = Blocks(rng.normal(0.0, 1.0, weeks), np.ones(weeks))
+        if difference:
+            interval = bootstrap_difference(Blocks(rng.normal(0.0, 1.0, weeks), np.ones(weeks)), after, seed=seed)
+        else:
+            interval = bootstrap_mean(after, seed=seed)
+        assert interval.low is not None and interval.high is not None
+        covered += interval.low <= 0.0 <= interval.high
+    return covered / series
+
+
+@pytest.mark.parametrize("weeks", [3, 8])
+def test_with_few_weeks_the_interval_still_covers_about_95_percent(weeks):
+    # Percentile intervals widened only by sqrt(k / (k - 1)) covered 81 % (3 weeks) and 89 % (8) of 3,000
+    # simulated means; with the t(0.975, k - 1) / 1.96 widening 95 % and 94 %.
+    mean_coverage = interval_coverage(weeks, 1000)
+    assert 0.93 <= mean_coverage <= 0.975, mean_coverage
+    difference_coverage = interval_coverage(weeks, 500, difference=True)
+    assert 0.93 <= difference_coverage <= 0.99, difference_coverage
+
+
 def tiny_table() -> tuple[list[PoolDay], dict[str, Pool], Study]:
     """T and C, two weeks of baseline then two of the sign (T only). Per PC and day:
     T: baseline week 1 at 4 h, week 2 at 6 h, then 3 h; C: 4 h throughout the baseline, then 3.5 h."""
@@ -146,6 +181,61 @@ def test_means_before_after_and_did_on_a_tiny_table():
     (energy,) = analysis.energy
     assert energy.versus == "controls" and energy.per_pc_day.estimate == pytest.approx(-0.15)
     assert energy.pcs == 4 and energy.phase_days == 14 and energy.over_phase.estimate == pytest.approx(-0.15 * 4 * 14)
+
+
+@pytest.mark.parametrize("first, last, short", [(MONDAY, MONDAY + dt.timedelta(20), "sign"),
+                                                 (MONDAY + dt.timedelta(7), MONDAY + dt.timedelta(27), "baseline")],
+                         ids=["phase of one week", "baseline of one week"])
+def test_a_period_of_one_calendar_week_keeps_its_estimates_without_intervals_and_says_why(first, last, short):
+    from pinger.reporting.render import render
+
+    rows, pools, study = priced_tiny_table()
+    rows = [r for r in rows if first <= r.day <= last]
+    analysis, context = analyse_rows(rows, pools, study, UTC, request(first, last, ("T", "C")), energy=PRICED)
+    without = {(s.pool, s.phase) for s in analysis.phases if s.ci_low is None or s.ci_high is None}
+    assert without == {("T", short)} | ({("C", "baseline")} if short == "baseline" else set())
+    assert all(s.mean is not None for s in analysis.phases)
+    assert analysis.effects and all(e.ci_low is None and e.ci_high is None for e in analysis.effects)
+    did = next(e for e in analysis.effects if e.outcome == "runtime_per_pc_h" and e.versus == "controls")
+    assert did.estimate == pytest.approx(-1.5 if short == "sign" else -2.5)  # (3 - 3.5) - (5 | 6 - 4)
+    (change,) = analysis.energy
+    for interval in (change.per_pc_day, change.over_phase, change.cost_per_pc_day, change.cost_over_phase,
+                     change.co2_per_pc_day, change.co2_over_phase):
+        assert interval is not None and interval.estimate != 0.0 and (interval.low, interval.high) == (None, None)
+    assert any(note.startswith(f"T, {short}: its days in the range fall in one calendar week")
+               and "needs at least 2 calendar weeks in the range for an interval" in note for note in analysis.notes)
+    document = json.loads(render("json", analysis, context))
+    effect = document["effects"][0]
+    assert effect["estimate"] is not None and effect["ci_low"] is None and effect["ci_high"] is None
+    assert document["energy"][0]["kwh_over_phase_ci_low"] is None
+    assert "| T | sign | runtime_per_pc_h | controls | -" in (markdown := render("md", analysis, context))
+    assert "| n/a |" in markdown and " (n/a) |" in markdown and " 0.000 to 0.000 " not in markdown
+    table = render("csv", analysis, context)
+    assert "effect,T,sign,runtime_per_pc_h,controls," in table
+    line = next(line for line in table.splitlines() if line.startswith("effect,T,sign,runtime_per_pc_h,controls,"))
+    assert line.split(",")[6:8] == ["", ""]  # ci_low, ci_high
+    assert "n/a" in render("html", analysis, context)
+
+
+@pytest.mark.parametrize("days_mode, hours, kept_days", [("all", None, 14), ("weekdays", None, 10),
+                                                         ("open", TWO_PERIODS_ON_MONDAY, 2)])
+def test_the_change_over_the_phase_counts_only_the_phase_days_that_days_keeps(days_mode, hours, kept_days):
+    from pinger.reporting.render import render
+
+    rows, pools, study = priced_tiny_table()
+    pools = {name: pool(name, len(p.hosts), hours) for name, p in pools.items()}
+    analysis, context = analyse_rows(rows, pools, study, UTC,
+                                     request(MONDAY, MONDAY + dt.timedelta(27), ("T", "C"), days_mode=days_mode),
+                                     energy=PRICED)
+    (change,) = analysis.energy
+    assert change.phase_days == kept_days  # the sign: 14 calendar days, 10 of them weekdays, 2 Mondays
+    per_pc_day = change.per_pc_day.estimate
+    assert per_pc_day == pytest.approx(-0.15)  # the tiny table's DiD on every kind of day
+    assert change.over_phase.estimate == pytest.approx(per_pc_day * 4 * kept_days)
+    assert change.cost_over_phase.estimate == pytest.approx(change.cost_per_pc_day.estimate * 4 * kept_days)
+    assert change.co2_over_phase.estimate == pytest.approx(per_pc_day * 0.4 * 4 * kept_days)
+    assert {"all": "(every calendar day)", "weekdays": "from Monday to Friday (--days weekdays)",
+            "open": "that have opening hours (--days open)"}[days_mode] in render("md", analysis, context)
 
 
 PRICED = Energy(currency="EUR", price=0.3, co2_g_per_kwh=400.0)
@@ -283,12 +373,12 @@ def test_a_true_effect_of_minus_one_hour_is_found_by_the_did():
     effects = [did_runtime(seed, -1.0) for seed in range(100)]
     contains = sum(e.ci_low <= -1.0 <= e.ci_high for e in effects)
     excludes_zero = sum(e.ci_high < 0 for e in effects)
-    assert contains >= 85 and excludes_zero >= 85, (contains, excludes_zero)  # observed: 95 and 96 of 100
+    assert contains >= 85 and excludes_zero >= 85, (contains, excludes_zero)  # observed: 98 and 93 of 100
 
 
 def test_without_an_effect_the_interval_covers_zero_in_at_least_90_percent_of_200_seeds():
     covered = sum(e.ci_low <= 0.0 <= e.ci_high for e in (did_runtime(seed, 0.0) for seed in range(200)))
-    assert covered >= 180, covered  # observed: 189 of 200 (94.5 %)
+    assert covered >= 180, covered  # observed: 195 of 200 (97.5 %)
 
 
 # --- the real pipeline and bad input, through the command line ---------------------------------------------------
