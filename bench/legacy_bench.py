@@ -115,7 +115,7 @@ CHILD = r"""
 import json, sys, time
 from pathlib import Path
 from pinger.config_load import parse_config
-from pinger.ingestion.legacy import scan_dump, history_samples, host_batches
+from pinger.ingestion.legacy import check_existing_config, scan_dump, history_samples, host_batches
 from pinger.ingestion.legacy_config import config_text
 from pinger.ingestion.legacy_samples import grid_around
 from pinger.store import open_history_store
@@ -131,7 +131,7 @@ if not read_only:
     text = config_text(scan.pools, source=dump.name, timezone="UTC", interval_s=300,
                        store_path=str(work / "store.sqlite"))
     config = parse_config(text, "bench.yaml", {})
-    pool_of = {host.name: pool.name for pool in config.pools for host in pool.hosts}
+    pool_of = check_existing_config(scan, config)
     grid = grid_around(scan.first_ms, scan.last_ms, 300)
     started = time.monotonic()
     store = open_history_store(config, "create")

@@ -22,15 +22,16 @@ import logging
 import os
 import sqlite3
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from itertools import chain, repeat
 from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from pinger.config import Config
+from pinger.config import Config, StorageSettings
 from pinger.config_load import parse_config
-from pinger.config_values import InvalidValue, ipv4, ipv6, pool_name
+from pinger.config_values import MAX_WATTS, InvalidValue, ipv4, ipv6, pool_name
 from pinger.errors import LegacyDumpError, UsageError
 from pinger.localtime import local_day
 from pinger.models import SampleRow
@@ -41,13 +42,12 @@ from pinger.store import open_history_store
 from .legacy_config import LegacyPool, config_text
 from .legacy_dump import FixtureRecord, read_fixture
 from .legacy_samples import Grid, grid_around, merge_midnight_splits, states_on_grid
+from .line_protocol import EARLIEST_S, FUTURE_SLACK_S
 
 log = logging.getLogger("pinger.import")
 
 APP = "pingerservice"
 MODELS = ("pool", "computer", "computerday", "interval")
-MAX_WATTS = 10_000  # what the config takes (pools[].watts)
-DEFAULT_STORE = "data/pinger.sqlite"
 _BATCH = 50_000  # spooled records per insert while reading
 BATCH_SAMPLES = 10_000_000  # samples per transaction of the store (SQLite: a write-ahead log of ~0.5 GB)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -66,7 +66,6 @@ class DumpScan(NamedTuple):
     ``ordered`` (computer, start_ms, end_ms or NULL while open, record, pk) in each computer's
     time order; it lives as long as ``scan_dump``'s caller keeps its directory."""
 
-    path: Path
     pools: tuple[LegacyPool, ...]  # in database (pk) order, each with its computers
     empty_pools: tuple[str, ...]  # pools without computers: a Pinger pool needs a host
     computers: dict[int, Computer]
@@ -125,8 +124,10 @@ def canonical_address(text: str) -> str:
     return str(ipv6(text)) if ":" in text else str(ipv4(text))
 
 
-def scan_dump(path: Path, spool_dir: Path) -> DumpScan:
-    """Read and check the whole dump; raise LegacyDumpError naming the first bad record."""
+def scan_dump(path: Path, spool_dir: Path, *, now: float | None = None) -> DumpScan:
+    """Read and check the whole dump; raise LegacyDumpError naming the first bad record. Instants
+    before EARLIEST_S or more than FUTURE_SLACK_S after ``now`` (default: the clock) are refused."""
+    latest_ms = int(((time.time() if now is None else now) + FUTURE_SLACK_S) * 1000)
     size = os.stat(path).st_size if path.exists() else 0
     progress = Progress(size, f"read {path.name}")
     spool = spool_dir / "legacy-spool.sqlite"
@@ -137,7 +138,7 @@ def scan_dump(path: Path, spool_dir: Path) -> DumpScan:
         db.execute("CREATE TABLE day (pk INTEGER, computer INTEGER, record INTEGER)")
         db.execute("CREATE TABLE interval (pk INTEGER, day INTEGER, start INTEGER, end INTEGER, record INTEGER)")
         db.execute("BEGIN")
-        scan = _read(path, db, progress, spool)
+        scan = _read(path, db, progress, spool, latest_ms)
         db.execute("COMMIT")
         _check_spooled(path, db, scan.computers)
         return scan
@@ -145,7 +146,7 @@ def scan_dump(path: Path, spool_dir: Path) -> DumpScan:
         db.close()
 
 
-def _read(path: Path, db: sqlite3.Connection, progress: Progress, spool: Path) -> DumpScan:
+def _read(path: Path, db: sqlite3.Connection, progress: Progress, spool: Path, latest_ms: int) -> DumpScan:
     pools: dict[int, tuple[FixtureRecord, str, int, str, bool]] = {}
     pool_names: dict[str, FixtureRecord] = {}
     computers: dict[int, Computer] = {}
@@ -168,6 +169,10 @@ def _read(path: Path, db: sqlite3.Connection, progress: Progress, spool: Path) -
                 end = None if end_text is None else parse_instant_ms(end_text)
             except ValueError as err:
                 raise _refuse(path, record, f"a time that is not ISO 8601 ({err})") from None
+            for name, instant in (("start_time", start), ("end_time", end)):
+                if instant is not None and not EARLIEST_S * 1000 <= instant <= latest_ms:
+                    when = "before 2000-01-01T00:00:00Z" if instant < EARLIEST_S * 1000 else "more than a day after now"
+                    raise _refuse(path, record, f"{name} {record.fields[name]} is {when}")
             if end is not None and end < start:
                 raise _refuse(path, record, "end_time before start_time")
             newest = start if end is None else end
@@ -209,7 +214,7 @@ def _read(path: Path, db: sqlite3.Connection, progress: Progress, spool: Path) -
                 raise _refuse(path, record, f"room_no: Pinger cannot take it as a pool name: {err}") from None
             watts = _field(path, record, "pc_power_consumption", int)
             if not 0 <= watts <= MAX_WATTS:
-                raise _refuse(path, record, f"pc_power_consumption {watts} is not 0 to {MAX_WATTS} watts")
+                raise _refuse(path, record, f"pc_power_consumption {watts} is not 0 to {MAX_WATTS:g} watts")
             if record.pk in pools:
                 raise _refuse(path, record, f"pk given twice (also record {pools[record.pk][0].number})")
             if name in pool_names:
@@ -230,7 +235,7 @@ def _read(path: Path, db: sqlite3.Connection, progress: Progress, spool: Path) -
         hosts[computer.pool_pk].append(computer.host)
     legacy_pools = tuple(LegacyPool(pk, name, watts, keyboard, printer, tuple(hosts[pk]))
                          for pk, (_, name, watts, keyboard, printer) in sorted(pools.items()))
-    return DumpScan(path, tuple(pool for pool in legacy_pools if pool.hosts),
+    return DumpScan(tuple(pool for pool in legacy_pools if pool.hosts),
                     tuple(pool.name for pool in legacy_pools if not pool.hosts), computers, count, open_count,
                     first_ms, last_ms, skipped, spool)
 
@@ -328,8 +333,9 @@ def import_legacy(dump: Path, *, timezone: str | None, interval_s: int, config_o
         raise UsageError(f"--timezone {timezone} differs from {existing.source}'s timezone "
                          f"{existing.timezone.key}; its daily rows are days of that zone")
     if existing is not None and existing.aggregate.hold * 2 < interval_s:
-        log.warning("%s has aggregate.hold %gs, less than half of --interval %ds: the imported history "
-                    "will have unobserved gaps", existing.source, existing.aggregate.hold, interval_s)
+        raise UsageError(f"{existing.source} has aggregate.hold {existing.aggregate.hold:g}s, less than half of "
+                         f"--interval {interval_s}s: samples that far apart leave unobserved gaps between them; "
+                         f"set aggregate.hold to at least {interval_s / 2:g}s")
     if not dump.is_file():
         raise UsageError(f"{dump} is not a file")
     with tempfile.TemporaryDirectory(prefix="pinger-legacy-") as spool_dir:
@@ -343,15 +349,14 @@ def import_legacy(dump: Path, *, timezone: str | None, interval_s: int, config_o
         if existing is None:
             assert config_out is not None and timezone
             text = config_text(scan.pools, source=dump.name, timezone=timezone, interval_s=interval_s,
-                               store_path=DEFAULT_STORE, left_out=scan.empty_pools, today=today)
+                               store_path=str(StorageSettings().path), left_out=scan.empty_pools, today=today)
             config = parse_config(text, str(config_out), {})  # what check-config will say of the file
             write_text(config_out, text)
             written_to = config_out
             log.info("wrote %s (%d pools, %d hosts)", config_out, len(config.pools), config.host_count)
-            pool_of = {host.name: pool.name for pool in config.pools for host in pool.hosts}
         else:
             config = existing
-            pool_of = check_existing_config(scan, existing)
+        pool_of = check_existing_config(scan, config)
         if scan.first_ms is None or scan.last_ms is None or not scan.computers:
             log.warning("%s has no intervals: no history to import", dump)
             return LegacyImport(config, written_to, len(scan.computers), 0, 0, None, None)

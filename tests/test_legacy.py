@@ -36,6 +36,7 @@ import os
 import re
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -44,13 +45,13 @@ import pytest
 from pinger.aggregator.legacy_csv import legacy_rows, render_legacy_csv
 from pinger.config_load import load_config
 from pinger.errors import LegacyDumpError, UsageError
-from pinger.ingestion.legacy import import_legacy
+from pinger.ingestion.legacy import import_legacy, scan_dump
 from pinger.ingestion.legacy_config import host_entries
 from pinger.ingestion.legacy_dump import read_fixture
 from pinger.ingestion.legacy_samples import Grid, grid_around, merge_midnight_splits, states_on_grid
 from pinger.models import PoolDay
 from tests.support import pinger_command
-from tests.support.legacy_fixture import Script, ScriptedComputer, ScriptedPool, play, write_fixture
+from tests.support.legacy_fixture import Script, ScriptedComputer, ScriptedPool, iso_ms, play, write_fixture
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CADENCE = 300
@@ -123,6 +124,7 @@ def test_the_written_config_has_the_pools_hosts_watts_and_tags_and_passes_check_
     assert "pools.yaml: ok (8 hosts in 2 pools)" in checked.stdout
     config = load_config(work / "pools.yaml", environ={})
     assert config.timezone.key == "Europe/Berlin" and config.interval == 300
+    assert config.aggregate.hold == 300  # the default, the interval: at least half of it, as -c configs must have
     assert [(pool.name, pool.watts, pool.tags) for pool in config.pools] == [
         ("A101", 80, {"keyboard": "DE", "printer": "yes"}), ("B 2.05", 120, {"keyboard": "EN", "printer": "no"})]
     assert [host.name for host in config.pool("A101").hosts] == ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4",
@@ -370,6 +372,12 @@ def refusal_cases():
         pytest.param(set_field("pool", 1, "pc_power_consumption", 20000), "is not 0 to 10000 watts", id="watts"),
         pytest.param(set_field("interval", 1, "start_time", "yesterday"), "not ISO 8601", id="bad-time"),
         pytest.param(duplicate_ip, "", id="duplicate-ip"),
+        pytest.param(set_field("interval", 1, "start_time", "0001-10-23T07:13:20.069Z"),
+                     "start_time 0001-10-23T07:13:20.069Z is before 2000-01-01", id="year-1"),
+        pytest.param(set_field("interval", 1, "end_time", "9999-10-23T17:41:05.000Z"),
+                     "end_time 9999-10-23T17:41:05.000Z is more than a day after now", id="year-9999"),
+        pytest.param(set_field("interval", 1, "end_time", iso_ms(time.time() + 2 * 86_400)),
+                     "is more than a day after now", id="two-days-ahead"),
     ]
 
 
@@ -414,6 +422,51 @@ def test_the_command_line_refuses_in_one_sentence_with_exit_2(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"pinger: pingerdump.json: record {number} (pingerservice.interval pk 1): end_time before start_time"]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["pingerdump.json"]
+
+
+def test_instants_are_plausible_up_to_a_day_after_now(tmp_path):
+    dump = write_fixture(tmp_path / "pingerdump.json", small_records())
+    for name in "abc":
+        (tmp_path / name).mkdir()
+    newest_s = scan_dump(dump, tmp_path / "a").last_ms / 1000  # the dump's newest instant
+    assert scan_dump(dump, tmp_path / "b", now=newest_s - 86_400 + 0.5).last_ms == newest_s * 1000
+    with pytest.raises(LegacyDumpError, match="is more than a day after now"):
+        scan_dump(dump, tmp_path / "c", now=newest_s - 86_400 - 0.5)
+
+
+def test_the_command_line_refuses_an_implausible_year_before_writing(tmp_path):
+    records = small_records()
+    number, record = find(records, "interval", 1)
+    record["fields"]["start_time"] = "0001-10-23T07:13:20.069Z"
+    write_fixture(tmp_path / "pingerdump.json", records)
+    result = run(tmp_path, "import-legacy", "pingerdump.json", "--timezone", "Europe/Berlin")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"pinger: pingerdump.json: record {number} (pingerservice.interval pk 1): "
+        "start_time 0001-10-23T07:13:20.069Z is before 2000-01-01T00:00:00Z"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["pingerdump.json"]
+
+
+def test_an_existing_config_with_a_hold_below_half_the_interval_is_refused(tmp_path, monkeypatch, write_config):
+    monkeypatch.chdir(tmp_path)
+    dump = write_fixture(tmp_path / "pingerdump.json", small_records())
+    path = write_config(f"""
+        timezone: Europe/Berlin
+        interval: 1m
+        aggregate: {{hold: 2m}}
+        storage: {{path: {tmp_path / 's.sqlite'}}}
+        pools:
+          - {{name: Lab, watts: 80, hosts: [10.0.0.1-10.0.0.4, 10.0.0.9, 10.0.1.1, 'fd00::a-fd00::b']}}
+    """)
+    result = run(tmp_path, "import-legacy", "pingerdump.json", "-c", str(path), "--interval", "5m")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"pinger: {path} has aggregate.hold 120s, less than half of --interval 300s: samples that far apart "
+        "leave unobserved gaps between them; set aggregate.hold to at least 150s"]
+    assert not (tmp_path / "s.sqlite").exists()
+    # Half the interval is enough: each instant is then within hold of a sample.
+    config = load_config(write_config(path.read_text().replace("hold: 2m", "hold: 150s")), environ={})
+    assert import_legacy(dump, timezone=None, interval_s=300, existing=config).samples > 0
 
 
 def test_an_existing_config_must_hold_the_dumps_computers(tmp_path, monkeypatch, write_config):
