@@ -13,6 +13,7 @@ from pinger.config import Config, Energy
 from pinger.errors import UsageError
 from pinger.localtime import local_day
 from pinger.models import PoolDay, PoolHour
+from pinger.numbers import format_value
 from pinger.output import write_text
 from pinger.schema import ENERGY_FIELDS, POOL_DAILY, POOL_HOURLY, WIDE_FIGURES, Measurement, long_columns
 from pinger.store import open_history_store
@@ -36,19 +37,6 @@ DIALECTS = {
     "excel": Dialect(",", "\r\n", ".", True),
     "excel-de": Dialect(";", "\r\n", ",", True),
 }
-
-
-def format_value(value: object, decimal: str = ".") -> str:
-    """Empty for None, integers as they are, floats with at most 6 decimals (no trailing zeros)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(int(value))
-    if isinstance(value, float):
-        text = f"{value:.6f}".rstrip("0").rstrip(".")
-        text = "0" if text in ("-0", "") else text
-        return text.replace(".", decimal)
-    return str(value)
 
 
 def unconfigured(energy: Energy) -> set[str]:

@@ -9,6 +9,7 @@ import json
 from collections.abc import Sequence
 
 from pinger.config import Energy
+from pinger.numbers import format_value
 
 from .analysis import Analysis, Effect, EnergyChange, PhaseSummary
 from .outcomes import COST, SHARE_ON_AT_CLOSE
@@ -216,15 +217,16 @@ def render_csv(analysis: Analysis) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for e in analysis.effects:
-        writer.writerow(["effect", e.pool, e.phase, e.outcome, e.versus, _plain(e.estimate), _plain(e.ci_low),
-                         _plain(e.ci_high), _plain(e.p), e.days, "", e.baseline_days])
+        writer.writerow(["effect", e.pool, e.phase, e.outcome, e.versus, format_value(e.estimate),
+                         format_value(e.ci_low), format_value(e.ci_high), format_value(e.p), e.days, "",
+                         e.baseline_days])
     for c in analysis.energy:
         for name, interval in _csv_changes(c):
-            writer.writerow(["energy", c.pool, c.phase, name, c.versus, _plain(interval.estimate),
-                             _plain(interval.low), _plain(interval.high), "", c.phase_days, "", ""])
+            writer.writerow(["energy", c.pool, c.phase, name, c.versus, format_value(interval.estimate),
+                             format_value(interval.low), format_value(interval.high), "", c.phase_days, "", ""])
     for s in analysis.phases:
-        writer.writerow(["phase", s.pool, s.phase, s.outcome, "", _plain(s.mean), _plain(s.ci_low),
-                         _plain(s.ci_high), "", s.days, s.days_left_out, ""])
+        writer.writerow(["phase", s.pool, s.phase, s.outcome, "", format_value(s.mean), format_value(s.ci_low),
+                         format_value(s.ci_high), "", s.days, s.days_left_out, ""])
     return buffer.getvalue()
 
 
@@ -233,14 +235,6 @@ def _csv_changes(change: EnergyChange) -> list[tuple[str, Interval]]:
     named = [("energy_kwh_over_phase", change.over_phase), ("cost_over_phase", change.cost_over_phase),
              ("co2_kg_per_pc_day", change.co2_per_pc_day), ("co2_kg_over_phase", change.co2_over_phase)]
     return [(name, interval) for name, interval in named if interval is not None]
-
-
-def _plain(value: float | None) -> str:
-    """Empty for None, else at most 6 decimals without trailing zeros (as the CSV export writes numbers)."""
-    if value is None:
-        return ""
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
 
 
 def _rounded(value: float | None) -> float | None:
