@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pinger.models import CollectorStatus, HostResult, SweepResult
-from tests.support import as_nobody, pinger_command
+from tests.support import as_nobody, influx_storage, pinger_command
 
 UTC = ZoneInfo("UTC")
 
@@ -37,10 +37,7 @@ def influx_yaml(spool: Path) -> str:
         interval: 5m
         collector: {{name: lab-1}}
         allow: [127.0.0.0/8]
-        storage:
-          backend: influxdb
-          influxdb: {{url: "http://127.0.0.1:9", org: pinger, bucket: pinger, daily_bucket: pinger_daily,
-                      token: "${{INFLUX_TOKEN}}", spool: "{spool}"}}
+        {influx_storage("http://127.0.0.1:9", spool)}
         pools:
           - {{name: LOOP, watts: 50, hosts: [127.0.0.1]}}
     """).lstrip("\n")

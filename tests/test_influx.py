@@ -19,7 +19,7 @@ from itertools import pairwise
 
 import pytest
 
-from tests.support import ROOT, pinger_command
+from tests.support import ROOT, influx_storage, pinger_command
 from tests.support.influx_standin import InfluxStandin
 
 HOSTS = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
@@ -40,15 +40,7 @@ def influx_config(write_config, tmp_path, url, org="pinger", bucket="pinger", in
         collector: {{name: influx-test}}
         ping: {{timeout: 500ms, retries: 0}}
         allow: [127.0.0.0/8]
-        storage:
-          backend: influxdb
-          influxdb:
-            url: {url}
-            org: {org}
-            bucket: {bucket}
-            daily_bucket: pinger_daily
-            token: ${{INFLUX_TOKEN}}
-            spool: {tmp_path / 'spool.sqlite'}
+        {influx_storage(url, tmp_path / 'spool.sqlite', org=org, bucket=bucket)}
         pools:
           - {{name: LOOP, watts: 50, hosts: [{', '.join(HOSTS)}]}}
     """, name)
@@ -223,10 +215,7 @@ def test_import_aggregate_and_rerun_through_influxdb(standin, write_config, tmp_
         return f"""
             timezone: UTC
             interval: 5m
-            storage:
-              backend: influxdb
-              influxdb: {{url: "{standin.url}", org: pinger, bucket: pinger, daily_bucket: pinger_daily,
-                          token: "${{INFLUX_TOKEN}}", spool: "{tmp_path / 'spool.sqlite'}"}}
+            {influx_storage(standin.url, tmp_path / 'spool.sqlite')}
             pools:
               - {{name: "Mensa Süd", watts: 100, tags: {{building: main}}, hosts: [10.0.0.1, 10.0.0.2]}}
             {phase_line}
@@ -287,10 +276,7 @@ def test_import_and_aggregate_against_a_real_influxdb(write_config, tmp_path):
         try:
             config = write_config(f"""
                 timezone: UTC
-                storage:
-                  backend: influxdb
-                  influxdb: {{url: "{REAL_URL}", org: "{org}", bucket: {raw}, daily_bucket: {daily},
-                              token: "${{INFLUX_TOKEN}}", spool: "{tmp_path / 'spool.sqlite'}"}}
+                {influx_storage(REAL_URL, tmp_path / 'spool.sqlite', org=org, bucket=raw, daily_bucket=daily)}
                 pools:
                   - {{name: "Mensa Süd", watts: 100, hosts: [10.0.0.1, 10.0.0.2]}}
             """)
@@ -325,10 +311,7 @@ def test_nightly_catch_up_and_export_through_influxdb(standin, write_config, tmp
     start = int(dt.datetime.combine(first_day, dt.time(0), tzinfo=dt.UTC).timestamp())
     config = write_config(f"""
         timezone: UTC
-        storage:
-          backend: influxdb
-          influxdb: {{url: "{standin.url}", org: pinger, bucket: pinger, daily_bucket: pinger_daily,
-                      token: "${{INFLUX_TOKEN}}", spool: "{tmp_path / 'spool.sqlite'}"}}
+        {influx_storage(standin.url, tmp_path / 'spool.sqlite')}
         pools:
           - {{name: A, watts: 50, tags: {{room: "1.04"}}, hosts: [10.0.0.1]}}
     """)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pinger.schema import DATE_FIELD, POOL_DAILY, POOL_ORDER_FIELD
-from tests.support import ROOT, pinger_command
+from tests.support import ROOT, influx_storage, pinger_command
 from tests.support.flux_check import IMPORT, substitute_variables
 from tests.support.influx_standin import InfluxStandin
 
@@ -39,10 +39,7 @@ def open_store(write_config, tmp_path, url):
 
     config = write_config(f"""
         timezone: Europe/Berlin
-        storage:
-          backend: influxdb
-          influxdb: {{url: "{url}", org: pinger, bucket: pinger, daily_bucket: pinger_daily,
-                      token: "${{INFLUX_TOKEN}}", spool: "{tmp_path / 'spool.sqlite'}"}}
+        {influx_storage(url, tmp_path / 'spool.sqlite')}
         pools:
           - {{name: Zeta, watts: 50, hosts: [10.0.0.1]}}
           - {{name: Alpha, watts: 50, tags: {{building: main}}, hosts: [10.0.0.2]}}
@@ -140,10 +137,7 @@ def test_the_wide_tables_flux_gives_the_exports_header_and_values_on_a_real_infl
         try:
             config = write_config(f"""
                 timezone: Europe/Berlin
-                storage:
-                  backend: influxdb
-                  influxdb: {{url: "{REAL_URL}", org: "{org}", bucket: {raw}, daily_bucket: {daily},
-                              token: "${{INFLUX_TOKEN}}", spool: "{tmp_path / 'spool.sqlite'}"}}
+                {influx_storage(REAL_URL, tmp_path / 'spool.sqlite', org=org, bucket=raw, daily_bucket=daily)}
                 pools:
                   - {{name: Zeta, watts: 50, hosts: [10.0.0.1]}}
                   - {{name: "Raum Ä 1", watts: 100, hosts: [10.0.0.2]}}

@@ -325,6 +325,7 @@ def test_hosts_not_in_the_config_are_named_once(config, tmp_path, caplog):
 
 def test_a_malformed_last_line_spools_and_sends_nothing_to_influxdb(write_config, tmp_path, monkeypatch):
     from pinger.ingestion.line_protocol import import_file
+    from tests.support import influx_storage
     from tests.support.influx_standin import InfluxStandin
 
     monkeypatch.setenv("INFLUX_TOKEN", "s3cret-token")
@@ -332,10 +333,7 @@ def test_a_malformed_last_line_spools_and_sends_nothing_to_influxdb(write_config
         config = load_config(write_config(f"""
             timezone: UTC
             interval: 5m
-            storage:
-              backend: influxdb
-              influxdb: {{url: "{standin.url}", org: pinger, bucket: pinger, daily_bucket: pinger_daily,
-                          token: "${{INFLUX_TOKEN}}", spool: "{tmp_path / 'spool.sqlite'}"}}
+            {influx_storage(standin.url, tmp_path / 'spool.sqlite')}
             pools:
               - {{name: A, watts: 80, hosts: [10.0.0.0/24]}}
         """))

@@ -50,7 +50,7 @@ from pinger.ingestion.legacy_config import host_entries
 from pinger.ingestion.legacy_dump import read_fixture
 from pinger.ingestion.legacy_samples import Grid, grid_around, merge_midnight_splits, states_on_grid
 from pinger.models import PoolDay
-from tests.support import pinger_command
+from tests.support import influx_storage, pinger_command
 from tests.support.legacy_fixture import Script, ScriptedComputer, ScriptedPool, iso_ms, play, write_fixture
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -559,10 +559,7 @@ def test_an_existing_influxdb_config_gets_the_history_through_its_spool(tmp_path
     with InfluxStandin(org="pinger", token="s3cret-token", buckets=("pinger", "pinger_daily")) as server:
         config = write_config(f"""
             timezone: Europe/Berlin
-            storage:
-              backend: influxdb
-              influxdb: {{url: "{server.url}", org: pinger, bucket: pinger, daily_bucket: pinger_daily,
-                          token: "${{INFLUX_TOKEN}}", spool: "{tmp_path / 'spool.sqlite'}"}}
+            {influx_storage(server.url, tmp_path / 'spool.sqlite')}
             pools:
               - {{name: A101, watts: 80, hosts: [10.0.0.1-10.0.0.4, 10.0.0.9]}}
               - {{name: "B 2.05", watts: 120, hosts: [10.0.1.1, 'fd00::a-fd00::b']}}

@@ -514,16 +514,14 @@ def test_samples_aggregate_report_end_to_end_through_the_influxdb_standin(tmp_pa
     import os
     import subprocess
 
-    from tests.support import ROOT, pinger_command
+    from tests.support import ROOT, influx_storage, pinger_command
     from tests.support.influx_standin import InfluxStandin
 
     with InfluxStandin(org="pinger", token="s3cret-token", buckets=("pinger", "pinger_daily")) as standin:
         config = tmp_path / "influx.yaml"
         config.write_text(STUDY_CONFIG.format(store=tmp_path / "unused.sqlite", study=PHASES).replace(
             f"storage: {{path: {tmp_path / 'unused.sqlite'}}}",
-            "storage:\n  backend: influxdb\n"
-            f"  influxdb: {{url: '{standin.url}', org: pinger, bucket: pinger, daily_bucket: pinger_daily, "
-            f"token: '${{INFLUX_TOKEN}}', spool: '{tmp_path / 'spool.sqlite'}'}}"))
+            influx_storage(standin.url, tmp_path / "spool.sqlite")))
         lines = []
         for offset in range((LAST - FIRST).days + 1):
             day = FIRST + dt.timedelta(days=offset)
