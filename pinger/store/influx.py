@@ -41,6 +41,7 @@ from .interface import SpoolFill
 from .spool import Batch, Spool
 
 if TYPE_CHECKING:
+    from influxdb_client.client.flux_table import FluxRecord
     from influxdb_client.rest import ApiException
 
 log = logging.getLogger("pinger.influxdb")
@@ -410,10 +411,7 @@ class InfluxStore:
     def pool_days(self, first: dt.date, last: dt.date, pools: Sequence[str] | None = None) -> list[PoolDay]:
         """Stored pool_daily rows for first..last (inclusive), by date then pool."""
         tz = self.config.timezone
-        start, stop = day_bounds(first, tz)[0], day_bounds(last, tz)[1]
-        with self._talking("the daily rows"):
-            records = list(self.client.query_api().query_stream(
-                pool_days_flux(self.settings.daily_bucket, start, stop), org=self.settings.org))
+        records = self._daily_records(pool_days_flux, first, last, "the daily rows")
         not_tags = {*influx_field_names(POOL_DAILY), "result", "table"}
         rows = []
         for record in records:
@@ -429,13 +427,18 @@ class InfluxStore:
             rows.append(POOL_DAILY.record_from(day, tags, values))
         return rows
 
-    def pool_hours(self, first: dt.date, last: dt.date, pools: Sequence[str] | None = None) -> list[PoolHour]:
-        """Stored pool_hourly rows of the local days first..last (inclusive), by time then pool."""
+    def _daily_records(self, flux: Callable[[str, float, float], str], first: dt.date, last: dt.date,
+                       what: str) -> list[FluxRecord]:
+        """The records a query of the daily bucket gives for the local days first..last (inclusive)."""
         tz = self.config.timezone
         start, stop = day_bounds(first, tz)[0], day_bounds(last, tz)[1]
-        with self._talking("the hourly rows"):
-            records = list(self.client.query_api().query_stream(
-                pool_hours_flux(self.settings.daily_bucket, start, stop), org=self.settings.org))
+        with self._talking(what):
+            return list(self.client.query_api().query_stream(flux(self.settings.daily_bucket, start, stop),
+                                                             org=self.settings.org))
+
+    def pool_hours(self, first: dt.date, last: dt.date, pools: Sequence[str] | None = None) -> list[PoolHour]:
+        """Stored pool_hourly rows of the local days first..last (inclusive), by time then pool."""
+        records = self._daily_records(pool_hours_flux, first, last, "the hourly rows")
         rows = []
         for record in records:
             values = record.values
