@@ -10,10 +10,11 @@ too, committed with its batch and kept after delivery: what ``pinger health`` re
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -71,45 +72,42 @@ class Spool:
         """Commit one batch; return its id. Raises SpoolFull when the bound would be passed.
         ``sweep``: (collector name, scheduled time) of the sweep the batch holds, committed with it as
         that collector's newest sweep (see newest_spooled_sweep)."""
-        with self._lock:
-            db = self._db()
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    batch_id = self._insert(bucket, lines, self.pending_bytes())
-                    if sweep is not None:
-                        db.execute("INSERT INTO newest_sweep (collector, time) VALUES (?, ?) ON CONFLICT (collector) "
-                                   "DO UPDATE SET time = max(time, excluded.time)", sweep)
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
-                return batch_id
-            except sqlite3.Error as err:
-                raise StoreError(f"Cannot write to the spool {self.path}: {err}") from None
+        with self._transaction() as db:
+            batch_id = self._insert(bucket, lines, self.pending_bytes())
+            if sweep is not None:
+                db.execute("INSERT INTO newest_sweep (collector, time) VALUES (?, ?) ON CONFLICT (collector) "
+                           "DO UPDATE SET time = max(time, excluded.time)", sweep)
+        return batch_id
 
     def append_all(self, bucket: str, batches: Iterable[list[str]]) -> int:
         """Commit many batches in one transaction, all or none: when the bound would be passed
         (SpoolFull), the spool cannot be written (StoreError) or ``batches`` raises, nothing is
         kept and the exception propagates. Returns the number of points."""
         points = 0
+        with self._transaction():
+            pending = self.pending_bytes()
+            for lines in batches:
+                self._insert(bucket, lines, pending)
+                pending += len("\n".join(lines).encode())
+                points += len(lines)
+        return points
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction of this thread's connection, under the lock: committed when the block
+        ends, rolled back when it raises (the exception propagates); sqlite3's errors become StoreError."""
         with self._lock:
             db = self._db()
             try:
                 db.execute("BEGIN IMMEDIATE")
                 try:
-                    pending = self.pending_bytes()
-                    for lines in batches:
-                        self._insert(bucket, lines, pending)
-                        pending += len("\n".join(lines).encode())
-                        points += len(lines)
+                    yield db
                 except BaseException:
                     db.execute("ROLLBACK")
                     raise
                 db.execute("COMMIT")
             except sqlite3.Error as err:
                 raise StoreError(f"Cannot write to the spool {self.path}: {err}") from None
-        return points
 
     def _insert(self, bucket: str, lines: list[str], pending_bytes: int) -> int:
         text = "\n".join(lines)
