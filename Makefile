@@ -28,9 +28,11 @@ $(FLUX_LSP):
 run: install
 	$(BIN)/pinger collect -c config/demo.yaml
 
-# ruff over the whole tree, mypy (strict, see pyproject.toml) over the package; versions pinned in the test extra.
+# ruff (lint and format) over the whole tree, mypy (strict, see pyproject.toml) over the package;
+# versions pinned in the test extra. `ruff format .` fixes what the format check finds.
 lint: install
 	$(BIN)/ruff check --quiet .
+	$(BIN)/ruff format --check --quiet .
 	$(BIN)/mypy
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.

@@ -23,15 +23,30 @@ def sample_window(day: dt.date, tz: ZoneInfo, hold: float) -> tuple[float, float
     return start - hold, stop + hold
 
 
-def compute_host_day(pool: Pool, host: Host, day: dt.date, tz: ZoneInfo, hold: float,
-                     times: Sequence[float], states: Sequence[bool], energy: Energy = _NO_ENERGY) -> HostDay:
+def compute_host_day(
+    pool: Pool,
+    host: Host,
+    day: dt.date,
+    tz: ZoneInfo,
+    hold: float,
+    times: Sequence[float],
+    states: Sequence[bool],
+    energy: Energy = _NO_ENERGY,
+) -> HostDay:
     """One host's figures for one local day (``compute_host_figures`` without the hours)."""
     return compute_host_figures(pool, host, day, tz, hold, times, states, energy)[0]
 
 
-def compute_host_figures(pool: Pool, host: Host, day: dt.date, tz: ZoneInfo, hold: float,
-                         times: Sequence[float], states: Sequence[bool],
-                         energy: Energy = _NO_ENERGY) -> tuple[HostDay, HostHours]:
+def compute_host_figures(
+    pool: Pool,
+    host: Host,
+    day: dt.date,
+    tz: ZoneInfo,
+    hold: float,
+    times: Sequence[float],
+    states: Sequence[bool],
+    energy: Energy = _NO_ENERGY,
+) -> tuple[HostDay, HostHours]:
     """One host's figures for one local day, and its seconds on and observed in each clock hour.
 
     ``times`` and ``states`` are the host's samples as parallel sequences (see ``rule``); pass at
@@ -53,13 +68,15 @@ def compute_host_figures(pool: Pool, host: Host, day: dt.date, tz: ZoneInfo, hol
         on_open = sum(on for on, is_open in zip(seconds.on, slices.open, strict=True) if is_open)
         # max(): the sums can differ by a rounding error, never by more.
         runtime_closed_h = max(on_total - on_open, 0.0) / _HOUR
-        on_at_close = sum(1 for instant in closing_instants(pool.open, day, tz)
-                          if state_at(times, states, hold, instant))
+        on_at_close = sum(
+            1 for instant in closing_instants(pool.open, day, tz) if state_at(times, states, hold, instant)
+        )
     cost = None
     if slices.price is not None:
-        watt_seconds_priced = sum((on * host.watts + (observed - on) * host.standby_watts) * price
-                                  for on, observed, price in zip(seconds.on, seconds.observed, slices.price,
-                                                                 strict=True))
+        watt_seconds_priced = sum(
+            (on * host.watts + (observed - on) * host.standby_watts) * price
+            for on, observed, price in zip(seconds.on, seconds.observed, slices.price, strict=True)
+        )
         cost = watt_seconds_priced / _HOUR / 1000.0
     energy_kwh = (on_total * host.watts + (observed_total - on_total) * host.standby_watts) / _HOUR / 1000.0
     return HostDay(
@@ -80,8 +97,9 @@ def _co2_kg(energy_kwh: float, energy: Energy) -> float | None:
     return None if energy.co2_g_per_kwh is None else energy_kwh * energy.co2_g_per_kwh / 1000.0
 
 
-def compute_pool_hours(pool: Pool, day: dt.date, tz: ZoneInfo, host_hours: Sequence[HostHours],
-                       phase: str | None) -> list[PoolHour]:
+def compute_pool_hours(
+    pool: Pool, day: dt.date, tz: ZoneInfo, host_hours: Sequence[HostHours], phase: str | None
+) -> list[PoolHour]:
     """A pool's rows for each local clock hour of the day from its hosts' hours.
 
     Every configured host counts in pcs_total and the coverage mean (a host without samples is
@@ -97,15 +115,24 @@ def compute_pool_hours(pool: Pool, day: dt.date, tz: ZoneInfo, host_hours: Seque
         observed = sum(hours.observed[index] for hours in host_hours)
         wall = dt.datetime.fromtimestamp(start, tz)
         pcs_on = on / length
-        rows.append(PoolHour(
-            time=int(start), pool=pool.name, phase=phase, weekday=wall.isoweekday(), hour=wall.hour,
-            pcs_on=pcs_on, share_on=pcs_on / total if total else 0.0,
-            coverage=observed / (length * total) if total else 0.0))
+        rows.append(
+            PoolHour(
+                time=int(start),
+                pool=pool.name,
+                phase=phase,
+                weekday=wall.isoweekday(),
+                hour=wall.hour,
+                pcs_on=pcs_on,
+                share_on=pcs_on / total if total else 0.0,
+                coverage=observed / (length * total) if total else 0.0,
+            )
+        )
     return rows
 
 
-def compute_pool_day(pool: Pool, day: dt.date, host_days: Sequence[HostDay], phase: str | None,
-                     energy: Energy = _NO_ENERGY) -> PoolDay:
+def compute_pool_day(
+    pool: Pool, day: dt.date, host_days: Sequence[HostDay], phase: str | None, energy: Energy = _NO_ENERGY
+) -> PoolDay:
     """A pool's figures for one day from its hosts' rows.
 
     Every configured host counts in pcs_total and in the coverage mean; a host missing from

@@ -41,12 +41,18 @@ DIALECTS = {
 
 def unconfigured(energy: Energy) -> set[str]:
     """The energy fields (``cost``, ``co2_kg``) that the config does not produce, so no export shows them."""
-    return {name for name, configured in zip(ENERGY_FIELDS, (energy.priced, energy.co2_g_per_kwh is not None),
-                                             strict=True) if not configured}
+    return {
+        name
+        for name, configured in zip(ENERGY_FIELDS, (energy.priced, energy.co2_g_per_kwh is not None), strict=True)
+        if not configured
+    }
 
 
-def long_rows(records: Sequence[PoolDay], measurement: Measurement = POOL_DAILY,
-              left_out: set[str] = set(ENERGY_FIELDS)) -> Iterable[Sequence[object]]:  # noqa: B006 (never changed)
+def long_rows(
+    records: Sequence[PoolDay],
+    measurement: Measurement = POOL_DAILY,
+    left_out: frozenset[str] | set[str] = frozenset(ENERGY_FIELDS),
+) -> Iterable[Sequence[object]]:
     """The header (``long_columns`` but ``left_out``), then one row per record: a day and pool."""
     columns = tuple(column for column in long_columns(measurement) if column not in left_out)
     yield columns
@@ -65,8 +71,9 @@ def wide_figures(energy: Energy) -> tuple[str, ...]:
     return (*figures, *(("co2_kg",) if energy.co2_g_per_kwh is not None else ()))
 
 
-def wide_rows(records: Sequence[PoolDay], pools: Sequence[str],
-              figures: Sequence[str] = WIDE_FIGURES) -> Iterable[Sequence[object]]:
+def wide_rows(
+    records: Sequence[PoolDay], pools: Sequence[str], figures: Sequence[str] = WIDE_FIGURES
+) -> Iterable[Sequence[object]]:
     """One row per day; per pool a group of columns named 'POOL figure'."""
     yield ["date"] + [f"{pool} {figure}" for pool in pools for figure in figures]
     by_day: dict[dt.date, dict[str, PoolDay]] = {}
@@ -88,12 +95,21 @@ def render_csv(rows: Iterable[Sequence[object]], dialect: Dialect) -> str:
     return ("\ufeff" if dialect.bom else "") + buffer.getvalue()
 
 
-def export_csv(config: Config, first: dt.date, last: dt.date, pools: Sequence[str] | None,
-               layout: str, dialect_name: str, output: str | None) -> int:
+def export_csv(
+    config: Config,
+    first: dt.date,
+    last: dt.date,
+    pools: Sequence[str] | None,
+    layout: str,
+    dialect_name: str,
+    output: str | None,
+) -> int:
     """Write the CSV; return the number of pool-day rows exported."""
     if layout == "legacy" and dialect_name not in LEGACY_DIALECTS:
-        raise UsageError(f"--layout legacy is the first system's CSV, written in its dialects "
-                         f"{' or '.join(LEGACY_DIALECTS)}, not {dialect_name}")
+        raise UsageError(
+            f"--layout legacy is the first system's CSV, written in its dialects "
+            f"{' or '.join(LEGACY_DIALECTS)}, not {dialect_name}"
+        )
     pools = list(pools) if pools else [pool.name for pool in config.pools]
     store = open_history_store(config, "read")
     try:
@@ -103,15 +119,23 @@ def export_csv(config: Config, first: dt.date, last: dt.date, pools: Sequence[st
     days_found = {record.day for record in records}
     missing = (last - first).days + 1 - len(days_found)
     if missing:
-        log.warning("%d of the %d days from %s to %s have no daily rows yet; run pinger aggregate for them",
-                    missing, (last - first).days + 1, first, last)
+        log.warning(
+            "%d of the %d days from %s to %s have no daily rows yet; run pinger aggregate for them",
+            missing,
+            (last - first).days + 1,
+            first,
+            last,
+        )
     if layout == "legacy":
         hosts = {pool.name: len(pool.hosts) for pool in config.pools}
         text = render_legacy_csv(legacy_rows(records, [(name, hosts[name]) for name in pools]), dialect_name)
     else:
         energy = config.energy
-        rows = (long_rows(records, left_out=unconfigured(energy)) if layout == "long"
-                else wide_rows(records, pools, wide_figures(energy)))
+        rows = (
+            long_rows(records, left_out=unconfigured(energy))
+            if layout == "long"
+            else wide_rows(records, pools, wide_figures(energy))
+        )
         text = render_csv(rows, DIALECTS[dialect_name])
     # UTF-8, line ends as the dialect has them; None or "-" is standard output (see pinger.output).
     write_text(output, text)
@@ -127,12 +151,16 @@ def hourly_rows(records: Sequence[PoolHour], config: Config) -> Iterable[Sequenc
     yield HOURLY_COLUMNS
     tz = config.timezone
     for record in records:
-        yield [dt.datetime.fromtimestamp(record.time, tz).isoformat(), local_day(record.time, tz).isoformat(),
-               *(getattr(record, column) for column in HOURLY_COLUMNS[2:])]
+        yield [
+            dt.datetime.fromtimestamp(record.time, tz).isoformat(),
+            local_day(record.time, tz).isoformat(),
+            *(getattr(record, column) for column in HOURLY_COLUMNS[2:]),
+        ]
 
 
-def export_hourly_csv(config: Config, first: dt.date, last: dt.date, pools: Sequence[str] | None,
-                      dialect_name: str, output: str | None) -> int:
+def export_hourly_csv(
+    config: Config, first: dt.date, last: dt.date, pools: Sequence[str] | None, dialect_name: str, output: str | None
+) -> int:
     """Write the pool_hourly rows of the local days first..last as long CSV; return the number of rows."""
     pools = list(pools) if pools else [pool.name for pool in config.pools]
     store = open_history_store(config, "read")

@@ -45,16 +45,29 @@ def aggregate_days(config: Config, first: dt.date, last: dt.date) -> int:
             return 0
         first_sampled, last_sampled = sampled_days(config, first_time, last_time)
         if last < first_sampled or first > last_sampled:
-            log.warning("no samples from %s to %s (the store holds %s to %s): nothing to aggregate",
-                        first, last, first_sampled, last_sampled)
+            log.warning(
+                "no samples from %s to %s (the store holds %s to %s): nothing to aggregate",
+                first,
+                last,
+                first_sampled,
+                last_sampled,
+            )
             return 0
         if first < first_sampled or last > last_sampled:
-            log.info("aggregating %s to %s: the days of %s to %s with samples", first, last,
-                     max(first, first_sampled), min(last, last_sampled))
+            log.info(
+                "aggregating %s to %s: the days of %s to %s with samples",
+                first,
+                last,
+                max(first, first_sampled),
+                min(last, last_sampled),
+            )
         first, last = max(first, first_sampled), min(last, last_sampled)
         if last >= today:
-            log.warning("%s is not over yet in %s: its rows are provisional until it is aggregated again",
-                        today if last == today else last, config.timezone.key)
+            log.warning(
+                "%s is not over yet in %s: its rows are provisional until it is aggregated again",
+                today if last == today else last,
+                config.timezone.key,
+            )
         return _aggregate(config, store, first, last)
     finally:
         store.close()
@@ -75,10 +88,13 @@ def _aggregate(config: Config, store: HistoryStore, first: dt.date, last: dt.dat
             computed: dict[str, tuple[HostDay, HostHours]] = {}
             # Streamed host by host: memory holds one host-day of samples, not a pool's; each is read once.
             for found in store.host_samples(pool.name, list(by_name), start, stop):
-                computed[found.host] = compute_host_figures(pool, by_name[found.host], day, tz, hold,
-                                                            found.times, found.states, energy)
-            figures = [computed.get(host.name) or compute_host_figures(pool, host, day, tz, hold, (), (), energy)
-                       for host in pool.hosts]
+                computed[found.host] = compute_host_figures(
+                    pool, by_name[found.host], day, tz, hold, found.times, found.states, energy
+                )
+            figures = [
+                computed.get(host.name) or compute_host_figures(pool, host, day, tz, hold, (), (), energy)
+                for host in pool.hosts
+            ]
             host_days = [host_day for host_day, _ in figures]
             phase = config.study.phase_for(pool.name, day)
             host_rows.extend(host_days)

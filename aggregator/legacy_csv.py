@@ -16,8 +16,14 @@ from collections.abc import Iterable, Sequence
 
 from pinger.models import PoolDay
 
-POOL_COLUMNS = ("", "Raum Nr", "Summe der Laufzeit (in h)", "Durchschnittliche Laufzeit (in h)", "Verbrauch",
-                "Anzahl Rechner")
+POOL_COLUMNS = (
+    "",
+    "Raum Nr",
+    "Summe der Laufzeit (in h)",
+    "Durchschnittliche Laufzeit (in h)",
+    "Verbrauch",
+    "Anzahl Rechner",
+)
 DIALECTS: dict[str, type[csv.Dialect]] = {"unix": csv.unix_dialect, "excel": csv.excel}
 
 
@@ -42,8 +48,14 @@ def legacy_rows(records: Sequence[PoolDay], pools: Sequence[tuple[str, int]]) ->
             if found is None:
                 row += ["", name, "", "", "", str(configured)]
                 continue
-            row += ["", name, legacy_number(found.runtime_h), legacy_number(found.avg_runtime_h),
-                    legacy_number(found.energy_kwh * 1000), str(found.pcs_total)]
+            row += [
+                "",
+                name,
+                legacy_number(found.runtime_h),
+                legacy_number(found.avg_runtime_h),
+                legacy_number(found.energy_kwh * 1000),
+                str(found.pcs_total),
+            ]
         yield row
 
 

@@ -24,8 +24,9 @@ log = logging.getLogger("pinger.aggregate")
 RETRY_MINUTES = 15
 
 
-def days_to_catch_up(last_done: dt.date | None, first_sample_day: dt.date | None,
-                     yesterday: dt.date, recheck_days: int = 0) -> tuple[dt.date, dt.date] | None:
+def days_to_catch_up(
+    last_done: dt.date | None, first_sample_day: dt.date | None, yesterday: dt.date, recheck_days: int = 0
+) -> tuple[dt.date, dt.date] | None:
     """The finished days to aggregate, as (first, last), or None when there are none.
 
     Starts after the last aggregated day, or at the first day with samples; ends yesterday:
@@ -73,8 +74,11 @@ class NightlyAggregator:
             log.info("nightly: every finished day is aggregated (up to %s)", last_done or "no samples yet")
             return
         redone = 0 if last_done is None else max(0, (min(last_done, span[1]) - span[0]).days + 1)
-        log.info("nightly: aggregating %s to %s%s", *span,
-                 f" ({redone} already aggregated, redone for late samples)" if redone else "")
+        log.info(
+            "nightly: aggregating %s to %s%s",
+            *span,
+            f" ({redone} already aggregated, redone for late samples)" if redone else "",
+        )
         aggregate_days(self.config, *span)
 
     def run_safely(self) -> bool:

@@ -126,8 +126,14 @@ def per_bucket(times: Sequence[float], states: Sequence[bool], hold: float, edge
     return Buckets(on, observed)
 
 
-def tally(times: Sequence[float], states: Sequence[bool], hold: float, start: float, stop: float,
-          spans: Sequence[tuple[float, float]] = ()) -> Tally:
+def tally(
+    times: Sequence[float],
+    states: Sequence[bool],
+    hold: float,
+    start: float,
+    stop: float,
+    spans: Sequence[tuple[float, float]] = (),
+) -> Tally:
     """On-time and observed time within [start, stop), and on-time within ``spans`` ∩ [start, stop).
 
     ``spans`` must be sorted and non-overlapping. ``per_bucket`` over the partition the spans cut
@@ -154,15 +160,17 @@ def tally(times: Sequence[float], states: Sequence[bool], hold: float, start: fl
     return Tally(sum(seconds.on), sum(seconds.observed), on_within)
 
 
-def on_and_observed(times: Sequence[float], states: Sequence[bool], hold: float,
-                    start: float, stop: float) -> tuple[float, float]:
+def on_and_observed(
+    times: Sequence[float], states: Sequence[bool], hold: float, start: float, stop: float
+) -> tuple[float, float]:
     """Seconds on and seconds observed within [start, stop)."""
     result = tally(times, states, hold, start, stop)
     return result.on, result.observed
 
 
-def on_within(times: Sequence[float], states: Sequence[bool], hold: float,
-              spans: Sequence[tuple[float, float]]) -> float:
+def on_within(
+    times: Sequence[float], states: Sequence[bool], hold: float, spans: Sequence[tuple[float, float]]
+) -> float:
     """Seconds on within the union of sorted, non-overlapping spans [start, stop)."""
     if not spans:
         check_samples(times, states, hold)

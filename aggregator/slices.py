@@ -41,8 +41,9 @@ def day_slices(day: dt.date, tz: ZoneInfo, hours: OpeningHours | None, energy: E
     start, stop = day_bounds(day, tz)
     starts = hour_starts(day, tz)
     opening = opening_spans(hours, day, tz) if hours is not None else ()
-    tariffs = [(low, high, tariff.price) for tariff in energy.tariffs
-               for low, high in opening_spans(tariff.hours, day, tz)]
+    tariffs = [
+        (low, high, tariff.price) for tariff in energy.tariffs for low, high in opening_spans(tariff.hours, day, tz)
+    ]
     cuts = {start, stop, *starts}
     for low, high in (*opening, *((low, high) for low, high, _ in tariffs)):
         cuts.update(instant for instant in (low, high) if start < instant < stop)

@@ -38,10 +38,16 @@ def build(work: Path, hosts: int, days: int) -> Path:
         last_text = ".".join(str(last >> s & 255) for s in (24, 16, 8, 0))
         pools.append((f"P{pool_index // POOL_SIZE:03d}", first, count, f"{first_text}-{last_text}"))
     config = work / "bench.yaml"
-    config.write_text("\n".join(
-        ["timezone: Europe/Berlin", "interval: 5m", f"storage: {{path: {work / 'store.sqlite'}}}", "pools:"]
-        + [f"  - {{name: {name}, watts: 80, standby_watts: 1, open: {{mon-fri: '08:00-20:00'}}, hosts: [{spec}]}}"
-           for name, _, _, spec in pools]) + "\n")
+    config.write_text(
+        "\n".join(
+            ["timezone: Europe/Berlin", "interval: 5m", f"storage: {{path: {work / 'store.sqlite'}}}", "pools:"]
+            + [
+                f"  - {{name: {name}, watts: 80, standby_watts: 1, open: {{mon-fri: '08:00-20:00'}}, hosts: [{spec}]}}"
+                for name, _, _, spec in pools
+            ]
+        )
+        + "\n"
+    )
 
     from pinger.store.sqlite import SqliteStore  # creates the schema
 
@@ -76,23 +82,32 @@ def main() -> int:
         built = time.monotonic()
         config = build(work, hosts, days)
         samples = sqlite3.connect(work / "store.sqlite").execute("SELECT count(*) FROM ping").fetchone()[0]
-        print(f"# aggregate benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
-              f"Python {platform.python_version()}")
-        print(f"store: {samples:,} samples of {hosts:,} hosts, {days} day(s), "
-              f"built in {time.monotonic() - built:.1f} s")
+        print(
+            f"# aggregate benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}"
+        )
+        print(
+            f"store: {samples:,} samples of {hosts:,} hosts, {days} day(s), built in {time.monotonic() - built:.1f} s"
+        )
         last = DAY + dt.timedelta(days=days - 1)
         started = time.monotonic()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        result = subprocess.run([sys.executable, "-m", "pinger", "aggregate", "-c", str(config),
-                                 "--from", str(DAY), "--to", str(last)], capture_output=True, text=True, cwd=ROOT)
+        result = subprocess.run(
+            [sys.executable, "-m", "pinger", "aggregate", "-c", str(config), "--from", str(DAY), "--to", str(last)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         wall = time.monotonic() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if result.returncode != 0:
             print(result.stderr)
             return 1
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        print(f"aggregate {days} day(s): wall {wall:.2f} s, CPU {cpu:.2f} s, peak RSS {after.ru_maxrss / 1024:.0f} MB, "
-              f"{samples / wall / 1e6:.2f} M samples/s")
+        print(
+            f"aggregate {days} day(s): wall {wall:.2f} s, CPU {cpu:.2f} s, peak RSS {after.ru_maxrss / 1024:.0f} MB, "
+            f"{samples / wall / 1e6:.2f} M samples/s"
+        )
     return 0
 
 

@@ -31,8 +31,10 @@ FIRST_SWEEP = int(dt.datetime(2026, 6, 1, tzinfo=dt.UTC).timestamp())
 INTERVAL_S = 300
 
 # The careful path: the same command with the import's fast parser switched off in the process.
-CAREFUL = ("import sys; import pinger.ingestion.line_protocol as lp; lp.FAST_PATH = False; "
-           "from pinger.cli import main; sys.exit(main(sys.argv[1:]))")
+CAREFUL = (
+    "import sys; import pinger.ingestion.line_protocol as lp; lp.FAST_PATH = False; "
+    "from pinger.cli import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
 def generate(path: Path, lines: int, hosts: int, order: str) -> int:
@@ -68,10 +70,18 @@ def generate(path: Path, lines: int, hosts: int, order: str) -> int:
 
 def write_config(work: Path) -> Path:
     config = work / "bench.yaml"
-    config.write_text("\n".join([
-        "timezone: UTC", "interval: 5m", f"storage: {{path: {work / 'store.sqlite'}}}", "pools:",
-        "  - {name: A101, watts: 80, hosts: [10.0.0.0/16]}",
-    ]) + "\n")
+    config.write_text(
+        "\n".join(
+            [
+                "timezone: UTC",
+                "interval: 5m",
+                f"storage: {{path: {work / 'store.sqlite'}}}",
+                "pools:",
+                "  - {name: A101, watts: 80, hosts: [10.0.0.0/16]}",
+            ]
+        )
+        + "\n"
+    )
     return config
 
 
@@ -87,8 +97,10 @@ def timed_import(label: str, argv: list[str], lines: int) -> bool:
         print(f"{label}: exit {result.returncode}\n{result.stderr[-3000:]}")
         return False
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    print(f"{label}: {lines / wall:,.0f} lines/s, wall {wall:.2f} s, CPU {cpu:.2f} s, "
-          f"peak RSS {after.ru_maxrss / 1024:.0f} MB")
+    print(
+        f"{label}: {lines / wall:,.0f} lines/s, wall {wall:.2f} s, CPU {cpu:.2f} s, "
+        f"peak RSS {after.ru_maxrss / 1024:.0f} MB"
+    )
     return True
 
 
@@ -96,9 +108,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.import_bench")
     parser.add_argument("lines", nargs="?", type=int, default=3_000_000)
     parser.add_argument("--hosts", type=int, default=10_000, help="hosts per sweep (at most 65534)")
-    parser.add_argument("--order", choices=("sweep", "series"), default="sweep",
-                        help="sweep: a sweep of all hosts after another (the collector's order, default); "
-                             "series: all sweeps of one host after another (InfluxDB's export order)")
+    parser.add_argument(
+        "--order",
+        choices=("sweep", "series"),
+        default="sweep",
+        help="sweep: a sweep of all hosts after another (the collector's order, default); "
+        "series: all sweeps of one host after another (InfluxDB's export order)",
+    )
     parser.add_argument("--careful", action="store_true", help="also time the careful-parser-only path")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work_dir:
@@ -107,10 +123,14 @@ def main() -> int:
         samples = work / "samples.lp"
         built = time.monotonic()
         size = generate(samples, args.lines, args.hosts, args.order)
-        print(f"# import benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
-              f"Python {platform.python_version()}")
-        print(f"file: {args.lines:,} lines ({size / 1e6:.0f} MB) of {args.hosts:,} hosts in {args.order} order, "
-              f"generated in {time.monotonic() - built:.1f} s")
+        print(
+            f"# import benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}"
+        )
+        print(
+            f"file: {args.lines:,} lines ({size / 1e6:.0f} MB) of {args.hosts:,} hosts in {args.order} order, "
+            f"generated in {time.monotonic() - built:.1f} s"
+        )
         command = ["import", "-c", str(config), str(samples), "--precision", "ns"]
         if not timed_import("import", [sys.executable, "-m", "pinger", *command], args.lines):
             return 1

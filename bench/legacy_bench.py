@@ -91,22 +91,47 @@ def generate(path: Path, computers: int, days: int) -> tuple[int, int]:
         out.write("[\n")
         parts = []
         for pool in range(pools):
-            parts.append(_record("pool", pool + 1, f'    "room_no": "R{pool:04d}",\n    "keyboard_layout": "DE",\n'
-                                                   f'    "printer": false,\n    "pc_power_consumption": 80'))
+            parts.append(
+                _record(
+                    "pool",
+                    pool + 1,
+                    f'    "room_no": "R{pool:04d}",\n    "keyboard_layout": "DE",\n'
+                    f'    "printer": false,\n    "pc_power_consumption": 80',
+                )
+            )
         for computer in range(computers):
-            parts.append(_record("computer", computer + 1, f'    "pool": {computer // 50 + 1},\n'
-                                                           f'    "ip": "10.{computer >> 16}.{(computer >> 8) & 255}.'
-                                                           f'{computer & 255}"'))
+            parts.append(
+                _record(
+                    "computer",
+                    computer + 1,
+                    f'    "pool": {computer // 50 + 1},\n'
+                    f'    "ip": "10.{computer >> 16}.{(computer >> 8) & 255}.'
+                    f'{computer & 255}"',
+                )
+            )
         out.write(",\n".join(parts))
         for (computer, day), pk in day_pks.items():
             date = (FIRST_DAY + dt.timedelta(days=day)).isoformat()
-            out.write(",\n" + _record("computerday", pk, f'    "computer": {computer + 1},\n    "date": "{date}",\n'
-                                                         f'    "duration": "01:00:00"'))
+            out.write(
+                ",\n"
+                + _record(
+                    "computerday",
+                    pk,
+                    f'    "computer": {computer + 1},\n    "date": "{date}",\n    "duration": "01:00:00"',
+                )
+            )
         for index, (computer, day, start, end) in enumerate(made):
             end_text = "null" if index in still_open else json.dumps(_iso(end))
-            out.write(",\n" + _record("interval", index + 1, f'    "day": {day_pks[(computer, day)]},\n'
-                                                             f'    "start_time": "{_iso(start)}",\n'
-                                                             f'    "end_time": {end_text}'))
+            out.write(
+                ",\n"
+                + _record(
+                    "interval",
+                    index + 1,
+                    f'    "day": {day_pks[(computer, day)]},\n'
+                    f'    "start_time": "{_iso(start)}",\n'
+                    f'    "end_time": {end_text}',
+                )
+            )
         out.write("\n]\n")
     return len(day_pks), len(made)
 
@@ -162,14 +187,22 @@ def main() -> int:
         dump = work / "pingerdump.json"
         built = time.monotonic()
         days, intervals = generate(dump, args.computers, args.days)
-        print(f"# legacy import benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
-              f"Python {platform.python_version()}")
-        print(f"dump: {args.computers:,} computers x {args.days} days: {days:,} computer days, "
-              f"{intervals:,} intervals, {dump.stat().st_size / 1e6:,.0f} MB, "
-              f"generated in {time.monotonic() - built:.0f} s")
+        print(
+            f"# legacy import benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}"
+        )
+        print(
+            f"dump: {args.computers:,} computers x {args.days} days: {days:,} computer days, "
+            f"{intervals:,} intervals, {dump.stat().st_size / 1e6:,.0f} MB, "
+            f"generated in {time.monotonic() - built:.0f} s"
+        )
         started = time.monotonic()
-        result = subprocess.run([sys.executable, "-c", CHILD, str(dump), str(work), "1" if args.read_only else "0"],
-                                capture_output=True, text=True, cwd=ROOT)
+        result = subprocess.run(
+            [sys.executable, "-c", CHILD, str(dump), str(work), "1" if args.read_only else "0"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         wall = time.monotonic() - started
         if result.returncode != 0:
             print(f"exit {result.returncode}\n{result.stderr[-3000:]}")
@@ -178,8 +211,10 @@ def main() -> int:
         print(f"read and check: {figures['read_s']:.1f} s ({intervals / figures['read_s']:,.0f} intervals/s)")
         if not args.read_only:
             samples, write_s = figures["samples"], figures["write_s"]
-            print(f"write: {samples:,} samples in {write_s:.1f} s (committed): {samples / write_s:,.0f} samples/s; "
-                  f"closing the store (its WAL checkpoint) {figures['close_s']:.1f} s more")
+            print(
+                f"write: {samples:,} samples in {write_s:.1f} s (committed): {samples / write_s:,.0f} samples/s; "
+                f"closing the store (its WAL checkpoint) {figures['close_s']:.1f} s more"
+            )
             print(f"aggregate: {figures['aggregate_s']:.1f} s")
         print(f"whole child: wall {wall:.1f} s, peak RSS {figures['peak_rss_mb']:.0f} MB (VmHWM)")
     return 0

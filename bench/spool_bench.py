@@ -24,9 +24,13 @@ from tests.support.influx_standin import InfluxStandin
 
 
 def sweep(scheduled: int, hosts: int) -> SweepResult:
-    return SweepResult(scheduled, 0.5, tuple(
-        HostResult("P", f"10.0.{i // 250}.{i % 250 + 1}", i % 3 != 0, 0.42 if i % 3 else None)
-        for i in range(hosts)))
+    return SweepResult(
+        scheduled,
+        0.5,
+        tuple(
+            HostResult("P", f"10.0.{i // 250}.{i % 250 + 1}", i % 3 != 0, 0.42 if i % 3 else None) for i in range(hosts)
+        ),
+    )
 
 
 def status_of(swept: SweepResult) -> CollectorStatus:
@@ -37,8 +41,10 @@ def main() -> int:
     sweeps = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     hosts = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
     points = sweeps * (hosts + 2)
-    print(f"# spool benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
-          f"{sweeps} sweeps of {hosts} hosts ({points:,} points)")
+    print(
+        f"# spool benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
+        f"{sweeps} sweeps of {hosts} hosts ({points:,} points)"
+    )
     with tempfile.TemporaryDirectory() as work, InfluxStandin(token="t") as server:
         config_path = Path(work) / "c.yaml"
         config_path.write_text(f"""timezone: UTC
@@ -55,14 +61,17 @@ pools: [{{name: P, watts: 1, hosts: [10.0.0.1]}}]
         for item in prepared:
             store.write_sweep(item, status_of(item))
         spooled = time.monotonic() - started
-        print(f"spool: {sweeps / spooled:,.0f} sweeps/s committed ({points / spooled:,.0f} points/s), "
-              f"{store.spool.pending_bytes() / 1e6:.1f} MB on disk")
+        print(
+            f"spool: {sweeps / spooled:,.0f} sweeps/s committed ({points / spooled:,.0f} points/s), "
+            f"{store.spool.pending_bytes() / 1e6:.1f} MB on disk"
+        )
 
         started = time.monotonic()
         assert store.deliver_pending()
         drained = time.monotonic() - started
-        print(f"unbounded delivery to the stand-in: {points / drained:,.0f} points/s "
-              f"({sweeps / drained:,.1f} sweeps/s)")
+        print(
+            f"unbounded delivery to the stand-in: {points / drained:,.0f} points/s ({sweeps / drained:,.1f} sweeps/s)"
+        )
         assert len(server.points(measurement="ping")) == sweeps * hosts
         store.close(flush_seconds=0)
 
@@ -79,8 +88,10 @@ pools: [{{name: P, watts: 1, hosts: [10.0.0.1]}}]
         while store.backlog():
             time.sleep(0.05)
         drained = time.monotonic() - started
-        print(f"daemon drain (bound {influx.MAX_POINTS_PER_SECOND:,} points/s): {points / drained:,.0f} points/s, "
-              f"a backlog of {sweeps} sweeps in {drained:.1f} s")
+        print(
+            f"daemon drain (bound {influx.MAX_POINTS_PER_SECOND:,} points/s): {points / drained:,.0f} points/s, "
+            f"a backlog of {sweeps} sweeps in {drained:.1f} s"
+        )
         store.close(flush_seconds=0)
     return 0
 

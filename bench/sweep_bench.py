@@ -116,8 +116,13 @@ def median_run(runs: list[Run]) -> tuple[Run, str]:
     if len(runs) == 1:
         return middle, ""
     spread = f" ({ordered[0].wall_s:.2f}-{ordered[-1].wall_s:.2f}, median of {len(runs)})"
-    return Run(middle.tool, statistics.median(run.wall_s for run in runs), middle.cpu_s, middle.rss_mb,
-               middle.found if all(run.found == middle.found for run in runs) else set()), spread
+    return Run(
+        middle.tool,
+        statistics.median(run.wall_s for run in runs),
+        middle.cpu_s,
+        middle.rss_mb,
+        middle.found if all(run.found == middle.found for run in runs) else set(),
+    ), spread
 
 
 def bench(count: int, workdir: Path, repeat: int) -> list[tuple[Run, str, set[str]]]:
@@ -128,15 +133,20 @@ def bench(count: int, workdir: Path, repeat: int) -> list[tuple[Run, str, set[st
         host_file = workdir / f"hosts-{count}.txt"
         host_file.write_text("\n".join(hosts) + "\n")
         config = workdir / f"bench-{count}.yaml"
-        config.write_text("\n".join([
-            "timezone: UTC",
-            "ping: {timeout: 1s, retries: 0, rate: 1000000}",
-            "allow: [10.199.0.0/16]",
-            "pools:",
-            "  - name: BENCH",
-            "    watts: 1",
-            f"    hosts: [{hosts[0]}-{hosts[-1]}]",
-        ]) + "\n")
+        config.write_text(
+            "\n".join(
+                [
+                    "timezone: UTC",
+                    "ping: {timeout: 1s, retries: 0, rate: 1000000}",
+                    "allow: [10.199.0.0/16]",
+                    "pools:",
+                    "  - name: BENCH",
+                    "    watts: 1",
+                    f"    hosts: [{hosts[0]}-{hosts[-1]}]",
+                ]
+            )
+            + "\n"
+        )
         paced = workdir / f"bench-{count}-paced.yaml"
         paced.write_text(config.read_text().replace("rate: 1000000", "rate: 1000"))
         pinger = [str(Path(sys.executable).with_name("pinger")), "sweep", "-c"]  # the installed command
@@ -156,8 +166,11 @@ def bench(count: int, workdir: Path, repeat: int) -> list[tuple[Run, str, set[st
         runs += [(run_measured(lab, tool, argv, parse), "", on) for tool, argv, parse in context]
         engine = lab.run([sys.executable, "-c", ENGINE_CPU, str(config)], cwd=ROOT)
         cpu, found = engine.stdout.split()
-        print(f"engine alone, {count} hosts: {float(cpu):.3f} s CPU for the sweep itself "
-              f"({float(cpu) / count * 4094:.3f} s per 4,094 hosts), {found} on", flush=True)
+        print(
+            f"engine alone, {count} hosts: {float(cpu):.3f} s CPU for the sweep itself "
+            f"({float(cpu) / count * 4094:.3f} s per 4,094 hosts), {found} on",
+            flush=True,
+        )
         return runs
 
 
@@ -175,8 +188,10 @@ def main() -> int:
         return 1
     for package in ("pinger", "collector", "aggregator", "ingestion"):
         compileall.compile_dir(ROOT / package, quiet=1)
-    print(f"# sweep benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
+    print(
+        f"# sweep benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
     print("| hosts | tool | wall s | CPU s | peak RSS MB | found / on | exact | wall vs fping -i0 | CPU vs fping -i0 |")
     print("|---:|---|---:|---:|---:|---:|---|---:|---:|")
     failed = False
@@ -187,10 +202,13 @@ def main() -> int:
             for run, spread, on in results:
                 exact = run.found == on
                 failed |= run.tool.startswith("pinger") and not exact
-                print(f"| {count} | {run.tool} | {run.wall_s:.2f}{spread} | {run.cpu_s:.3f} | {run.rss_mb:.0f} | "
-                      f"{len(run.found & on)} / {len(on)}{' +' + str(len(run.found - on)) if run.found - on else ''} | "
-                      f"{'yes' if exact else 'NO'} | {run.wall_s / reference.wall_s:.2f} | "
-                      f"{run.cpu_s / reference.cpu_s if reference.cpu_s else float('nan'):.2f} |", flush=True)
+                print(
+                    f"| {count} | {run.tool} | {run.wall_s:.2f}{spread} | {run.cpu_s:.3f} | {run.rss_mb:.0f} | "
+                    f"{len(run.found & on)} / {len(on)}{' +' + str(len(run.found - on)) if run.found - on else ''} | "
+                    f"{'yes' if exact else 'NO'} | {run.wall_s / reference.wall_s:.2f} | "
+                    f"{run.cpu_s / reference.cpu_s if reference.cpu_s else float('nan'):.2f} |",
+                    flush=True,
+                )
     return 1 if failed else 0
 
 

@@ -81,11 +81,19 @@ class Collector:
     def run(self, sweeps: int | None = None, immediately: bool = False) -> int:
         """Sweep ``sweeps`` times (None: until stopped); return the number of sweeps done."""
         storage = self.config.storage
-        where = (f"InfluxDB {storage.influxdb.url} bucket {storage.influxdb.bucket} via spool {storage.influxdb.spool}"
-                 if storage.backend == "influxdb" and storage.influxdb else f"SQLite {storage.path}")
-        log.info("collector %s: %d hosts in %d pools, one sweep every %gs, store: %s",
-                 self.config.collector_name, self.config.host_count, len(self.config.pools),
-                 self.config.interval, where)
+        where = (
+            f"InfluxDB {storage.influxdb.url} bucket {storage.influxdb.bucket} via spool {storage.influxdb.spool}"
+            if storage.backend == "influxdb" and storage.influxdb
+            else f"SQLite {storage.path}"
+        )
+        log.info(
+            "collector %s: %d hosts in %d pools, one sweep every %gs, store: %s",
+            self.config.collector_name,
+            self.config.host_count,
+            len(self.config.pools),
+            self.config.interval,
+            where,
+        )
         self.writer = writer = SweepWriter(self.store, self.config.interval)
         try:
             return self._sweep_on_schedule(writer, sweeps, immediately)
@@ -106,18 +114,23 @@ class Collector:
             done += 1
             writer.wait_for(sweep, min(LOG_AFTER_WRITE_S, self.config.interval / 10))
             backlog = writer.waiting() + self.store.backlog()
-            log.info("sweep %s: %d/%d hosts on, %.3f s%s",
-                     time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(scheduled)),
-                     sweep.online, len(sweep.hosts), sweep.duration_s,
-                     f", {backlog} sweeps waiting to be written" if backlog else "")
+            log.info(
+                "sweep %s: %d/%d hosts on, %.3f s%s",
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(scheduled)),
+                sweep.online,
+                len(sweep.hosts),
+                sweep.duration_s,
+                f", {backlog} sweeps waiting to be written" if backlog else "",
+            )
             self._warn_if_spool_fills()
             following = next_boundary(time.time(), self.config.interval)
             if following == due:
                 following += self.config.interval
             missed = int(round((following - due) / self.config.interval)) - 1
             if missed > 0:
-                log.warning("the sweep took %.1f s, longer than the interval: %d sweeps skipped",
-                            sweep.duration_s, missed)
+                log.warning(
+                    "the sweep took %.1f s, longer than the interval: %d sweeps skipped", sweep.duration_s, missed
+                )
             due = following
         return done
 
@@ -129,9 +142,12 @@ class Collector:
         unwritten = self.writer.unwritten() if self.writer is not None else []
         if unwritten:
             first, last = unwritten[0].scheduled, unwritten[-1].scheduled
-            log.error("stopping with %d sweeps that could not be stored (%s to %s): they are lost",
-                      len(unwritten), time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(first)),
-                      time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last)))
+            log.error(
+                "stopping with %d sweeps that could not be stored (%s to %s): they are lost",
+                len(unwritten),
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(first)),
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last)),
+            )
         if writer_ended:
             self.store.close()
         # else: the writer is still inside a write (a store locked for longer): leave its connection be
@@ -143,25 +159,33 @@ class Collector:
             return
         level = max((mark for mark in (80, 90, 95) if fill.percent >= mark), default=0)
         if level > self._spool_warned_at:
-            log.warning("the spool %s is %d%% full (%d sweeps); at 100%% new sweeps cannot be kept: "
-                        "restore the connection to InfluxDB or raise storage.influxdb.spool_max",
-                        fill.path, fill.percent, fill.batches)
+            log.warning(
+                "the spool %s is %d%% full (%d sweeps); at 100%% new sweeps cannot be kept: "
+                "restore the connection to InfluxDB or raise storage.influxdb.spool_max",
+                fill.path,
+                fill.percent,
+                fill.batches,
+            )
         self._spool_warned_at = level
 
     def _store(self, writer: SweepWriter, sweep: SweepResult) -> None:
         """Hand the sweep and its status to the writer. The status counts the sweeps before it not yet
         in the store (waiting in memory, plus the InfluxDB spool's backlog) and the failed writes so far."""
         status = CollectorStatus(
-            time=sweep.scheduled, collector=self.config.collector_name, hosts=len(sweep.hosts),
-            online=sweep.online, sweep_s=round(sweep.duration_s, 4),
+            time=sweep.scheduled,
+            collector=self.config.collector_name,
+            hosts=len(sweep.hosts),
+            online=sweep.online,
+            sweep_s=round(sweep.duration_s, 4),
             spool_backlog=writer.waiting_before(sweep) + self.store.backlog(),
             write_errors=writer.write_errors + self.store.write_errors(),
         )
         writer.put(sweep, status)
         waiting = writer.waiting()
         if waiting >= MAX_UNWRITTEN_SWEEPS:
-            raise StoreError(f"{waiting} sweeps in a row could not be stored; "
-                             "stopping rather than holding more in memory")
+            raise StoreError(
+                f"{waiting} sweeps in a row could not be stored; stopping rather than holding more in memory"
+            )
 
     def _config_file_changed(self) -> bool:
         try:

@@ -100,8 +100,10 @@ def open_icmp_socket(privileged: bool | None, v6: bool = False) -> IcmpSocket:
     elif privileged:
         detail = "raw ICMP sockets (ping.privileged: true) need root or CAP_NET_RAW"
     else:
-        detail = ("unprivileged ICMP sockets (ping.privileged: false) are not permitted here: "
-                  "net.ipv4.ping_group_range excludes this process's group")
+        detail = (
+            "unprivileged ICMP sockets (ping.privileged: false) are not permitted here: "
+            "net.ipv4.ping_group_range excludes this process's group"
+        )
     raise PingPermissionError(f"Cannot ping: {detail}; {PERMISSION_HINT}.")
 
 
@@ -182,8 +184,9 @@ def ping_addresses(addresses: Sequence[str], settings: PingSettings) -> list[Ech
     ]
 
 
-def _open_channels(addresses: Sequence[str], pending: list[int], settings: PingSettings,
-                   errors: dict[int, str]) -> tuple[list[int], dict[bool, IcmpSocket]]:
+def _open_channels(
+    addresses: Sequence[str], pending: list[int], settings: PingSettings, errors: dict[int, str]
+) -> tuple[list[int], dict[bool, IcmpSocket]]:
     """One socket per IP version the round needs, and the pending hosts they can reach."""
     channels: dict[bool, IcmpSocket] = {}
     unavailable: dict[bool, str] = {}
@@ -214,8 +217,13 @@ def _open_channels(addresses: Sequence[str], pending: list[int], settings: PingS
     return reachable, channels
 
 
-def _ping_round(addresses: Sequence[str], pending: list[int], settings: PingSettings,
-                outcomes: list[EchoOutcome | None], errors: dict[int, str]) -> None:
+def _ping_round(
+    addresses: Sequence[str],
+    pending: list[int],
+    settings: PingSettings,
+    outcomes: list[EchoOutcome | None],
+    errors: dict[int, str],
+) -> None:
     pending, channels = _open_channels(addresses, pending, settings, errors)
     try:
         if not pending:
@@ -284,8 +292,12 @@ def _ping_round(addresses: Sequence[str], pending: list[int], settings: PingSett
             icmp.close()
 
 
-def _drain(channels: dict[bool, IcmpSocket], expected: dict[tuple[str | bytes, int, int], int],
-           sent_at: dict[int, float], outcomes: list[EchoOutcome | None]) -> None:
+def _drain(
+    channels: dict[bool, IcmpSocket],
+    expected: dict[tuple[str | bytes, int, int], int],
+    sent_at: dict[int, float],
+    outcomes: list[EchoOutcome | None],
+) -> None:
     """Read every reply already queued and record the ones we are waiting for."""
     for icmp in channels.values():
         sock, raw, v6 = icmp.sock, icmp.raw, icmp.v6

@@ -28,20 +28,25 @@ def judge(collector: str, newest: int | None, now: float, interval: float, timez
     """Healthy when the newest sweep is younger than INTERVALS intervals; the verdict in one sentence."""
     bound = INTERVALS * interval
     if newest is None:
-        return Health(False, f"collector {collector}: no sweep stored yet (healthy once one is, within "
-                             f"{_duration(interval)} of its start)")
+        return Health(
+            False,
+            f"collector {collector}: no sweep stored yet (healthy once one is, within "
+            f"{_duration(interval)} of its start)",
+        )
     age = now - newest
     when = dt.datetime.fromtimestamp(newest, timezone).strftime("%Y-%m-%d %H:%M:%S %Z")
     state = "healthy" if age < bound else "stale"
-    return Health(age < bound, f"collector {collector}: {state}, newest sweep {when}, {_duration(age)} ago "
-                               f"(limit: {_duration(bound)}, {INTERVALS} intervals)")
+    return Health(
+        age < bound,
+        f"collector {collector}: {state}, newest sweep {when}, {_duration(age)} ago "
+        f"(limit: {_duration(bound)}, {INTERVALS} intervals)",
+    )
 
 
 def check_health(config: Config, now: float | None = None) -> Health:
     """Read the newest sweep from the store (read-only) and judge it; StoreMissing when there is no store."""
     newest = newest_sweep_time(config)
-    return judge(config.collector_name, newest, time.time() if now is None else now, config.interval,
-                 config.timezone)
+    return judge(config.collector_name, newest, time.time() if now is None else now, config.interval, config.timezone)
 
 
 def _duration(seconds: float) -> str:

@@ -45,8 +45,9 @@ class CollectorLock:
     def acquire(self) -> None:
         """Take the lock, or raise CollectorConflict naming the collector that holds the store's pools."""
         self.store_file.parent.mkdir(parents=True, exist_ok=True)
-        guard = os.open(self.store_file.with_name(f"{self.store_file.name}.collectors.lock"),
-                        os.O_RDWR | os.O_CREAT, 0o644)
+        guard = os.open(
+            self.store_file.with_name(f"{self.store_file.name}.collectors.lock"), os.O_RDWR | os.O_CREAT, 0o644
+        )
         try:
             fcntl.flock(guard, fcntl.LOCK_EX)  # another collector starting now waits here, briefly
             for other in sorted(self.store_file.parent.glob(f"{self.store_file.name}.collector-*.lock")):
@@ -76,8 +77,13 @@ class CollectorLock:
 
     def _write_info(self) -> None:
         assert self._fd is not None
-        info = {"collector": self.name, "pid": os.getpid(), "host": socket.gethostname(), "pools": self.pools,
-                "since": dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+        info = {
+            "collector": self.name,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "pools": self.pools,
+            "since": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        }
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, json.dumps(info).encode(), 0)
 
@@ -97,13 +103,16 @@ class CollectorLock:
                 return
         finally:
             os.close(fd)
-        who = (f"{info.get('collector', '?')} (pid {info.get('pid', '?')} on {info.get('host', '?')}, "
-               f"since {info.get('since', '?')}, pools {', '.join(info.get('pools', [])) or 'none'})")
+        who = (
+            f"{info.get('collector', '?')} (pid {info.get('pid', '?')} on {info.get('host', '?')}, "
+            f"since {info.get('since', '?')}, pools {', '.join(info.get('pools', [])) or 'none'})"
+        )
         shared = sorted(set(info.get("pools", [])) & set(self.pools))
         if other == self.path or info.get("collector") == self.name or shared:
             raise CollectorConflict(
                 f"another collector is already writing to {self.store_file}: {who}; stop it first, or give this "
-                "one another collector.name and pools of its own")
+                "one another collector.name and pools of its own"
+            )
         log.info("collector %s also writes to %s, with other pools", who, self.store_file)
 
 

@@ -204,8 +204,9 @@ def _read(path: Path, db: sqlite3.Connection, progress: Progress, spool: Path, l
             if record.pk in computers:
                 raise _refuse(path, record, f"pk given twice (also record {computers[record.pk].record})")
             if host in by_host:
-                raise _refuse(path, record, f"ip {host} is also computer pk {by_host[host].pk} "
-                                            f"(record {by_host[host].record})")
+                raise _refuse(
+                    path, record, f"ip {host} is also computer pk {by_host[host].pk} (record {by_host[host].record})"
+                )
             computers[record.pk] = by_host[host] = Computer(record.pk, record.number, pool_pk, host)
         elif model == "pool":
             try:
@@ -218,11 +219,19 @@ def _read(path: Path, db: sqlite3.Connection, progress: Progress, spool: Path, l
             if record.pk in pools:
                 raise _refuse(path, record, f"pk given twice (also record {pools[record.pk][0].number})")
             if name in pool_names:
-                raise _refuse(path, record, f"room_no {name!r} is also pool pk {pool_names[name].pk} "
-                                            f"(record {pool_names[name].number})")
+                raise _refuse(
+                    path,
+                    record,
+                    f"room_no {name!r} is also pool pk {pool_names[name].pk} (record {pool_names[name].number})",
+                )
             pool_names[name] = record
-            pools[record.pk] = (record, name, watts, _field(path, record, "keyboard_layout", str),
-                                _field(path, record, "printer", bool))
+            pools[record.pk] = (
+                record,
+                name,
+                watts,
+                _field(path, record, "keyboard_layout", str),
+                _field(path, record, "printer", bool),
+            )
         else:
             raise _refuse(path, record, f"unknown model: the first system's dump has {', '.join(MODELS)}")
     db.executemany("INSERT INTO interval VALUES (?, ?, ?, ?, ?)", intervals)
@@ -230,59 +239,90 @@ def _read(path: Path, db: sqlite3.Connection, progress: Progress, spool: Path, l
     hosts: dict[int, list[str]] = {pk: [] for pk in pools}
     for computer in sorted(computers.values(), key=lambda c: c.pk):
         if computer.pool_pk not in pools:
-            raise _refuse(path, (computer.record, f"{APP}.computer", computer.pk),
-                          f"its pool pk {computer.pool_pk} is not in the dump")
+            raise _refuse(
+                path,
+                (computer.record, f"{APP}.computer", computer.pk),
+                f"its pool pk {computer.pool_pk} is not in the dump",
+            )
         hosts[computer.pool_pk].append(computer.host)
-    legacy_pools = tuple(LegacyPool(pk, name, watts, keyboard, printer, tuple(hosts[pk]))
-                         for pk, (_, name, watts, keyboard, printer) in sorted(pools.items()))
-    return DumpScan(tuple(pool for pool in legacy_pools if pool.hosts),
-                    tuple(pool.name for pool in legacy_pools if not pool.hosts), computers, count, open_count,
-                    first_ms, last_ms, skipped, spool)
+    legacy_pools = tuple(
+        LegacyPool(pk, name, watts, keyboard, printer, tuple(hosts[pk]))
+        for pk, (_, name, watts, keyboard, printer) in sorted(pools.items())
+    )
+    return DumpScan(
+        tuple(pool for pool in legacy_pools if pool.hosts),
+        tuple(pool.name for pool in legacy_pools if not pool.hosts),
+        computers,
+        count,
+        open_count,
+        first_ms,
+        last_ms,
+        skipped,
+        spool,
+    )
 
 
 def _check_spooled(path: Path, db: sqlite3.Connection, computers: dict[int, Computer]) -> None:
     """References between the spooled records, duplicate pks, and overlapping intervals of a computer."""
     db.execute("CREATE INDEX day_pk ON day (pk)")
-    duplicate = db.execute("SELECT b.record, b.pk, a.record FROM day a JOIN day b "
-                           "ON a.pk = b.pk AND a.record < b.record ORDER BY b.record LIMIT 1").fetchone()
+    duplicate = db.execute(
+        "SELECT b.record, b.pk, a.record FROM day a JOIN day b "
+        "ON a.pk = b.pk AND a.record < b.record ORDER BY b.record LIMIT 1"
+    ).fetchone()
     if duplicate:
-        raise _refuse(path, (duplicate[0], f"{APP}.computerday", duplicate[1]),
-                      f"pk given twice (also record {duplicate[2]})")
+        raise _refuse(
+            path, (duplicate[0], f"{APP}.computerday", duplicate[1]), f"pk given twice (also record {duplicate[2]})"
+        )
     db.execute("CREATE TEMP TABLE known (pk INTEGER PRIMARY KEY)")
     db.executemany("INSERT INTO known VALUES (?)", ((pk,) for pk in computers))
-    orphan = db.execute("SELECT record, pk, computer FROM day WHERE computer NOT IN (SELECT pk FROM known) "
-                        "ORDER BY record LIMIT 1").fetchone()
+    orphan = db.execute(
+        "SELECT record, pk, computer FROM day WHERE computer NOT IN (SELECT pk FROM known) ORDER BY record LIMIT 1"
+    ).fetchone()
     if orphan:
-        raise _refuse(path, (orphan[0], f"{APP}.computerday", orphan[1]),
-                      f"its computer pk {orphan[2]} is not in the dump")
-    orphan = db.execute("SELECT i.record, i.pk, i.day FROM interval i LEFT JOIN day d ON d.pk = i.day "
-                        "WHERE d.pk IS NULL ORDER BY i.record LIMIT 1").fetchone()
+        raise _refuse(
+            path, (orphan[0], f"{APP}.computerday", orphan[1]), f"its computer pk {orphan[2]} is not in the dump"
+        )
+    orphan = db.execute(
+        "SELECT i.record, i.pk, i.day FROM interval i LEFT JOIN day d ON d.pk = i.day "
+        "WHERE d.pk IS NULL ORDER BY i.record LIMIT 1"
+    ).fetchone()
     if orphan:
         raise _refuse(path, (orphan[0], f"{APP}.interval", orphan[1]), f"its day pk {orphan[2]} is not in the dump")
-    db.execute("CREATE TABLE ordered (computer INTEGER, start INTEGER, end INTEGER, record INTEGER, pk INTEGER, "
-               "PRIMARY KEY (computer, start, record)) WITHOUT ROWID")
-    db.execute("INSERT INTO ordered SELECT d.computer, i.start, i.end, i.record, i.pk "
-               "FROM interval i JOIN day d ON d.pk = i.day ORDER BY d.computer, i.start, i.record")
+    db.execute(
+        "CREATE TABLE ordered (computer INTEGER, start INTEGER, end INTEGER, record INTEGER, pk INTEGER, "
+        "PRIMARY KEY (computer, start, record)) WITHOUT ROWID"
+    )
+    db.execute(
+        "INSERT INTO ordered SELECT d.computer, i.start, i.end, i.record, i.pk "
+        "FROM interval i JOIN day d ON d.pk = i.day ORDER BY d.computer, i.start, i.record"
+    )
     db.execute("DROP TABLE interval")
     previous: tuple[int, int, int | None, int, int] | None = None
     for row in db.execute("SELECT computer, start, end, record, pk FROM ordered"):
         if previous is not None and previous[0] == row[0] and (previous[2] is None or row[1] < previous[2]):
             later, earlier = (row, previous) if row[3] > previous[3] else (previous, row)
-            raise _refuse(path, (later[3], f"{APP}.interval", later[4]),
-                          f"overlaps interval pk {earlier[4]} (record {earlier[3]}) of computer "
-                          f"{computers[row[0]].host}" + (", which is still open" if previous[2] is None else ""))
+            raise _refuse(
+                path,
+                (later[3], f"{APP}.interval", later[4]),
+                f"overlaps interval pk {earlier[4]} (record {earlier[3]}) of computer "
+                f"{computers[row[0]].host}" + (", which is still open" if previous[2] is None else ""),
+            )
         previous = row
 
 
 def check_existing_config(scan: DumpScan, config: Config) -> dict[str, str]:
     """host -> the config's pool holding it; UsageError listing the dump's computers the config lacks."""
     pool_of = {host.name: pool.name for pool in config.pools for host in pool.hosts}
-    missing = sorted((computer.host for computer in scan.computers.values() if computer.host not in pool_of),
-                     key=lambda host: (":" in host, host))
+    missing = sorted(
+        (computer.host for computer in scan.computers.values() if computer.host not in pool_of),
+        key=lambda host: (":" in host, host),
+    )
     if missing:
         shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-        raise UsageError(f"{config.source} lacks {len(missing)} of the dump's {len(scan.computers)} computers "
-                         f"(add them to its pools): {shown}")
+        raise UsageError(
+            f"{config.source} lacks {len(missing)} of the dump's {len(scan.computers)} computers "
+            f"(add them to its pools): {shown}"
+        )
     return pool_of
 
 
@@ -291,11 +331,16 @@ def host_batches(scan: DumpScan, grid: Grid) -> list[list[Computer]]:
     samples: each batch is one transaction, which bounds the store's write-ahead log."""
     by_host = sorted(scan.computers.values(), key=lambda computer: computer.host)
     size = max(1, BATCH_SAMPLES // grid.size)
-    return [by_host[index:index + size] for index in range(0, len(by_host), size)]
+    return [by_host[index : index + size] for index in range(0, len(by_host), size)]
 
 
-def history_samples(scan: DumpScan, pool_of: dict[str, str], grid: Grid, computers: Sequence[Computer],
-                    on_host: Callable[[int], None] | None = None) -> Iterator[SampleRow]:
+def history_samples(
+    scan: DumpScan,
+    pool_of: dict[str, str],
+    grid: Grid,
+    computers: Sequence[Computer],
+    on_host: Callable[[int], None] | None = None,
+) -> Iterator[SampleRow]:
     """The computers' samples on the grid: a host after another, in the order given, each in time
     order; the pool is the one ``pool_of`` gives the host. ``on_host(midnight_splits_merged)`` is
     called as each host starts. Plain tuples in Sample's field order (SampleRow): no record per sample."""
@@ -303,8 +348,9 @@ def history_samples(scan: DumpScan, pool_of: dict[str, str], grid: Grid, compute
     last_open = (scan.last_ms or 0) + 1
 
     def one_host(computer: Computer) -> Iterator[SampleRow]:
-        found = db.execute("SELECT start, end FROM ordered WHERE computer = ? ORDER BY start, record",
-                           (computer.pk,)).fetchall()
+        found = db.execute(
+            "SELECT start, end FROM ordered WHERE computer = ? ORDER BY start, record", (computer.pk,)
+        ).fetchall()
         # An interval still open runs to the dump's last instant, inclusive: [start, last + 1 ms).
         intervals = [(start, last_open if end is None else end) for start, end in found]
         merged = list(merge_midnight_splits(intervals))
@@ -319,8 +365,16 @@ def history_samples(scan: DumpScan, pool_of: dict[str, str], grid: Grid, compute
         db.close()
 
 
-def import_legacy(dump: Path, *, timezone: str | None, interval_s: int, config_out: Path | None = None,
-                  force: bool = False, existing: Config | None = None, today: dt.date | None = None) -> LegacyImport:
+def import_legacy(
+    dump: Path,
+    *,
+    timezone: str | None,
+    interval_s: int,
+    config_out: Path | None = None,
+    force: bool = False,
+    existing: Config | None = None,
+    today: dt.date | None = None,
+) -> LegacyImport:
     """Check the dump, write the config (unless ``existing`` is given), write the samples into the
     config's store; the caller aggregates ``first_day`` to ``last_day``."""
     if existing is None and config_out is None:
@@ -330,26 +384,43 @@ def import_legacy(dump: Path, *, timezone: str | None, interval_s: int, config_o
     if existing is None and config_out is not None and config_out.exists() and not force:
         raise UsageError(f"{config_out} exists; pass --force to replace it")
     if existing is not None and timezone and timezone != existing.timezone.key:
-        raise UsageError(f"--timezone {timezone} differs from {existing.source}'s timezone "
-                         f"{existing.timezone.key}; its daily rows are days of that zone")
+        raise UsageError(
+            f"--timezone {timezone} differs from {existing.source}'s timezone "
+            f"{existing.timezone.key}; its daily rows are days of that zone"
+        )
     if existing is not None and existing.aggregate.hold * 2 < interval_s:
-        raise UsageError(f"{existing.source} has aggregate.hold {existing.aggregate.hold:g}s, less than half of "
-                         f"--interval {interval_s}s: samples that far apart leave unobserved gaps between them; "
-                         f"set aggregate.hold to at least {interval_s / 2:g}s")
+        raise UsageError(
+            f"{existing.source} has aggregate.hold {existing.aggregate.hold:g}s, less than half of "
+            f"--interval {interval_s}s: samples that far apart leave unobserved gaps between them; "
+            f"set aggregate.hold to at least {interval_s / 2:g}s"
+        )
     if not dump.is_file():
         raise UsageError(f"{dump} is not a file")
     with tempfile.TemporaryDirectory(prefix="pinger-legacy-") as spool_dir:
         scan = scan_dump(dump, Path(spool_dir))
-        log.info("%s: %d pools, %d computers, %d intervals (%d still open)%s", dump.name, len(scan.pools),
-                 len(scan.computers), scan.intervals, scan.open_intervals,
-                 f"; skipped {scan.skipped} records of other apps" if scan.skipped else "")
+        log.info(
+            "%s: %d pools, %d computers, %d intervals (%d still open)%s",
+            dump.name,
+            len(scan.pools),
+            len(scan.computers),
+            scan.intervals,
+            scan.open_intervals,
+            f"; skipped {scan.skipped} records of other apps" if scan.skipped else "",
+        )
         for name in scan.empty_pools:
             log.warning("pool %s has no computers: left out (a Pinger pool needs at least one host)", name)
         written_to: Path | None = None
         if existing is None:
             assert config_out is not None and timezone
-            text = config_text(scan.pools, source=dump.name, timezone=timezone, interval_s=interval_s,
-                               store_path=str(StorageSettings().path), left_out=scan.empty_pools, today=today)
+            text = config_text(
+                scan.pools,
+                source=dump.name,
+                timezone=timezone,
+                interval_s=interval_s,
+                store_path=str(StorageSettings().path),
+                left_out=scan.empty_pools,
+                today=today,
+            )
             config = parse_config(text, str(config_out), {})  # what check-config will say of the file
             write_text(config_out, text)
             written_to = config_out
@@ -364,8 +435,9 @@ def import_legacy(dump: Path, *, timezone: str | None, interval_s: int, config_o
         return _write_history(scan, config, pool_of, grid, written_to)
 
 
-def _write_history(scan: DumpScan, config: Config, pool_of: dict[str, str], grid: Grid,
-                   written_to: Path | None) -> LegacyImport:
+def _write_history(
+    scan: DumpScan, config: Config, pool_of: dict[str, str], grid: Grid, written_to: Path | None
+) -> LegacyImport:
     progress = Progress(len(scan.computers), "import-legacy")
     splits = done = written = 0
 
@@ -385,12 +457,19 @@ def _write_history(scan: DumpScan, config: Config, pool_of: dict[str, str], grid
         store.close()
     progress.update(len(scan.computers), "hosts")
     tz: ZoneInfo = config.timezone
-    log.info("imported %d ping samples of %d hosts every %ds from %s to %s (%d midnight splits merged)",
-             written, len(scan.computers), grid.step, _utc(grid.first), _utc(grid.last), splits)
-    return LegacyImport(config, written_to, len(scan.computers), written, splits,
-                        local_day(grid.first, tz), local_day(grid.last, tz))
+    log.info(
+        "imported %d ping samples of %d hosts every %ds from %s to %s (%d midnight splits merged)",
+        written,
+        len(scan.computers),
+        grid.step,
+        _utc(grid.first),
+        _utc(grid.last),
+        splits,
+    )
+    return LegacyImport(
+        config, written_to, len(scan.computers), written, splits, local_day(grid.first, tz), local_day(grid.last, tz)
+    )
 
 
 def _utc(time_s: int) -> str:
     return dt.datetime.fromtimestamp(time_s, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-

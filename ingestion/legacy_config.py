@@ -30,8 +30,12 @@ def host_entries(addresses: Iterable[str]) -> list[str]:
     entries: list[str] = []
     run: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []
     for address in parsed:
-        if run and address.version == run[-1].version and int(address) == int(run[-1]) + 1 \
-                and len(run) < MAX_ADDRESSES_PER_ENTRY:
+        if (
+            run
+            and address.version == run[-1].version
+            and int(address) == int(run[-1]) + 1
+            and len(run) < MAX_ADDRESSES_PER_ENTRY
+        ):
             run.append(address)
             continue
         if run:
@@ -42,8 +46,9 @@ def host_entries(addresses: Iterable[str]) -> list[str]:
     return entries
 
 
-def _entry(first: ipaddress.IPv4Address | ipaddress.IPv6Address,
-           last: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+def _entry(
+    first: ipaddress.IPv4Address | ipaddress.IPv6Address, last: ipaddress.IPv4Address | ipaddress.IPv6Address
+) -> str:
     return str(first) if first == last else f"{first}-{last}"
 
 
@@ -61,8 +66,16 @@ def _quoted(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def config_text(pools: Sequence[LegacyPool], *, source: str, timezone: str, interval_s: int,
-                store_path: str, left_out: Sequence[str] = (), today: dt.date | None = None) -> str:
+def config_text(
+    pools: Sequence[LegacyPool],
+    *,
+    source: str,
+    timezone: str,
+    interval_s: int,
+    store_path: str,
+    left_out: Sequence[str] = (),
+    today: dt.date | None = None,
+) -> str:
     """The YAML config: the given zone and interval, the embedded store at ``store_path``, one pool
     per legacy pool in the given order. ``left_out`` names pools without computers (a Pinger pool
     needs at least one host), listed in a comment."""
@@ -73,7 +86,7 @@ def config_text(pools: Sequence[LegacyPool], *, source: str, timezone: str, inte
         "# One pool per pingerservice.pool: name = room_no, watts = pc_power_consumption (one PC while on),",
         "# tags = keyboard_layout and printer; hosts = its computers, consecutive addresses as ranges.",
         "# The history is in the store below: samples every interval, rebuilt from the first system's",
-        "# on-intervals (see the README, \"Coming from the first system\").",
+        "# on-intervals (see docs/legacy.md in Pinger).",
         f"timezone: {timezone}",
         f"interval: {duration_text(interval_s)}  # the first system's ping cadence (--interval)",
         "storage:",
@@ -90,6 +103,7 @@ def config_text(pools: Sequence[LegacyPool], *, source: str, timezone: str, inte
         ]
         lines += [f"      - {_quoted(entry) if ':' in entry else entry}" for entry in host_entries(pool.hosts)]
     if left_out:
-        lines.append("# Left out: pools without computers (a Pinger pool needs at least one host): "
-                     + ", ".join(left_out))
+        lines.append(
+            "# Left out: pools without computers (a Pinger pool needs at least one host): " + ", ".join(left_out)
+        )
     return "\n".join(lines) + "\n"

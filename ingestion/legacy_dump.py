@@ -43,8 +43,9 @@ def read_fixture(path: Path, on_progress: Callable[[int], None] | None = None) -
         try:
             yield from _records(handle, path, on_progress)
         except UnicodeDecodeError as err:
-            raise LegacyDumpError(f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x}); "
-                                  "is it the output of manage.py dumpdata?") from None
+            raise LegacyDumpError(
+                f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x}); is it the output of manage.py dumpdata?"
+            ) from None
 
 
 class _Reader:
@@ -66,7 +67,7 @@ class _Reader:
         chunk = self.handle.read(CHUNK_CHARS)
         self.read += len(chunk)
         self.lines_before += self.buffer.count("\n", 0, self.pos)
-        self.buffer = self.buffer[self.pos:] + chunk
+        self.buffer = self.buffer[self.pos :] + chunk
         self.pos = 0
         if not chunk:
             self.eof = True
@@ -85,8 +86,9 @@ class _Reader:
         return self.lines_before + self.buffer.count("\n", 0, self.pos if position is None else position) + 1
 
     def not_json(self, reason: str, position: int | None = None) -> LegacyDumpError:
-        return LegacyDumpError(f"{self.path}: line {self.line(position)}: not JSON ({reason}); "
-                               "is it the output of manage.py dumpdata?")
+        return LegacyDumpError(
+            f"{self.path}: line {self.line(position)}: not JSON ({reason}); is it the output of manage.py dumpdata?"
+        )
 
     def value(self) -> Any:
         """Decode the element starting at the buffer's position, reading more text while it is cut."""
@@ -143,12 +145,17 @@ def _records(handle: TextIO, path: Path, on_progress: Callable[[int], None] | No
 
 
 def _record(found: Any, number: int, path: Path) -> FixtureRecord:
-    if not isinstance(found, dict) or not isinstance(found.get("model"), str) \
-            or not isinstance(found.get("fields"), dict):
-        raise LegacyDumpError(f"{path}: record {number}: not a fixture record "
-                              '(an object with "model", "pk" and "fields")')
+    if (
+        not isinstance(found, dict)
+        or not isinstance(found.get("model"), str)
+        or not isinstance(found.get("fields"), dict)
+    ):
+        raise LegacyDumpError(
+            f'{path}: record {number}: not a fixture record (an object with "model", "pk" and "fields")'
+        )
     pk = found.get("pk")
     if not isinstance(pk, int) or isinstance(pk, bool):
-        raise LegacyDumpError(f"{path}: record {number} ({found['model']}): its pk must be a whole number, "
-                              f"not {json.dumps(pk)}")
+        raise LegacyDumpError(
+            f"{path}: record {number} ({found['model']}): its pk must be a whole number, not {json.dumps(pk)}"
+        )
     return FixtureRecord(number, found["model"].lower(), pk, found["fields"])

@@ -42,8 +42,11 @@ def is_midnight_split(end_ms: int, next_start_ms: int) -> bool:
     first second of the following day: the first system's artificial split at midnight (it closes
     at 23:59:59 and reopens at 00:00:00, losing that second)."""
     day = end_ms // DAY_MS
-    return (end_ms - day * DAY_MS >= DAY_MS - SECOND_MS
-            and next_start_ms // DAY_MS == day + 1 and next_start_ms % DAY_MS < SECOND_MS)
+    return (
+        end_ms - day * DAY_MS >= DAY_MS - SECOND_MS
+        and next_start_ms // DAY_MS == day + 1
+        and next_start_ms % DAY_MS < SECOND_MS
+    )
 
 
 def merge_midnight_splits(intervals: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:

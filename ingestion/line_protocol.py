@@ -63,8 +63,9 @@ class ImportStats:
         self.unknown_hosts: set[str] = set()
 
 
-def import_file(config: Config, path: Path, precision: str = "ns", *, allow_any_time: bool = False,
-                now: float | None = None) -> int:
+def import_file(
+    config: Config, path: Path, precision: str = "ns", *, allow_any_time: bool = False, now: float | None = None
+) -> int:
     """Import every ping sample of the file into the configured store, or none (MalformedImportError,
     exit 2, naming the malformed lines). Timestamps before 2000 or more than a day after ``now`` (unix
     seconds; default: the clock) are malformed unless ``allow_any_time``. Returns the samples written."""
@@ -72,27 +73,48 @@ def import_file(config: Config, path: Path, precision: str = "ns", *, allow_any_
     stats = ImportStats()
     with _open(path) as handle:
         progress = Progress(os.fstat(handle.fileno()).st_size, f"import {path.name}")
-        samples = _samples(handle, path, precision, allow_any_time=allow_any_time, now=now, known_hosts=known,
-                           stats=stats, on_progress=lambda done, lines: progress.update(done, f"bytes, {lines} lines"))
+        samples = _samples(
+            handle,
+            path,
+            precision,
+            allow_any_time=allow_any_time,
+            now=now,
+            known_hosts=known,
+            stats=stats,
+            on_progress=lambda done, lines: progress.update(done, f"bytes, {lines} lines"),
+        )
         store = open_history_store(config, "create")
         try:
             written = store.write_samples(samples)
         finally:
             samples.close()
             store.close()
-    log.info("imported %d ping samples from %s%s", written, path,
-             f"; skipped {stats.skipped} lines of other measurements" if stats.skipped else "")
+    log.info(
+        "imported %d ping samples from %s%s",
+        written,
+        path,
+        f"; skipped {stats.skipped} lines of other measurements" if stats.skipped else "",
+    )
     if stats.unknown_hosts:
         count = len(stats.unknown_hosts)
-        log.warning("%s imported hosts are not in the config and will not be aggregated (e.g. %s)",
-                    f"at least {count}" if count >= ImportStats.MAX_UNKNOWN_HOSTS else count,
-                    min(stats.unknown_hosts))
+        log.warning(
+            "%s imported hosts are not in the config and will not be aggregated (e.g. %s)",
+            f"at least {count}" if count >= ImportStats.MAX_UNKNOWN_HOSTS else count,
+            min(stats.unknown_hosts),
+        )
     return written
 
 
-def iter_samples(path: Path, precision: str = "ns", *, allow_any_time: bool = False, now: float | None = None,
-                 known_hosts: Collection[str] | None = None, stats: ImportStats | None = None,
-                 on_progress: Callable[[int, int], None] | None = None) -> Iterator[Sample]:
+def iter_samples(
+    path: Path,
+    precision: str = "ns",
+    *,
+    allow_any_time: bool = False,
+    now: float | None = None,
+    known_hosts: Collection[str] | None = None,
+    stats: ImportStats | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Iterator[Sample]:
     """The file's ping samples, one at a time, as they are read; lines of other measurements are
     skipped. After the last line, raises MalformedImportError naming the malformed lines when there
     are any (the samples already yielded must then be discarded). The file is opened now: one that
@@ -100,16 +122,25 @@ def iter_samples(path: Path, precision: str = "ns", *, allow_any_time: bool = Fa
     reading; ``stats`` and ``known_hosts``: see ImportStats."""
     handle = _open(path)
     try:
-        samples = _samples(handle, path, precision, allow_any_time=allow_any_time, now=now,
-                           known_hosts=known_hosts, stats=stats, on_progress=on_progress)
+        samples = _samples(
+            handle,
+            path,
+            precision,
+            allow_any_time=allow_any_time,
+            now=now,
+            known_hosts=known_hosts,
+            stats=stats,
+            on_progress=on_progress,
+        )
     except BaseException:
         handle.close()
         raise
     return _closing(handle, samples)
 
 
-def read_samples(path: Path, precision: str = "ns", *, allow_any_time: bool = True, now: float | None = None
-                 ) -> tuple[list[Sample], int]:
+def read_samples(
+    path: Path, precision: str = "ns", *, allow_any_time: bool = True, now: float | None = None
+) -> tuple[list[Sample], int]:
     """Every ``ping`` sample of the file as a list, and the number of lines of other measurements
     skipped; for small files (tools and tests): import_file streams instead. Unlike import_file it
     accepts any timestamp unless asked (``allow_any_time=False``). Raises MalformedImportError."""
@@ -130,9 +161,17 @@ def _closing(handle: BinaryIO, samples: Iterator[Sample]) -> Iterator[Sample]:
         yield from samples
 
 
-def _samples(handle: BinaryIO, path: Path, precision: str, *, allow_any_time: bool, now: float | None,
-             known_hosts: Collection[str] | None, stats: ImportStats | None,
-             on_progress: Callable[[int, int], None] | None) -> Generator[Sample, None, None]:
+def _samples(
+    handle: BinaryIO,
+    path: Path,
+    precision: str,
+    *,
+    allow_any_time: bool,
+    now: float | None,
+    known_hosts: Collection[str] | None,
+    stats: ImportStats | None,
+    on_progress: Callable[[int, int], None] | None,
+) -> Generator[Sample, None, None]:
     """iter_samples on an open file. Checks its arguments at once; the rest runs as it is iterated."""
     if precision not in _PRECISION_NS:
         raise UsageError(f"unknown precision {precision!r}: use one of s, ms, us, ns")
@@ -140,9 +179,16 @@ def _samples(handle: BinaryIO, path: Path, precision: str, *, allow_any_time: bo
     return _parse(handle, path, precision, allow_any_time, now, known_hosts, stats or ImportStats(), on_progress)
 
 
-def _parse(handle: BinaryIO, path: Path, precision: str, allow_any_time: bool, now: float,
-           known_hosts: Collection[str] | None, stats: ImportStats,
-           on_progress: Callable[[int, int], None] | None) -> Generator[Sample, None, None]:
+def _parse(
+    handle: BinaryIO,
+    path: Path,
+    precision: str,
+    allow_any_time: bool,
+    now: float,
+    known_hosts: Collection[str] | None,
+    stats: ImportStats,
+    on_progress: Callable[[int, int], None] | None,
+) -> Generator[Sample, None, None]:
     factor = _PRECISION_NS[precision]
     earliest_ns: float = -math.inf if allow_any_time else EARLIEST_S * _NS
     latest_ns: float = math.inf if allow_any_time else int(now * _NS) + FUTURE_SLACK_S * _NS
@@ -198,8 +244,11 @@ def _parse(handle: BinaryIO, path: Path, precision: str, allow_any_time: bool, n
                 problems.add(number, str(err).split(": ", 1)[1])
                 continue
             times.plausible = True
-            if known_hosts is not None and sample.host not in known_hosts \
-                    and len(stats.unknown_hosts) < ImportStats.MAX_UNKNOWN_HOSTS:
+            if (
+                known_hosts is not None
+                and sample.host not in known_hosts
+                and len(stats.unknown_hosts) < ImportStats.MAX_UNKNOWN_HOSTS
+            ):
                 stats.unknown_hosts.add(sample.host)
             if fast and "\\" not in line and '"' not in line:
                 sections = line.split(" ")
@@ -240,7 +289,7 @@ def _decoded_lines(handle: BinaryIO) -> Iterator[tuple[list[str], int]]:
                 after_cr = True
             elif block[end] == 13 and block[end + 1] == 10:
                 end += 1
-            block = block[end + 1:]
+            block = block[end + 1 :]
         data = carry + block if carry else block
         cut = max(data.rfind(b"\n"), data.rfind(b"\r"))
         if cut < 0:
@@ -250,8 +299,8 @@ def _decoded_lines(handle: BinaryIO) -> Iterator[tuple[list[str], int]]:
                 yield [f"{_BAD}longer than {MAX_LINE_BYTES:,} bytes: not a line of points"], done
             continue
         after_cr = data[cut] == 13 and cut + 1 == len(data)
-        carry = data[cut + 1:]
-        lines = _lines_of(data[:cut - 1] if data[cut] == 10 and cut and data[cut - 1] == 13 else data[:cut])
+        carry = data[cut + 1 :]
+        lines = _lines_of(data[: cut - 1] if data[cut] == 10 and cut and data[cut - 1] == 13 else data[:cut])
         del data, block  # not held while the lines are worked on
         yield lines, done
         del lines
@@ -334,10 +383,15 @@ class _TimeCheck:
             return None
         if not self.plausible:
             for unit, factor in _PRECISION_NS.items():
-                if unit != self.precision and self.earliest_ns <= self.lowest * factor \
-                        and self.highest * factor <= self.latest_ns:
-                    return (f"{path}: the timestamps look like {_UNITS[unit]} read as {_UNITS[self.precision]}: "
-                            f"try --precision {unit}")
+                if (
+                    unit != self.precision
+                    and self.earliest_ns <= self.lowest * factor
+                    and self.highest * factor <= self.latest_ns
+                ):
+                    return (
+                        f"{path}: the timestamps look like {_UNITS[unit]} read as {_UNITS[self.precision]}: "
+                        f"try --precision {unit}"
+                    )
         return f"{path}: if these timestamps are right, import them with --allow-any-time"
 
 

@@ -1,4 +1,5 @@
 """python -m pinger"""
+
 import sys
 
 from .cli import main

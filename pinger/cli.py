@@ -37,77 +37,123 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="pinger", description=DESCRIPTION, epilog=EPILOG,
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(
+        prog="pinger", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     every_command = _Parser(add_help=False)
-    every_command.add_argument("-c", "--config", metavar="FILE", default=os.environ.get("PINGER_CONFIG"),
-                               help="the YAML config (default: $PINGER_CONFIG)")
+    every_command.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        default=os.environ.get("PINGER_CONFIG"),
+        help="the YAML config (default: $PINGER_CONFIG)",
+    )
     every_command.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     every_command.set_defaults(allow_unset_env=False)
 
-    def command(name: str, help_text: str, run: Callable[[argparse.Namespace, Config], int]
-                ) -> argparse.ArgumentParser:
+    def command(name: str, help_text: str, run: Callable[[argparse.Namespace, Config], int]) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text, parents=[every_command])
         sub.set_defaults(run=run)
         return sub
 
-    check = command("check-config", "validate the config; list every problem as FILE:LINE: field: message",
-                    _check_config)
-    check.add_argument("--allow-unset-env", action="store_true",
-                       help="let ${VAR}s that are not set pass: the values holding one are left unchecked, "
-                            "everything else is checked (for checking a config away from its secrets)")
+    check = command(
+        "check-config", "validate the config; list every problem as FILE:LINE: field: message", _check_config
+    )
+    check.add_argument(
+        "--allow-unset-env",
+        action="store_true",
+        help="let ${VAR}s that are not set pass: the values holding one are left unchecked, "
+        "everything else is checked (for checking a config away from its secrets)",
+    )
 
     sweep = command("sweep", "ping every configured host once and print one line per host; store nothing", _sweep)
-    sweep.add_argument("--json", action="store_true",
-                       help="one JSON object per line: pool, host, up (0/1), rtt_ms (null when off), error")
+    sweep.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per line: pool, host, up (0/1), rtt_ms (null when off), error",
+    )
 
     collect = command("collect", "the collector daemon: one sweep per interval, aligned to the clock", _collect)
     how_long = collect.add_mutually_exclusive_group()
-    how_long.add_argument("--once", action="store_true",
-                          help="sweep once, right now (stamped with the current second), then exit")
-    how_long.add_argument("--sweeps", type=_positive_int, metavar="N",
-                          help="do N sweeps on the interval's boundaries, then exit")
+    how_long.add_argument(
+        "--once", action="store_true", help="sweep once, right now (stamped with the current second), then exit"
+    )
+    how_long.add_argument(
+        "--sweeps", type=_positive_int, metavar="N", help="do N sweeps on the interval's boundaries, then exit"
+    )
 
-    health = command("health", "exit 0 when the collector's newest stored sweep (with InfluxDB: the newest spooled "
-                               "one) is younger than three intervals, else 1; one sentence either way", _health)
+    health = command(
+        "health",
+        "exit 0 when the collector's newest stored sweep (with InfluxDB: the newest spooled "
+        "one) is younger than three intervals, else 1; one sentence either way",
+        _health,
+    )
     health.set_defaults(allow_unset_env=True)  # it reads local files only: no secret needs to be at hand
 
     aggregate = command("aggregate", "compute the daily host and pool rows from the samples", _aggregate)
     which = aggregate.add_mutually_exclusive_group(required=True)
     which.add_argument("--date", type=_date, metavar="D", help="one local day, YYYY-MM-DD")
     which.add_argument("--from", dest="first", type=_date, metavar="D", help="first day of a range (with --to)")
-    which.add_argument("--nightly", action="store_true",
-                       help="daemon: run at aggregate.at local time for every finished day not yet aggregated "
-                            "(catching up missed days at start)")
+    which.add_argument(
+        "--nightly",
+        action="store_true",
+        help="daemon: run at aggregate.at local time for every finished day not yet aggregated "
+        "(catching up missed days at start)",
+    )
     aggregate.add_argument("--to", dest="last", type=_date, metavar="D", help="last day of the range, inclusive")
 
-    importer = command("import", "load raw ping samples given as InfluxDB line protocol into the configured store",
-                       _import)
+    importer = command(
+        "import", "load raw ping samples given as InfluxDB line protocol into the configured store", _import
+    )
     importer.add_argument("file", metavar="FILE.lp", help="line protocol; lines of other measurements are skipped")
-    importer.add_argument("--precision", choices=("s", "ms", "us", "ns"), default="ns",
-                          help="unit of the timestamps (default: ns, as in line protocol)")
-    importer.add_argument("--allow-any-time", action="store_true",
-                          help="take timestamps before 2000-01-01 or more than a day ahead of the clock, which "
-                               "are refused otherwise (most often a --precision mistake)")
+    importer.add_argument(
+        "--precision",
+        choices=("s", "ms", "us", "ns"),
+        default="ns",
+        help="unit of the timestamps (default: ns, as in line protocol)",
+    )
+    importer.add_argument(
+        "--allow-any-time",
+        action="store_true",
+        help="take timestamps before 2000-01-01 or more than a day ahead of the clock, which "
+        "are refused otherwise (most often a --precision mistake)",
+    )
 
-    legacy_help = ("import the first system's backup (manage.py dumpdata pingerservice): write a config for its "
-                   "pools, its history as samples into that config's store, then aggregate the imported days")
+    legacy_help = (
+        "import the first system's backup (manage.py dumpdata pingerservice): write a config for its "
+        "pools, its history as samples into that config's store, then aggregate the imported days"
+    )
     legacy = commands.add_parser("import-legacy", help=legacy_help, description=legacy_help)
     legacy.add_argument("dump", metavar="DUMP.json", help="the first system's dumpdata fixture (pingerdump.json)")
-    legacy.add_argument("--timezone", type=_timezone_name, metavar="ZONE",
-                        help="IANA zone of the new config: its days are local days of this zone "
-                             "(required unless -c; with -c, the config's zone)")
-    legacy.add_argument("--interval", type=_whole_seconds, default="5m", metavar="DURATION",
-                        help="the first system's ping cadence: one sample per host each interval (default: 5m)")
+    legacy.add_argument(
+        "--timezone",
+        type=_timezone_name,
+        metavar="ZONE",
+        help="IANA zone of the new config: its days are local days of this zone "
+        "(required unless -c; with -c, the config's zone)",
+    )
+    legacy.add_argument(
+        "--interval",
+        type=_whole_seconds,
+        default="5m",
+        metavar="DURATION",
+        help="the first system's ping cadence: one sample per host each interval (default: 5m)",
+    )
     target = legacy.add_mutually_exclusive_group()
-    target.add_argument("--config-out", metavar="FILE",
-                        help=f"write the new config here; an existing file only with --force "
-                             f"(default: {LEGACY_CONFIG_OUT})")
-    target.add_argument("-c", "--config", metavar="EXISTING.yaml",
-                        help="write no config: import into this config's store (SQLite or InfluxDB); its pools "
-                             "must hold the dump's computers. PINGER_CONFIG is not read here")
+    target.add_argument(
+        "--config-out",
+        metavar="FILE",
+        help=f"write the new config here; an existing file only with --force (default: {LEGACY_CONFIG_OUT})",
+    )
+    target.add_argument(
+        "-c",
+        "--config",
+        metavar="EXISTING.yaml",
+        help="write no config: import into this config's store (SQLite or InfluxDB); its pools "
+        "must hold the dump's computers. PINGER_CONFIG is not read here",
+    )
     legacy.add_argument("--force", action="store_true", help="replace the --config-out file when it exists")
     legacy.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     legacy.set_defaults(run_alone=_import_legacy, allow_unset_env=False)
@@ -116,36 +162,73 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--from", dest="first", type=_date, metavar="D", required=True, help="first day")
     export.add_argument("--to", dest="last", type=_date, metavar="D", required=True, help="last day, inclusive")
     export.add_argument("--pools", metavar="A,B", help="only these pools (default: all configured)")
-    export.add_argument("--layout", choices=("wide", "long", "legacy"), default="long",
-                        help="long: one row per day and pool; wide: one row per day, columns per pool; legacy: "
-                             "the first system's CSV, Verbrauch in Wh, dialect unix or excel (default: long)")
-    export.add_argument("--dialect", choices=("unix", "excel", "excel-de"), default="unix",
-                        help="unix: comma, LF; excel: comma, CRLF, BOM; excel-de: semicolon, decimal comma; "
-                             "with --layout legacy Python's csv dialects unix (all quoted, LF) and excel "
-                             "(CRLF, no BOM) (default: unix)")
-    export.add_argument("-o", "--output", metavar="FILE",
-                        help="write here: a file is replaced atomically, a device, FIFO or link target is written "
-                             "in place (default: standard output, also -)")
-    export.add_argument("--hourly", action="store_true",
-                        help="the pool_hourly rows instead of the daily ones: one row per pool and local clock hour, "
-                             "long layout only (default: off, daily rows)")
+    export.add_argument(
+        "--layout",
+        choices=("wide", "long", "legacy"),
+        default="long",
+        help="long: one row per day and pool; wide: one row per day, columns per pool; legacy: "
+        "the first system's CSV, Verbrauch in Wh, dialect unix or excel (default: long)",
+    )
+    export.add_argument(
+        "--dialect",
+        choices=("unix", "excel", "excel-de"),
+        default="unix",
+        help="unix: comma, LF; excel: comma, CRLF, BOM; excel-de: semicolon, decimal comma; "
+        "with --layout legacy Python's csv dialects unix (all quoted, LF) and excel "
+        "(CRLF, no BOM) (default: unix)",
+    )
+    export.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write here: a file is replaced atomically, a device, FIFO or link target is written "
+        "in place (default: standard output, also -)",
+    )
+    export.add_argument(
+        "--hourly",
+        action="store_true",
+        help="the pool_hourly rows instead of the daily ones: one row per pool and local clock hour, "
+        "long layout only (default: off, daily rows)",
+    )
 
-    report = command("report", "compare the study's phases and pools: means, effects with confidence intervals and "
-                               "p-values, energy, cost and CO2 saved (the HTML figure needs "
-                               "pip install 'pinger[report]')", _report)
+    report = command(
+        "report",
+        "compare the study's phases and pools: means, effects with confidence intervals and "
+        "p-values, energy, cost and CO2 saved (the HTML figure needs "
+        "pip install 'pinger[report]')",
+        _report,
+    )
     report.add_argument("--from", dest="first", type=_date, metavar="D", required=True, help="first day")
     report.add_argument("--to", dest="last", type=_date, metavar="D", required=True, help="last day, inclusive")
     report.add_argument("--pools", metavar="A,B", help="only these pools (default: all configured)")
-    report.add_argument("--min-coverage", type=_fraction, default=0.9, metavar="F",
-                        help="leave out (and count) pool-days observed less than this fraction of the day "
-                             "(default: 0.9)")
-    report.add_argument("--days", dest="days_mode", choices=("all", "open", "weekdays"), default="all",
-                        help="all days, only days with opening hours, or Monday to Friday (default: all)")
-    report.add_argument("--format", dest="report_format", choices=("md", "html", "csv", "json"), default="md",
-                        help="Markdown, self-contained HTML with the figure, CSV or JSON (default: md)")
-    report.add_argument("-o", "--output", metavar="FILE",
-                        help="write here, replaced atomically; nothing is written when the report fails "
-                             "(default: standard output, also -)")
+    report.add_argument(
+        "--min-coverage",
+        type=_fraction,
+        default=0.9,
+        metavar="F",
+        help="leave out (and count) pool-days observed less than this fraction of the day (default: 0.9)",
+    )
+    report.add_argument(
+        "--days",
+        dest="days_mode",
+        choices=("all", "open", "weekdays"),
+        default="all",
+        help="all days, only days with opening hours, or Monday to Friday (default: all)",
+    )
+    report.add_argument(
+        "--format",
+        dest="report_format",
+        choices=("md", "html", "csv", "json"),
+        default="md",
+        help="Markdown, self-contained HTML with the figure, CSV or JSON (default: md)",
+    )
+    report.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write here, replaced atomically; nothing is written when the report fails "
+        "(default: standard output, also -)",
+    )
     return parser
 
 
@@ -198,8 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
         debug = args.debug
-        logging.basicConfig(level=logging.DEBUG if debug else logging.INFO,
-                            format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
+        logging.basicConfig(
+            level=logging.DEBUG if debug else logging.INFO,
+            format="%(asctime)s %(levelname)s %(message)s",
+            datefmt="%Y-%m-%d %H:%M:%S",
+        )
         if getattr(args, "run_alone", None) is not None:  # import-legacy: it may write the config itself
             return int(args.run_alone(args))
         if not args.config:
@@ -296,8 +382,9 @@ def _report(args: argparse.Namespace, config: Config) -> int:
     from .reporting.report import run_report
     from .reporting.request import ReportRequest
 
-    request = ReportRequest(args.first, args.last, tuple(pools or [pool.name for pool in config.pools]),
-                            args.min_coverage, args.days_mode)
+    request = ReportRequest(
+        args.first, args.last, tuple(pools or [pool.name for pool in config.pools]), args.min_coverage, args.days_mode
+    )
     run_report(config, request, args.report_format, args.output)
     return 0
 
@@ -335,9 +422,14 @@ def _import_legacy(args: argparse.Namespace) -> int:
     existing = load_config(args.config) if args.config else None
     if existing is not None and args.force:
         raise UsageError("--force goes with --config-out: with -c no config is written")
-    imported = import_legacy(Path(args.dump), timezone=args.timezone, interval_s=args.interval,
-                             config_out=None if existing else Path(args.config_out or LEGACY_CONFIG_OUT),
-                             force=args.force, existing=existing)
+    imported = import_legacy(
+        Path(args.dump),
+        timezone=args.timezone,
+        interval_s=args.interval,
+        config_out=None if existing else Path(args.config_out or LEGACY_CONFIG_OUT),
+        force=args.force,
+        existing=existing,
+    )
     if imported.first_day is not None and imported.last_day is not None:
         from .aggregator.job import aggregate_days
 
@@ -357,9 +449,12 @@ def _sweep(args: argparse.Namespace, config: Config) -> int:
         lines = (_json_line(host, quote) for host in result.hosts)
     else:
         width = max((len(host.host) for host in result.hosts), default=4)
-        lines = (f"{host.pool}\t{host.host:<{width}}\t"
-                 + (f"up  {host.rtt_ms:8.3f} ms" if host.up else "off" + (f"  ({host.error})" if host.error else ""))
-                 + "\n" for host in result.hosts)
+        lines = (
+            f"{host.pool}\t{host.host:<{width}}\t"
+            + (f"up  {host.rtt_ms:8.3f} ms" if host.up else "off" + (f"  ({host.error})" if host.error else ""))
+            + "\n"
+            for host in result.hosts
+        )
     out = sys.stdout
     out.write("".join(lines))
     out.flush()

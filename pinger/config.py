@@ -107,9 +107,11 @@ class InfluxSettings(NamedTuple):
     spool_max_bytes: int = 10**9
 
     def __repr__(self) -> str:  # the token never reaches a log line through repr
-        return (f"InfluxSettings(url={self.url!r}, org={self.org!r}, bucket={self.bucket!r}, "
-                f"daily_bucket={self.daily_bucket!r}, token=<hidden>, spool={self.spool!r}, "
-                f"spool_max_bytes={self.spool_max_bytes!r})")
+        return (
+            f"InfluxSettings(url={self.url!r}, org={self.org!r}, bucket={self.bucket!r}, "
+            f"daily_bucket={self.daily_bucket!r}, token=<hidden>, spool={self.spool!r}, "
+            f"spool_max_bytes={self.spool_max_bytes!r})"
+        )
 
 
 class StorageSettings(NamedTuple):

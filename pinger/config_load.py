@@ -60,8 +60,6 @@ _FILE_KINDS: tuple[tuple[Callable[[int], bool], str], ...] = (
 )
 
 
-
-
 class _Problems:
     def __init__(self, source: str):
         self.source = source
@@ -168,8 +166,9 @@ class _Reader:
 
         return _ENV_REF.sub(substitute, node.value)
 
-    def field(self, fields: _Fields, name: str, convert: Callable[[str], Any],
-              default: Any = None, required: bool = False) -> Any:
+    def field(
+        self, fields: _Fields, name: str, convert: Callable[[str], Any], default: Any = None, required: bool = False
+    ) -> Any:
         """Convert one scalar field, recording a problem (and returning the default) when it is bad."""
         node = fields.get(name)
         full = _join(fields.path, name)
@@ -187,43 +186,7 @@ class _Reader:
 # -- scalar converters ------------------------------------------------------
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 # -- hosts --------------------------------------------------------------------
-
-
-
-
-
-
-
-
 
 
 # -- sections -------------------------------------------------------------------
@@ -269,8 +232,11 @@ def _energy(reader: _Reader, node: yaml.Node | None) -> Energy:
         hours = _opening_hours(reader, at_node, _join(path, "at"), wrap_midnight=True) if at_node else None
         if at_node is None or reader.is_null(at_node) or (hours is None and len(reader.problems.items) == known):
             # Missing, null, or an empty mapping ({}): a tariff in force at no time would be dropped silently.
-            reader.problems.add(at_node if at_node is not None else tariff_node, _join(path, "at"),
-                                'required: the weekly periods the price is in force, e.g. {mon-fri: "22:00-06:00"}')
+            reader.problems.add(
+                at_node if at_node is not None else tariff_node,
+                _join(path, "at"),
+                'required: the weekly periods the price is in force, e.g. {mon-fri: "22:00-06:00"}',
+            )
         if tariff_price is None or hours is None:
             continue
         clash = _tariff_overlap(hours, taken, index)
@@ -279,8 +245,11 @@ def _energy(reader: _Reader, node: yaml.Node | None) -> Energy:
             continue
         tariffs.append(Tariff(tariff_price, hours))
     if tariffs and price is None and not reader.given(fields, "price"):
-        reader.problems.add(fields.get("tariffs"), "energy.price",
-                            "required with tariffs: the price per kWh wherever no tariff is in force")
+        reader.problems.add(
+            fields.get("tariffs"),
+            "energy.price",
+            "required with tariffs: the price per kWh wherever no tariff is in force",
+        )
     return Energy(
         currency=reader.field(fields, "currency", values.nonempty, default=None),
         price=price,
@@ -295,9 +264,11 @@ def _tariff_overlap(hours: OpeningHours, taken: list[list[tuple[int, int, int]]]
         for start, end in periods:
             for other_start, other_end, other in taken[day]:
                 if start < other_end and other_start < end:
-                    return (f"overlaps energy.tariffs[{other}] on {WEEKDAYS[day]} "
-                            f"({_hhmm(max(start, other_start))}-{_hhmm(min(end, other_end))}); "
-                            "tariffs must not overlap")
+                    return (
+                        f"overlaps energy.tariffs[{other}] on {WEEKDAYS[day]} "
+                        f"({_hhmm(max(start, other_start))}-{_hhmm(min(end, other_end))}); "
+                        "tariffs must not overlap"
+                    )
     for day, periods in enumerate(hours.periods):
         taken[day].extend((start, end, index) for start, end in periods)
     return None
@@ -307,8 +278,9 @@ def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = None, *,
-                allow_unset_env: bool = False) -> Config:
+def load_config(
+    path: str | os.PathLike[str], environ: dict[str, str] | None = None, *, allow_unset_env: bool = False
+) -> Config:
     """Read and validate a config file; raise ConfigError listing every problem.
 
     ``allow_unset_env`` (for check-config) lets a ${VAR} whose variable is not set pass: the
@@ -317,8 +289,9 @@ def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = N
     """
     source = str(path)
     raw = _read_config_file(path, source)
-    return parse_config(_decode(raw, source), source, os.environ.copy() if environ is None else environ,
-                        allow_unset_env=allow_unset_env)
+    return parse_config(
+        _decode(raw, source), source, os.environ.copy() if environ is None else environ, allow_unset_env=allow_unset_env
+    )
 
 
 def _read_config_file(path: str | os.PathLike[str], source: str) -> bytes:
@@ -395,8 +368,9 @@ def parse_config(text: str, source: str, environ: dict[str, str], *, allow_unset
     unprintable = _NOT_YAML_TEXT.search(text)
     if unprintable:  # PyYAML would say so without a line (and the C parser counts bytes, not characters)
         line = text.count("\n", 0, unprintable.start()) + 1
-        raise ConfigError([f"{source}:{line}: (yaml): the character U+{ord(unprintable.group()):04X} "
-                           "is not allowed in YAML"])
+        raise ConfigError(
+            [f"{source}:{line}: (yaml): the character U+{ord(unprintable.group()):04X} is not allowed in YAML"]
+        )
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as err:
@@ -427,8 +401,14 @@ def parse_config(text: str, source: str, environ: dict[str, str], *, allow_unset
         privileged=reader.field(ping_fields, "privileged", values.privileged, default=None),
     )
     # Only when all three are known: a bad (or unknown) one is reported on its own.
-    if all(value is not None or not reader.given(fields, name) for value, fields, name in (
-            (interval_value, top, "interval"), (timeout, ping_fields, "timeout"), (retries, ping_fields, "retries"))):
+    if all(
+        value is not None or not reader.given(fields, name)
+        for value, fields, name in (
+            (interval_value, top, "interval"),
+            (timeout, ping_fields, "timeout"),
+            (retries, ping_fields, "retries"),
+        )
+    ):
         _check_sweep_fits(reader, top, ping_fields, ping, interval)
 
     allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None = None
@@ -472,8 +452,6 @@ def parse_config(text: str, source: str, environ: dict[str, str], *, allow_unset
     )
 
 
-
-
 def _yaml_problem(err: yaml.YAMLError, text: str, source: str) -> str:
     """A YAML syntax error as one line: FILE:LINE, and what to do for the mistakes people make."""
     mark = getattr(err, "problem_mark", None)
@@ -481,7 +459,7 @@ def _yaml_problem(err: yaml.YAMLError, text: str, source: str) -> str:
     detail = getattr(err, "problem", None) or str(err)
     lines = text.splitlines()
     bad_line = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
-    indent = bad_line[:len(bad_line) - len(bad_line.lstrip(" \t"))]
+    indent = bad_line[: len(bad_line) - len(bad_line.lstrip(" \t"))]
     if mark is not None and "\t" in indent and (mark.column < len(indent) or "tab" in detail):
         # PyYAML says "found character that cannot start any token" or "... violates indentation".
         return f"{source}:{line}: tabs are not allowed for indentation, use spaces"
@@ -521,8 +499,12 @@ def _check_aliases(root: yaml.Node, source: str) -> None:
             finished[id(child)] = False
             stack.append((child, _children(child), 0))
         elif state is False:  # the child is being walked: it contains this node
-            raise ConfigError([f"{source}:{node.start_mark.line + 1}: (aliases): the node starting on this line "
-                               "holds an alias to a node that contains it"])
+            raise ConfigError(
+                [
+                    f"{source}:{node.start_mark.line + 1}: (aliases): the node starting on this line "
+                    "holds an alias to a node that contains it"
+                ]
+            )
     reached = {id(root): 1}
     for node in reversed(postorder):  # parents before their children
         for child in _children(node):
@@ -530,9 +512,13 @@ def _check_aliases(root: yaml.Node, source: str) -> None:
     gained = sum(reached.values()) - len(reached)
     if gained > MAX_ALIAS_NODES:
         most = max(postorder, key=lambda n: (reached[id(n)], -n.start_mark.index))
-        raise ConfigError([f"{source}:{most.start_mark.line + 1}: (aliases): aliases repeat the node on this line "
-                           f"{reached[id(most)] - 1:,} times, expanding the config by {gained:,} nodes, "
-                           f"more than the {MAX_ALIAS_NODES:,} a config may gain through aliases"])
+        raise ConfigError(
+            [
+                f"{source}:{most.start_mark.line + 1}: (aliases): aliases repeat the node on this line "
+                f"{reached[id(most)] - 1:,} times, expanding the config by {gained:,} nodes, "
+                f"more than the {MAX_ALIAS_NODES:,} a config may gain through aliases"
+            ]
+        )
 
 
 def _first_value(node: yaml.Node, key: str) -> yaml.Node | None:
@@ -570,21 +556,27 @@ def _check_host_count(reader: _Reader, pools_node: yaml.Node | None) -> None:
         total += per_list[id(hosts_node)]
     if total > MAX_HOSTS:
         line = pools_node.start_mark.line + 1
-        raise ConfigError([f"{reader.problems.source}:{line}: pools: the pools hold {total:,} hosts, "
-                           f"more than the {MAX_HOSTS:,} a config may have"])
+        raise ConfigError(
+            [
+                f"{reader.problems.source}:{line}: pools: the pools hold {total:,} hosts, "
+                f"more than the {MAX_HOSTS:,} a config may have"
+            ]
+        )
 
 
-def _check_sweep_fits(reader: _Reader, top: _Fields, ping_fields: _Fields, ping: PingSettings,
-                      interval: float) -> None:
+def _check_sweep_fits(reader: _Reader, top: _Fields, ping_fields: _Fields, ping: PingSettings, interval: float) -> None:
     """A sweep waits up to timeout × (1 + retries) for silent hosts: that must end before the next sweep."""
     longest = ping.timeout * (1 + ping.retries)
     if round(longest, 6) < interval:
         return
     node = ping_fields.get("timeout") or ping_fields.get("retries") or ping_fields.node or top.get("interval")
     retries = f"{ping.retries} {'retry' if ping.retries == 1 else 'retries'}"
-    reader.problems.add(node, "ping.timeout",
-                        f"{ping.timeout:g}s × (1 + {retries}) = {longest:g}s is not shorter than the interval "
-                        f"{interval:g}s: a sweep could not finish before the next one is due")
+    reader.problems.add(
+        node,
+        "ping.timeout",
+        f"{ping.timeout:g}s × (1 + {retries}) = {longest:g}s is not shorter than the interval "
+        f"{interval:g}s: a sweep could not finish before the next one is due",
+    )
 
 
 def _storage(reader: _Reader, node: yaml.Node | None) -> StorageSettings:
@@ -595,8 +587,9 @@ def _storage(reader: _Reader, node: yaml.Node | None) -> StorageSettings:
     influx_node = fields.get("influxdb")
     if backend == "influxdb" or (influx_node is not None and not reader.is_null(influx_node)):
         if influx_node is None or reader.is_null(influx_node):
-            reader.problems.add(fields.get("backend"), "storage.influxdb",
-                                "required when backend is influxdb (url, org, bucket, token)")
+            reader.problems.add(
+                fields.get("backend"), "storage.influxdb", "required when backend is influxdb (url, org, bucket, token)"
+            )
         else:
             known = {"url", "org", "bucket", "daily_bucket", "token", "spool", "spool_max"}
             influx_fields = reader.mapping(influx_node, "storage.influxdb", known)
@@ -606,8 +599,9 @@ def _storage(reader: _Reader, node: yaml.Node | None) -> StorageSettings:
                 bucket=reader.field(influx_fields, "bucket", values.nonempty, default="", required=True),
                 daily_bucket=reader.field(influx_fields, "daily_bucket", values.nonempty, default="pinger_daily"),
                 token=reader.field(influx_fields, "token", values.nonempty, default="", required=True),
-                spool=reader.field(influx_fields, "spool", lambda t: Path(values.nonempty(t)),
-                                   default=Path("data/spool.sqlite")),
+                spool=reader.field(
+                    influx_fields, "spool", lambda t: Path(values.nonempty(t)), default=Path("data/spool.sqlite")
+                ),
                 spool_max_bytes=reader.field(influx_fields, "spool_max", values.parse_size, default=10**9),
             )
     return StorageSettings(backend=backend, path=path, influxdb=influx)
@@ -616,16 +610,19 @@ def _storage(reader: _Reader, node: yaml.Node | None) -> StorageSettings:
 _POOL_FIELDS = {"name", "watts", "standby_watts", "open", "tags", "hosts"}
 
 
-
-
-def _pools(reader: _Reader, node: yaml.Node | None,
-           allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None) -> list[Pool]:
+def _pools(
+    reader: _Reader, node: yaml.Node | None, allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None
+) -> list[Pool]:
     pools: list[Pool] = []
     pool_lines: dict[str, int] = {}
     host_lines: dict[str, tuple[int, str]] = {}
     items = reader.sequence(node, "pools")
-    allowed_spans = {version: [(int(net.network_address), int(net.broadcast_address))
-                               for net in allow or () if net.version == version] for version in (4, 6)}
+    allowed_spans = {
+        version: [
+            (int(net.network_address), int(net.broadcast_address)) for net in allow or () if net.version == version
+        ]
+        for version in (4, 6)
+    }
     if node is not None and not items:
         reader.problems.add(node, "pools", "the list is empty; add at least one pool with hosts")
     for index, pool_node in enumerate(items):
@@ -634,8 +631,9 @@ def _pools(reader: _Reader, node: yaml.Node | None,
         name = reader.field(fields, "name", values.pool_name, required=True)
         if name is not None:
             if name in pool_lines:
-                reader.problems.add(fields["name"], _join(path, "name"),
-                                    f"pool {name!r} is already defined at line {pool_lines[name]}")
+                reader.problems.add(
+                    fields["name"], _join(path, "name"), f"pool {name!r} is already defined at line {pool_lines[name]}"
+                )
             else:
                 pool_lines[name] = fields["name"].start_mark.line + 1
         watts = reader.field(fields, "watts", values.watts, required=True)
@@ -670,23 +668,39 @@ def _pools(reader: _Reader, node: yaml.Node | None,
                 first, last = min(numbers), max(numbers)
                 # Every address lies between the lowest and the highest: one network holding both holds all.
                 inside = any(low <= first and last <= high for low, high in spans)
-                outside = [] if inside else [
-                    n for n, number in zip(names, numbers, strict=True)
-                    if not any(low <= number <= high for low, high in spans)]
+                outside = (
+                    []
+                    if inside
+                    else [
+                        n
+                        for n, number in zip(names, numbers, strict=True)
+                        if not any(low <= number <= high for low, high in spans)
+                    ]
+                )
                 if outside:
-                    reader.problems.add(spec_node, host_path,
-                                        f"{outside[0]} is outside the allowed networks (allow:)")
+                    reader.problems.add(spec_node, host_path, f"{outside[0]} is outside the allowed networks (allow:)")
                     continue
             for host_name in names:
                 if host_name in host_lines:
                     other_line, other_pool = host_lines[host_name]
-                    reader.problems.add(spec_node, host_path,
-                                        f"host {host_name} is already listed at line {other_line} (pool {other_pool})")
+                    reader.problems.add(
+                        spec_node,
+                        host_path,
+                        f"host {host_name} is already listed at line {other_line} (pool {other_pool})",
+                    )
                     break
                 host_lines[host_name] = (line, name or "?")
                 hosts.append(Host(host_name, host_watts if host_watts is not None else 0.0, standby or 0.0, is_address))
-        pools.append(Pool(name=name or f"#{index}", watts=watts or 0.0, standby_watts=standby or 0.0,
-                          hosts=tuple(hosts), tags=tags, open=opening))
+        pools.append(
+            Pool(
+                name=name or f"#{index}",
+                watts=watts or 0.0,
+                standby_watts=standby or 0.0,
+                hosts=tuple(hosts),
+                tags=tags,
+                open=opening,
+            )
+        )
     return pools
 
 
@@ -734,8 +748,9 @@ def _study(reader: _Reader, node: yaml.Node | None, pool_names: set[str]) -> Stu
         phase = Phase(name=name, start=start, end=end, pools=frozenset(pools) if pools is not None else None)
         for other, _ in phases:
             if _phases_overlap(phase, other, pool_names):
-                reader.problems.add(phase_node, path,
-                                    f"overlaps phase {other.name!r} for the same pool; a day has one phase")
+                reader.problems.add(
+                    phase_node, path, f"overlaps phase {other.name!r} for the same pool; a day has one phase"
+                )
                 break
         phases.append((phase, phase_node))
     return Study(tuple(phase for phase, _ in phases))

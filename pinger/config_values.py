@@ -190,8 +190,7 @@ def ipv6(text: str) -> ipaddress.IPv6Address:
     if address.ipv4_mapped is not None:
         raise InvalidValue(f"{text!r} is an IPv4-mapped address; list {address.ipv4_mapped} instead")
     if address.is_link_local or address.scope_id:
-        raise InvalidValue(f"{text!r} is link-local and would need an interface; "
-                           "list a global or unique-local address")
+        raise InvalidValue(f"{text!r} is link-local and would need an interface; list a global or unique-local address")
     return address
 
 

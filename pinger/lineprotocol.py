@@ -29,7 +29,7 @@ def _split_unescaped(text: str, separator: str, line_number: int, quotes: bool =
     while index < len(text):
         char = text[index]
         if char == "\\" and index + 1 < len(text):
-            current.append(text[index:index + 2])
+            current.append(text[index : index + 2])
             index += 2
             continue
         if quotes and char == '"':
@@ -200,8 +200,9 @@ def _render_string(value: Any) -> str:
 _RENDER = {int: _render_int, float: _render_float, str: _render_string}
 
 
-def line_formatter(measurement: str, tags: Sequence[str], fields: Sequence[tuple[str, type]]
-                   ) -> Callable[[Any, int], str]:
+def line_formatter(
+    measurement: str, tags: Sequence[str], fields: Sequence[tuple[str, type]]
+) -> Callable[[Any, int], str]:
     """A function writing a record with these attributes as one line, prepared once for a hot path.
 
     Its text is format_line's for the same tags and fields with these types, where a tag that is
@@ -217,8 +218,9 @@ def line_formatter(measurement: str, tags: Sequence[str], fields: Sequence[tuple
             value = getattr(record, name)
             if value:
                 text += key + _escape_key(value)
-        rendered = [key + render(value) for name, key, render in field_keys
-                    if (value := getattr(record, name)) is not None]
+        rendered = [
+            key + render(value) for name, key, render in field_keys if (value := getattr(record, name)) is not None
+        ]
         return f"{text} {','.join(rendered)} {time_s}"
 
     return line

@@ -63,8 +63,13 @@ class SweepResult(NamedTuple):
     def samples(self) -> list[Sample]:
         time = self.scheduled
         make = tuple.__new__  # Sample(...) runs a Python __new__ per host: 1.5x the cost for 16,000 hosts
-        return [make(Sample, (time, host.pool, host.host, 1, host.rtt_ms) if host.up else
-                     (time, host.pool, host.host, 0, None)) for host in self.hosts]
+        return [
+            make(
+                Sample,
+                (time, host.pool, host.host, 1, host.rtt_ms) if host.up else (time, host.pool, host.host, 0, None),
+            )
+            for host in self.hosts
+        ]
 
     def pool_statuses(self) -> list[PoolStatus]:
         """One per pool, in config order."""

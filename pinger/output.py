@@ -84,8 +84,9 @@ def _replace_atomically(name: str, data: bytes, replaced: os.stat_result | None)
         try:
             os.makedirs(directory, exist_ok=True)
         except OSError as err:
-            raise OutputError(f"cannot write {name}: cannot create the directory "
-                              f"{err.filename or directory}: {_reason(err)}") from None
+            raise OutputError(
+                f"cannot write {name}: cannot create the directory {err.filename or directory}: {_reason(err)}"
+            ) from None
     temporary, handle = _create_temporary(name, directory or os.curdir)
     try:
         try:
@@ -151,7 +152,7 @@ def _write_in_place(name: str, data: bytes, *, is_link: bool) -> None:
 def _write_all(handle: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(handle, view):]
+        view = view[os.write(handle, view) :]
 
 
 def _sync_directory(directory: str) -> None:

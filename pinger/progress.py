@@ -14,8 +14,14 @@ QUIET_FOR_S = 3.0  # work done sooner than this shows no progress at all: its su
 
 
 class Progress:
-    def __init__(self, total: int, what: str, stream: TextIO | None = None, quiet_for: float = QUIET_FOR_S,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        total: int,
+        what: str,
+        stream: TextIO | None = None,
+        quiet_for: float = QUIET_FOR_S,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.total = total
         self.what = what
         self.stream = stream or sys.stderr

@@ -84,8 +84,9 @@ class Measurement(NamedTuple):
                 values[field.name] = field.type(value)
         return values
 
-    def record_from(self, key: int | dt.date, tags: dict[str, Any], fields: dict[str, Any],
-                    free_tags: dict[str, str] | None = None) -> Any:
+    def record_from(
+        self, key: int | dt.date, tags: dict[str, Any], fields: dict[str, Any], free_tags: dict[str, str] | None = None
+    ) -> Any:
         """A record from a point read back: its time or day, its tags and fields.
 
         A declared tag or field that is missing reads as None. The free-form tags are
@@ -96,15 +97,25 @@ class Measurement(NamedTuple):
             values[tag.name] = tags.get(tag.name) or None
         if self.free_tags:
             declared = self.tag_names
-            values[self.free_tags] = (dict(free_tags) if free_tags is not None else
-                                      {name: value for name, value in tags.items() if name not in declared})
+            values[self.free_tags] = (
+                dict(free_tags)
+                if free_tags is not None
+                else {name: value for name, value in tags.items() if name not in declared}
+            )
         for field in self.fields:
             values[field.name] = field.convert(fields.get(field.name))
         return self.record(**values)
 
 
-def declare(name: str, record: Any, tags: tuple[str, ...], fields: tuple[str, ...], sqlite_key: tuple[str, ...],
-            free_tags: str | None = None, aggregated: bool = False) -> Measurement:
+def declare(
+    name: str,
+    record: Any,
+    tags: tuple[str, ...],
+    fields: tuple[str, ...],
+    sqlite_key: tuple[str, ...],
+    free_tags: str | None = None,
+    aggregated: bool = False,
+) -> Measurement:
     """A measurement whose tag and field types are read from the record's annotations."""
     hints = typing.get_type_hints(record)
     daily = "day" in hints
@@ -126,27 +137,65 @@ def declare(name: str, record: Any, tags: tuple[str, ...], fields: tuple[str, ..
         raise TypeError(f"{name}: tags are strings")
     if free_tags is not None and free_tags not in hints:
         raise TypeError(f"{name}: {record.__name__} has no attribute {free_tags!r}")
-    return Measurement(name, record, declared_tags, tuple(typed(field) for field in fields), daily, free_tags,
-                       sqlite_key, aggregated or daily)
+    return Measurement(
+        name,
+        record,
+        declared_tags,
+        tuple(typed(field) for field in fields),
+        daily,
+        free_tags,
+        sqlite_key,
+        aggregated or daily,
+    )
 
 
 PING = declare("ping", Sample, tags=("pool", "host"), fields=("up", "rtt_ms"), sqlite_key=("host", "time"))
-POOL_STATUS = declare("pool_status", PoolStatus, tags=("pool",), fields=("online", "total"),
-                      sqlite_key=("pool", "time"))
-COLLECTOR = declare("collector", CollectorStatus, tags=("collector",),
-                    fields=("hosts", "online", "sweep_s", "spool_backlog", "write_errors"),
-                    sqlite_key=("collector", "time"))
-HOST_DAILY = declare("host_daily", HostDay, tags=("pool", "host"), fields=("runtime_h", "coverage", "cost", "co2_kg"),
-                     sqlite_key=("pool", "date", "host"))
-POOL_DAILY = declare("pool_daily", PoolDay, tags=("pool", "phase"),
-                     fields=("pcs_total", "pcs_used", "runtime_h", "avg_runtime_h", "energy_kwh", "coverage",
-                             "runtime_closed_h", "on_at_close", "cost", "co2_kg"),
-                     sqlite_key=("date", "pool"), free_tags="tags")
+POOL_STATUS = declare(
+    "pool_status", PoolStatus, tags=("pool",), fields=("online", "total"), sqlite_key=("pool", "time")
+)
+COLLECTOR = declare(
+    "collector",
+    CollectorStatus,
+    tags=("collector",),
+    fields=("hosts", "online", "sweep_s", "spool_backlog", "write_errors"),
+    sqlite_key=("collector", "time"),
+)
+HOST_DAILY = declare(
+    "host_daily",
+    HostDay,
+    tags=("pool", "host"),
+    fields=("runtime_h", "coverage", "cost", "co2_kg"),
+    sqlite_key=("pool", "date", "host"),
+)
+POOL_DAILY = declare(
+    "pool_daily",
+    PoolDay,
+    tags=("pool", "phase"),
+    fields=(
+        "pcs_total",
+        "pcs_used",
+        "runtime_h",
+        "avg_runtime_h",
+        "energy_kwh",
+        "coverage",
+        "runtime_closed_h",
+        "on_at_close",
+        "cost",
+        "co2_kg",
+    ),
+    sqlite_key=("date", "pool"),
+    free_tags="tags",
+)
 # One row per pool and local clock hour, stamped at the hour's start; weekday and hour are the local ones, stored
 # so that an hour-of-week profile needs no time-zone arithmetic in Flux or SQL.
-POOL_HOURLY = declare("pool_hourly", PoolHour, tags=("pool", "phase"),
-                      fields=("weekday", "hour", "pcs_on", "share_on", "coverage"),
-                      sqlite_key=("pool", "time"), aggregated=True)
+POOL_HOURLY = declare(
+    "pool_hourly",
+    PoolHour,
+    tags=("pool", "phase"),
+    fields=("weekday", "hour", "pcs_on", "share_on", "coverage"),
+    sqlite_key=("pool", "time"),
+    aggregated=True,
+)
 
 # The fields only written when ``energy:`` pricing (cost) or a CO2 intensity (co2_kg) is configured.
 ENERGY_FIELDS = ("cost", "co2_kg")

@@ -86,38 +86,53 @@ class Analysis(NamedTuple):
     pricing: Energy = UNPRICED  # the config's energy: section (pricing, CO2 intensity), for the renderers
 
 
-def analyse(selection: Selection, study: Study, baseline: Phase, pools: Mapping[str, Pool],
-            first: dt.date, last: dt.date, days_mode: str = "all", energy: Energy = UNPRICED) -> Analysis:
+def analyse(
+    selection: Selection,
+    study: Study,
+    baseline: Phase,
+    pools: Mapping[str, Pool],
+    first: dt.date,
+    last: dt.date,
+    days_mode: str = "all",
+    energy: Energy = UNPRICED,
+) -> Analysis:
     """Everything the report says, for the pools in ``pools`` (in that order)."""
     by_pool: dict[str, list[DayOutcomes]] = defaultdict(list)
     for day in selection.days:
         by_pool[day.pool].append(day)
     few_weeks: dict[tuple[str, str], None] = {}  # (pool, phase) without an interval: too few weeks, in order
-    summaries = [summary for pool in pools
-                 for summary in _phase_summaries(pool, by_pool[pool], study, selection, few_weeks)]
+    summaries = [
+        summary for pool in pools for summary in _phase_summaries(pool, by_pool[pool], study, selection, few_weeks)
+    ]
     effects: list[Effect] = []
     notes: list[str] = []
     control_means: dict[tuple[tuple[str, ...], str], dict[dt.date, float]] = {}
     for intervention in interventions(study, baseline, selection.days):
         effects += _effects(intervention, baseline, by_pool, control_means, few_weeks)
         if not intervention.controls:
-            notes.append(f"{intervention.pool}, {intervention.phase.name}: no control pool (no other pool stayed "
-                         f"in {baseline.name} or in no phase over these dates), so only the before/after "
-                         "difference is given; it is weaker, because it counts every change over time (term "
-                         "rhythm, exams, season) as an effect of the phase.")
-    notes += [f"{pool}, {phase}: its days in the range fall in one calendar week, so its mean and the differences "
-              f"involving it have no 95 % interval (the bootstrap resamples whole weeks and needs at least "
-              f"{MIN_WEEKS} calendar weeks in the range for an interval); the estimates stand without one."
-              for pool, phase in few_weeks]
-    changes = [_energy(effect, _cost_effect(effect, effects), pools[effect.pool], study, first, last, days_mode,
-                       energy)
-               for effect in effects
-               if effect.outcome == ENERGY and (effect.versus == CONTROLS or not _has_controls(effect, effects))]
+            notes.append(
+                f"{intervention.pool}, {intervention.phase.name}: no control pool (no other pool stayed "
+                f"in {baseline.name} or in no phase over these dates), so only the before/after "
+                "difference is given; it is weaker, because it counts every change over time (term "
+                "rhythm, exams, season) as an effect of the phase."
+            )
+    notes += [
+        f"{pool}, {phase}: its days in the range fall in one calendar week, so its mean and the differences "
+        f"involving it have no 95 % interval (the bootstrap resamples whole weeks and needs at least "
+        f"{MIN_WEEKS} calendar weeks in the range for an interval); the estimates stand without one."
+        for pool, phase in few_weeks
+    ]
+    changes = [
+        _energy(effect, _cost_effect(effect, effects), pools[effect.pool], study, first, last, days_mode, energy)
+        for effect in effects
+        if effect.outcome == ENERGY and (effect.versus == CONTROLS or not _has_controls(effect, effects))
+    ]
     return Analysis(baseline.name, summaries, effects, changes, notes, RESAMPLES, PERMUTATIONS, SEED, energy)
 
 
-def _phase_summaries(pool: str, days: Sequence[DayOutcomes], study: Study, selection: Selection,
-                     few_weeks: dict[tuple[str, str], None]) -> list[PhaseSummary]:
+def _phase_summaries(
+    pool: str, days: Sequence[DayOutcomes], study: Study, selection: Selection, few_weeks: dict[tuple[str, str], None]
+) -> list[PhaseSummary]:
     found = []
     for phase in study.phases:
         in_phase = [day for day in days if day.phase == phase.name]
@@ -129,8 +144,11 @@ def _phase_summaries(pool: str, days: Sequence[DayOutcomes], study: Study, selec
                 mean = bootstrap_mean(blocks)
                 if mean.low is None:
                     few_weeks[pool, phase.name] = None
-                found.append(PhaseSummary(pool, phase.name, outcome, mean.estimate, mean.low, mean.high,
-                                          len(with_outcome), left_out))
+                found.append(
+                    PhaseSummary(
+                        pool, phase.name, outcome, mean.estimate, mean.low, mean.high, len(with_outcome), left_out
+                    )
+                )
             elif left_out and in_phase == [] and outcome in _outcomes_of(days):
                 found.append(PhaseSummary(pool, phase.name, outcome, None, None, None, 0, left_out))
     return found
@@ -140,9 +158,13 @@ def _outcomes_of(days: Sequence[DayOutcomes]) -> set[str]:
     return {outcome for day in days for outcome in day.values}
 
 
-def _effects(intervention: Intervention, baseline: Phase, by_pool: Mapping[str, Sequence[DayOutcomes]],
-             control_means: dict[tuple[tuple[str, ...], str], dict[dt.date, float]],
-             few_weeks: dict[tuple[str, str], None]) -> list[Effect]:
+def _effects(
+    intervention: Intervention,
+    baseline: Phase,
+    by_pool: Mapping[str, Sequence[DayOutcomes]],
+    control_means: dict[tuple[tuple[str, ...], str], dict[dt.date, float]],
+    few_weeks: dict[tuple[str, str], None],
+) -> list[Effect]:
     """Before/after and, with controls, DiD for every outcome; ``control_means`` caches the controls' daily means,
     ``few_weeks`` gains the (pool, phase) of a period too short for an interval."""
     pool, phase = intervention.pool, intervention.phase.name
@@ -162,8 +184,18 @@ def _effects(intervention: Intervention, baseline: Phase, by_pool: Mapping[str, 
             gap_before = {day: value - control[day] for day, value in before.items() if day in control}
             gap_after = {day: value - control[day] for day, value in after.items() if day in control}
             if gap_before and gap_after:
-                found.append(_difference(pool, (baseline.name, phase), outcome, CONTROLS, gap_before, gap_after,
-                                         intervention.controls, few_weeks))
+                found.append(
+                    _difference(
+                        pool,
+                        (baseline.name, phase),
+                        outcome,
+                        CONTROLS,
+                        gap_before,
+                        gap_after,
+                        intervention.controls,
+                        few_weeks,
+                    )
+                )
     return found
 
 
@@ -179,9 +211,16 @@ def _control_means(outcome: str, pools: Sequence[Sequence[DayOutcomes]]) -> dict
     return {day: sums[day] / counts[day] for day in sums}
 
 
-def _difference(pool: str, phases: tuple[str, str], outcome: str, versus: str, before: Mapping[dt.date, float],
-                after: Mapping[dt.date, float], controls: tuple[str, ...],
-                few_weeks: dict[tuple[str, str], None]) -> Effect:
+def _difference(
+    pool: str,
+    phases: tuple[str, str],
+    outcome: str,
+    versus: str,
+    before: Mapping[dt.date, float],
+    after: Mapping[dt.date, float],
+    controls: tuple[str, ...],
+    few_weeks: dict[tuple[str, str], None],
+) -> Effect:
     """mean(after) - mean(before) of a daily series: the pool's values, or its gap to the controls (the DiD);
     ``phases``: (baseline, phase)."""
     before_blocks = weekly_blocks(list(before), list(before.values()))
@@ -191,23 +230,56 @@ def _difference(pool: str, phases: tuple[str, str], outcome: str, versus: str, b
             few_weeks[pool, name] = None
     interval = bootstrap_difference(before_blocks, after_blocks)
     p = permutation_p(before_blocks, after_blocks)
-    return Effect(pool, phases[1], outcome, versus, interval.estimate, interval.low, interval.high, p,
-                  len(after), len(before), controls)
+    return Effect(
+        pool,
+        phases[1],
+        outcome,
+        versus,
+        interval.estimate,
+        interval.low,
+        interval.high,
+        p,
+        len(after),
+        len(before),
+        controls,
+    )
 
 
 def _has_controls(effect: Effect, effects: Sequence[Effect]) -> bool:
-    return any(other.pool == effect.pool and other.phase == effect.phase and other.outcome == effect.outcome
-               and other.versus == CONTROLS for other in effects)
+    return any(
+        other.pool == effect.pool
+        and other.phase == effect.phase
+        and other.outcome == effect.outcome
+        and other.versus == CONTROLS
+        for other in effects
+    )
 
 
 def _cost_effect(energy_effect: Effect, effects: Sequence[Effect]) -> Effect | None:
     """The effect on cost per PC made the same way (pool, phase, versus) as the energy effect; None unpriced."""
-    return next((other for other in effects if other.outcome == COST and other.pool == energy_effect.pool
-                 and other.phase == energy_effect.phase and other.versus == energy_effect.versus), None)
+    return next(
+        (
+            other
+            for other in effects
+            if other.outcome == COST
+            and other.pool == energy_effect.pool
+            and other.phase == energy_effect.phase
+            and other.versus == energy_effect.versus
+        ),
+        None,
+    )
 
 
-def _energy(effect: Effect, cost: Effect | None, pool: Pool, study: Study, first: dt.date, last: dt.date,
-            days_mode: str, energy: Energy) -> EnergyChange:
+def _energy(
+    effect: Effect,
+    cost: Effect | None,
+    pool: Pool,
+    study: Study,
+    first: dt.date,
+    last: dt.date,
+    days_mode: str,
+    energy: Energy,
+) -> EnergyChange:
     """Per PC and day, and times the pool's PCs and the phase's days that --days keeps (the effect is a mean over
     such days only). Cost is its own effect (tariffs price the hours differently, so it is not a multiple of kWh);
     CO2 is the kWh change times the one intensity."""
@@ -217,14 +289,23 @@ def _energy(effect: Effect, cost: Effect | None, pool: Pool, study: Study, first
 
     def scaled(interval: Interval, factor: float) -> Interval:
         low, high = interval.low, interval.high
-        return Interval(interval.estimate * factor, None if low is None else low * factor,
-                        None if high is None else high * factor)
+        return Interval(
+            interval.estimate * factor, None if low is None else low * factor, None if high is None else high * factor
+        )
 
     per_pc_day = Interval(effect.estimate, effect.ci_low, effect.ci_high)
     cost_per_pc_day = None if cost is None else Interval(cost.estimate, cost.ci_low, cost.ci_high)
-    co2_per_pc_day = (None if energy.co2_g_per_kwh is None else
-                      scaled(per_pc_day, energy.co2_g_per_kwh / 1000.0))
-    return EnergyChange(effect.pool, effect.phase, effect.versus, per_pc_day, pcs, days,
-                        scaled(per_pc_day, pcs * days),
-                        cost_per_pc_day, None if cost_per_pc_day is None else scaled(cost_per_pc_day, pcs * days),
-                        co2_per_pc_day, None if co2_per_pc_day is None else scaled(co2_per_pc_day, pcs * days))
+    co2_per_pc_day = None if energy.co2_g_per_kwh is None else scaled(per_pc_day, energy.co2_g_per_kwh / 1000.0)
+    return EnergyChange(
+        effect.pool,
+        effect.phase,
+        effect.versus,
+        per_pc_day,
+        pcs,
+        days,
+        scaled(per_pc_day, pcs * days),
+        cost_per_pc_day,
+        None if cost_per_pc_day is None else scaled(cost_per_pc_day, pcs * days),
+        co2_per_pc_day,
+        None if co2_per_pc_day is None else scaled(co2_per_pc_day, pcs * days),
+    )

@@ -14,9 +14,13 @@ from .request import Context
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-LABELS = {"runtime_per_pc_h": "runtime per PC (h)", "runtime_closed_per_pc_h": "runtime outside opening hours "
-          "per PC (h)", "share_on_at_close": "share of PCs on at closing", "energy_per_pc_kwh": "energy per PC (kWh)",
-          "cost_per_pc": "cost per PC"}
+LABELS = {
+    "runtime_per_pc_h": "runtime per PC (h)",
+    "runtime_closed_per_pc_h": "runtime outside opening hours per PC (h)",
+    "share_on_at_close": "share of PCs on at closing",
+    "energy_per_pc_kwh": "energy per PC (kWh)",
+    "cost_per_pc": "cost per PC",
+}
 
 
 class FigureUnavailable(Exception):
@@ -43,8 +47,14 @@ def figure_svg(analysis: Analysis, context: Context) -> str:
                 if outcome in day.values:
                     series[day.pool].append((day.day, day.values[outcome], day.phase))
             for pool, points in series.items():
-                ax.plot([d for d, _, _ in points], [v for _, v, _ in points], lw=0.8, alpha=0.6, color=colours[pool],
-                        label=pool)
+                ax.plot(
+                    [d for d, _, _ in points],
+                    [v for _, v, _ in points],
+                    lw=0.8,
+                    alpha=0.6,
+                    color=colours[pool],
+                    label=pool,
+                )
             _phase_means(ax, analysis, outcome, series, colours)
             label = LABELS.get(outcome, outcome)
             if outcome == "cost_per_pc" and analysis.pricing.currency:
@@ -57,11 +67,16 @@ def figure_svg(analysis: Analysis, context: Context) -> str:
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
-    return text[text.index("<svg"):]
+    return text[text.index("<svg") :]
 
 
-def _phase_means(ax: Axes, analysis: Analysis, outcome: str,
-                 series: dict[str, list[tuple[dt.date, float, str | None]]], colours: dict[str, str]) -> None:
+def _phase_means(
+    ax: Axes,
+    analysis: Analysis,
+    outcome: str,
+    series: dict[str, list[tuple[dt.date, float, str | None]]],
+    colours: dict[str, str],
+) -> None:
     """Each pool's phase mean as a thick line over the phase's days, its interval (if any) as a band (two collections:
     one artist per mean costs seconds with 40 pools)."""
     from matplotlib.collections import LineCollection, PolyCollection
@@ -78,8 +93,9 @@ def _phase_means(ax: Axes, analysis: Analysis, outcome: str,
         lines.append([(start, summary.mean), (end, summary.mean)])
         line_colours.append(colours[summary.pool])
         if summary.ci_low is not None and summary.ci_high is not None:  # none with a single week
-            bands.append([(start, summary.ci_low), (end, summary.ci_low), (end, summary.ci_high),
-                          (start, summary.ci_high)])
+            bands.append(
+                [(start, summary.ci_low), (end, summary.ci_low), (end, summary.ci_high), (start, summary.ci_high)]
+            )
             band_colours.append(colours[summary.pool])
     ax.add_collection(PolyCollection(bands, facecolors=band_colours, alpha=0.25, linewidths=0))
     ax.add_collection(LineCollection(lines, colors=line_colours, linewidths=2))
@@ -94,7 +110,11 @@ def _shade_phases(ax: Axes, context: Context) -> None:
         start, end = max(phase.start, first), min(phase.end or last, last)
         if start > end:
             continue
-        ax.axvspan(float(date2num(start)), float(date2num(end + dt.timedelta(days=1))),
-                   color=f"C{(index + 3) % 10}", alpha=0.1, lw=0,
-                   label=f"phase {phase.name}" + (f" ({', '.join(sorted(phase.pools))})" if phase.pools else ""))
-
+        ax.axvspan(
+            float(date2num(start)),
+            float(date2num(end + dt.timedelta(days=1))),
+            color=f"C{(index + 3) % 10}",
+            alpha=0.1,
+            lw=0,
+            label=f"phase {phase.name}" + (f" ({', '.join(sorted(phase.pools))})" if phase.pools else ""),
+        )

@@ -68,8 +68,15 @@ def keeps_weekday(day: dt.date, pool: Pool, days_mode: str) -> bool:
     return True
 
 
-def select_days(rows: Iterable[PoolDay], pools: Mapping[str, Pool], study: Study, tz: ZoneInfo,
-                min_coverage: float, days_mode: str, priced: bool = False) -> Selection:
+def select_days(
+    rows: Iterable[PoolDay],
+    pools: Mapping[str, Pool],
+    study: Study,
+    tz: ZoneInfo,
+    min_coverage: float,
+    days_mode: str,
+    priced: bool = False,
+) -> Selection:
     """The pool-days to analyse: those of the given pools on the days --days keeps, with enough coverage.
 
     The phase comes from the config's ``study`` as it is now, not from the row's stored tag, so

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pinger.report")
 
+
 def run_report(config: Config, request: ReportRequest, report_format: str, output: str | None) -> None:
     """Write the report, or raise a PingerError before anything is written."""
     baseline_of(config.study, config.source)  # no phases: say what to add before touching the store
@@ -31,17 +32,24 @@ def run_report(config: Config, request: ReportRequest, report_format: str, outpu
     finally:
         store.close()
     pools = {pool.name: pool for pool in config.pools}
-    analysis, context = analyse_rows(rows, pools, config.study, config.timezone, request, str(config.source),
-                                     config.energy)
+    analysis, context = analyse_rows(
+        rows, pools, config.study, config.timezone, request, str(config.source), config.energy
+    )
     from .render import render
 
     write_text(output, render(report_format, analysis, context))
     log.info("report: %d of %d pool-days used, %d effects", len(context.days), len(rows), len(analysis.effects))
 
 
-def analyse_rows(rows: Sequence[PoolDay], pools: Mapping[str, Pool], study: Study, tz: ZoneInfo,
-                 request: ReportRequest, source: str = "the config",
-                 energy: Energy | None = None) -> tuple[Analysis, Context]:
+def analyse_rows(
+    rows: Sequence[PoolDay],
+    pools: Mapping[str, Pool],
+    study: Study,
+    tz: ZoneInfo,
+    request: ReportRequest,
+    source: str = "the config",
+    energy: Energy | None = None,
+) -> tuple[Analysis, Context]:
     """The analysis of stored (or synthetic) pool_daily rows; ReportInputError when they cannot answer.
 
     ``energy`` is the config's ``energy:`` section: with pricing the cost outcome and cost change are
@@ -52,16 +60,19 @@ def analyse_rows(rows: Sequence[PoolDay], pools: Mapping[str, Pool], study: Stud
     pools = {name: pools[name] for name in request.pools if name in pools}  # the rows of other pools are ignored
     span = f"from {request.first} to {request.last}"
     if not rows:
-        raise ReportInputError(f"there are no daily rows of {_names(request.pools)} {span}: run pinger aggregate "
-                               f"--from {request.first} --to {request.last} first, or pick days with samples")
+        raise ReportInputError(
+            f"there are no daily rows of {_names(request.pools)} {span}: run pinger aggregate "
+            f"--from {request.first} --to {request.last} first, or pick days with samples"
+        )
     selection = select_days(rows, pools, study, tz, request.min_coverage, request.days_mode, energy.priced)
     if not selection.days:
         low = sum(selection.left_out.values())
         reasons = [f"{low} are below --min-coverage {request.min_coverage}"] if low else []
         if low < len(rows):
             reasons.append(f"{len(rows) - low} are not kept by --days {request.days_mode} or have no outcome")
-        raise ReportInputError(f"none of the {len(rows)} pool-days {span} is left for the report: "
-                               + ", ".join(reasons))
+        raise ReportInputError(
+            f"none of the {len(rows)} pool-days {span} is left for the report: " + ", ".join(reasons)
+        )
     _require_baselines(selection.days, baseline, span)
     from .analysis import analyse
 
@@ -76,9 +87,11 @@ def _require_baselines(days: Sequence[DayOutcomes], baseline: Phase, span: str) 
     for pool in treated:
         if pool not in with_baseline:
             until = f" to {baseline.end}" if baseline.end else ""
-            raise ReportInputError(f"pool {pool} has no usable days in the baseline phase {baseline.name!r} {span}, "
-                                   f"so nothing to compare its later phases with: include the baseline's days "
-                                   f"({baseline.start}{until}) in --from/--to, or lower --min-coverage")
+            raise ReportInputError(
+                f"pool {pool} has no usable days in the baseline phase {baseline.name!r} {span}, "
+                f"so nothing to compare its later phases with: include the baseline's days "
+                f"({baseline.start}{until}) in --from/--to, or lower --min-coverage"
+            )
 
 
 def _names(pools: Sequence[str]) -> str:

@@ -35,16 +35,34 @@ class SyntheticStudy(NamedTuple):
 
 def synthetic_pools(count: int, pcs: int = 20, watts: float = 80.0) -> tuple[Pool, ...]:
     """Pools P01, P02, … of ``pcs`` PCs each, open Monday to Friday 08:00-20:00."""
-    return tuple(Pool(name=f"P{index:02d}", watts=watts, standby_watts=0.0,
-                      hosts=tuple(Host(f"p{index:02d}-pc{pc:02d}", watts, 0.0, False) for pc in range(pcs)),
-                      tags={}, open=OPEN_WEEKDAYS)
-                 for index in range(1, count + 1))
+    return tuple(
+        Pool(
+            name=f"P{index:02d}",
+            watts=watts,
+            standby_watts=0.0,
+            hosts=tuple(Host(f"p{index:02d}-pc{pc:02d}", watts, 0.0, False) for pc in range(pcs)),
+            tags={},
+            open=OPEN_WEEKDAYS,
+        )
+        for index in range(1, count + 1)
+    )
 
 
-def synthetic_study(pools: int = 6, treated: int = 3, weeks_before: int = 8, weeks_after: int = 8,
-                    effect_h: float = -1.0, seed: int = 0, pcs: int = 20, start: dt.date = MONDAY,
-                    level_h: float = 8.0, noise_h: float = 0.6, pool_week_h: float = 0.4,
-                    common_week_h: float = 0.6, phase: str = "sign") -> SyntheticStudy:
+def synthetic_study(
+    pools: int = 6,
+    treated: int = 3,
+    weeks_before: int = 8,
+    weeks_after: int = 8,
+    effect_h: float = -1.0,
+    seed: int = 0,
+    pcs: int = 20,
+    start: dt.date = MONDAY,
+    level_h: float = 8.0,
+    noise_h: float = 0.6,
+    pool_week_h: float = 0.4,
+    common_week_h: float = 0.6,
+    phase: str = "sign",
+) -> SyntheticStudy:
     """A study with a known effect on runtime per PC and day (``effect_h``); see the module."""
     rng = random.Random(seed)
     made = synthetic_pools(pools, pcs)
@@ -52,8 +70,9 @@ def synthetic_study(pools: int = 6, treated: int = 3, weeks_before: int = 8, wee
     treated_names = names[:treated]
     change = start + dt.timedelta(weeks=weeks_before)
     last = change + dt.timedelta(weeks=weeks_after, days=-1)
-    study = Study((Phase("baseline", start, change - dt.timedelta(days=1)),
-                   Phase(phase, change, None, frozenset(treated_names))))
+    study = Study(
+        (Phase("baseline", start, change - dt.timedelta(days=1)), Phase(phase, change, None, frozenset(treated_names)))
+    )
     levels = {name: rng.gauss(level_h, 1.0) for name in names}
     rows: list[PoolDay] = []
     for week in range(weeks_before + weeks_after):
@@ -76,7 +95,17 @@ def _row(pool: Pool, day: dt.date, per_pc_h: float, study: Study, rng: random.Ra
     is_open = bool(pool.open and pool.open.periods_on(day))
     closed_h = per_pc_h * (0.25 if is_open else 1.0)  # a share of the runtime falls outside opening hours
     on_at_close = min(pcs, max(0, round(pcs * min(per_pc_h / 24.0, 1.0) + rng.gauss(0, 1)))) if is_open else 0
-    return PoolDay(day=day, pool=pool.name, phase=study.phase_for(pool.name, day), tags={}, pcs_total=pcs,
-                   pcs_used=pcs if per_pc_h > 0 else 0, runtime_h=per_pc_h * pcs, avg_runtime_h=per_pc_h,
-                   energy_kwh=per_pc_h * pcs * pool.watts / 1000.0, coverage=1.0,
-                   runtime_closed_h=closed_h * pcs, on_at_close=on_at_close)
+    return PoolDay(
+        day=day,
+        pool=pool.name,
+        phase=study.phase_for(pool.name, day),
+        tags={},
+        pcs_total=pcs,
+        pcs_used=pcs if per_pc_h > 0 else 0,
+        runtime_h=per_pc_h * pcs,
+        avg_runtime_h=per_pc_h,
+        energy_kwh=per_pc_h * pcs * pool.watts / 1000.0,
+        coverage=1.0,
+        runtime_closed_h=closed_h * pcs,
+        on_at_close=on_at_close,
+    )

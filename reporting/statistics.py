@@ -31,8 +31,37 @@ LEVEL = 0.95
 MIN_WEEKS = 2  # fewer calendar weeks: no interval
 Z_975 = 1.959964
 # t(0.975, df) for df = 1..29 (k <= 30 weeks); from df 30 on the normal quantile is used (at most 4 % narrower).
-T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045)
+T_975 = (
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+)
 
 Floats = npt.NDArray[np.float64]
 
@@ -73,8 +102,9 @@ def weekly_blocks(days: Sequence[dt.date], values: Sequence[float]) -> Blocks:
         sums[week] = sums.get(week, 0.0) + value
         counts[week] = counts.get(week, 0) + 1
     weeks = sorted(sums)
-    return Blocks(np.array([sums[w] for w in weeks], dtype=np.float64),
-                  np.array([counts[w] for w in weeks], dtype=np.float64))
+    return Blocks(
+        np.array([sums[w] for w in weeks], dtype=np.float64), np.array([counts[w] for w in weeks], dtype=np.float64)
+    )
 
 
 def _resampled_means(blocks: Blocks, resamples: int, rng: np.random.Generator) -> Floats:
@@ -142,7 +172,7 @@ def permutation_p(before: Blocks, after: Blocks, permutations: int = PERMUTATION
     sums = np.concatenate([before.sums, after.sums])
     counts = np.concatenate([before.counts, after.counts])
     in_after = np.zeros(len(sums), dtype=bool)
-    in_after[len(before.sums):] = True
+    in_after[len(before.sums) :] = True
     observed = abs(after.mean() - before.mean())
     rng = np.random.default_rng(seed)
     labels = rng.permuted(np.tile(in_after, (permutations, 1)), axis=1)

@@ -12,9 +12,11 @@ from pinger.errors import ReportInputError
 
 from .outcomes import DayOutcomes, keeps_weekday
 
-NO_PHASES = ("{source} has no study phases, so there is nothing to compare: add a baseline phase and an intervention, "
-             "e.g. study: {{phases: [{{name: baseline, start: 2026-10-01, end: 2026-10-31}}, "
-             "{{name: polite-sign, start: 2026-11-01, pools: [A101]}}]}}")
+NO_PHASES = (
+    "{source} has no study phases, so there is nothing to compare: add a baseline phase and an intervention, "
+    "e.g. study: {{phases: [{{name: baseline, start: 2026-10-01, end: 2026-10-31}}, "
+    "{{name: polite-sign, start: 2026-11-01, pools: [A101]}}]}}"
+)
 
 
 class Intervention(NamedTuple):
@@ -38,8 +40,9 @@ def phase_days(phase: Phase, first: dt.date, last: dt.date, pool: Pool, days_mod
     too little coverage count too: the effect is the pool's, whether or not it was measured that day."""
     start = max(phase.start, first)
     end = min(phase.end or last, last)
-    return sum(keeps_weekday(start + dt.timedelta(days=offset), pool, days_mode)
-               for offset in range((end - start).days + 1))
+    return sum(
+        keeps_weekday(start + dt.timedelta(days=offset), pool, days_mode) for offset in range((end - start).days + 1)
+    )
 
 
 def interventions(study: Study, baseline: Phase, days: Sequence[DayOutcomes]) -> list[Intervention]:

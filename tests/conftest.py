@@ -57,8 +57,9 @@ def run_pinger():
 
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
         full_env = {**os.environ, **(env or {})}
-        return subprocess.run(pinger_command(*args), capture_output=True, text=True, timeout=timeout,
-                              cwd=ROOT, env=full_env)
+        return subprocess.run(
+            pinger_command(*args), capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=full_env
+        )
 
     return run
 
@@ -70,8 +71,7 @@ class Daemon:
     """A pinger daemon in a subprocess whose log (stderr) the test reads as it goes."""
 
     def __init__(self, argv: list[str], env: dict[str, str] | None = None, popen=subprocess.Popen):
-        self.process = popen(argv, cwd=ROOT, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, **(env or {})})
+        self.process = popen(argv, cwd=ROOT, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
         self.lines: list[str] = []
 
     def wait_for(self, text: str, count: int = 1) -> None:

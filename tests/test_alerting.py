@@ -21,11 +21,36 @@ ALERTING = ROOT / "grafana" / "provisioning" / "alerting"
 DATASOURCE_UID = "pinger-influxdb"
 EXPRESSIONS = "__expr__"
 
-FILE_KEYS = {"apiVersion", "groups", "deleteRules", "contactPoints", "deleteContactPoints", "policies",
-             "resetPolicies", "muteTimes", "deleteMuteTimes", "templates", "deleteTemplates"}
+FILE_KEYS = {
+    "apiVersion",
+    "groups",
+    "deleteRules",
+    "contactPoints",
+    "deleteContactPoints",
+    "policies",
+    "resetPolicies",
+    "muteTimes",
+    "deleteMuteTimes",
+    "templates",
+    "deleteTemplates",
+}
 GROUP_KEYS = {"orgId", "name", "folder", "interval", "rules"}
-RULE_KEYS = {"uid", "title", "condition", "data", "dashboardUid", "panelId", "noDataState", "execErrState",
-             "for", "keepFiringFor", "annotations", "labels", "isPaused", "notification_settings"}
+RULE_KEYS = {
+    "uid",
+    "title",
+    "condition",
+    "data",
+    "dashboardUid",
+    "panelId",
+    "noDataState",
+    "execErrState",
+    "for",
+    "keepFiringFor",
+    "annotations",
+    "labels",
+    "isPaused",
+    "notification_settings",
+}
 QUERY_KEYS = {"refId", "queryType", "relativeTimeRange", "datasourceUid", "model"}
 NO_DATA_STATES = {"Alerting", "NoData", "OK", "KeepLast"}
 EXEC_ERR_STATES = {"Alerting", "Error", "OK", "KeepLast"}
@@ -39,14 +64,17 @@ def load_all() -> dict[str, dict]:
 
 
 def rules() -> list[dict]:
-    return [rule for document in load_all().values() for group in document.get("groups", [])
-            for rule in group["rules"]]
+    return [rule for document in load_all().values() for group in document.get("groups", []) for rule in group["rules"]]
 
 
 def influx_queries() -> list[tuple[str, str]]:
     """(label, Flux) of every query the rules send to the InfluxDB datasource."""
-    return [(f"rule {rule['uid']} query {query['refId']}", query["model"]["query"])
-            for rule in rules() for query in rule["data"] if query["datasourceUid"] == DATASOURCE_UID]
+    return [
+        (f"rule {rule['uid']} query {query['refId']}", query["model"]["query"])
+        for rule in rules()
+        for query in rule["data"]
+        if query["datasourceUid"] == DATASOURCE_UID
+    ]
 
 
 def test_alerting_files_have_grafanas_provisioning_structure():
@@ -119,11 +147,14 @@ def test_rule_queries_read_names_the_collector_and_aggregator_write():
     assert problems == []
 
 
-@pytest.mark.parametrize(("uid", "needle", "threshold", "no_data"), [
-    ("pinger-collector-silent", '_measurement == "collector"', 3, "Alerting"),
-    ("pinger-spool-growing", '_field == "spool_backlog"', 0, "OK"),
-    ("pinger-aggregation-missing", '_measurement == "pool_daily"', 49.5, "NoData"),
-])
+@pytest.mark.parametrize(
+    ("uid", "needle", "threshold", "no_data"),
+    [
+        ("pinger-collector-silent", '_measurement == "collector"', 3, "Alerting"),
+        ("pinger-spool-growing", '_field == "spool_backlog"', 0, "OK"),
+        ("pinger-aggregation-missing", '_measurement == "pool_daily"', 49.5, "NoData"),
+    ],
+)
 def test_the_three_rules_the_issue_asks_for(uid, needle, threshold, no_data):
     (rule,) = [rule for rule in rules() if rule["uid"] == uid]
     queries = {query["refId"]: query for query in rule["data"]}

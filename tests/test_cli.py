@@ -25,11 +25,14 @@ def test_help_names_every_options_default(command):
         assert "(default: " in (action.help or ""), f"{command} {action.option_strings}: {action.help!r}"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["aggregate", "--date", "9999-12-31"], "9999-12-31 is past the last day Pinger can handle, 9999-12-30"),
-    (["export", "--from", "2026-11-01", "--to", "9999-12-31"], "past the last day Pinger can handle"),
-    (["aggregate", "--date", "2026-02-30"], "'2026-02-30' is not a date (YYYY-MM-DD)"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["aggregate", "--date", "9999-12-31"], "9999-12-31 is past the last day Pinger can handle, 9999-12-30"),
+        (["export", "--from", "2026-11-01", "--to", "9999-12-31"], "past the last day Pinger can handle"),
+        (["aggregate", "--date", "2026-02-30"], "'2026-02-30' is not a date (YYYY-MM-DD)"),
+    ],
+)
 def test_impossible_dates_are_one_sentence_and_exit_2(run_pinger, argv, message):
     result = run_pinger(*argv, "-c", "config/demo.yaml")
     assert result.returncode == 2

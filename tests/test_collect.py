@@ -17,7 +17,8 @@ from pinger.errors import StoreError
 
 
 def loopback_config(write_config, store, hosts="127.0.0.1-127.0.0.3", interval="1s", name="pinger.yaml"):
-    return write_config(f"""
+    return write_config(
+        f"""
         timezone: UTC
         interval: {interval}
         collector: {{name: loop}}
@@ -26,7 +27,9 @@ def loopback_config(write_config, store, hosts="127.0.0.1-127.0.0.3", interval="
         storage: {{path: {store}}}
         pools:
           - {{name: LOOP, watts: 50, hosts: [{hosts}]}}
-    """, name)
+    """,
+        name,
+    )
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
@@ -201,8 +204,9 @@ def test_a_second_collector_on_the_same_store_refuses_naming_the_first(write_con
     first.wait_for_sweeps(1)
     second = run_pinger("collect", "-c", str(loopback_config(write_config, store, name="again.yaml")), "--once")
     assert second.returncode == 1
-    assert second.stderr.startswith(f"pinger: another collector is already writing to {store}: loop (pid "
-                                    f"{first.process.pid} on ")
+    assert second.stderr.startswith(
+        f"pinger: another collector is already writing to {store}: loop (pid {first.process.pid} on "
+    )
     assert "pools LOOP); stop it first, or give this one another collector.name and pools of its own" in second.stderr
     assert first.stop() == 0
     assert not list(tmp_path.glob("*.collector-*.lock"))  # the first removed its lock at its stop
@@ -212,7 +216,8 @@ def test_collectors_with_other_names_and_pools_may_share_a_store(write_config, t
     store = tmp_path / "s.sqlite"
     first = daemon("collect", "-c", str(loopback_config(write_config, store)))
     first.wait_for_sweeps(1)
-    other = write_config(f"""
+    other = write_config(
+        f"""
         timezone: UTC
         interval: 1s
         collector: {{name: loop-2}}
@@ -221,7 +226,9 @@ def test_collectors_with_other_names_and_pools_may_share_a_store(write_config, t
         storage: {{path: {store}}}
         pools:
           - {{name: LOOP-2, watts: 50, hosts: [127.0.1.1]}}
-    """, "other.yaml")
+    """,
+        "other.yaml",
+    )
     second = run_pinger("collect", "-c", str(other), "--once")
     assert second.returncode == 0, second.stderr
     assert f"collector loop (pid {first.process.pid} on " in second.stderr

@@ -58,8 +58,10 @@ def mounts(service: dict) -> dict[str, str]:
 
 def test_compose_file_is_valid_against_the_compose_spec(compose):
     schema = json.loads(COMPOSE_SCHEMA.read_text())
-    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-              for e in jsonschema.Draft7Validator(schema).iter_errors(compose)]
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in jsonschema.Draft7Validator(schema).iter_errors(compose)
+    ]
     assert errors == []
 
 
@@ -196,8 +198,12 @@ def test_healthchecks_dependencies_and_restart_policies(services):
 
 def test_state_lives_in_named_volumes(compose, services):
     declared = set(compose["volumes"])
-    expected = {"influxdb": "/var/lib/influxdb2", "grafana": "/var/lib/grafana",
-                "collector": "/var/lib/pinger", "aggregator": "/var/lib/pinger"}
+    expected = {
+        "influxdb": "/var/lib/influxdb2",
+        "grafana": "/var/lib/grafana",
+        "collector": "/var/lib/pinger",
+        "aggregator": "/var/lib/pinger",
+    }
     for name, target in expected.items():
         source = mounts(services[name])[target]
         assert source in declared, f"{name}: {target} is on the named volume it declares"
@@ -240,10 +246,15 @@ def test_operations_doc_covers_start_backup_restore_upgrade_and_scaling():
     text = (ROOT / "docs" / "operations.md").read_text()
     for heading in ("## Quick start", "## Backup", "## Restore", "## Upgrading", "## Scaling"):
         assert heading in text
-    for command in ("cp .env.example .env", "docker compose up -d", "influx backup", "influx restore --full",
-                    "spool.sqlite", "kill -s HUP collector"):
+    for command in (
+        "cp .env.example .env",
+        "docker compose up -d",
+        "influx backup",
+        "influx restore --full",
+        "spool.sqlite",
+        "kill -s HUP collector",
+    ):
         assert command in text
-
 
 
 def references(node) -> set[str]:
@@ -262,8 +273,11 @@ def test_the_operator_token_reaches_only_influxdb_and_the_setup_service(services
 def test_each_service_mounts_only_its_own_token_volume_read_only(compose, services):
     for owner, volume in TOKEN_VOLUMES.items():
         assert volume in compose["volumes"]
-        holders = {name: mounts(service) for name, service in services.items()
-                   if any(source.split(":")[0] == volume for source in mounts(service).values())}
+        holders = {
+            name: mounts(service)
+            for name, service in services.items()
+            if any(source.split(":")[0] == volume for source in mounts(service).values())
+        }
         assert set(holders) == {owner, SETUP}, f"{volume} is mounted by {sorted(holders)}"
         assert holders[owner]["/run/pinger"] == f"{volume}:ro"
         assert holders[SETUP][f"/tokens/{owner}"] == volume
@@ -302,10 +316,10 @@ def test_one_variable_sets_the_site_time_zone_for_grafana_collector_and_aggregat
 
 def test_readme_says_next_to_timezone_that_grafana_follows_pinger_timezone():
     readme = (ROOT / "README.md").read_text()
-    sample = readme[readme.index("## Configuration"):]
-    sample = sample[sample.index("```yaml"):]
+    sample = readme[readme.index("## Configuration") :]
+    sample = sample[sample.index("```yaml") :]
     at = sample.index("timezone:")
-    comment = sample[at:sample.index("\ninterval:", at)]
+    comment = sample[at : sample.index("\ninterval:", at)]
     assert "PINGER_TIMEZONE" in comment and "check-config" in comment and "Grafana" in comment
 
 
@@ -313,8 +327,8 @@ def test_operations_doc_explains_tokens_time_zone_alerts_and_exact_csv():
     text = (ROOT / "docs" / "operations.md").read_text()
     for heading in ("## Tokens", "## Site time zone", "## Alerts", "## Exact CSV from Grafana"):
         assert heading in text
-    tokens = text[text.index("## Tokens"):]
-    tokens = tokens[:tokens.index("\n## ", 4)]
+    tokens = text[text.index("## Tokens") :]
+    tokens = tokens[: tokens.index("\n## ", 4)]
     for service in ("grafana", "collector", "aggregator", SETUP):
         assert f"`{service}`" in tokens
     assert "Formatted data" in text and "GRAFANA_ALERT_EMAIL" in text and "PINGER_TIMEZONE" in text

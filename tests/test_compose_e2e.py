@@ -34,7 +34,7 @@ def fake_docker(folder: Path, body: str) -> Path:
     """A `docker` command that answers with the given shell case statement body; `dirname` beside it."""
     folder.mkdir()
     docker = folder / "docker"
-    docker.write_text(f"#!{BASH}\ncase \"$*\" in\n{body}\nesac\n")
+    docker.write_text(f'#!{BASH}\ncase "$*" in\n{body}\nesac\n')
     docker.chmod(0o755)
     for tool in ("dirname", "grep"):
         found = shutil.which(tool)
@@ -55,25 +55,35 @@ def test_the_script_skips_here_with_its_reason():
     result = run_script()
     assert result.returncode == SKIPPED, result.stdout + result.stderr
     assert result.stderr == ""
-    assert re.fullmatch(r"compose_e2e: SKIP: (no docker CLI on PATH|no Docker engine reachable \(.+\))\n",
-                        result.stdout), result.stdout
+    assert re.fullmatch(
+        r"compose_e2e: SKIP: (no docker CLI on PATH|no Docker engine reachable \(.+\))\n", result.stdout
+    ), result.stdout
     assert time.monotonic() - started < 10
 
 
 def test_without_an_engine_the_daemons_answer_is_the_reason(tmp_path):
-    folder = fake_docker(tmp_path / "bin", '  info*) echo "Cannot connect to the Docker daemon at '
-                                           'unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1 ;;')
+    folder = fake_docker(
+        tmp_path / "bin",
+        '  info*) echo "Cannot connect to the Docker daemon at '
+        'unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1 ;;',
+    )
     result = run_script([folder])
-    assert (result.returncode, result.stdout) == (SKIPPED, (
-        "compose_e2e: SKIP: no Docker engine reachable (Cannot connect to the Docker daemon at "
-        "unix:///var/run/docker.sock. Is the docker daemon running?)\n"))
+    assert (result.returncode, result.stdout) == (
+        SKIPPED,
+        (
+            "compose_e2e: SKIP: no Docker engine reachable (Cannot connect to the Docker daemon at "
+            "unix:///var/run/docker.sock. Is the docker daemon running?)\n"
+        ),
+    )
 
 
 def test_without_the_compose_plugin_it_skips(tmp_path):
     folder = fake_docker(tmp_path / "bin", '  info*) echo 27.5.1 ;;\n  "compose version") exit 1 ;;')
     result = run_script([folder])
     assert (result.returncode, result.stdout) == (
-        SKIPPED, "compose_e2e: SKIP: Docker engine 27.5.1, but no Compose plugin (docker compose)\n")
+        SKIPPED,
+        "compose_e2e: SKIP: Docker engine 27.5.1, but no Compose plugin (docker compose)\n",
+    )
 
 
 def test_without_docker_it_skips(tmp_path):
@@ -91,6 +101,7 @@ def test_the_script_is_executable_and_strict():
 
 # -- the compose override: valid, and still matching docker-compose.yml ------------------------------------
 
+
 @pytest.fixture(scope="module")
 def override() -> dict:
     return yaml.safe_load(OVERRIDE.read_text())
@@ -102,8 +113,10 @@ def base() -> dict:
 
 
 def test_override_is_valid_against_the_compose_spec(override):
-    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-              for e in jsonschema.Draft7Validator(json.loads(COMPOSE_SCHEMA.read_text())).iter_errors(override)]
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in jsonschema.Draft7Validator(json.loads(COMPOSE_SCHEMA.read_text())).iter_errors(override)
+    ]
     assert errors == []
 
 
@@ -149,6 +162,7 @@ def test_the_daily_csv_table_flux_the_script_sends_has_no_variable_left():
 
 
 # -- the workflow ------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def workflow() -> dict:

@@ -113,62 +113,111 @@ def test_every_problem_is_reported_at_once_with_its_line(write_config):
     assert problems_of(path) == [f"{path}:{line}" for line in expected]
 
 
-@pytest.mark.parametrize("body, expected", [
-    ("pools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n", "1: timezone: required"),
-    ("timezone: UTC\n", "1: pools: required (a list of pools with their hosts)"),
-    ("timezone: UTC\npools:\n  - {name: A, hosts: [10.0.0.1]}\n", "3: pools[0].watts: required"),
-    ("timezone: UTC\npools:\n  - {name: A, watts: 1}\n", "3: pools[0].hosts: required: at least one host"),
-    ("timezone: UTC\nallow: [127.0.0.0/8]\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n",
-     "4: pools[0].hosts[0]: 10.0.0.1 is outside the allowed networks (allow:)"),
-    # A range that leaves the allowed network names its first address outside, not its first address.
-    ("timezone: UTC\nallow: [10.0.0.0/30, 10.0.0.8/29]\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.2-10.0.0.9]}\n",
-     "4: pools[0].hosts[0]: 10.0.0.4 is outside the allowed networks (allow:)"),
-    ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n"
-     "  - {name: B, watts: 1, hosts: [10.0.0.0/30]}\n",
-     "4: pools[1].hosts[0]: host 10.0.0.1 is already listed at line 3 (pool A)"),
-    ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['fe80::1']}\n",
-     "3: pools[0].hosts[0]: 'fe80::1' is link-local and would need an interface; "
-     "list a global or unique-local address"),
-    ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['::ffff:10.0.0.1']}\n",
-     "3: pools[0].hosts[0]: '::ffff:10.0.0.1' is an IPv4-mapped address; list 10.0.0.1 instead"),
-    ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['fd00::1:2:3:4:5:6:7']}\n",
-     "3: pools[0].hosts[0]: 'fd00::1:2:3:4:5:6:7' is not an IPv6 address"),
-    ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['fd00::/64']}\n",
-     "3: pools[0].hosts[0]: 'fd00::/64' holds more than 65536 addresses; split it"),
-    ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [fd00::]}\n",
-     "3: (yaml): found unexpected ':' (quote IPv6 addresses inside [...] lists, e.g. ['fd00::1'])"),
-    ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['fd00::9-fd00::3']}\n",
-     "3: pools[0].hosts[0]: range 'fd00::9-fd00::3' ends before it starts"),
-    ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['FD00::1', 'fd00:0:0::1']}\n",
-     "3: pools[0].hosts[1]: host fd00::1 is already listed at line 3 (pool A)"),
-    ("timezone: UTC\nallow: [10.0.0.0/8, 'fd00:1::/64']\npools:\n  - {name: A, watts: 1, hosts: ['fd00:2::1']}\n",
-     "4: pools[0].hosts[0]: fd00:2::1 is outside the allowed networks (allow:)"),
-    # ::a00:1 is 10.0.0.1 as a number; an IPv4 network still does not hold it.
-    ("timezone: UTC\nallow: [10.0.0.0/8]\npools:\n  - {name: A, watts: 1, hosts: ['::a00:1']}\n",
-     "4: pools[0].hosts[0]: ::a00:1 is outside the allowed networks (allow:)"),
-    ("timezone: UTC\nallow: ['fd00:1::/64']\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n",
-     "4: pools[0].hosts[0]: 10.0.0.1 is outside the allowed networks (allow:)"),
-    ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.9-10.0.0.3]}\n",
-     "3: pools[0].hosts[0]: range '10.0.0.9-10.0.0.3' ends before it starts"),
-    ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1/33]}\n",
-     "3: pools[0].hosts[0]: '10.0.0.1/33' is not a CIDR network (write e.g. 10.1.2.0/28 or fd00:1::/120)"),
-    ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1/28]}\n",
-     "3: pools[0].hosts[0]: '10.0.0.1/28' has host bits set; did you mean 10.0.0.0/28?"),
-    ("timezone: UTC\npools:\n  - {name: A, watts: 1, open: {mon: '8:00-25:00'}, hosts: [10.0.0.1]}\n",
-     "3: pools[0].open.mon: '25:00' is not a time of day (write HH:MM)"),
-    ("timezone: UTC\npools:\n  - {name: A, watts: 1, open: {funday: '08:00-10:00'}, hosts: [10.0.0.1]}\n",
-     "3: pools[0].open.funday: 'funday' is not a weekday (mon, tue, wed, thu, fri, sat, sun)"),
-    ("timezone: UTC\naggregate: {at: 25:00}\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n",
-     "2: aggregate.at: '25:00' is not a time of day (write HH:MM)"),
-    ("timezone: UTC\nstorage: {backend: influxdb}\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n",
-     "2: storage.influxdb: required when backend is influxdb (url, org, bucket, token)"),
-    ("timezone: UTC\ntimezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n",
-     "2: timezone: given twice in the same mapping"),
-    ("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\nstudy:\n  phases:\n"
-     "    - {name: a, start: 2026-01-01, end: 2026-01-31}\n    - {name: b, start: 2026-01-31}\n",
-     "7: study.phases[1]: overlaps phase 'a' for the same pool; a day has one phase"),
-    ("timezone: UTC\npools: [\n", None),  # YAML syntax error: reported with a line, not a traceback
-])
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("pools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n", "1: timezone: required"),
+        ("timezone: UTC\n", "1: pools: required (a list of pools with their hosts)"),
+        ("timezone: UTC\npools:\n  - {name: A, hosts: [10.0.0.1]}\n", "3: pools[0].watts: required"),
+        ("timezone: UTC\npools:\n  - {name: A, watts: 1}\n", "3: pools[0].hosts: required: at least one host"),
+        (
+            "timezone: UTC\nallow: [127.0.0.0/8]\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n",
+            "4: pools[0].hosts[0]: 10.0.0.1 is outside the allowed networks (allow:)",
+        ),
+        # A range that leaves the allowed network names its first address outside, not its first address.
+        (
+            "timezone: UTC\nallow: [10.0.0.0/30, 10.0.0.8/29]\n"
+            "pools:\n  - {name: A, watts: 1, hosts: [10.0.0.2-10.0.0.9]}\n",
+            "4: pools[0].hosts[0]: 10.0.0.4 is outside the allowed networks (allow:)",
+        ),
+        (
+            "timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n"
+            "  - {name: B, watts: 1, hosts: [10.0.0.0/30]}\n",
+            "4: pools[1].hosts[0]: host 10.0.0.1 is already listed at line 3 (pool A)",
+        ),
+        (
+            "timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['fe80::1']}\n",
+            "3: pools[0].hosts[0]: 'fe80::1' is link-local and would need an interface; "
+            "list a global or unique-local address",
+        ),
+        (
+            "timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['::ffff:10.0.0.1']}\n",
+            "3: pools[0].hosts[0]: '::ffff:10.0.0.1' is an IPv4-mapped address; list 10.0.0.1 instead",
+        ),
+        (
+            "timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['fd00::1:2:3:4:5:6:7']}\n",
+            "3: pools[0].hosts[0]: 'fd00::1:2:3:4:5:6:7' is not an IPv6 address",
+        ),
+        (
+            "timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['fd00::/64']}\n",
+            "3: pools[0].hosts[0]: 'fd00::/64' holds more than 65536 addresses; split it",
+        ),
+        (
+            "timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [fd00::]}\n",
+            "3: (yaml): found unexpected ':' (quote IPv6 addresses inside [...] lists, e.g. ['fd00::1'])",
+        ),
+        (
+            "timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['fd00::9-fd00::3']}\n",
+            "3: pools[0].hosts[0]: range 'fd00::9-fd00::3' ends before it starts",
+        ),
+        (
+            "timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['FD00::1', 'fd00:0:0::1']}\n",
+            "3: pools[0].hosts[1]: host fd00::1 is already listed at line 3 (pool A)",
+        ),
+        (
+            "timezone: UTC\nallow: [10.0.0.0/8, 'fd00:1::/64']\n"
+            "pools:\n  - {name: A, watts: 1, hosts: ['fd00:2::1']}\n",
+            "4: pools[0].hosts[0]: fd00:2::1 is outside the allowed networks (allow:)",
+        ),
+        # ::a00:1 is 10.0.0.1 as a number; an IPv4 network still does not hold it.
+        (
+            "timezone: UTC\nallow: [10.0.0.0/8]\npools:\n  - {name: A, watts: 1, hosts: ['::a00:1']}\n",
+            "4: pools[0].hosts[0]: ::a00:1 is outside the allowed networks (allow:)",
+        ),
+        (
+            "timezone: UTC\nallow: ['fd00:1::/64']\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n",
+            "4: pools[0].hosts[0]: 10.0.0.1 is outside the allowed networks (allow:)",
+        ),
+        (
+            "timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.9-10.0.0.3]}\n",
+            "3: pools[0].hosts[0]: range '10.0.0.9-10.0.0.3' ends before it starts",
+        ),
+        (
+            "timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1/33]}\n",
+            "3: pools[0].hosts[0]: '10.0.0.1/33' is not a CIDR network (write e.g. 10.1.2.0/28 or fd00:1::/120)",
+        ),
+        (
+            "timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1/28]}\n",
+            "3: pools[0].hosts[0]: '10.0.0.1/28' has host bits set; did you mean 10.0.0.0/28?",
+        ),
+        (
+            "timezone: UTC\npools:\n  - {name: A, watts: 1, open: {mon: '8:00-25:00'}, hosts: [10.0.0.1]}\n",
+            "3: pools[0].open.mon: '25:00' is not a time of day (write HH:MM)",
+        ),
+        (
+            "timezone: UTC\npools:\n  - {name: A, watts: 1, open: {funday: '08:00-10:00'}, hosts: [10.0.0.1]}\n",
+            "3: pools[0].open.funday: 'funday' is not a weekday (mon, tue, wed, thu, fri, sat, sun)",
+        ),
+        (
+            "timezone: UTC\naggregate: {at: 25:00}\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n",
+            "2: aggregate.at: '25:00' is not a time of day (write HH:MM)",
+        ),
+        (
+            "timezone: UTC\nstorage: {backend: influxdb}\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n",
+            "2: storage.influxdb: required when backend is influxdb (url, org, bucket, token)",
+        ),
+        (
+            "timezone: UTC\ntimezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n",
+            "2: timezone: given twice in the same mapping",
+        ),
+        (
+            "timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\nstudy:\n  phases:\n"
+            "    - {name: a, start: 2026-01-01, end: 2026-01-31}\n    - {name: b, start: 2026-01-31}\n",
+            "7: study.phases[1]: overlaps phase 'a' for the same pool; a day has one phase",
+        ),
+        ("timezone: UTC\npools: [\n", None),  # YAML syntax error: reported with a line, not a traceback
+    ],
+)
 def test_single_mistakes(write_config, body, expected):
     path = write_config(body)
     problems = problems_of(path)
@@ -179,8 +228,10 @@ def test_single_mistakes(write_config, body, expected):
 
 
 def test_a_range_across_two_adjacent_allowed_networks_is_allowed(write_config):
-    path = write_config("timezone: UTC\nallow: [10.0.0.0/30, 10.0.0.4/30]\n"
-                        "pools:\n  - {name: A, watts: 1, hosts: [10.0.0.1-10.0.0.6]}\n")
+    path = write_config(
+        "timezone: UTC\nallow: [10.0.0.0/30, 10.0.0.4/30]\n"
+        "pools:\n  - {name: A, watts: 1, hosts: [10.0.0.1-10.0.0.6]}\n"
+    )
     assert [host.name for host in load_config(path).pools[0].hosts] == [f"10.0.0.{i}" for i in range(1, 7)]
 
 
@@ -214,19 +265,22 @@ def test_durations(text, seconds):
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("spec, first, last, count", [
-    ("10.0.0.5", "10.0.0.5", "10.0.0.5", 1),
-    ("10.0.0.250-10.0.1.4", "10.0.0.250", "10.0.1.4", 11),
-    ("10.0.0.5-9", "10.0.0.5", "10.0.0.9", 5),
-    ("10.0.0.0/28", "10.0.0.1", "10.0.0.14", 14),
-    ("10.0.0.8/31", "10.0.0.8", "10.0.0.9", 2),
-    ("PC-7.Example.EDU.", "pc-7.example.edu", "pc-7.example.edu", 1),
-    ("FD00:0:0:0::A", "fd00::a", "fd00::a", 1),
-    ("2001:db8::fffe-2001:db8::1:1", "2001:db8::fffe", "2001:db8::1:1", 4),
-    ("fd00:1::/126", "fd00:1::1", "fd00:1::3", 3),
-    ("fd00:1::4/127", "fd00:1::4", "fd00:1::5", 2),
-    ("fd00:1::/120", "fd00:1::1", "fd00:1::ff", 255),
-])
+@pytest.mark.parametrize(
+    "spec, first, last, count",
+    [
+        ("10.0.0.5", "10.0.0.5", "10.0.0.5", 1),
+        ("10.0.0.250-10.0.1.4", "10.0.0.250", "10.0.1.4", 11),
+        ("10.0.0.5-9", "10.0.0.5", "10.0.0.9", 5),
+        ("10.0.0.0/28", "10.0.0.1", "10.0.0.14", 14),
+        ("10.0.0.8/31", "10.0.0.8", "10.0.0.9", 2),
+        ("PC-7.Example.EDU.", "pc-7.example.edu", "pc-7.example.edu", 1),
+        ("FD00:0:0:0::A", "fd00::a", "fd00::a", 1),
+        ("2001:db8::fffe-2001:db8::1:1", "2001:db8::fffe", "2001:db8::1:1", 4),
+        ("fd00:1::/126", "fd00:1::1", "fd00:1::3", 3),
+        ("fd00:1::4/127", "fd00:1::4", "fd00:1::5", 2),
+        ("fd00:1::/120", "fd00:1::1", "fd00:1::ff", 255),
+    ],
+)
 def test_host_forms(spec, first, last, count):
     names, _ = expand_host_spec(spec)
     assert (names[0], names[-1], len(names)) == (first, last, count)

@@ -33,6 +33,7 @@ def pool(hosts: str = "[10.0.0.1]") -> str:
 
 # -- 1. intervals and other durations ------------------------------------------------------------------
 
+
 def test_sub_second_interval_is_refused(write_config):
     path = write_config("timezone: UTC\ninterval: 500ms\n" + pool())
     assert problems_of(path) == [f"{path}:2: interval: must be at least 1s: samples are stored on whole seconds"]
@@ -44,30 +45,46 @@ def test_one_second_interval_with_a_short_timeout_is_accepted(write_config):
     assert config.interval == 1.0 and config.aggregate.hold == 1.0
 
 
-@pytest.mark.parametrize("settings, line, expected", [
-    ("interval: 10s\nping: {timeout: 4s, retries: 2}\n", 3,
-     "4s × (1 + 2 retries) = 12s is not shorter than the interval 10s"),
-    ("interval: 10s\nping:\n  retries: 1\n  timeout: 5s\n", 5,
-     "5s × (1 + 1 retry) = 10s is not shorter than the interval 10s"),
-    # The defaults (timeout 1s, one retry) do not fit a 2s interval: the interval's line is named.
-    ("interval: 2s\n", 2, "1s × (1 + 1 retry) = 2s is not shorter than the interval 2s"),
-    ("interval: 1.5s\nping: {timeout: 500ms, retries: 2}\n", 3,
-     "0.5s × (1 + 2 retries) = 1.5s is not shorter than the interval 1.5s"),
-])
+@pytest.mark.parametrize(
+    "settings, line, expected",
+    [
+        (
+            "interval: 10s\nping: {timeout: 4s, retries: 2}\n",
+            3,
+            "4s × (1 + 2 retries) = 12s is not shorter than the interval 10s",
+        ),
+        (
+            "interval: 10s\nping:\n  retries: 1\n  timeout: 5s\n",
+            5,
+            "5s × (1 + 1 retry) = 10s is not shorter than the interval 10s",
+        ),
+        # The defaults (timeout 1s, one retry) do not fit a 2s interval: the interval's line is named.
+        ("interval: 2s\n", 2, "1s × (1 + 1 retry) = 2s is not shorter than the interval 2s"),
+        (
+            "interval: 1.5s\nping: {timeout: 500ms, retries: 2}\n",
+            3,
+            "0.5s × (1 + 2 retries) = 1.5s is not shorter than the interval 1.5s",
+        ),
+    ],
+)
 def test_a_sweep_that_cannot_finish_within_the_interval_is_refused(write_config, settings, line, expected):
     path = write_config("timezone: UTC\n" + settings + pool())
     assert problems_of(path) == [
-        f"{path}:{line}: ping.timeout: {expected}: a sweep could not finish before the next one is due"]
+        f"{path}:{line}: ping.timeout: {expected}: a sweep could not finish before the next one is due"
+    ]
 
 
-@pytest.mark.parametrize("settings, expected", [
-    ("interval: 99999999999999h\n", "2: interval: must be at most 24h (one day)"),
-    ("interval: 25h\n", "2: interval: must be at most 24h (one day)"),
-    ("interval: " + "9" * 400 + "h\n", "2: interval: must be at most 24h (one day)"),  # float('9...9') is inf
-    ("ping: {timeout: 99999999999999h}\n", "2: ping.timeout: must be at most 24h (one day)"),
-    ("aggregate: {hold: 99999999999999h}\n", "2: aggregate.hold: must be at most 24h (one day)"),
-    ("aggregate: {hold: 1441m}\n", "2: aggregate.hold: must be at most 24h (one day)"),
-])
+@pytest.mark.parametrize(
+    "settings, expected",
+    [
+        ("interval: 99999999999999h\n", "2: interval: must be at most 24h (one day)"),
+        ("interval: 25h\n", "2: interval: must be at most 24h (one day)"),
+        ("interval: " + "9" * 400 + "h\n", "2: interval: must be at most 24h (one day)"),  # float('9...9') is inf
+        ("ping: {timeout: 99999999999999h}\n", "2: ping.timeout: must be at most 24h (one day)"),
+        ("aggregate: {hold: 99999999999999h}\n", "2: aggregate.hold: must be at most 24h (one day)"),
+        ("aggregate: {hold: 1441m}\n", "2: aggregate.hold: must be at most 24h (one day)"),
+    ],
+)
 def test_durations_above_one_day_are_refused(write_config, settings, expected):
     path = write_config("timezone: UTC\n" + settings + pool())
     assert problems_of(path) == [f"{path}:{expected}"]
@@ -109,8 +126,9 @@ def in_child(*args: str) -> dict:
     """Run load_config (or reload_config) in a child process: a regression that blocks or reads
     without end fails the test after 20 seconds instead of hanging the suite."""
     try:
-        result = subprocess.run([sys.executable, "-c", LOAD_IN_CHILD, *args], capture_output=True, text=True,
-                                timeout=20, cwd=ROOT)
+        result = subprocess.run(
+            [sys.executable, "-c", LOAD_IN_CHILD, *args], capture_output=True, text=True, timeout=20, cwd=ROOT
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"loading {args[1]} did not finish within 20 seconds")
     assert result.returncode == 0, result.stderr
@@ -152,8 +170,10 @@ def test_reload_keeps_the_running_config_when_the_file_became_a_fifo(tmp_path, w
     fifo = tmp_path / "pinger.yaml"
     os.mkfifo(fifo)
     result = in_child("reload", str(fifo), str(good))
-    assert result == {"kept": True, "log": [
-        f"config reload rejected, keeping the running config:\n{fifo}: not a regular file (a named pipe)"]}
+    assert result == {
+        "kept": True,
+        "log": [f"config reload rejected, keeping the running config:\n{fifo}: not a regular file (a named pipe)"],
+    }
 
 
 def test_reload_keeps_the_running_config_when_the_file_grew_too_large(tmp_path, write_config, caplog):
@@ -167,6 +187,7 @@ def test_reload_keeps_the_running_config_when_the_file_grew_too_large(tmp_path, 
 
 
 # -- 3. alias bombs -------------------------------------------------------------------------------------
+
 
 def refused_quickly(path) -> list[str]:
     started = time.monotonic()
@@ -182,7 +203,8 @@ def test_aliases_repeating_a_65534_host_list_2000_times_are_refused_quickly(writ
     lines += [f"  - {{name: P{i}, watts: 1, hosts: *big}}" for i in range(1, 2001)]
     path = write_config("\n".join(lines) + "\n")
     assert refused_quickly(path) == [
-        f"{path}:3: pools: the pools hold 131,133,534 hosts, more than the 1,000,000 a config may have"]
+        f"{path}:3: pools: the pools hold 131,133,534 hosts, more than the 1,000,000 a config may have"
+    ]
 
 
 def test_aliases_repeating_a_whole_pool_2000_times_are_refused_quickly(write_config):
@@ -190,19 +212,20 @@ def test_aliases_repeating_a_whole_pool_2000_times_are_refused_quickly(write_con
     lines += ["  - *pool"] * 2000
     path = write_config("\n".join(lines) + "\n")
     assert refused_quickly(path) == [
-        f"{path}:3: pools: the pools hold 131,133,534 hosts, more than the 1,000,000 a config may have"]
+        f"{path}:3: pools: the pools hold 131,133,534 hosts, more than the 1,000,000 a config may have"
+    ]
 
 
 def test_aliases_multiplying_nodes_are_refused_quickly(write_config):
     # Few hosts, but 2,000 pools each walking the same 5,000 tags: ten million visits.
     tags = ", ".join(f"k{i}: v" for i in range(5000))
     lines = ["timezone: UTC", "pools:", f"  - {{name: P0, watts: 1, tags: &tags {{{tags}}}, hosts: [10.1.0.0]}}"]
-    lines += [f"  - {{name: P{i}, watts: 1, tags: *tags, hosts: [10.1.{i // 256}.{i % 256}]}}"
-              for i in range(1, 2000)]
+    lines += [f"  - {{name: P{i}, watts: 1, tags: *tags, hosts: [10.1.{i // 256}.{i % 256}]}}" for i in range(1, 2000)]
     path = write_config("\n".join(lines) + "\n")
     assert refused_quickly(path) == [
         f"{path}:3: (aliases): aliases repeat the node on this line 1,999 times, expanding the config "
-        "by 19,991,999 nodes, more than the 100,000 a config may gain through aliases"]
+        "by 19,991,999 nodes, more than the 100,000 a config may gain through aliases"
+    ]
 
 
 def test_billion_laughs_is_refused_quickly(write_config):
@@ -213,29 +236,52 @@ def test_billion_laughs_is_refused_quickly(write_config):
     problems = refused_quickly(path)
     assert problems == [
         f"{path}:2: (aliases): aliases repeat the node on this line 2,111,111,110 times, expanding the config "
-        "by 23,456,790,101 nodes, more than the 100,000 a config may gain through aliases"]
+        "by 23,456,790,101 nodes, more than the 100,000 a config may gain through aliases"
+    ]
 
 
 def test_an_alias_inside_its_own_anchor_is_refused(write_config):
     path = write_config("timezone: UTC\npools: &pools\n  - {name: A, watts: 1, hosts: *pools}\n")
     assert refused_quickly(path) == [
-        f"{path}:3: (aliases): the node starting on this line holds an alias to a node that contains it"]
+        f"{path}:3: (aliases): the node starting on this line holds an alias to a node that contains it"
+    ]
 
 
-@pytest.mark.parametrize("spec", [
-    "10.0.0.5", "10.0.0.250-10.0.1.4", "10.0.0.5-9", "10.0.0.0/28", "10.0.0.8/31", "10.0.0.8/32", "10.0.0.0/16",
-    "PC-7.Example.EDU.", "FD00:0:0:0::A", "2001:db8::fffe-2001:db8::1:1", "fd00:1::/126", "fd00:1::4/127",
-    "fd00:1::5/128", "fd00:1::/120", "fd00:1::/112", "10.0.0.0-10.0.255.255",
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "10.0.0.5",
+        "10.0.0.250-10.0.1.4",
+        "10.0.0.5-9",
+        "10.0.0.0/28",
+        "10.0.0.8/31",
+        "10.0.0.8/32",
+        "10.0.0.0/16",
+        "PC-7.Example.EDU.",
+        "FD00:0:0:0::A",
+        "2001:db8::fffe-2001:db8::1:1",
+        "fd00:1::/126",
+        "fd00:1::4/127",
+        "fd00:1::5/128",
+        "fd00:1::/120",
+        "fd00:1::/112",
+        "10.0.0.0-10.0.255.255",
+    ],
+)
 def test_host_spec_size_counts_what_expand_host_spec_makes(spec):
     assert host_spec_size(spec) == len(expand_host_spec(spec)[0])
 
 
 def test_anchors_for_shared_opening_hours_and_tags_still_work(write_config):
-    lines = ["timezone: UTC", "pools:",
-             "  - {name: P0, watts: 1, open: &open {mon-fri: '08:00-20:00'}, tags: &tags {b: main}, hosts: [10.1.0.0]}"]
-    lines += [f"  - {{name: P{i}, watts: 1, open: *open, tags: *tags, hosts: [10.1.{i // 256}.{i % 256}]}}"
-              for i in range(1, 1000)]
+    lines = [
+        "timezone: UTC",
+        "pools:",
+        "  - {name: P0, watts: 1, open: &open {mon-fri: '08:00-20:00'}, tags: &tags {b: main}, hosts: [10.1.0.0]}",
+    ]
+    lines += [
+        f"  - {{name: P{i}, watts: 1, open: *open, tags: *tags, hosts: [10.1.{i // 256}.{i % 256}]}}"
+        for i in range(1, 1000)
+    ]
     config = load_config(write_config("\n".join(lines) + "\n"), environ={})
     assert config.host_count == 1000 and config.pools[999].tags == {"b": "main"}
 
@@ -245,19 +291,25 @@ def test_the_host_bound_is_inclusive(write_config, monkeypatch):
     monkeypatch.setattr(config_load, "MAX_HOSTS", 20)
     path = write_config("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.0/28, fd00::1-fd00::6]}\n")
     assert load_config(path, environ={}).host_count == 20
-    path = write_config("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.0/28]}\n"
-                        "  - {name: B, watts: 1, hosts: [fd00::1-fd00::7]}\n")
+    path = write_config(
+        "timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.0/28]}\n"
+        "  - {name: B, watts: 1, hosts: [fd00::1-fd00::7]}\n"
+    )
     assert problems_of(path) == [f"{path}:3: pools: the pools hold 21 hosts, more than the 20 a config may have"]
 
 
 # -- 4. messages: encoding, tabs, watts ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("content, expected", [
-    (b"timezone: UTC\npools:\n  - {name: Caf\xe9, watts: 1, hosts: [10.0.0.1]}\n", "byte 0xe9 at line 3"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "byte 0x89 at line 1"),
-    (b"\xff\xfet\x00i\x00m\x00e\x00", "byte 0xff at line 1"),  # UTF-16
-    (b"timezone: UTC\n\n\x00\x00\x00", "byte 0x00 at line 3"),  # valid UTF-8, but not text
-])
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"timezone: UTC\npools:\n  - {name: Caf\xe9, watts: 1, hosts: [10.0.0.1]}\n", "byte 0xe9 at line 3"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "byte 0x89 at line 1"),
+        (b"\xff\xfet\x00i\x00m\x00e\x00", "byte 0xff at line 1"),  # UTF-16
+        (b"timezone: UTC\n\n\x00\x00\x00", "byte 0x00 at line 3"),  # valid UTF-8, but not text
+    ],
+)
 def test_a_file_that_is_not_utf8_text_names_the_byte_and_line(tmp_path, content, expected):
     path = tmp_path / "binary.yaml"
     path.write_bytes(content)
@@ -270,11 +322,14 @@ def test_a_character_yaml_refuses_is_named_on_one_line_with_its_line(tmp_path):
     assert problems_of(path) == [f"{path}:3: (yaml): the character U+0080 is not allowed in YAML"]
 
 
-@pytest.mark.parametrize("body, line", [
-    ("timezone: UTC\npools:\n\t- {name: A, watts: 1, hosts: [10.0.0.1]}\n", 3),
-    ("timezone: UTC\npools:\n  - name: A\n    watts: 1\n\thosts: [10.0.0.1]\n", 5),
-    ("timezone: UTC\npools:\n  - name: A\n    watts: 1\n    hosts:\n      - 10.0.0.1\n  \t  - 10.0.0.2\n", 7),
-])
+@pytest.mark.parametrize(
+    "body, line",
+    [
+        ("timezone: UTC\npools:\n\t- {name: A, watts: 1, hosts: [10.0.0.1]}\n", 3),
+        ("timezone: UTC\npools:\n  - name: A\n    watts: 1\n\thosts: [10.0.0.1]\n", 5),
+        ("timezone: UTC\npools:\n  - name: A\n    watts: 1\n    hosts:\n      - 10.0.0.1\n  \t  - 10.0.0.2\n", 7),
+    ],
+)
 def test_tabs_in_indentation_are_named(write_config, body, line):
     path = write_config(body)
     assert problems_of(path) == [f"{path}:{line}: tabs are not allowed for indentation, use spaces"]
@@ -305,6 +360,7 @@ def test_watts_above_10_kw_are_refused(write_config):
 
 # -- 5. unset ${VAR} placeholders for check-config ------------------------------------------------------------
 
+
 def test_the_example_loads_with_unset_variables_allowed():
     config = load_config(EXAMPLE, environ={}, allow_unset_env=True)
     assert config.storage.backend == "influxdb"
@@ -314,7 +370,8 @@ def test_the_example_loads_with_unset_variables_allowed():
 
 def test_the_example_still_fails_without_the_variable_by_default():
     assert problems_of(EXAMPLE) == [
-        f"{EXAMPLE}:16: storage.influxdb.token: environment variable INFLUX_TOKEN is not set"]
+        f"{EXAMPLE}:16: storage.influxdb.token: environment variable INFLUX_TOKEN is not set"
+    ]
 
 
 def test_unset_variables_allowed_still_checks_everything_else(write_config):
@@ -347,8 +404,11 @@ def test_unset_variables_allowed_still_uses_the_ones_that_are_set(write_config):
 
 
 def test_check_config_exits_2_with_one_sentence_for_each_limit(tmp_path, write_config, run_pinger):
-    bomb = write_config("timezone: UTC\npools:\n  - {name: P0, watts: 1, hosts: &big [10.0.0.0/16]}\n"
-                        + "".join(f"  - {{name: P{i}, watts: 1, hosts: *big}}\n" for i in range(1, 2001)), "bomb.yaml")
+    bomb = write_config(
+        "timezone: UTC\npools:\n  - {name: P0, watts: 1, hosts: &big [10.0.0.0/16]}\n"
+        + "".join(f"  - {{name: P{i}, watts: 1, hosts: *big}}\n" for i in range(1, 2001)),
+        "bomb.yaml",
+    )
     fifo = tmp_path / "fifo.yaml"
     os.mkfifo(fifo)
     tabs = write_config("timezone: UTC\npools:\n\t- {name: A, watts: 1, hosts: [10.0.0.1]}\n", "tabs.yaml")

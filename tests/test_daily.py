@@ -18,10 +18,10 @@ from pinger.localtime import closing_instants, day_bounds, opening_spans
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC = ZoneInfo("UTC")
 HOLD = 300.0
-MONDAY = dt.date(2026, 11, 2)   # CET (UTC+1), an ordinary 24-hour day
+MONDAY = dt.date(2026, 11, 2)  # CET (UTC+1), an ordinary 24-hour day
 FRIDAY = dt.date(2026, 11, 6)
 SUNDAY = dt.date(2026, 11, 8)
-SPRING = dt.date(2026, 3, 29)   # Sunday; clocks go 02:00 CET -> 03:00 CEST: 23 hours
+SPRING = dt.date(2026, 3, 29)  # Sunday; clocks go 02:00 CET -> 03:00 CEST: 23 hours
 AUTUMN = dt.date(2026, 10, 25)  # Sunday; clocks go 03:00 CEST -> 02:00 CET: 25 hours
 
 
@@ -62,14 +62,18 @@ def host_day(pool: Pool, day: dt.date, samples, tz=BERLIN, host: Host | None = N
 
 # -- local days ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("day, start, stop", [
-    # CEST (UTC+2): local midnights are 22:00 UTC the day before.
-    (dt.date(2026, 6, 1), utc(2026, 5, 31, 22), utc(2026, 6, 1, 22)),
-    # starts in CET (UTC+1), ends in CEST (UTC+2): 23:00Z .. 22:00Z next day = 23 h
-    (SPRING, utc(2026, 3, 28, 23), utc(2026, 3, 29, 22)),
-    # starts in CEST, ends in CET: 22:00Z .. 23:00Z next day = 25 h
-    (AUTUMN, utc(2026, 10, 24, 22), utc(2026, 10, 25, 23)),
-])
+
+@pytest.mark.parametrize(
+    "day, start, stop",
+    [
+        # CEST (UTC+2): local midnights are 22:00 UTC the day before.
+        (dt.date(2026, 6, 1), utc(2026, 5, 31, 22), utc(2026, 6, 1, 22)),
+        # starts in CET (UTC+1), ends in CEST (UTC+2): 23:00Z .. 22:00Z next day = 23 h
+        (SPRING, utc(2026, 3, 28, 23), utc(2026, 3, 29, 22)),
+        # starts in CEST, ends in CET: 22:00Z .. 23:00Z next day = 25 h
+        (AUTUMN, utc(2026, 10, 24, 22), utc(2026, 10, 25, 23)),
+    ],
+)
 def test_day_bounds_are_local_midnights(day, start, stop):
     assert day_bounds(day, BERLIN) == (start, stop)
 
@@ -79,12 +83,15 @@ def test_sample_window_reaches_hold_beyond_the_day():
     assert sample_window(dt.date(2026, 6, 1), BERLIN, 300) == (utc(2026, 5, 31, 21, 55), utc(2026, 6, 1, 22, 5))
 
 
-@pytest.mark.parametrize("day, hours", [
-    (SPRING, 23.0),
-    (AUTUMN, 25.0),
-    (MONDAY, 24.0),              # CET all day
-    (dt.date(2026, 6, 1), 24.0),  # CEST all day
-])
+@pytest.mark.parametrize(
+    "day, hours",
+    [
+        (SPRING, 23.0),
+        (AUTUMN, 25.0),
+        (MONDAY, 24.0),  # CET all day
+        (dt.date(2026, 6, 1), 24.0),  # CEST all day
+    ],
+)
 def test_host_up_all_day_counts_the_real_length_of_the_day(day, hours):
     # Sweeps over the whole sample window, all up: on and observed for the whole day.
     # Energy at 100 W: 23 h → 2.3 kWh, 25 h → 2.5 kWh, 24 h → 2.4 kWh.
@@ -105,6 +112,7 @@ def test_regular_sweeps_give_full_coverage_with_partial_runtime():
 
 # -- edges of the day ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("tz", [BERLIN, UTC])
 def test_pc_on_across_midnight_is_split_between_the_days(tz):
     # Up from Monday 22:00 to Tuesday 01:55 (last up sweep), local time of tz; sweeps cover both days.
@@ -112,8 +120,9 @@ def test_pc_on_across_midnight_is_split_between_the_days(tz):
     pool = make_pool()
     tuesday = MONDAY + dt.timedelta(days=1)
     on_from, on_to = local(MONDAY, "22:00", tz), local(tuesday, "02:00", tz)
-    samples = sweeps(local(MONDAY, "00:00", tz) - 300, local(tuesday, "00:00", tz) + 86400 + 300,
-                     lambda t: on_from <= t < on_to)
+    samples = sweeps(
+        local(MONDAY, "00:00", tz) - 300, local(tuesday, "00:00", tz) + 86400 + 300, lambda t: on_from <= t < on_to
+    )
     first, second = host_day(pool, MONDAY, samples, tz=tz), host_day(pool, tuesday, samples, tz=tz)
     assert first.runtime_h == pytest.approx(2 + 2.5 / 60)
     assert second.runtime_h == pytest.approx(2 - 2.5 / 60)
@@ -133,6 +142,7 @@ def test_a_sample_of_the_previous_day_decides_the_start_of_the_day():
 
 
 # -- gaps and missing hosts ---------------------------------------------------------------------
+
 
 def test_collector_gap_longer_than_hold_lowers_coverage():
     # All up, but no sweeps from 10:00 to 11:55 (UTC day). 09:55 speaks until 09:55 + hold = 10:00,
@@ -171,12 +181,16 @@ def test_flapping_host():
     # inside the day, and the last one at 86100 (down) owns ..86250; 86400 (up) owns 86250..86550.
     # Up time inside: 150 + 143 × 300 + 150 = 43200 s = 12 h.
     midnight = local(MONDAY, "00:00")
-    row = host_day(make_pool(), MONDAY, sweeps(midnight - 300, midnight + 86400 + 301,
-                                               lambda t: round((t - midnight) / 300) % 2 == 0))
+    row = host_day(
+        make_pool(),
+        MONDAY,
+        sweeps(midnight - 300, midnight + 86400 + 301, lambda t: round((t - midnight) / 300) % 2 == 0),
+    )
     assert (row.runtime_h, row.coverage) == (pytest.approx(12.0), pytest.approx(1.0))
 
 
 # -- energy --------------------------------------------------------------------------------------
+
 
 def test_standby_energy_counts_observed_off_time_only():
     # On 06:00..11:55 (last up sweep) → on 05:57:30..11:57:30 = 6 h; off the other 18 h, all observed.
@@ -217,6 +231,7 @@ def test_per_host_watts_when_the_first_sample_has_no_earlier_neighbour():
 
 # -- opening hours --------------------------------------------------------------------------------
 
+
 def test_weekday_opening_hours_and_a_sunday_closed_all_day():
     # Open mon-fri 08:00-20:00, closed sat and sun. Host up 07:00..18:55 → on 06:57:30..18:57:30 = 12 h.
     # Monday: on while closed 06:57:30..08:00 = 62.5 min = 1.0416667 h; at 20:00 off → on_at_close 0.
@@ -225,8 +240,11 @@ def test_weekday_opening_hours_and_a_sunday_closed_all_day():
     pool = make_pool(hours=OpeningHours((weekdays,) * 5 + ((), ())))
     for day, closed_h in ((MONDAY, 62.5 / 60), (SUNDAY, 12.0)):
         on_from, on_to = local(day, "07:00"), local(day, "19:00")
-        row = host_day(pool, day, sweeps(*sample_window(day, BERLIN, HOLD),
-                                         lambda t, on_from=on_from, on_to=on_to: on_from <= t < on_to))
+        row = host_day(
+            pool,
+            day,
+            sweeps(*sample_window(day, BERLIN, HOLD), lambda t, on_from=on_from, on_to=on_to: on_from <= t < on_to),
+        )
         assert row.runtime_h == pytest.approx(12.0)
         assert row.runtime_closed_h == pytest.approx(closed_h)
         assert row.on_at_close == 0
@@ -241,14 +259,20 @@ def test_weekday_hours_with_a_lunch_break_and_a_closed_sunday_in_host_and_pool_r
     pool = make_pool(hours=OpeningHours((((480, 720), (780, 1080)),) * 5 + ((), ())))
     for day, closed_h, at_close in ((MONDAY, 3.0, 2), (SUNDAY, 12.0, 0)):
         on_from, on_to = local(day, "07:00"), local(day, "19:00")
-        row = host_day(pool, day, sweeps(*sample_window(day, BERLIN, HOLD),
-                                         lambda t, on_from=on_from, on_to=on_to: on_from <= t < on_to))
+        row = host_day(
+            pool,
+            day,
+            sweeps(*sample_window(day, BERLIN, HOLD), lambda t, on_from=on_from, on_to=on_to: on_from <= t < on_to),
+        )
         assert row.runtime_h == pytest.approx(12.0)
         assert row.runtime_closed_h == pytest.approx(closed_h)
         assert row.on_at_close == at_close
         pool_row = compute_pool_day(pool, day, [row], "sign")
         assert (pool_row.runtime_closed_h, pool_row.on_at_close, pool_row.phase) == (
-            pytest.approx(closed_h), at_close, "sign")
+            pytest.approx(closed_h),
+            at_close,
+            "sign",
+        )
 
 
 def test_on_at_close_counts_only_hosts_on_at_that_instant():
@@ -312,7 +336,8 @@ def test_skipped_and_repeated_wall_times():
     assert opening_spans(spring, SPRING, BERLIN) == ()
     assert closing_instants(spring, SPRING, BERLIN) == ()
     assert opening_spans(spring, SPRING - dt.timedelta(days=1), BERLIN) == (
-        (utc(2026, 3, 28, 0), utc(2026, 3, 28, 1, 30)),)  # Saturday, ordinary: 01:00-02:30 CET
+        (utc(2026, 3, 28, 0), utc(2026, 3, 28, 1, 30)),
+    )  # Saturday, ordinary: 01:00-02:30 CET
     spring_long = hours_every_day((60, 150))
     assert opening_spans(spring_long, SPRING, BERLIN) == ((utc(2026, 3, 29, 0), utc(2026, 3, 29, 1)),)
     # Autumn: 02:30 happens twice (00:30Z in CEST, 01:30Z in CET); the first one counts.
@@ -347,6 +372,7 @@ def test_opening_until_midnight_closes_only_when_the_next_day_does_not_open_at_m
 
 
 # -- pool rows ------------------------------------------------------------------------------------
+
 
 def test_pool_day_sums_and_averages_over_used_pcs_only():
     # pc-1 on 06:00..12:00 → 6 h; pc-2 on 09:00..12:00 → 3 h; pc-3 has no samples.
@@ -404,8 +430,8 @@ def test_pool_day_with_standby_energy_and_a_host_without_samples():
     assert (unseen.runtime_h, unseen.coverage, unseen.energy_kwh) == (0.0, 0.0, 0.0)
     row = compute_pool_day(pool, MONDAY, [seen, unseen], None)
     assert (row.pcs_total, row.pcs_used) == (2, 1)
-    assert row.avg_runtime_h == pytest.approx(6.0)       # over the used PC only
-    assert row.coverage == pytest.approx(0.5)            # mean of 1.0 and 0.0
+    assert row.avg_runtime_h == pytest.approx(6.0)  # over the used PC only
+    assert row.coverage == pytest.approx(0.5)  # mean of 1.0 and 0.0
     assert row.energy_kwh == pytest.approx(0.636)
 
 

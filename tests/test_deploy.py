@@ -45,16 +45,20 @@ def test_both_units_are_there():
 @pytest.mark.parametrize("unit", UNITS, ids=lambda unit: unit.stem)
 def test_unit_exposure_is_at_most_two(unit):
     score = exposure(unit)
-    assert score <= MAX_EXPOSURE, f"{unit.name}: exposure {score} > {MAX_EXPOSURE}; see `systemd-analyze security " \
-                                  f"--offline=yes {unit.relative_to(ROOT)}` for the unset protections"
+    assert score <= MAX_EXPOSURE, (
+        f"{unit.name}: exposure {score} > {MAX_EXPOSURE}; see `systemd-analyze security "
+        f"--offline=yes {unit.relative_to(ROOT)}` for the unset protections"
+    )
 
 
 @needs_systemd_analyze
 def test_the_exposure_check_can_fail(tmp_path):
     """The bound means something: the units as they were before hardening (6.0 and 6.2) score above it."""
     unhardened = tmp_path / "unhardened.service"
-    unhardened.write_text("[Service]\nUser=pinger\nExecStart=/bin/true\nCapabilityBoundingSet=CAP_NET_RAW\n"
-                          "NoNewPrivileges=yes\nProtectSystem=strict\nProtectHome=yes\nPrivateTmp=yes\n")
+    unhardened.write_text(
+        "[Service]\nUser=pinger\nExecStart=/bin/true\nCapabilityBoundingSet=CAP_NET_RAW\n"
+        "NoNewPrivileges=yes\nProtectSystem=strict\nProtectHome=yes\nPrivateTmp=yes\n"
+    )
     assert exposure(unhardened) > MAX_EXPOSURE
 
 

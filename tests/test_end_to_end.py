@@ -47,8 +47,10 @@ def test_collect_aggregate_export_matches_what_the_lab_did(lab, write_config, tm
 
     with sqlite3.connect(store) as db:
         times = [row[0] for row in db.execute("SELECT DISTINCT time FROM ping ORDER BY time")]
-        states = {host: [up for (up,) in db.execute("SELECT up FROM ping WHERE host = ? ORDER BY time", (host,))]
-                  for host in (always_on, switched_off, never_on)}
+        states = {
+            host: [up for (up,) in db.execute("SELECT up FROM ping WHERE host = ? ORDER BY time", (host,))]
+            for host in (always_on, switched_off, never_on)
+        }
         pool_status = db.execute("SELECT online, total FROM pool_status ORDER BY time").fetchall()
         collector_rows = db.execute("SELECT collector, hosts FROM collector").fetchall()
     # One timestamp per sweep, on consecutive interval boundaries.
@@ -63,11 +65,20 @@ def test_collect_aggregate_export_matches_what_the_lab_did(lab, write_config, tm
     #   always on: from t1 - 2 to t6 + 2 = 10 + 4 = 14 s on, 14 s observed
     #   switched off after t3: on from t1 - 2 to the midpoint of t3 and t4 = 2 + 4 + 1 = 7 s; observed 14 s
     #   never on: 0 s on, 14 s observed
-    days = sorted({dt.datetime.fromtimestamp(t + offset, dt.UTC).date()
-                   for t in (times[0], times[-1]) for offset in (-HOLD, HOLD)})
-    result = subprocess.run(pinger_command("aggregate", "-c", str(config), "--from", str(days[0]),
-                                           "--to", str(days[-1])),
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    days = sorted(
+        {
+            dt.datetime.fromtimestamp(t + offset, dt.UTC).date()
+            for t in (times[0], times[-1])
+            for offset in (-HOLD, HOLD)
+        }
+    )
+    result = subprocess.run(
+        pinger_command("aggregate", "-c", str(config), "--from", str(days[0]), "--to", str(days[-1])),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
 
     with sqlite3.connect(store) as db:
@@ -76,13 +87,28 @@ def test_collect_aggregate_export_matches_what_the_lab_did(lab, write_config, tm
     assert runtime[switched_off] * 3600 == pytest.approx(7.0)
     assert runtime[never_on] == 0.0
 
-    result = subprocess.run(pinger_command("export", "-c", str(config), "--from", str(days[0]),
-                                           "--to", str(days[-1]), "--layout", "long"),
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        pinger_command("export", "-c", str(config), "--from", str(days[0]), "--to", str(days[-1]), "--layout", "long"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert list(rows[0].keys()) == ["date", "pool", "phase", "pcs_total", "pcs_used", "runtime_h",
-                                    "avg_runtime_h", "energy_kwh", "coverage", "runtime_closed_h", "on_at_close"]
+    assert list(rows[0].keys()) == [
+        "date",
+        "pool",
+        "phase",
+        "pcs_total",
+        "pcs_used",
+        "runtime_h",
+        "avg_runtime_h",
+        "energy_kwh",
+        "coverage",
+        "runtime_closed_h",
+        "on_at_close",
+    ]
     assert {row["pool"] for row in rows} == {"LAB"} and all(row["pcs_total"] == "3" for row in rows)
     total_runtime_h = sum(float(row["runtime_h"]) for row in rows)
     assert total_runtime_h == pytest.approx(21 / 3600, abs=1e-6)

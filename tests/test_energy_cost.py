@@ -28,12 +28,12 @@ AUTUMN = dt.date(2026, 10, 25)  # Sunday, 25 hours
 def at(**per_day: str) -> OpeningHours:
     """Tariff periods by weekday name (mon..sun), in the config's wrapping form."""
     names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-    return OpeningHours(tuple(tuple(periods(per_day[name], wrap_midnight=True)) if name in per_day else ()
-                              for name in names))
+    return OpeningHours(
+        tuple(tuple(periods(per_day[name], wrap_midnight=True)) if name in per_day else () for name in names)
+    )
 
 
-NIGHT = Tariff(0.24, at(mon="22:00-06:00", tue="22:00-06:00", wed="22:00-06:00", thu="22:00-06:00",
-                        fri="22:00-06:00"))
+NIGHT = Tariff(0.24, at(mon="22:00-06:00", tue="22:00-06:00", wed="22:00-06:00", thu="22:00-06:00", fri="22:00-06:00"))
 WEEKEND = Tariff(0.24, at(sat="00:00-24:00", sun="00:00-24:00"))
 PRICED = Energy(currency="EUR", price=0.32, tariffs=(NIGHT, WEEKEND), co2_g_per_kwh=380.0)
 
@@ -71,10 +71,13 @@ def test_a_weekend_day_is_all_weekend_tariff():
     assert host_day(SUNDAY, evening(SUNDAY)).cost == pytest.approx(0.2 * 0.24)
 
 
-@pytest.mark.parametrize(("day", "night_hours", "day_hours"), [
-    (AUTUMN, 7 + 2, 16),  # 00:00-06:00 lasts 7 hours (02:00-03:00 twice), 22:00-24:00 two, the rest 16
-    (SPRING, 5 + 2, 16),  # 00:00-06:00 lasts 5 hours (02:00-03:00 skipped)
-])
+@pytest.mark.parametrize(
+    ("day", "night_hours", "day_hours"),
+    [
+        (AUTUMN, 7 + 2, 16),  # 00:00-06:00 lasts 7 hours (02:00-03:00 twice), 22:00-24:00 two, the rest 16
+        (SPRING, 5 + 2, 16),  # 00:00-06:00 lasts 5 hours (02:00-03:00 skipped)
+    ],
+)
 def test_a_dst_night_inside_a_night_tariff_is_priced_by_its_real_length(day, night_hours, day_hours):
     energy = Energy(price=0.32, tariffs=(Tariff(0.24, at(sun="22:00-06:00")),))
     row = host_day(day, lambda t: True, energy)
@@ -108,8 +111,9 @@ def test_no_pricing_configured_means_no_cost_no_co2_and_no_columns():
     pool_row = compute_pool_day(pool, MONDAY, [row], None)
     assert (pool_row.cost, pool_row.co2_kg) == (None, None)
     long_csv = render_csv(long_rows([pool_row], left_out=unconfigured(Energy())), DIALECTS["unix"])
-    assert long_csv.splitlines()[0] == ("date,pool,phase,pcs_total,pcs_used,runtime_h,avg_runtime_h,energy_kwh,"
-                                        "coverage,runtime_closed_h,on_at_close")
+    assert long_csv.splitlines()[0] == (
+        "date,pool,phase,pcs_total,pcs_used,runtime_h,avg_runtime_h,energy_kwh,coverage,runtime_closed_h,on_at_close"
+    )
     assert wide_figures(Energy()) == ("runtime_h", "avg_runtime_h", "energy_kwh", "pcs_total", "pcs_used")
 
 
@@ -121,8 +125,9 @@ def test_with_pricing_both_layouts_show_cost_and_co2():
     assert long_csv[0].endswith(",runtime_closed_h,on_at_close,cost,co2_kg")
     assert long_csv[1].endswith(",,,0.056333,0.076")
     wide = render_csv(wide_rows([pool_row], ["A101"], wide_figures(PRICED)), DIALECTS["unix"]).splitlines()
-    assert wide[0] == ("date,A101 runtime_h,A101 avg_runtime_h,A101 energy_kwh,A101 cost,A101 pcs_total,"
-                       "A101 pcs_used,A101 co2_kg")
+    assert wide[0] == (
+        "date,A101 runtime_h,A101 avg_runtime_h,A101 energy_kwh,A101 cost,A101 pcs_total,A101 pcs_used,A101 co2_kg"
+    )
     # Pricing without a CO2 intensity: cost only.
     assert unconfigured(PRICED._replace(co2_g_per_kwh=None)) == {"co2_kg"}
 
@@ -139,14 +144,19 @@ pools:
 def test_the_readme_sample_loads(write_config):
     from pinger.config_load import load_config
 
-    config = load_config(write_config(BASE + """
+    config = load_config(
+        write_config(
+            BASE
+            + """
 energy:
   currency: EUR
   price: 0.32
   tariffs:
     - {price: 0.24, at: {mon-fri: "22:00-06:00", "sat,sun": "00:00-24:00"}}
   co2_g_per_kwh: 380
-"""))
+"""
+        )
+    )
     assert config.energy.price == 0.32 and config.energy.currency == "EUR" and config.energy.co2_g_per_kwh == 380
     (tariff,) = config.energy.tariffs
     assert tariff.price == 0.24
@@ -154,34 +164,58 @@ energy:
     assert load_config(write_config(BASE)).energy == Energy()
 
 
-@pytest.mark.parametrize(("energy", "expected"), [
-    ("""  price: 0.3
+@pytest.mark.parametrize(
+    ("energy", "expected"),
+    [
+        (
+            """  price: 0.3
   tariffs:
     - {price: 0.2, at: {mon-fri: "22:00-06:00"}}
     - {price: 0.1, at: {fri: "05:00-07:00"}}
-""", "{path}:8: energy.tariffs[1].at: overlaps energy.tariffs[0] on fri (05:00-06:00); tariffs must not overlap"),
-    ("""  price: -0.3
-""", "{path}:5: energy.price: '-0.3' is not a price (a number of zero or more, per kWh, e.g. 0.32)"),
-    ("""  price: 0.3
+""",
+            "{path}:8: energy.tariffs[1].at: overlaps energy.tariffs[0] on fri (05:00-06:00); tariffs must not overlap",
+        ),
+        (
+            """  price: -0.3
+""",
+            "{path}:5: energy.price: '-0.3' is not a price (a number of zero or more, per kWh, e.g. 0.32)",
+        ),
+        (
+            """  price: 0.3
   tariffs:
     - {price: cheap, at: {sun: "00:00-24:00"}}
-""", "{path}:7: energy.tariffs[0].price: 'cheap' is not a price (a number of zero or more, per kWh, e.g. 0.32)"),
-    ("""  price: 0.3
+""",
+            "{path}:7: energy.tariffs[0].price: 'cheap' is not a price (a number of zero or more, per kWh, e.g. 0.32)",
+        ),
+        (
+            """  price: 0.3
   co2: 380
-""", "{path}:6: energy.co2: unknown field (known here: co2_g_per_kwh, currency, price, tariffs)"),
-    ("""  price: 0.3
+""",
+            "{path}:6: energy.co2: unknown field (known here: co2_g_per_kwh, currency, price, tariffs)",
+        ),
+        (
+            """  price: 0.3
   tariffs:
     - {price: 0.2, at: {sun: "00:00-24:00"}, when: night}
-""", "{path}:7: energy.tariffs[0].when: unknown field (known here: at, price)"),
-    ("""  tariffs:
+""",
+            "{path}:7: energy.tariffs[0].when: unknown field (known here: at, price)",
+        ),
+        (
+            """  tariffs:
     - {price: 0.2, at: {sun: "00:00-24:00"}}
-""", "{path}:6: energy.price: required with tariffs: the price per kWh wherever no tariff is in force"),
-    ("""  price: 0.3
+""",
+            "{path}:6: energy.price: required with tariffs: the price per kWh wherever no tariff is in force",
+        ),
+        (
+            """  price: 0.3
   tariffs:
     - {price: 0.2, at: {}}
-""", '{path}:7: energy.tariffs[0].at: required: the weekly periods the price is in force, '
-     'e.g. {{mon-fri: "22:00-06:00"}}'),
-])
+""",
+            "{path}:7: energy.tariffs[0].at: required: the weekly periods the price is in force, "
+            'e.g. {{mon-fri: "22:00-06:00"}}',
+        ),
+    ],
+)
 def test_energy_config_errors_name_file_and_line(write_config, run_pinger, energy, expected):
     path = write_config(BASE + "energy:\n" + energy)
     result = run_pinger("check-config", "-c", str(path))

@@ -45,27 +45,36 @@ def test_sweep_stays_clear_of_heavy_imports(write_config):
     # Start-up counts in every whole-process sweep (bench/sweep_bench.py): icmplib pulls in asyncio
     # and ssl (~60 ms), dataclasses pulls in inspect (~25 ms with building the classes); numpy and
     # matplotlib (the report's extra) would cost ~100 ms and more.
-    config = write_config("timezone: UTC\nallow: [127.0.0.0/8]\n"
-                          "pools:\n  - name: LO\n    watts: 1\n    hosts: [127.0.0.1]\n")
-    probe = ("import sys; from pinger.cli import main; code = main(['sweep', '-c', sys.argv[1]]); "
-             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-             "('icmplib', 'asyncio', 'ssl', 'dataclasses', 'inspect', 'influxdb_client', 'sqlite3', "
-             "'numpy', 'matplotlib')))")
+    config = write_config(
+        "timezone: UTC\nallow: [127.0.0.0/8]\npools:\n  - name: LO\n    watts: 1\n    hosts: [127.0.0.1]\n"
+    )
+    probe = (
+        "import sys; from pinger.cli import main; code = main(['sweep', '-c', sys.argv[1]]); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('icmplib', 'asyncio', 'ssl', 'dataclasses', 'inspect', 'influxdb_client', 'sqlite3', "
+        "'numpy', 'matplotlib')))"
+    )
     result = subprocess.run([sys.executable, "-c", probe, str(config)], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
 def write_lab_config(write_config, first: str, last: str, timeout="500ms", retries=0, name="lab.yaml"):
-    return write_config("\n".join([
-        "timezone: UTC",
-        f"ping: {{timeout: {timeout}, retries: {retries}}}",
-        "allow: [10.199.0.0/16]",
-        "pools:",
-        "  - name: LAB",
-        "    watts: 1",
-        f"    hosts: [{first}-{last}]",
-    ]) + "\n", name)
+    return write_config(
+        "\n".join(
+            [
+                "timezone: UTC",
+                f"ping: {{timeout: {timeout}, retries: {retries}}}",
+                "allow: [10.199.0.0/16]",
+                "pools:",
+                "  - name: LAB",
+                "    watts: 1",
+                f"    hosts: [{first}-{last}]",
+            ]
+        )
+        + "\n",
+        name,
+    )
 
 
 def sweep_up_set(lab, config) -> set[str]:
@@ -93,15 +102,20 @@ def test_exact_with_ipv4_and_ipv6_hosts_in_one_sweep(lab, write_config):
     hosts6 = [lab.address6(i) for i in range(600)]
     on = set(hosts4[::2]) | set(hosts6[1::3]) | {hosts6[-1]}
     lab.switch_on(on)
-    config = write_config("\n".join([
-        "timezone: UTC",
-        "ping: {timeout: 500ms, retries: 0}",
-        "allow: [10.199.0.0/16, 'fd00:199::/64']",
-        "pools:",
-        "  - name: LAB",
-        "    watts: 1",
-        f"    hosts: ['{hosts6[0]}-{hosts6[-1]}', {hosts4[0]}-{hosts4[-1]}]",
-    ]) + "\n")
+    config = write_config(
+        "\n".join(
+            [
+                "timezone: UTC",
+                "ping: {timeout: 500ms, retries: 0}",
+                "allow: [10.199.0.0/16, 'fd00:199::/64']",
+                "pools:",
+                "  - name: LAB",
+                "    watts: 1",
+                f"    hosts: ['{hosts6[0]}-{hosts6[-1]}', {hosts4[0]}-{hosts4[-1]}]",
+            ]
+        )
+        + "\n"
+    )
     assert sweep_up_set(lab, config) == on
     lab.switch_off([hosts6[1], hosts4[0]])
     lab.switch_on([hosts6[0]])
@@ -110,10 +124,18 @@ def test_exact_with_ipv4_and_ipv6_hosts_in_one_sweep(lab, write_config):
 
 def test_dns_names_prefer_ipv4_and_fall_back_to_ipv6(lab, write_config):
     lab.switch_on([lab.address(0), lab.address6(0), lab.address6(1)])
-    lab.hosts_file([("pc-four.lab", lab.address(0)), ("pc-six.lab", lab.address6(0)),
-                    ("pc-both.lab", lab.address6(1)), ("pc-both.lab", lab.address(1))])  # IPv6 on, IPv4 off
-    config = write_config("timezone: UTC\nping: {timeout: 300ms, retries: 0}\npools:\n  - name: LAB\n    watts: 1\n"
-                          "    hosts: [pc-four.lab, pc-six.lab, pc-both.lab]\n")
+    lab.hosts_file(
+        [
+            ("pc-four.lab", lab.address(0)),
+            ("pc-six.lab", lab.address6(0)),
+            ("pc-both.lab", lab.address6(1)),
+            ("pc-both.lab", lab.address(1)),
+        ]
+    )  # IPv6 on, IPv4 off
+    config = write_config(
+        "timezone: UTC\nping: {timeout: 300ms, retries: 0}\npools:\n  - name: LAB\n    watts: 1\n"
+        "    hosts: [pc-four.lab, pc-six.lab, pc-both.lab]\n"
+    )
     assert sweep_up_set(lab, config) == {"pc-four.lab", "pc-six.lab"}  # pc-both is pinged on IPv4, where it is off
 
 
@@ -144,8 +166,9 @@ def test_a_retry_finds_a_host_that_came_up_mid_sweep(lab, write_config):
     for retries, expected in ((0, set()), (1, {host})):
         lab.switch_off([host])
         config = write_lab_config(write_config, host, host, timeout="3s", retries=retries, name=f"r{retries}.yaml")
-        process = lab.popen(pinger_command("sweep", "-c", str(config), "--json"), cwd=ROOT,
-                            stdout=subprocess.PIPE, text=True)
+        process = lab.popen(
+            pinger_command("sweep", "-c", str(config), "--json"), cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )
         time.sleep(1.5)
         lab.switch_on([host])
         out, _ = process.communicate(timeout=30)
@@ -196,10 +219,10 @@ def test_foreign_and_forged_replies_are_ignored(lab, write_config):
     off = [h for h in hosts if h not in on]
     lab.switch_on(on)
     config = write_lab_config(write_config, hosts[0], hosts[-1], timeout="1500ms")
-    forger = lab.popen([sys.executable, "-c", FORGER, ",".join(off), hosts[0], "2.5"],
-                       stdout=subprocess.PIPE, text=True)
-    other = lab.popen(pinger_command("sweep", "-c", str(config), "--json"), cwd=ROOT,
-                      stdout=subprocess.PIPE, text=True)
+    forger = lab.popen(
+        [sys.executable, "-c", FORGER, ",".join(off), hosts[0], "2.5"], stdout=subprocess.PIPE, text=True
+    )
+    other = lab.popen(pinger_command("sweep", "-c", str(config), "--json"), cwd=ROOT, stdout=subprocess.PIPE, text=True)
     time.sleep(0.3)
     assert sweep_up_set(lab, config) == on
     other_out, _ = other.communicate(timeout=30)
@@ -220,9 +243,11 @@ def test_auto_mode_falls_back_to_datagram_icmp_for_an_unprivileged_user(lab, pub
     on = set(hosts[::2]) | {hosts[-1]} | set(hosts6[::5])
     lab.switch_on(on)
     config = public_dir / "lab.yaml"
-    config.write_text(f"timezone: UTC\nping: {{timeout: 500ms, retries: 0}}\n"
-                      f"pools:\n  - name: LAB\n    watts: 1\n"
-                      f"    hosts: [{hosts[0]}-{hosts[-1]}, '{hosts6[0]}-{hosts6[-1]}']\n")
+    config.write_text(
+        f"timezone: UTC\nping: {{timeout: 500ms, retries: 0}}\n"
+        f"pools:\n  - name: LAB\n    watts: 1\n"
+        f"    hosts: [{hosts[0]}-{hosts[-1]}, '{hosts6[0]}-{hosts6[-1]}']\n"
+    )
     config.chmod(0o644)
     sweep = as_nobody(pinger_command("sweep", "-c", str(config), "--json"))
 
@@ -236,4 +261,6 @@ def test_auto_mode_falls_back_to_datagram_icmp_for_an_unprivileged_user(lab, pub
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.strip().splitlines() == [
         "pinger: Cannot ping: neither raw nor datagram ICMP sockets are permitted for this process; "
-        + PERMISSION_HINT + "."]
+        + PERMISSION_HINT
+        + "."
+    ]

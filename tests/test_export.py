@@ -22,7 +22,8 @@ MIDNIGHT = int(dt.datetime(2026, 11, 2, tzinfo=dt.UTC).timestamp())
 def stored(write_config, tmp_path):
     """A two-pool config (UTC) and a store holding one day of 5-minute samples."""
     store_path = tmp_path / "s.sqlite"
-    config = load_config(write_config(f"""
+    config = load_config(
+        write_config(f"""
         timezone: UTC
         interval: 5m
         storage: {{path: {store_path}}}
@@ -37,15 +38,17 @@ def stored(write_config, tmp_path):
             hosts: [10.0.1.1]
         study:
           phases: [{{name: sign, start: 2026-11-01, pools: [B2]}}]
-    """), environ={})
+    """),
+        environ={},
+    )
     store = SqliteStore(store_path, config.timezone)
     samples = []
     for step in range(288):
         t = MIDNIGHT + step * 300
         hour = step / 12
-        samples.append(Sample(t, "Mensa Süd", "10.0.0.1", 6 <= hour < 12, 0.3))   # on 06:00..12:00
-        samples.append(Sample(t, "Mensa Süd", "10.0.0.2", False, None))            # never on
-        samples.append(Sample(t, "B2", "10.0.1.1", 7 <= hour < 19, 0.3))           # on 07:00..19:00
+        samples.append(Sample(t, "Mensa Süd", "10.0.0.1", 6 <= hour < 12, 0.3))  # on 06:00..12:00
+        samples.append(Sample(t, "Mensa Süd", "10.0.0.2", False, None))  # never on
+        samples.append(Sample(t, "B2", "10.0.1.1", 7 <= hour < 19, 0.3))  # on 07:00..19:00
     store.write_samples(samples)
     store.close()
     return config, store_path
@@ -114,17 +117,39 @@ def test_wide_layout_excel_de(aggregated_records):
 
 
 def test_wide_layout_leaves_missing_pools_empty():
-    records = [PoolDay(day=DAY, pool="A", phase=None, tags={}, pcs_total=3, pcs_used=1, runtime_h=1.25,
-                       avg_runtime_h=1.25, energy_kwh=0.1, coverage=1.0, runtime_closed_h=None, on_at_close=None)]
+    records = [
+        PoolDay(
+            day=DAY,
+            pool="A",
+            phase=None,
+            tags={},
+            pcs_total=3,
+            pcs_used=1,
+            runtime_h=1.25,
+            avg_runtime_h=1.25,
+            energy_kwh=0.1,
+            coverage=1.0,
+            runtime_closed_h=None,
+            on_at_close=None,
+        )
+    ]
     text = render_csv(wide_rows(records, ["A", "B"]), DIALECTS["excel"])
     assert text.splitlines()[1] == "2026-11-02,1.25,1.25,0.1,3,1,,,,,"
     assert text.startswith("\ufeff") and text.endswith("\r\n")
 
 
-@pytest.mark.parametrize("value, decimal, expected", [
-    (None, ".", ""), (3, ".", "3"), (0.1 + 0.2, ".", "0.3"), (1 / 3, ",", "0,333333"),
-    (2.0, ".", "2"), (1e-9, ".", "0"), (True, ".", "1"),
-])
+@pytest.mark.parametrize(
+    "value, decimal, expected",
+    [
+        (None, ".", ""),
+        (3, ".", "3"),
+        (0.1 + 0.2, ".", "0.3"),
+        (1 / 3, ",", "0,333333"),
+        (2.0, ".", "2"),
+        (1e-9, ".", "0"),
+        (True, ".", "1"),
+    ],
+)
 def test_number_format(value, decimal, expected):
     assert format_value(value, decimal) == expected
 
@@ -133,14 +158,14 @@ def test_export_cli_writes_file_and_rejects_unknown_pool(stored, run_pinger, tmp
     config, _ = stored
     aggregate_days(config, DAY, DAY)
     out = tmp_path / "out" / "daily.csv"
-    result = run_pinger("export", "-c", str(config.source), "--from", str(DAY), "--to", str(DAY),
-                        "--pools", "B2", "-o", str(out))
+    result = run_pinger(
+        "export", "-c", str(config.source), "--from", str(DAY), "--to", str(DAY), "--pools", "B2", "-o", str(out)
+    )
     assert result.returncode == 0, result.stderr
     assert out.read_text().splitlines()[1].startswith("2026-11-02,B2,sign,")
     assert len(out.read_text().splitlines()) == 2
 
-    result = run_pinger("export", "-c", str(config.source), "--from", str(DAY), "--to", str(DAY),
-                        "--pools", "Nope")
+    result = run_pinger("export", "-c", str(config.source), "--from", str(DAY), "--to", str(DAY), "--pools", "Nope")
     assert result.returncode == 2
     assert result.stderr.strip().endswith(f"--pools: no pool is named 'Nope' in {config.source}")
 
@@ -154,16 +179,14 @@ def test_a_backfill_aggregates_only_the_days_samples_can_decide(stored, run_ping
     config, _ = stored
     result = run_pinger("aggregate", "-c", str(config.source), "--from", "2026-11-01", "--to", "2026-11-10")
     assert result.returncode == 0, result.stderr
-    assert ("aggregating 2026-11-01 to 2026-11-10: the days of 2026-11-01 to 2026-11-03 with samples"
-            in result.stderr)
+    assert "aggregating 2026-11-01 to 2026-11-10: the days of 2026-11-01 to 2026-11-03 with samples" in result.stderr
     assert "aggregated 3 day(s) from 2026-11-01 to 2026-11-03: 6 pool rows" in result.stderr
     assert "aggregate: " not in result.stderr  # done in well under the seconds before progress shows
 
 
 def test_the_widest_range_costs_what_the_days_with_samples_cost(stored, run_pinger):
     config, _ = stored
-    result = run_pinger("aggregate", "-c", str(config.source), "--from", "0001-01-01", "--to", "9999-12-30",
-                        timeout=60)
+    result = run_pinger("aggregate", "-c", str(config.source), "--from", "0001-01-01", "--to", "9999-12-30", timeout=60)
     assert result.returncode == 0, result.stderr
     assert "aggregated 3 day(s) from 2026-11-01 to 2026-11-03: 6 pool rows" in result.stderr
     result = run_pinger("aggregate", "-c", str(config.source), "--from", "2027-01-01", "--to", "2027-12-31")

@@ -21,9 +21,13 @@ def cookbook_queries() -> list[str]:
 
 def test_cookbook_covers_the_questions_analysts_ask():
     text = COOKBOOK.read_text()
-    for heading in ("## Raw samples of one PC", "## The daily table for a period",
-                    "## Before and after: two study phases", "## PCs left on overnight",
-                    "## Exporting with the influx CLI"):
+    for heading in (
+        "## Raw samples of one PC",
+        "## The daily table for a period",
+        "## Before and after: two study phases",
+        "## PCs left on overnight",
+        "## Exporting with the influx CLI",
+    ):
         assert heading in text
     assert "influx query --raw" in text
 
@@ -43,8 +47,11 @@ def test_every_cookbook_query_is_valid_flux():
 
 
 def test_cookbook_queries_read_names_pinger_writes():
-    problems = [f"block {i + 1}: {error}" for i, query in enumerate(cookbook_queries())
-                for error in check_names(query, raw_bucket='"pinger"', daily_bucket='"pinger_daily"')]
+    problems = [
+        f"block {i + 1}: {error}"
+        for i, query in enumerate(cookbook_queries())
+        for error in check_names(query, raw_bucket='"pinger"', daily_bucket='"pinger_daily"')
+    ]
     assert problems == []
 
 
@@ -77,13 +84,13 @@ def test_the_check_rejects_wrong_flux_with_a_reason():
 
 
 def test_the_check_accepts_a_grafana_query_once_prepared_like_grafana():
-    query = '''
+    query = """
 from(bucket: v.defaultBucket)
   |> range(start: v.timeRangeStart, stop: v.timeRangeStop)
   |> filter(fn: (r) => r._measurement == "ping" and r.pool =~ /^${pool:regex}$/ and r.host == "$host")
   |> aggregateWindow(every: ${__interval}, fn: mean)
 import "date"
-'''
+"""
     script = to_script(query, {"pool": ["A101", "B/2"], "host": "pc-1"})
     assert script.startswith('import "date"\nv = {timeRangeStart: ')
     assert r"/^(A101|B\/2)$/" in script and '"pc-1"' in script and "every: 1m" in script

@@ -41,8 +41,20 @@ SAMPLE_VALUES = {
     "top": "25",
 }
 # Grafana's global variables; the second set only means something in links and display names.
-GLOBAL_VARIABLES = {"__interval", "__interval_ms", "__rate_interval", "__range", "__range_s", "__range_ms",
-                    "__from", "__to", "__timezone", "__dashboard", "__org", "__user"}
+GLOBAL_VARIABLES = {
+    "__interval",
+    "__interval_ms",
+    "__rate_interval",
+    "__range",
+    "__range_s",
+    "__range_ms",
+    "__from",
+    "__to",
+    "__timezone",
+    "__dashboard",
+    "__org",
+    "__user",
+}
 DISPLAY_MACROS = {"__field", "__data", "__series", "__value", "__url_time_range", "__all"}
 VARIABLE_REF = re.compile(r"\$(\w+)|\[\[(\w+?)(?::\w+)?\]\]|\$\{(\w+)(?:\.[^:}]+)?(?::[^}]+)?\}")
 
@@ -64,11 +76,15 @@ def all_panels(dashboard: dict) -> list[dict]:
 
 def queries(dashboard: dict) -> list[tuple[str, str]]:
     """(label, Flux) of every query the dashboard runs: panel targets, variables, annotations."""
-    found = [(f"panel {p['title']!r} target {t['refId']}", t["query"])
-             for p in all_panels(dashboard) for t in p.get("targets", [])]
+    found = [
+        (f"panel {p['title']!r} target {t['refId']}", t["query"])
+        for p in all_panels(dashboard)
+        for t in p.get("targets", [])
+    ]
     found += [(f"variable {v['name']!r}", v["query"]) for v in dashboard["templating"]["list"] if v["type"] == "query"]
-    found += [(f"annotation {a['name']!r}", a["target"]["query"]) for a in dashboard["annotations"]["list"]
-              if "target" in a]
+    found += [
+        (f"annotation {a['name']!r}", a["target"]["query"]) for a in dashboard["annotations"]["list"] if "target" in a
+    ]
     return found
 
 
@@ -115,8 +131,10 @@ def test_the_four_dashboards_are_there_with_fixed_uids():
 @dashboard_files
 def test_dashboard_is_valid_against_grafanas_schema(name):
     dashboard_schema = json.loads((SCHEMAS / "dashboard.jsonschema.json").read_text())
-    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-              for e in jsonschema.Draft7Validator(dashboard_schema).iter_errors(load(name))]
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in jsonschema.Draft7Validator(dashboard_schema).iter_errors(load(name))
+    ]
     assert errors == []
 
 
@@ -195,8 +213,12 @@ def test_the_csv_table_is_the_wide_layout():
     query = table["targets"][0]["query"]
     listed = re.search(r"set: \[([^\]]*)\]", query).group(1)
     # The figures, plus the stored date and the pool's place in the config (test_grafana_data.py: the header).
-    assert tuple(re.findall(r'"([^"]+)"', listed)) == ("date", "pool_order", *schema.WIDE_FIGURES,
-                                                      *schema.ENERGY_FIELDS)
+    assert tuple(re.findall(r'"([^"]+)"', listed)) == (
+        "date",
+        "pool_order",
+        *schema.WIDE_FIGURES,
+        *schema.ENERGY_FIELDS,
+    )
     # One row per day, a column per pool and figure.
     assert 'pivot(rowKey: ["date"], columnKey: ["column"]' in query
 
@@ -212,13 +234,20 @@ def test_dashboards_cover_the_issue():
     types = {name: {p["type"] for p in all_panels(load(name))} for name in EXPECTED_UIDS}
     assert {"Pools now", "PCs on per pool", "PCs on now"} <= titles["pools-now.json"]
     assert {"state-timeline", "barchart"} <= types["pool-detail.json"]
-    assert {"Runtime per day", "Average runtime per used PC", "Energy per day",
-            "PCs on at closing time"} <= titles["daily-runtime-energy.json"]
-    assert {"Time since last sweep", "Sweep duration", "Spool backlog", "Write errors",
-            "Hosts swept and online"} <= titles["collector-health.json"]
+    assert {"Runtime per day", "Average runtime per used PC", "Energy per day", "PCs on at closing time"} <= titles[
+        "daily-runtime-energy.json"
+    ]
+    assert {
+        "Time since last sweep",
+        "Sweep duration",
+        "Spool backlog",
+        "Write errors",
+        "Hosts swept and online",
+    } <= titles["collector-health.json"]
     for name in EXPECTED_UIDS:
-        assert any(v["name"] in ("pool", "collector") and v["type"] == "query"
-                   for v in load(name)["templating"]["list"]), f"{name}: a variable from the data"
+        assert any(
+            v["name"] in ("pool", "collector") and v["type"] == "query" for v in load(name)["templating"]["list"]
+        ), f"{name}: a variable from the data"
 
 
 def test_datasource_is_influxdb_in_flux_mode_with_grafanas_own_read_only_token():

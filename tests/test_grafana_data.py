@@ -46,6 +46,7 @@ def csv_tables() -> list[dict]:
 
 # -- 1. a day's date never depends on the viewer -------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", sorted(EXPECTED_UIDS))
 def test_dashboards_show_the_sites_time_zone(name):
     # "" = Grafana's default zone, which compose sets from PINGER_TIMEZONE ("browser" was the viewer's).
@@ -66,8 +67,10 @@ def test_the_csv_tables_take_the_date_the_aggregator_stored():
         assert "date: r.date" in query and "localDate" not in query, table["title"]
 
 
-NOON_RANGE = re.compile(r"range\(start: date\.sub\(d: (\d+)h, from: v\.timeRangeStart\), "
-                        r"stop: date\.sub\(d: (\d+)h, from: v\.timeRangeStop\)\)")
+NOON_RANGE = re.compile(
+    r"range\(start: date\.sub\(d: (\d+)h, from: v\.timeRangeStart\), "
+    r"stop: date\.sub\(d: (\d+)h, from: v\.timeRangeStop\)\)"
+)
 
 
 def days_shown(shift_h: int, viewer: ZoneInfo, site: ZoneInfo, first: dt.date, last: dt.date) -> list[dt.date]:
@@ -88,11 +91,23 @@ def days_shown(shift_h: int, viewer: ZoneInfo, site: ZoneInfo, first: dt.date, l
 
 def test_every_daily_query_shows_the_first_and_last_selected_day_whatever_the_viewers_zone():
     site = ZoneInfo("Europe/Berlin")
-    viewers = [ZoneInfo(zone) for zone in ("America/Los_Angeles", "America/New_York", "UTC", "Europe/Berlin",
-                                           "Asia/Kolkata", "Asia/Tokyo", "Pacific/Honolulu")]
-    ranges = [(dt.date(2026, 11, 1), dt.date(2026, 11, 7)),
-              (dt.date(2027, 3, 27), dt.date(2027, 3, 29)),  # over the spring change (a 23 h day)
-              (dt.date(2026, 10, 25), dt.date(2026, 10, 25))]  # the autumn change alone (a 25 h day)
+    viewers = [
+        ZoneInfo(zone)
+        for zone in (
+            "America/Los_Angeles",
+            "America/New_York",
+            "UTC",
+            "Europe/Berlin",
+            "Asia/Kolkata",
+            "Asia/Tokyo",
+            "Pacific/Honolulu",
+        )
+    ]
+    ranges = [
+        (dt.date(2026, 11, 1), dt.date(2026, 11, 7)),
+        (dt.date(2027, 3, 27), dt.date(2027, 3, 29)),  # over the spring change (a 23 h day)
+        (dt.date(2026, 10, 25), dt.date(2026, 10, 25)),
+    ]  # the autumn change alone (a 25 h day)
     checked = 0
     for name in EXPECTED_UIDS:
         for label, query in queries(load(name)):
@@ -114,8 +129,9 @@ def test_every_daily_query_shows_the_first_and_last_selected_day_whatever_the_vi
 
 def test_the_unshifted_range_loses_the_first_day_west_of_the_site():
     # Why the shift: the old range(start: v.timeRangeStart, ...) for a viewer in New York and a Berlin site.
-    shown = days_shown(0, ZoneInfo("America/New_York"), ZoneInfo("Europe/Berlin"),
-                       dt.date(2026, 11, 1), dt.date(2026, 11, 7))
+    shown = days_shown(
+        0, ZoneInfo("America/New_York"), ZoneInfo("Europe/Berlin"), dt.date(2026, 11, 1), dt.date(2026, 11, 7)
+    )
     assert shown[0] == dt.date(2026, 11, 2) and shown[-1] == dt.date(2026, 11, 8)
 
 
@@ -127,6 +143,7 @@ def test_the_study_phase_annotation_ends_without_the_viewers_zone():
 
 
 # -- 2. the download is not rounded --------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("title", [WIDE_TITLE, LONG_TITLE])
 def test_csv_tables_give_every_field_six_decimals_and_a_unit(title):
@@ -145,15 +162,23 @@ def test_csv_tables_give_every_field_six_decimals_and_a_unit(title):
 
 WIDE_CELL = re.compile(r'column: key\(r: r, figure: "(\d)"\) \+ " (\w+)"')
 # A cell made only from rows that have the field: (the field tested, the column's figure).
-WIDE_CELL_IF = re.compile(r'rows \|> filter\(fn: \(r\) => exists r\.(\w+)\) \|> map\(fn: \(r\) => \(\{date: r\.date, '
-                          r'column: key\(r: r, figure: "\d"\) \+ " (\w+)"')
-WIDE_KEY = re.compile(r'key = \(r, figure\) => string\(v: 10000 \+ \(if exists r\.pool_order then r\.pool_order '
-                      r'else 9999\)\) \+ figure \+ "\|" \+ r\.pool')
+WIDE_CELL_IF = re.compile(
+    r"rows \|> filter\(fn: \(r\) => exists r\.(\w+)\) \|> map\(fn: \(r\) => \(\{date: r\.date, "
+    r'column: key\(r: r, figure: "\d"\) \+ " (\w+)"'
+)
+WIDE_KEY = re.compile(
+    r"key = \(r, figure\) => string\(v: 10000 \+ \(if exists r\.pool_order then r\.pool_order "
+    r'else 9999\)\) \+ figure \+ "\|" \+ r\.pool'
+)
 LONG_CELL = re.compile(r'column: "(\d\d)\|(\w+)", _value: float\(v: r\.(\w+)\)')
-ORDERING_STEP = re.compile(r'\|> sort\(columns: \["column"[^\]]*\]\)\s*\|> pivot\(rowKey: (\[[^\]]*\]), '
-                           r'columnKey: \["column"\], valueColumn: "_value"\)')
-RENAME = ('|> rename(fn: (column) => if strings.containsStr(v: column, substr: "|") then '
-          'strings.splitN(v: column, t: "|", i: 2)[1] else column)')
+ORDERING_STEP = re.compile(
+    r'\|> sort\(columns: \["column"[^\]]*\]\)\s*\|> pivot\(rowKey: (\[[^\]]*\]), '
+    r'columnKey: \["column"\], valueColumn: "_value"\)'
+)
+RENAME = (
+    '|> rename(fn: (column) => if strings.containsStr(v: column, substr: "|") then '
+    'strings.splitN(v: column, t: "|", i: 2)[1] else column)'
+)
 
 
 def pivoted_header(row_key: list[str], keys: list[str]) -> list[str]:
@@ -171,9 +196,12 @@ def row_key_of(query: str) -> list[str]:
     return re.findall(r'"([^"]+)"', found.group(1))
 
 
-ENERGY_CONFIGS = {"no energy section": Energy(), "priced": Energy(currency="EUR", price=0.32),
-                  "priced with CO2": Energy(currency="EUR", price=0.32, co2_g_per_kwh=380.0),
-                  "CO2 only": Energy(co2_g_per_kwh=380.0)}
+ENERGY_CONFIGS = {
+    "no energy section": Energy(),
+    "priced": Energy(currency="EUR", price=0.32),
+    "priced with CO2": Energy(currency="EUR", price=0.32, co2_g_per_kwh=380.0),
+    "CO2 only": Energy(co2_g_per_kwh=380.0),
+}
 
 
 @pytest.mark.parametrize("energy", list(ENERGY_CONFIGS.values()), ids=list(ENERGY_CONFIGS))
@@ -191,8 +219,11 @@ def test_the_wide_table_has_the_columns_of_pinger_export_layout_wide(energy):
     present = [(index, name) for index, name in figures if name not in unconfigured(energy)]
     # Pools in config order (pool_order, written by the aggregator), not by name; more than 10 of them.
     config_order = ["Zentrum", "B204", "A101", *(f"P{n:02d}" for n in range(12))]
-    keys = [f"{10000 + position}{index}|{pool} {name}" for position, pool in enumerate(config_order)
-            for index, name in present]
+    keys = [
+        f"{10000 + position}{index}|{pool} {name}"
+        for position, pool in enumerate(config_order)
+        for index, name in present
+    ]
     export_header = next(iter(wide_rows([], config_order, wide_figures(energy))))
     assert pivoted_header(row_key_of(query), keys) == list(export_header)
 
@@ -204,8 +235,7 @@ def test_the_long_table_has_the_columns_of_pinger_export_layout_long():
     keys = [f"{position}|{name}" for position, name, _ in cells]
     assert pivoted_header(row_key_of(query), keys) == list(long_columns(POOL_DAILY))
     # Every column's key carries its place in the export's header.
-    assert [int(position) for position, _, _ in cells] == [long_columns(POOL_DAILY).index(name)
-                                                           for _, name, _ in cells]
+    assert [int(position) for position, _, _ in cells] == [long_columns(POOL_DAILY).index(name) for _, name, _ in cells]
     # The last two columns exist even when no pool has opening hours: a row of no day carries them.
     for name in ("runtime_closed_h", "on_at_close"):
         assert re.search(r'array\.from\(rows: \[.*column: "\d\d\|' + name + '"', query)
@@ -213,6 +243,7 @@ def test_the_long_table_has_the_columns_of_pinger_export_layout_long():
 
 
 # -- 4. large tables are not cut -----------------------------------------------------------------------------
+
 
 def test_csv_tables_hold_100_pools_for_two_years():
     days = 2 * 366
@@ -222,10 +253,12 @@ def test_csv_tables_hold_100_pools_for_two_years():
 
 # -- 5. a window's value is drawn at its start ---------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", sorted(EXPECTED_UIDS))
 def test_every_aggregate_window_is_stamped_with_its_start(name):
-    calls = [(label, call) for label, query in queries(load(name))
-             for call in re.findall(r"aggregateWindow\([^)]*\)", query)]
+    calls = [
+        (label, call) for label, query in queries(load(name)) for call in re.findall(r"aggregateWindow\([^)]*\)", query)
+    ]
     for label, call in calls:
         assert 'timeSrc: "_start"' in call, f"{label}: {call}"
 
@@ -233,9 +266,10 @@ def test_every_aggregate_window_is_stamped_with_its_start(name):
 # -- 6. "now" shows a stopped collector ----------------------------------------------------------------------
 
 THREE_INTERVALS = "range(start: time(v: int(v: now()) - 3 * int(v: ${sweep_interval})))"
-NOW_PANELS = {"pools-now.json": ["PCs on now", "PCs configured", "Share of PCs on", "Share of PCs on, per pool",
-                                 "Pools now"],
-              "pool-detail.json": ["PCs on now", "PCs configured"]}
+NOW_PANELS = {
+    "pools-now.json": ["PCs on now", "PCs configured", "Share of PCs on", "Share of PCs on, per pool", "Pools now"],
+    "pool-detail.json": ["PCs on now", "PCs configured"],
+}
 
 
 @pytest.mark.parametrize("name", sorted(NOW_PANELS))
@@ -261,6 +295,7 @@ def test_the_newest_sweeps_age_stands_next_to_pcs_on_now_and_turns_red_after_thr
 
 # -- 8. on/off per PC stays usable ---------------------------------------------------------------------------
 
+
 def test_on_off_per_pc_draws_at_most_the_top_pcs_and_a_daily_grid_beyond_two_days():
     timeline = panel("pool-detail.json", "On/off per PC", "state-timeline")
     top = variable("pool-detail.json", "top")
@@ -276,6 +311,7 @@ def test_on_off_per_pc_draws_at_most_the_top_pcs_and_a_daily_grid_beyond_two_day
 
 
 # -- 9. no raw scan where a daily or pool_status measurement answers -----------------------------------------
+
 
 def test_dashboard_queries_read_raw_pings_only_where_nothing_else_answers():
     for name in EXPECTED_UIDS:
@@ -313,11 +349,15 @@ def test_no_cookbook_recipe_scans_raw_pings_over_more_than_a_day():
 
 # -- 10. aggregator health -----------------------------------------------------------------------------------
 
+
 def red_after(at: dt.timedelta) -> dt.timedelta:
     """The panel's rule: red when the newest row started longer ago than this."""
     query = query_of("collector-health.json", "Aggregator health: last aggregated day per pool")
-    hours = int(re.search(r"int\(v: now\(\)\) - int\(v: r\._time\) > int\(v: (\d+)h\) \+ int\(v: \$\{aggregate_at\}\)",
-                          query).group(1))
+    hours = int(
+        re.search(
+            r"int\(v: now\(\)\) - int\(v: r\._time\) > int\(v: (\d+)h\) \+ int\(v: \$\{aggregate_at\}\)", query
+        ).group(1)
+    )
     return dt.timedelta(hours=hours) + at
 
 
@@ -342,8 +382,11 @@ def test_aggregator_health_is_red_when_yesterday_is_missing_an_hour_after_the_ni
 
 # -- 12. links, percent units, thresholds from the interval --------------------------------------------------
 
-LINKED = {"pools-now.json": "/d/pinger-pools-now/", "pool-detail.json": "/d/pinger-pool-detail/",
-          "daily-runtime-energy.json": "/d/pinger-daily/"}
+LINKED = {
+    "pools-now.json": "/d/pinger-pools-now/",
+    "pool-detail.json": "/d/pinger-pool-detail/",
+    "daily-runtime-energy.json": "/d/pinger-daily/",
+}
 
 
 @pytest.mark.parametrize("name", sorted(LINKED))
@@ -355,14 +398,20 @@ def test_dashboard_links_carry_the_pool_and_the_time_range(name):
 
 
 def test_coverage_and_shares_are_shown_in_percent():
-    shares = [panel("pools-now.json", "Share of PCs on"), panel("pools-now.json", "Share of PCs on, per pool"),
-              panel(DAILY, "Coverage")]
+    shares = [
+        panel("pools-now.json", "Share of PCs on"),
+        panel("pools-now.json", "Share of PCs on, per pool"),
+        panel(DAILY, "Coverage"),
+    ]
     for found in shares:
         assert found["fieldConfig"]["defaults"]["unit"] == "percentunit", found["title"]
     # Tables of mixed figures: the share's column is in % and says so.
     tables = (panel("pools-now.json", "Pools now"), panel("pool-detail.json", "Runtime per PC (daily rows)"))
-    renamed = {name: label for table in tables
-               for name, label in table["transformations"][0]["options"]["renameByName"].items()}
+    renamed = {
+        name: label
+        for table in tables
+        for name, label in table["transformations"][0]["options"]["renameByName"].items()
+    }
     assert "%" in renamed["share"] and "%" in renamed["coverage"]
     assert "* 100.0" in query_of("pool-detail.json", "Runtime per PC (daily rows)")
 

@@ -25,7 +25,7 @@ def sqlite_config(write_config, tmp_path, collector: str = "lab-1") -> object:
         interval: 5m
         collector: {{name: {collector}}}
         allow: [127.0.0.0/8]
-        storage: {{backend: sqlite, path: {tmp_path / 'data' / 'pinger.sqlite'}}}
+        storage: {{backend: sqlite, path: {tmp_path / "data" / "pinger.sqlite"}}}
         pools:
           - {{name: LOOP, watts: 50, hosts: [127.0.0.1]}}
     """)
@@ -59,8 +59,11 @@ def store_sweep_at(config_path, scheduled: int, collector: str = "lab-1") -> Non
     from pinger.store.influx import InfluxStore
 
     config = load_config(config_path, environ={"INFLUX_TOKEN": "not-a-secret"})
-    store = (InfluxStore(config, deliver=False) if config.storage.backend == "influxdb"
-             else SqliteStore(config.storage.path, config.timezone))
+    store = (
+        InfluxStore(config, deliver=False)
+        if config.storage.backend == "influxdb"
+        else SqliteStore(config.storage.path, config.timezone)
+    )
     try:
         store.write_sweep(*a_sweep(scheduled, collector))
     finally:
@@ -104,8 +107,9 @@ def test_a_missing_store_is_named(write_config, tmp_path, run_pinger):
     config = sqlite_config(write_config, tmp_path)
     result = run_pinger("health", "-c", str(config))
     assert result.returncode == 1
-    assert one_sentence(result) == (f"pinger: no store at {tmp_path / 'data' / 'pinger.sqlite'} (storage.path): "
-                                    "run the collector first")
+    assert one_sentence(result) == (
+        f"pinger: no store at {tmp_path / 'data' / 'pinger.sqlite'} (storage.path): run the collector first"
+    )
     assert not (tmp_path / "data").exists(), "health reads; it never creates a store"
 
 
@@ -160,8 +164,9 @@ def test_with_influxdb_a_missing_spool_is_named(write_config, tmp_path, run_ping
     config = influx_config(write_config, tmp_path)
     result = run_pinger("health", "-c", str(config))
     assert result.returncode == 1
-    assert one_sentence(result) == (f"pinger: no spool at {tmp_path / 'spool.sqlite'} (storage.influxdb.spool): "
-                                    "the collector has not run here")
+    assert one_sentence(result) == (
+        f"pinger: no spool at {tmp_path / 'spool.sqlite'} (storage.influxdb.spool): the collector has not run here"
+    )
 
 
 def test_an_older_spool_is_kept_newest_first(tmp_path):
@@ -188,5 +193,6 @@ def test_the_sentence_names_the_time_in_the_configured_zone():
     from pinger.collector.health import judge
 
     berlin = judge("lab-1", 1_780_000_000, 1_780_000_030, 300.0, ZoneInfo("Europe/Berlin"))
-    assert berlin.sentence == ("collector lab-1: healthy, newest sweep 2026-05-28 22:26:40 CEST, 30 s ago "
-                               "(limit: 15 min, 3 intervals)")
+    assert berlin.sentence == (
+        "collector lab-1: healthy, newest sweep 2026-05-28 22:26:40 CEST, 30 s ago (limit: 15 min, 3 intervals)"
+    )

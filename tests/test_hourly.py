@@ -46,10 +46,13 @@ def day_sweeps(day: dt.date, up, skip=lambda t: False) -> tuple[list[float], lis
     return times, [bool(up(t)) for t in times]
 
 
-def hours_of(pool: Pool, day: dt.date, samples_by_host: dict[str, tuple[list[float], list[bool]]],
-             phase: str | None = None):
-    figures = [compute_host_figures(pool, host, day, BERLIN, HOLD, *samples_by_host.get(host.name, ([], [])))
-               for host in pool.hosts]
+def hours_of(
+    pool: Pool, day: dt.date, samples_by_host: dict[str, tuple[list[float], list[bool]]], phase: str | None = None
+):
+    figures = [
+        compute_host_figures(pool, host, day, BERLIN, HOLD, *samples_by_host.get(host.name, ([], [])))
+        for host in pool.hosts
+    ]
     return [day_row for day_row, _ in figures], compute_pool_hours(pool, day, BERLIN, [h for _, h in figures], phase)
 
 
@@ -82,8 +85,12 @@ def test_spring_forward_has_23_rows_and_no_2_oclock():
     _, hours = hours_of(pool_of(pc("pc-1")), SPRING, {"pc-1": samples})
     assert len(hours) == 23
     assert [row.hour for row in hours] == [0, 1, *range(3, 24)]
-    assert [row.time for row in hours[:4]] == [int(utc(2026, 3, 28, 23)), int(utc(2026, 3, 29, 0)),
-                                               int(utc(2026, 3, 29, 1)), int(utc(2026, 3, 29, 2))]
+    assert [row.time for row in hours[:4]] == [
+        int(utc(2026, 3, 28, 23)),
+        int(utc(2026, 3, 29, 0)),
+        int(utc(2026, 3, 29, 1)),
+        int(utc(2026, 3, 29, 2)),
+    ]
     assert {row.pcs_on for row in hours} == {1.0} and {row.weekday for row in hours} == {7}
 
 
@@ -93,8 +100,11 @@ def test_fall_back_has_25_rows_with_the_repeated_hour_twice_at_two_instants():
     _, hours = hours_of(pool_of(pc("pc-1")), AUTUMN, {"pc-1": samples})
     assert len(hours) == 25
     assert [row.hour for row in hours] == [0, 1, 2, 2, *range(3, 24)]
-    assert [row.time for row in hours[2:5]] == [int(utc(2026, 10, 25, 0)), int(utc(2026, 10, 25, 1)),
-                                               int(utc(2026, 10, 25, 2))]
+    assert [row.time for row in hours[2:5]] == [
+        int(utc(2026, 10, 25, 0)),
+        int(utc(2026, 10, 25, 1)),
+        int(utc(2026, 10, 25, 2)),
+    ]
     # 00:57:30-01:57:30 UTC: 150 s of the first 02:00 (CEST), 3450 s of the second (CET).
     assert [round(row.pcs_on * 3600, 6) for row in hours[2:5]] == [150.0, 3450.0, 0.0]
     assert hour_starts(AUTUMN, BERLIN) == tuple(float(row.time) for row in hours)
@@ -139,7 +149,10 @@ def test_aggregate_writes_hourly_rows_replaces_them_and_exports_them(write_confi
         assert done.returncode == 0, done.stderr
     with sqlite3.connect(store_path) as db:
         assert db.execute("SELECT count(*), min(time), max(time) FROM pool_hourly").fetchone() == (
-            24, int(local(MONDAY, "00:00")), int(local(MONDAY, "23:00")))
+            24,
+            int(local(MONDAY, "00:00")),
+            int(local(MONDAY, "23:00")),
+        )
     config = load_config(config_path)
     store = SqliteStore(store_path, BERLIN, "read")
     try:
@@ -148,15 +161,26 @@ def test_aggregate_writes_hourly_rows_replaces_them_and_exports_them(write_confi
         store.close()
     assert (ten.pcs_on, ten.share_on, ten.coverage) == (pytest.approx(1650 / 3600), pytest.approx(1650 / 7200), 0.5)
     assert config.pools[0].hosts[1].name == "pc-2"
-    exported = run_pinger("export", "-c", str(config_path), "--from", str(MONDAY), "--to", str(MONDAY), "--hourly",
-                          "--dialect", "excel-de")
+    exported = run_pinger(
+        "export",
+        "-c",
+        str(config_path),
+        "--from",
+        str(MONDAY),
+        "--to",
+        str(MONDAY),
+        "--hourly",
+        "--dialect",
+        "excel-de",
+    )
     assert exported.returncode == 0, exported.stderr
     lines = exported.stdout.lstrip("\ufeff").splitlines()  # (text mode reads the dialect's CRLF as LF)
     assert lines[0] == "start;date;pool;phase;weekday;hour;pcs_on;share_on;coverage"
     assert lines[11] == "2026-11-02T10:00:00+01:00;2026-11-02;A101;;1;10;0,458333;0,229167;0,5"
     assert len(lines) == 1 + 24
-    refused = run_pinger("export", "-c", str(config_path), "--from", str(MONDAY), "--to", str(MONDAY), "--hourly",
-                         "--layout", "wide")
+    refused = run_pinger(
+        "export", "-c", str(config_path), "--from", str(MONDAY), "--to", str(MONDAY), "--hourly", "--layout", "wide"
+    )
     assert refused.returncode == 2 and "--hourly writes the long layout only" in refused.stderr
 
 

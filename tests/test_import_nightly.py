@@ -66,10 +66,11 @@ def test_imported_ipv6_hosts_are_stored_in_canonical_form(tmp_path):
     from pinger.ingestion.line_protocol import read_samples
 
     samples = tmp_path / "v6.lp"
-    samples.write_text("ping,pool=A,host=FD00:0:0::A up=1i,rtt_ms=0.5 60\n"
-                       "ping,pool=A,host=pc-7.example.edu up=0i 60\n")
+    samples.write_text("ping,pool=A,host=FD00:0:0::A up=1i,rtt_ms=0.5 60\nping,pool=A,host=pc-7.example.edu up=0i 60\n")
     assert read_samples(samples, "s") == (
-        [(60, "A", "fd00::a", True, 0.5), (60, "A", "pc-7.example.edu", False, None)], 0)
+        [(60, "A", "fd00::a", True, 0.5), (60, "A", "pc-7.example.edu", False, None)],
+        0,
+    )
 
 
 def test_import_of_a_malformed_file_imports_nothing(write_config, tmp_path, run_pinger):
@@ -79,13 +80,18 @@ def test_import_of_a_malformed_file_imports_nothing(write_config, tmp_path, run_
     good.write_text("ping,pool=A,host=10.0.0.9 up=0i 1600000000000000000\n")
     assert run_pinger("import", "-c", str(config), str(good)).returncode == 0
     samples = tmp_path / "bad.lp"
-    samples.write_text("\n".join([
-        "ping,pool=A,host=10.0.0.1 up=1i 1700000000000000000",
-        "ping,pool=A,host=10.0.0.1 up=maybe 1700000300000000000",
-        "ping,pool=A up=1i 1700000600000000000",
-        "ping,pool=A,host=10.0.0.1 up=1i",
-        "ping,pool=A,host=10.0.0.1 up=1i 1700000900000000000",
-    ]) + "\n")
+    samples.write_text(
+        "\n".join(
+            [
+                "ping,pool=A,host=10.0.0.1 up=1i 1700000000000000000",
+                "ping,pool=A,host=10.0.0.1 up=maybe 1700000300000000000",
+                "ping,pool=A up=1i 1700000600000000000",
+                "ping,pool=A,host=10.0.0.1 up=1i",
+                "ping,pool=A,host=10.0.0.1 up=1i 1700000900000000000",
+            ]
+        )
+        + "\n"
+    )
     result = run_pinger("import", "-c", str(config), str(samples))
     assert result.returncode == 2
     assert result.stderr.splitlines()[-3:] == [
@@ -97,14 +103,21 @@ def test_import_of_a_malformed_file_imports_nothing(write_config, tmp_path, run_
         assert db.execute("SELECT host FROM ping").fetchall() == [("10.0.0.9",)]  # only the earlier import
 
 
-@pytest.mark.parametrize("last_done, first_sample, yesterday, expected", [
-    (None, None, dt.date(2026, 11, 28), None),                                    # nothing collected yet
-    (None, dt.date(2026, 11, 25), dt.date(2026, 11, 28), (dt.date(2026, 11, 25), dt.date(2026, 11, 28))),
-    (dt.date(2026, 11, 26), dt.date(2026, 11, 1), dt.date(2026, 11, 28),
-     (dt.date(2026, 11, 27), dt.date(2026, 11, 28))),
-    (dt.date(2026, 11, 28), dt.date(2026, 11, 1), dt.date(2026, 11, 28), None),   # up to date
-    (None, dt.date(2026, 11, 29), dt.date(2026, 11, 28), None),                   # only today's samples
-])
+@pytest.mark.parametrize(
+    "last_done, first_sample, yesterday, expected",
+    [
+        (None, None, dt.date(2026, 11, 28), None),  # nothing collected yet
+        (None, dt.date(2026, 11, 25), dt.date(2026, 11, 28), (dt.date(2026, 11, 25), dt.date(2026, 11, 28))),
+        (
+            dt.date(2026, 11, 26),
+            dt.date(2026, 11, 1),
+            dt.date(2026, 11, 28),
+            (dt.date(2026, 11, 27), dt.date(2026, 11, 28)),
+        ),
+        (dt.date(2026, 11, 28), dt.date(2026, 11, 1), dt.date(2026, 11, 28), None),  # up to date
+        (None, dt.date(2026, 11, 29), dt.date(2026, 11, 28), None),  # only today's samples
+    ],
+)
 def test_days_to_catch_up(last_done, first_sample, yesterday, expected):
     assert days_to_catch_up(last_done, first_sample, yesterday) == expected
 
@@ -112,15 +125,18 @@ def test_days_to_catch_up(last_done, first_sample, yesterday, expected):
 D = dt.date(2026, 11, 1)
 
 
-@pytest.mark.parametrize("last_done, first_sample, recheck_days, expected", [
-    (D.replace(day=28), D, 3, (D.replace(day=26), D.replace(day=28))),   # up to date: the last 3 redone
-    (D.replace(day=27), D, 3, (D.replace(day=26), D.replace(day=28))),   # one new day, two redone
-    (D.replace(day=20), D, 3, (D.replace(day=21), D.replace(day=28))),   # catching up covers the recheck
-    (None, D.replace(day=27), 3, (D.replace(day=27), D.replace(day=28))),  # never before the first sample
-    (D.replace(day=28), D, 1, (D.replace(day=28), D.replace(day=28))),
-    (D.replace(day=28), D, 0, None),
-    (None, D.replace(day=29), 3, None),                                     # only today's samples
-])
+@pytest.mark.parametrize(
+    "last_done, first_sample, recheck_days, expected",
+    [
+        (D.replace(day=28), D, 3, (D.replace(day=26), D.replace(day=28))),  # up to date: the last 3 redone
+        (D.replace(day=27), D, 3, (D.replace(day=26), D.replace(day=28))),  # one new day, two redone
+        (D.replace(day=20), D, 3, (D.replace(day=21), D.replace(day=28))),  # catching up covers the recheck
+        (None, D.replace(day=27), 3, (D.replace(day=27), D.replace(day=28))),  # never before the first sample
+        (D.replace(day=28), D, 1, (D.replace(day=28), D.replace(day=28))),
+        (D.replace(day=28), D, 0, None),
+        (None, D.replace(day=29), 3, None),  # only today's samples
+    ],
+)
 def test_days_to_catch_up_redoes_recent_days(last_done, first_sample, recheck_days, expected):
     assert days_to_catch_up(last_done, first_sample, D.replace(day=28), recheck_days) == expected
 
@@ -134,8 +150,9 @@ def test_nightly_redoes_recent_days_when_late_samples_arrived(write_config, tmp_
     today = dt.datetime.now(dt.UTC).date()
     midnight = int(dt.datetime.combine(today - dt.timedelta(days=3), dt.time(0), tzinfo=dt.UTC).timestamp())
     day = 86400
-    on_time = (list(range(midnight, midnight + day + day // 2 + 1, 300))
-               + list(range(midnight + 3 * day, int(time.time()), 300)))
+    on_time = list(range(midnight, midnight + day + day // 2 + 1, 300)) + list(
+        range(midnight + 3 * day, int(time.time()), 300)
+    )
     late = list(range(midnight + day + day // 2 + 300, midnight + 2 * day, 300))
     nightly = NightlyAggregator(path, load_config(path))
     SqliteStore(store, ZoneInfo("UTC")).close()  # creates the tables
@@ -146,8 +163,9 @@ def test_nightly_redoes_recent_days_when_late_samples_arrived(write_config, tmp_
     def runtime_on(day_index: int) -> float:
         date = str(today - dt.timedelta(days=3 - day_index))
         with sqlite3.connect(store) as db:
-            return db.execute("SELECT runtime_h FROM host_daily WHERE host = '10.0.0.1' AND date = ?",
-                              (date,)).fetchone()[0]
+            return db.execute(
+                "SELECT runtime_h FROM host_daily WHERE host = '10.0.0.1' AND date = ?", (date,)
+            ).fetchone()[0]
 
     assert runtime_on(0) == 24.0 and runtime_on(1) == pytest.approx(12 + 5 / 60)  # up to 12:00, plus hold
     with sqlite3.connect(store) as db:
@@ -164,10 +182,13 @@ def test_nightly_catches_up_missed_days_at_start_and_never_writes_today(write_co
     start = int(dt.datetime.combine(today - dt.timedelta(days=3), dt.time(0), tzinfo=berlin).timestamp())
     now = int(time.time())
     with sqlite3.connect(store) as db:
-        db.execute("CREATE TABLE ping (time INTEGER NOT NULL, pool TEXT NOT NULL, host TEXT NOT NULL, "
-                   "up INTEGER NOT NULL, rtt_ms REAL, PRIMARY KEY (host, time)) WITHOUT ROWID")
-        db.executemany("INSERT INTO ping VALUES (?, 'Mensa Süd', '10.0.0.1', 1, 0.3)",
-                       [(t,) for t in range(start, now, 300)])
+        db.execute(
+            "CREATE TABLE ping (time INTEGER NOT NULL, pool TEXT NOT NULL, host TEXT NOT NULL, "
+            "up INTEGER NOT NULL, rtt_ms REAL, PRIMARY KEY (host, time)) WITHOUT ROWID"
+        )
+        db.executemany(
+            "INSERT INTO ping VALUES (?, 'Mensa Süd', '10.0.0.1', 1, 0.3)", [(t,) for t in range(start, now, 300)]
+        )
     nightly = daemon("aggregate", "-c", str(config), "--nightly")
     nightly.wait_for("nightly: next run at 00:30 Europe/Berlin")
     assert nightly.stop() == 0

@@ -34,16 +34,19 @@ def standin():
 
 
 def influx_config(write_config, tmp_path, url, org="pinger", bucket="pinger", interval="1s", name="influx.yaml"):
-    return write_config(f"""
+    return write_config(
+        f"""
         timezone: UTC
         interval: {interval}
         collector: {{name: influx-test}}
         ping: {{timeout: 500ms, retries: 0}}
         allow: [127.0.0.0/8]
-        {influx_storage(url, tmp_path / 'spool.sqlite', org=org, bucket=bucket)}
+        {influx_storage(url, tmp_path / "spool.sqlite", org=org, bucket=bucket)}
         pools:
-          - {{name: LOOP, watts: 50, hosts: [{', '.join(HOSTS)}]}}
-    """, name)
+          - {{name: LOOP, watts: 50, hosts: [{", ".join(HOSTS)}]}}
+    """,
+        name,
+    )
 
 
 def collect(daemon, config, token="s3cret-token", *args):
@@ -93,8 +96,9 @@ def test_an_outage_mid_run_loses_nothing_and_duplicates_nothing(standin, write_c
         time.sleep(0.2)
     assert collector.stop(timeout=30) == 0
     # The stop may catch a delivery in flight (the connection drops) or between deliveries (refused).
-    assert re.search(r"is not reachable \((connection refused|the server closed the connection without answering)\)",
-                     collector.log), collector.log
+    assert re.search(
+        r"is not reachable \((connection refused|the server closed the connection without answering)\)", collector.log
+    ), collector.log
     assert collector.log.count("is not reachable") == 1  # said once per outage, not every retry
     assert "spool drained" in collector.log
     times = sweep_times(standin)
@@ -107,8 +111,7 @@ def test_an_outage_mid_run_loses_nothing_and_duplicates_nothing(standin, write_c
     assert len(accepted) <= len(times)  # never more deliveries than sweeps: nothing was sent twice
 
 
-def test_a_server_that_drops_a_write_mid_request_is_reported_in_plain_words(standin, write_config, tmp_path,
-                                                                            caplog):
+def test_a_server_that_drops_a_write_mid_request_is_reported_in_plain_words(standin, write_config, tmp_path, caplog):
     from pinger.config_load import load_config
     from pinger.store.influx import InfluxStore
 
@@ -128,8 +131,7 @@ def test_a_server_that_drops_a_write_mid_request_is_reported_in_plain_words(stan
     assert store.backlog() == 1  # still spooled, sent again later
 
 
-def test_sigkill_while_the_server_is_away_then_restart_delivers_every_sweep(standin, write_config, tmp_path,
-                                                                            daemon):
+def test_sigkill_while_the_server_is_away_then_restart_delivers_every_sweep(standin, write_config, tmp_path, daemon):
     config = influx_config(write_config, tmp_path, standin.url)
     standin.stop()
     killed = collect(daemon, config)
@@ -145,13 +147,17 @@ def test_sigkill_while_the_server_is_away_then_restart_delivers_every_sweep(stan
     assert spool_backlog(tmp_path) == 0
 
 
-@pytest.mark.parametrize("token, bucket, org, message", [
-    ("wrong-token", "pinger", "pinger", "rejects the token (401)"),
-    ("s3cret-token", "nope", "pinger", "has no bucket 'nope' in organization 'pinger'"),
-    ("s3cret-token", "pinger", "elsewhere", "has no organization 'elsewhere'"),
-])
-def test_wrong_settings_end_the_collector_with_one_sentence(standin, write_config, tmp_path, daemon, token, bucket,
-                                                            org, message):
+@pytest.mark.parametrize(
+    "token, bucket, org, message",
+    [
+        ("wrong-token", "pinger", "pinger", "rejects the token (401)"),
+        ("s3cret-token", "nope", "pinger", "has no bucket 'nope' in organization 'pinger'"),
+        ("s3cret-token", "pinger", "elsewhere", "has no organization 'elsewhere'"),
+    ],
+)
+def test_wrong_settings_end_the_collector_with_one_sentence(
+    standin, write_config, tmp_path, daemon, token, bucket, org, message
+):
     config = influx_config(write_config, tmp_path, standin.url, org=org, bucket=bucket)
     collector = collect(daemon, config, token, "--sweeps", "1")
     assert collector.finish() == 2
@@ -173,8 +179,7 @@ def test_retry_after_is_honoured(standin, write_config, tmp_path, daemon):
     assert "InfluxDB answered 503" in err and "after 2 s as it asked" in err
 
 
-def test_a_batch_the_server_calls_malformed_is_kept_aside_not_retried_forever(standin, write_config, tmp_path,
-                                                                             daemon):
+def test_a_batch_the_server_calls_malformed_is_kept_aside_not_retried_forever(standin, write_config, tmp_path, daemon):
     config = influx_config(write_config, tmp_path, standin.url)
     standin.fail_next(1, 400)
     collector = collect(daemon, config, "s3cret-token", "--sweeps", "2")
@@ -202,7 +207,8 @@ def test_round_trip_against_a_real_influxdb(write_config, tmp_path, daemon):
         tables = client.query_api().query(
             f'from(bucket: "{bucket}") |> range(start: {started - 5}) '
             f'|> filter(fn: (r) => r._measurement == "ping" and r._field == "up" and r.pool == "LOOP") '
-            f'|> group() |> count()')
+            f"|> group() |> count()"
+        )
     assert tables[0].records[0].get_value() == 2 * len(HOSTS)
 
 
@@ -215,7 +221,7 @@ def test_import_aggregate_and_rerun_through_influxdb(standin, write_config, tmp_
         return f"""
             timezone: UTC
             interval: 5m
-            {influx_storage(standin.url, tmp_path / 'spool.sqlite')}
+            {influx_storage(standin.url, tmp_path / "spool.sqlite")}
             pools:
               - {{name: "Mensa Süd", watts: 100, tags: {{building: main}}, hosts: [10.0.0.1, 10.0.0.2]}}
             {phase_line}
@@ -249,8 +255,9 @@ def test_import_aggregate_and_rerun_through_influxdb(standin, write_config, tmp_
     assert (row.fields["pcs_total"], row.fields["pcs_used"]) == (2, 1)
     assert row.fields["runtime_h"] == pytest.approx(2.0) and row.fields["energy_kwh"] == pytest.approx(0.2)
     assert row.fields["coverage"] == pytest.approx(1.0)
-    hosts = {p.tags["host"]: p.fields["runtime_h"] for p in standin.points(bucket="pinger_daily",
-                                                                          measurement="host_daily")}
+    hosts = {
+        p.tags["host"]: p.fields["runtime_h"] for p in standin.points(bucket="pinger_daily", measurement="host_daily")
+    }
     assert hosts == {"10.0.0.1": pytest.approx(2.0), "10.0.0.2": 0.0}
 
     config.write_text(config_text("study: {phases: [{name: after, start: 2026-11-01}]}"))
@@ -276,24 +283,31 @@ def test_import_and_aggregate_against_a_real_influxdb(write_config, tmp_path):
         try:
             config = write_config(f"""
                 timezone: UTC
-                {influx_storage(REAL_URL, tmp_path / 'spool.sqlite', org=org, bucket=raw, daily_bucket=daily)}
+                {influx_storage(REAL_URL, tmp_path / "spool.sqlite", org=org, bucket=raw, daily_bucket=daily)}
                 pools:
                   - {{name: "Mensa Süd", watts: 100, hosts: [10.0.0.1, 10.0.0.2]}}
             """)
             midnight = int(dt.datetime(2026, 11, 2, tzinfo=dt.UTC).timestamp())
-            lines = [f"ping,pool=Mensa\\ Süd,host=10.0.0.{h} up={int(h == 1 and 96 <= step < 120)}i "
-                     f"{midnight + step * 300}" for step in range(-1, 290) for h in (1, 2)]
+            lines = [
+                f"ping,pool=Mensa\\ Süd,host=10.0.0.{h} up={int(h == 1 and 96 <= step < 120)}i {midnight + step * 300}"
+                for step in range(-1, 290)
+                for h in (1, 2)
+            ]
             (tmp_path / "s.lp").write_text("\n".join(lines) + "\n")
             env = {**os.environ, "INFLUX_TOKEN": token}
-            for args in (("import", "-c", str(config), str(tmp_path / "s.lp"), "--precision", "s"),
-                         ("aggregate", "-c", str(config), "--date", "2026-11-02"),
-                         ("aggregate", "-c", str(config), "--date", "2026-11-02")):  # idempotent re-run
-                result = subprocess.run(pinger_command(*args), cwd=ROOT, capture_output=True, text=True, env=env,
-                                        timeout=120)
+            for args in (
+                ("import", "-c", str(config), str(tmp_path / "s.lp"), "--precision", "s"),
+                ("aggregate", "-c", str(config), "--date", "2026-11-02"),
+                ("aggregate", "-c", str(config), "--date", "2026-11-02"),
+            ):  # idempotent re-run
+                result = subprocess.run(
+                    pinger_command(*args), cwd=ROOT, capture_output=True, text=True, env=env, timeout=120
+                )
                 assert result.returncode == 0, result.stderr
             tables = client.query_api().query(
                 f'from(bucket: "{daily}") |> range(start: 2026-11-01T00:00:00Z, stop: 2026-11-04T00:00:00Z) '
-                f'|> filter(fn: (r) => r._measurement == "pool_daily" and r._field == "runtime_h")')
+                f'|> filter(fn: (r) => r._measurement == "pool_daily" and r._field == "runtime_h")'
+            )
             values = [record.get_value() for table in tables for record in table.records]
             assert values == [pytest.approx(2.0)]  # one row, 07:57:30-09:57:30 by the midpoint rule
         finally:
@@ -311,7 +325,7 @@ def test_nightly_catch_up_and_export_through_influxdb(standin, write_config, tmp
     start = int(dt.datetime.combine(first_day, dt.time(0), tzinfo=dt.UTC).timestamp())
     config = write_config(f"""
         timezone: UTC
-        {influx_storage(standin.url, tmp_path / 'spool.sqlite')}
+        {influx_storage(standin.url, tmp_path / "spool.sqlite")}
         pools:
           - {{name: A, watts: 50, tags: {{room: "1.04"}}, hosts: [10.0.0.1]}}
     """)
@@ -332,14 +346,24 @@ def test_nightly_catch_up_and_export_through_influxdb(standin, write_config, tmp
     again = daemon("aggregate", "-c", str(config), "--nightly", env=env)
     again.wait_for("nightly: next run at")
     assert again.stop() == 0
-    assert (f"nightly: aggregating {first_day} to {today - dt.timedelta(days=1)} "
-            "(3 already aggregated, redone for late samples)") in again.log
+    assert (
+        f"nightly: aggregating {first_day} to {today - dt.timedelta(days=1)} "
+        "(3 already aggregated, redone for late samples)"
+    ) in again.log
     rows = standin.points(bucket="pinger_daily", measurement="pool_daily")
     assert sorted(p.time_ns // 10**9 for p in rows if "runtime_h" in p.fields) == days
 
-    export = daemon("export", "-c", str(config), "--from", str(first_day),
-                    "--to", str(first_day + dt.timedelta(days=1)),
-                    env=env, popen=lambda argv, **kw: subprocess.Popen(argv, stdout=subprocess.PIPE, **kw))
+    export = daemon(
+        "export",
+        "-c",
+        str(config),
+        "--from",
+        str(first_day),
+        "--to",
+        str(first_day + dt.timedelta(days=1)),
+        env=env,
+        popen=lambda argv, **kw: subprocess.Popen(argv, stdout=subprocess.PIPE, **kw),
+    )
     out, _ = export.process.communicate(timeout=60)
     assert export.process.returncode == 0
     # Up all day, every 5 minutes from the first midnight: the first day's edge before 00:00 is unobserved
@@ -375,8 +399,9 @@ def test_the_nightly_aggregator_outlives_an_unreachable_store(standin, write_con
     assert "Traceback" not in nightly.log
 
 
-def test_the_spool_is_made_once_when_the_delivery_thread_and_a_sweep_both_need_it(standin, write_config, tmp_path,
-                                                                                monkeypatch):
+def test_the_spool_is_made_once_when_the_delivery_thread_and_a_sweep_both_need_it(
+    standin, write_config, tmp_path, monkeypatch
+):
     from pinger.config_load import load_config
     from pinger.store import influx
 

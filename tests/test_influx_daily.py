@@ -39,7 +39,7 @@ def open_store(write_config, tmp_path, url):
 
     config = write_config(f"""
         timezone: Europe/Berlin
-        {influx_storage(url, tmp_path / 'spool.sqlite')}
+        {influx_storage(url, tmp_path / "spool.sqlite")}
         pools:
           - {{name: Zeta, watts: 50, hosts: [10.0.0.1]}}
           - {{name: Alpha, watts: 50, tags: {{building: main}}, hosts: [10.0.0.2]}}
@@ -50,20 +50,30 @@ def open_store(write_config, tmp_path, url):
 def rows_of(day: dt.date):
     from pinger.models import HostDay, PoolDay
 
-    hosts = [HostDay("Zeta", "10.0.0.1", day, 2.0, 1.0, 0.1, None, None),
-             HostDay("Alpha", "10.0.0.2", day, 6.0, 1.0, 0.3, None, None)]
-    pools = [PoolDay(day, "Zeta", None, {}, 1, 1, 2.0, 2.0, 0.1, 1.0, None, None),
-             PoolDay(day, "Alpha", "baseline", {"building": "main"}, 1, 1, 6.0, 6.0, 0.3, 1.0, None, None)]
+    hosts = [
+        HostDay("Zeta", "10.0.0.1", day, 2.0, 1.0, 0.1, None, None),
+        HostDay("Alpha", "10.0.0.2", day, 6.0, 1.0, 0.3, None, None),
+    ]
+    pools = [
+        PoolDay(day, "Zeta", None, {}, 1, 1, 2.0, 2.0, 0.1, 1.0, None, None),
+        PoolDay(day, "Alpha", "baseline", {"building": "main"}, 1, 1, 6.0, 6.0, 0.3, 1.0, None, None),
+    ]
     return hosts, pools
 
 
 def test_only_daily_points_get_the_influxdb_only_fields():
     from pinger.schema import ALL, HOST_DAILY, influx_field_names
 
-    extra = {m.name: influx_field_names(m)[len(m.field_names):] for m in ALL}
-    assert extra == {"ping": (), "pool_status": (), "collector": (), HOST_DAILY.name: (DATE_FIELD,),
-                     POOL_DAILY.name: (DATE_FIELD, POOL_ORDER_FIELD), "pool_hourly": ()}
-    assert all(influx_field_names(m)[:len(m.field_names)] == m.field_names for m in ALL)
+    extra = {m.name: influx_field_names(m)[len(m.field_names) :] for m in ALL}
+    assert extra == {
+        "ping": (),
+        "pool_status": (),
+        "collector": (),
+        HOST_DAILY.name: (DATE_FIELD,),
+        POOL_DAILY.name: (DATE_FIELD, POOL_ORDER_FIELD),
+        "pool_hourly": (),
+    }
+    assert all(influx_field_names(m)[: len(m.field_names)] == m.field_names for m in ALL)
 
 
 def test_daily_points_carry_their_local_date_and_the_pools_place_in_the_config(standin, write_config, tmp_path):
@@ -79,10 +89,13 @@ def test_daily_points_carry_their_local_date_and_the_pools_place_in_the_config(s
     finally:
         store.close()
     pools = standin.points(bucket="pinger_daily", measurement="pool_daily")
-    assert sorted((p.time_ns // 10**9, p.tags["pool"], p.fields[DATE_FIELD], p.fields[POOL_ORDER_FIELD])
-                  for p in pools) == sorted(
+    assert sorted(
+        (p.time_ns // 10**9, p.tags["pool"], p.fields[DATE_FIELD], p.fields[POOL_ORDER_FIELD]) for p in pools
+    ) == sorted(
         (int(dt.datetime.combine(day, dt.time(0), BERLIN).timestamp()), pool, day.isoformat(), order)
-        for day in days for pool, order in (("Zeta", 0), ("Alpha", 1)))
+        for day in days
+        for pool, order in (("Zeta", 0), ("Alpha", 1))
+    )
     assert all(type(p.fields[POOL_ORDER_FIELD]) is int for p in pools)
     hosts = standin.points(bucket="pinger_daily", measurement="host_daily")
     assert sorted(p.fields[DATE_FIELD] for p in hosts) == sorted(day.isoformat() for day in days for _ in "zz")
@@ -107,14 +120,17 @@ def test_rows_written_before_the_date_field_read_back_by_their_time(standin, wri
 
 # -- the wide table's Flux on a real InfluxDB ------------------------------------------------------------------------
 
+
 def grafana_script(query: str, variables: dict, start: dt.datetime, stop: dt.datetime, bucket: str, org: str) -> str:
     """The script Grafana's Flux datasource sends for ``query``: variables replaced, v defined, imports first."""
     lines = substitute_variables(query, variables).splitlines()
     imports = [line.strip() for line in lines if IMPORT.match(line)]
     utc = "%Y-%m-%dT%H:%M:%SZ"
-    v = (f"v = {{timeRangeStart: {start.astimezone(dt.UTC).strftime(utc)}, "
-         f"timeRangeStop: {stop.astimezone(dt.UTC).strftime(utc)}, windowPeriod: 1h, "
-         f"defaultBucket: {json.dumps(bucket)}, organization: {json.dumps(org)}}}")
+    v = (
+        f"v = {{timeRangeStart: {start.astimezone(dt.UTC).strftime(utc)}, "
+        f"timeRangeStop: {stop.astimezone(dt.UTC).strftime(utc)}, windowPeriod: 1h, "
+        f"defaultBucket: {json.dumps(bucket)}, organization: {json.dumps(org)}}}"
+    )
     return "\n".join([*imports, v, *(line for line in lines if not IMPORT.match(line))]) + "\n"
 
 
@@ -137,7 +153,7 @@ def test_the_wide_tables_flux_gives_the_exports_header_and_values_on_a_real_infl
         try:
             config = write_config(f"""
                 timezone: Europe/Berlin
-                {influx_storage(REAL_URL, tmp_path / 'spool.sqlite', org=org, bucket=raw, daily_bucket=daily)}
+                {influx_storage(REAL_URL, tmp_path / "spool.sqlite", org=org, bucket=raw, daily_bucket=daily)}
                 pools:
                   - {{name: Zeta, watts: 50, hosts: [10.0.0.1]}}
                   - {{name: "Raum Ä 1", watts: 100, hosts: [10.0.0.2]}}
@@ -152,19 +168,27 @@ def test_the_wide_tables_flux_gives_the_exports_header_and_values_on_a_real_infl
             (tmp_path / "s.lp").write_text("\n".join(lines) + "\n")
             env = {**os.environ, "INFLUX_TOKEN": token}
             outputs = []
-            for args in (("import", "-c", str(config), str(tmp_path / "s.lp"), "--precision", "s"),
-                         ("aggregate", "-c", str(config), "--from", str(first), "--to", str(last)),
-                         ("export", "-c", str(config), "--from", str(first), "--to", str(last), "--layout", "wide")):
-                result = subprocess.run(pinger_command(*args), cwd=ROOT, capture_output=True, text=True, env=env,
-                                        timeout=120)
+            for args in (
+                ("import", "-c", str(config), str(tmp_path / "s.lp"), "--precision", "s"),
+                ("aggregate", "-c", str(config), "--from", str(first), "--to", str(last)),
+                ("export", "-c", str(config), "--from", str(first), "--to", str(last), "--layout", "wide"),
+            ):
+                result = subprocess.run(
+                    pinger_command(*args), cwd=ROOT, capture_output=True, text=True, env=env, timeout=120
+                )
                 assert result.returncode == 0, result.stderr
                 outputs.append(result.stdout)
             exported = list(csv.reader(io.StringIO(outputs[-1])))
             # A viewer in New York picks the three days in their own zone: the site's three days come back.
             viewer = ZoneInfo("America/New_York")
-            script = grafana_script(wide_table_query(), {"pool": ["Zeta", "Raum Ä 1"]},
-                                    dt.datetime.combine(first, dt.time(0), viewer),
-                                    dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), viewer), raw, org)
+            script = grafana_script(
+                wide_table_query(),
+                {"pool": ["Zeta", "Raum Ä 1"]},
+                dt.datetime.combine(first, dt.time(0), viewer),
+                dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), viewer),
+                raw,
+                org,
+            )
             tables = client.query_api().query(script, org=org)
         finally:
             for bucket in made:
@@ -179,8 +203,9 @@ def test_the_wide_tables_flux_gives_the_exports_header_and_values_on_a_real_infl
         assert mine[1:] == pytest.approx([float(value) for value in theirs[1:]], abs=1e-6)
 
 
-def test_hourly_rows_and_cost_go_to_the_daily_bucket_and_a_redone_day_replaces_its_hours(standin, write_config,
-                                                                                          tmp_path):
+def test_hourly_rows_and_cost_go_to_the_daily_bucket_and_a_redone_day_replaces_its_hours(
+    standin, write_config, tmp_path
+):
     from pinger.localtime import hour_starts
     from pinger.models import PoolHour
 
@@ -190,8 +215,10 @@ def test_hourly_rows_and_cost_go_to_the_daily_bucket_and_a_redone_day_replaces_i
     priced = [pools[0]._replace(cost=0.032, co2_kg=0.038), pools[1]]
 
     def hours(pcs_on: float) -> list[PoolHour]:
-        return [PoolHour(int(t), "Zeta", None, 7, dt.datetime.fromtimestamp(t, BERLIN).hour, pcs_on, pcs_on, 1.0)
-                for t in hour_starts(day, BERLIN)]
+        return [
+            PoolHour(int(t), "Zeta", None, 7, dt.datetime.fromtimestamp(t, BERLIN).hour, pcs_on, pcs_on, 1.0)
+            for t in hour_starts(day, BERLIN)
+        ]
 
     try:
         store.write_days(hosts, priced, hours(1.0))
@@ -206,8 +233,10 @@ def test_hourly_rows_and_cost_go_to_the_daily_bucket_and_a_redone_day_replaces_i
     assert read == hours(0.5)[:-1]
     assert standin.points(bucket="pinger", measurement="pool_hourly") == []
     # cost and co2_kg only on the rows that have them.
-    zeta, alpha = (next(p for p in standin.points(bucket="pinger_daily", measurement="pool_daily")
-                        if p.tags["pool"] == name) for name in ("Zeta", "Alpha"))
+    zeta, alpha = (
+        next(p for p in standin.points(bucket="pinger_daily", measurement="pool_daily") if p.tags["pool"] == name)
+        for name in ("Zeta", "Alpha")
+    )
     assert (zeta.fields["cost"], zeta.fields["co2_kg"]) == (0.032, 0.038)
     assert "cost" not in alpha.fields and "co2_kg" not in alpha.fields
     assert sorted(read_days) == sorted(priced)

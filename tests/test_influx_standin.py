@@ -50,8 +50,11 @@ def ping_sample(pool, host, up, rtt_ms=None, t=T0):
 def post_raw(influx, body: bytes, bucket="pinger", precision="s", headers=None):
     """POST to /api/v2/write with urllib; returns (status, parsed JSON body or None)."""
     request = urllib.request.Request(
-        f"{influx.url}/api/v2/write?org={ORG}&bucket={bucket}&precision={precision}", data=body, method="POST",
-        headers={"Authorization": f"Token {TOKEN}", "Content-Type": "text/plain; charset=utf-8", **(headers or {})})
+        f"{influx.url}/api/v2/write?org={ORG}&bucket={bucket}&precision={precision}",
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Token {TOKEN}", "Content-Type": "text/plain; charset=utf-8", **(headers or {})},
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, None
@@ -82,14 +85,21 @@ def wait_for(condition, timeout=10.0):
 
 # -- writes through the real client ---------------------------------------------------------
 
+
 def test_synchronous_write_arrives_with_types_and_escaped_tags(influx, client):
-    write(client, [
-        ping_sample("Mensa Süd", "pc 1,a=b", 1, rtt_ms=0.25),
-        ping_sample("Mensa Süd", "pc-2", 0),
-        ping_sample("A101", "10.1.1.10", 1, rtt_ms=2.0),  # the client sends a whole float as "2": still a float
-        Point(schema.POOL_STATUS.name).tag("pool", "Mensa Süd").field("online", 1).field("total", 2)
-        .time(T0, WritePrecision.S),
-    ])
+    write(
+        client,
+        [
+            ping_sample("Mensa Süd", "pc 1,a=b", 1, rtt_ms=0.25),
+            ping_sample("Mensa Süd", "pc-2", 0),
+            ping_sample("A101", "10.1.1.10", 1, rtt_ms=2.0),  # the client sends a whole float as "2": still a float
+            Point(schema.POOL_STATUS.name)
+            .tag("pool", "Mensa Süd")
+            .field("online", 1)
+            .field("total", 2)
+            .time(T0, WritePrecision.S),
+        ],
+    )
 
     t0_ns = T0 * 1_000_000_000
     assert influx.points(measurement=schema.PING.name) == [
@@ -105,18 +115,38 @@ def test_synchronous_write_arrives_with_types_and_escaped_tags(influx, client):
 
 
 def test_every_field_type_and_precision_round_trips(influx, client):
-    typed = (Point("collector").tag("collector", "lab 1").field("hosts", 40).field("sweep_s", 1.5)
-             .field("flag", True).field("note", 'say "hi" \\ bye').field("count", 7).time(T0 * 1000, WritePrecision.MS))
-    unsigned = 'collector,collector=lab\\ 1 spool_backlog=3u'  # the client has no unsigned Point field
+    typed = (
+        Point("collector")
+        .tag("collector", "lab 1")
+        .field("hosts", 40)
+        .field("sweep_s", 1.5)
+        .field("flag", True)
+        .field("note", 'say "hi" \\ bye')
+        .field("count", 7)
+        .time(T0 * 1000, WritePrecision.MS)
+    )
+    unsigned = "collector,collector=lab\\ 1 spool_backlog=3u"  # the client has no unsigned Point field
     write(client, [typed, unsigned + f" {T0 * 1000}"], precision=WritePrecision.MS)
-    write(client, Point("ping").tag("pool", "P").field("up", 1).time(T0 * 10**6 + 1, WritePrecision.US),
-          precision=WritePrecision.US)
-    write(client, Point("ping").tag("pool", "P").field("up", 0).time(T0 * 10**9 + 2, WritePrecision.NS),
-          precision=WritePrecision.NS)
+    write(
+        client,
+        Point("ping").tag("pool", "P").field("up", 1).time(T0 * 10**6 + 1, WritePrecision.US),
+        precision=WritePrecision.US,
+    )
+    write(
+        client,
+        Point("ping").tag("pool", "P").field("up", 0).time(T0 * 10**9 + 2, WritePrecision.NS),
+        precision=WritePrecision.NS,
+    )
 
     [collector] = influx.points(measurement="collector")
-    assert collector.fields == {"hosts": 40, "sweep_s": 1.5, "flag": True, "note": 'say "hi" \\ bye',
-                                "count": 7, "spool_backlog": 3}
+    assert collector.fields == {
+        "hosts": 40,
+        "sweep_s": 1.5,
+        "flag": True,
+        "note": 'say "hi" \\ bye',
+        "count": 7,
+        "spool_backlog": 3,
+    }
     assert isinstance(collector.fields["spool_backlog"], Unsigned)
     assert collector.time_ns == T0 * 1_000_000_000
     assert [p.time_ns for p in influx.points(measurement="ping")] == [T0 * 10**9 + 2, T0 * 10**9 + 1000]
@@ -139,7 +169,8 @@ def test_same_series_and_time_written_twice_is_one_point_with_merged_fields(infl
     write(client, Point("ping").tag("host", "pc-1").tag("pool", "A101").field("rtt_ms", 4.0).time(T0, WritePrecision.S))
 
     assert influx.points() == [
-        StoredPoint("ping", {"pool": "A101", "host": "pc-1"}, {"up": 1, "rtt_ms": 4.0}, T0 * 10**9, "pinger")]
+        StoredPoint("ping", {"pool": "A101", "host": "pc-1"}, {"up": 1, "rtt_ms": 4.0}, T0 * 10**9, "pinger")
+    ]
     write(client, ping_sample("A101", "pc-1", 1), bucket="pinger_daily")
     assert len(influx.points()) == 2, "the same series and time in another bucket is another point"
 
@@ -147,18 +178,24 @@ def test_same_series_and_time_written_twice_is_one_point_with_merged_fields(infl
 def test_field_type_conflict_drops_only_that_point_with_422(influx, client):
     write(client, ping_sample("A101", "pc-1", 1))  # up is an integer from now on
     with pytest.raises(ApiException) as raised:
-        write(client, [ping_sample("A101", "pc-2", 1, t=T0 + 300),
-                       Point("ping").tag("pool", "A101").tag("host", "pc-3").field("up", 1.0)
-                       .time(T0 + 300, WritePrecision.S)])
+        write(
+            client,
+            [
+                ping_sample("A101", "pc-2", 1, t=T0 + 300),
+                Point("ping").tag("pool", "A101").tag("host", "pc-3").field("up", 1.0).time(T0 + 300, WritePrecision.S),
+            ],
+        )
 
     assert raised.value.status == 422
     assert raised.value.message == (
         'failure writing points to database: partial write: field type conflict: input field "up" on '
-        'measurement "ping" is type float, already exists as type integer dropped=1')
+        'measurement "ping" is type float, already exists as type integer dropped=1'
+    )
     assert [p.tags["host"] for p in influx.points()] == ["pc-1", "pc-2"]
 
 
 # -- errors the client sees -----------------------------------------------------------------
+
 
 def test_wrong_token_is_401_and_stores_nothing(influx):
     with InfluxDBClient(url=influx.url, token="wrong", org=ORG) as bad_client:
@@ -226,8 +263,13 @@ def test_injected_failures_queue_up_in_order(influx, client):
             outcomes.append((204, None))
         except ApiException as error:
             outcomes.append((error.status, error.message))
-    assert outcomes == [(429, "injected failure: HTTP 429"), (429, "injected failure: HTTP 429"),
-                        (500, "disk full"), (413, "too big"), (204, None)]
+    assert outcomes == [
+        (429, "injected failure: HTTP 429"),
+        (429, "injected failure: HTTP 429"),
+        (500, "disk full"),
+        (413, "too big"),
+        (204, None),
+    ]
     assert len(influx.points()) == 1
 
 
@@ -235,8 +277,9 @@ def test_batching_client_retries_and_honours_retry_after(influx, client):
     influx.fail_next(1, 503, retry_after=1)
     options = WriteOptions(batch_size=1, flush_interval=50, retry_interval=100, max_retries=3, jitter_interval=0)
     with client.write_api(write_options=options) as write_api:
-        write_api.write(bucket="pinger", org=ORG, record=ping_sample("A101", "pc-1", 1),
-                        write_precision=WritePrecision.S)
+        write_api.write(
+            bucket="pinger", org=ORG, record=ping_sample("A101", "pc-1", 1), write_precision=WritePrecision.S
+        )
         wait_for(lambda: influx.points())
 
     first, second = writes(influx)
@@ -252,8 +295,10 @@ def test_body_limit_answers_413_after_gunzip(influx):
         with pytest.raises(ApiException) as raised:
             write(gzip_client, samples)
         assert raised.value.status == 413
-        assert json.loads(raised.value.body) == {"code": "request too large",
-                                                 "message": "unable to read data: points batch is too large"}
+        assert json.loads(raised.value.body) == {
+            "code": "request too large",
+            "message": "unable to read data: points batch is too large",
+        }
         write(gzip_client, samples[:2])
     assert len(influx.points()) == 2
 
@@ -269,6 +314,7 @@ def test_slow_server_times_the_client_out_and_stores_when_it_answers(influx):
 
 
 # -- outage and recovery --------------------------------------------------------------------
+
 
 def test_stop_refuses_connections_and_start_recovers_on_the_same_port(influx, client):
     write(client, ping_sample("A101", "pc-1", 1))  # leaves a keep-alive connection in the client's pool
@@ -303,13 +349,15 @@ def test_stop_while_a_write_is_held_drops_the_connection_and_stores_nothing(infl
 
 # -- raw HTTP: strict line protocol, health, ping, buckets ------------------------------------
 
+
 def test_malformed_line_protocol_is_400_naming_the_line_and_nothing_is_stored(influx):
     body = b"ping,pool=A101,host=pc-1 up=1i 1767225600\nping,pool=A101,host=pc-2 up=1i,rtt_ms=oops 1767225600\n"
     status, error = post_raw(influx, body)
 
     assert status == 400 and error["code"] == "invalid"
-    assert error["message"] == ("unable to parse 'ping,pool=A101,host=pc-2 up=1i,rtt_ms=oops 1767225600': "
-                                "invalid boolean (line 2)")
+    assert error["message"] == (
+        "unable to parse 'ping,pool=A101,host=pc-2 up=1i,rtt_ms=oops 1767225600': invalid boolean (line 2)"
+    )
     assert influx.points() == []
 
 
@@ -324,10 +372,16 @@ def test_raw_gzip_body_and_bad_gzip(influx):
 
 def test_write_parameter_errors(influx):
     assert post_raw(influx, b"m v=1", precision="m") == (
-        400, {"code": "invalid", "message": "invalid precision; valid precision units are ns, us, ms, and s"})
+        400,
+        {"code": "invalid", "message": "invalid precision; valid precision units are ns, us, ms, and s"},
+    )
     assert post_raw(influx, b"") == (400, {"code": "invalid", "message": "writing requires points"})
-    request = urllib.request.Request(f"{influx.url}/api/v2/write?bucket=pinger", data=b"m v=1", method="POST",
-                                     headers={"Authorization": f"Bearer {TOKEN}"})
+    request = urllib.request.Request(
+        f"{influx.url}/api/v2/write?bucket=pinger",
+        data=b"m v=1",
+        method="POST",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
     with pytest.raises(urllib.error.HTTPError) as raised:
         urllib.request.urlopen(request, timeout=5)
     assert raised.value.code == 400
@@ -384,47 +438,57 @@ def test_binds_only_to_loopback(influx):
 
 # -- the parser on its own ------------------------------------------------------------------
 
+
 def test_parser_reads_escapes_types_comments_and_crlf():
-    text = ("# a comment\r\n"
-            "\r\n"
-            "  my\\ meas\\,ure,tag\\ key=va\\=l\\,ue\\ x,z=a\\\\b "
-            "f\\=k=-1.5e3,i=-7i,u=0u,s=\"a\\\"b\\\\c\\d\",b=FALSE 12\r\n"
-            "m,emoji=🍭 v=.5\n")
+    text = (
+        "# a comment\r\n"
+        "\r\n"
+        "  my\\ meas\\,ure,tag\\ key=va\\=l\\,ue\\ x,z=a\\\\b "
+        'f\\=k=-1.5e3,i=-7i,u=0u,s="a\\"b\\\\c\\d",b=FALSE 12\r\n'
+        "m,emoji=🍭 v=.5\n"
+    )
     first, second = parse_line_protocol(text, "s", now_ns=123_456_789_999)
 
-    assert first == StoredPoint("my meas,ure", {"tag key": "va=l,ue x", "z": "a\\\\b"},
-                                {"f=k": -1500.0, "i": -7, "u": 0, "s": 'a"b\\c\\d', "b": False}, 12_000_000_000)
+    assert first == StoredPoint(
+        "my meas,ure",
+        {"tag key": "va=l,ue x", "z": "a\\\\b"},
+        {"f=k": -1500.0, "i": -7, "u": 0, "s": 'a"b\\c\\d', "b": False},
+        12_000_000_000,
+    )
     assert isinstance(first.fields["u"], Unsigned) and type(first.fields["i"]) is int
     assert second.tags == {"emoji": "🍭"} and second.fields == {"v": 0.5}
     assert second.time_ns == 123_000_000_000, "a missing timestamp is now, cut to the precision"
 
 
-@pytest.mark.parametrize("line, reason", [
-    ("ping", "missing fields"),
-    ("ping,pool=A101", "missing fields"),
-    ("ping up=1i,", "missing field key"),
-    (",pool=A101 up=1i", "missing measurement"),
-    ("ping,=A101 up=1i", "missing tag key"),
-    ("ping,pool= up=1i", "missing tag value"),
-    ("ping,pool up=1i", "missing tag value"),
-    ("ping,pool=a=b up=1i", "invalid tag format"),
-    ("ping,pool=A,pool=B up=1i", "duplicate tags"),
-    ("ping up", "invalid field format"),
-    ("ping up=", "missing field value"),
-    ("ping up=1i,up=2i", "duplicate field key 'up'"),
-    ('ping note="open', "unbalanced quotes"),
-    ("ping up=yes", "invalid boolean"),
-    ("ping up=\u0663i", "invalid boolean"),  # an Arabic-Indic digit is no number in line protocol
-    ("ping up=1.5i", "invalid number"),
-    ("ping up=NaN", "invalid number"),
-    ("ping up=1e999", "invalid float"),
-    ("ping up=-1u", "invalid number"),
-    ("ping up=9223372036854775808i", "unable to parse integer 9223372036854775808: value out of range"),
-    ("ping up=1i 12x", "bad timestamp"),
-    ("ping up=1i 12 13", "point is invalid"),
-    ("ping up=1i 9223372036854775807", "time outside range 9223372036854775807000000000"),
-    ("_ping up=1i", "name '_ping' starts with '_', which is reserved for InfluxDB"),
-])
+@pytest.mark.parametrize(
+    "line, reason",
+    [
+        ("ping", "missing fields"),
+        ("ping,pool=A101", "missing fields"),
+        ("ping up=1i,", "missing field key"),
+        (",pool=A101 up=1i", "missing measurement"),
+        ("ping,=A101 up=1i", "missing tag key"),
+        ("ping,pool= up=1i", "missing tag value"),
+        ("ping,pool up=1i", "missing tag value"),
+        ("ping,pool=a=b up=1i", "invalid tag format"),
+        ("ping,pool=A,pool=B up=1i", "duplicate tags"),
+        ("ping up", "invalid field format"),
+        ("ping up=", "missing field value"),
+        ("ping up=1i,up=2i", "duplicate field key 'up'"),
+        ('ping note="open', "unbalanced quotes"),
+        ("ping up=yes", "invalid boolean"),
+        ("ping up=\u0663i", "invalid boolean"),  # an Arabic-Indic digit is no number in line protocol
+        ("ping up=1.5i", "invalid number"),
+        ("ping up=NaN", "invalid number"),
+        ("ping up=1e999", "invalid float"),
+        ("ping up=-1u", "invalid number"),
+        ("ping up=9223372036854775808i", "unable to parse integer 9223372036854775808: value out of range"),
+        ("ping up=1i 12x", "bad timestamp"),
+        ("ping up=1i 12 13", "point is invalid"),
+        ("ping up=1i 9223372036854775807", "time outside range 9223372036854775807000000000"),
+        ("_ping up=1i", "name '_ping' starts with '_', which is reserved for InfluxDB"),
+    ],
+)
 def test_parser_rejects_malformed_lines(line, reason):
     with pytest.raises(LineProtocolError) as raised:
         parse_line_protocol(f"ok v=1i 1\n\n{line}\nok v=2i 2", "s")

@@ -86,24 +86,52 @@ class Setup:
         influx.write_text(f"#!{sys.executable}\n{FAKE_INFLUX}")
         influx.chmod(0o755)
         self.state_file = tmp_path / "state.json"
-        self.state_file.write_text(json.dumps({
-            "buckets": [{"id": "000000000000a0a0", "name": "pinger", "retention": "730d"}],
-            "auths": [{"id": "0000000000000001", "description": "admin's Token", "token": OPERATOR_TOKEN,
-                       "user": "admin", "read": [], "write": []}],
-            "serial": 0, "calls": []}))
+        self.state_file.write_text(
+            json.dumps(
+                {
+                    "buckets": [{"id": "000000000000a0a0", "name": "pinger", "retention": "730d"}],
+                    "auths": [
+                        {
+                            "id": "0000000000000001",
+                            "description": "admin's Token",
+                            "token": OPERATOR_TOKEN,
+                            "user": "admin",
+                            "read": [],
+                            "write": [],
+                        }
+                    ],
+                    "serial": 0,
+                    "calls": [],
+                }
+            )
+        )
         self.tokens = tmp_path / "tokens"
         for service in ("grafana", "collector", "aggregator"):
             (self.tokens / service).mkdir(parents=True)
 
     def run(self) -> subprocess.CompletedProcess[str]:
         uid = str(os.getuid())
-        environment = {"PATH": f"{self.bin}:{os.environ['PATH']}", "INFLUX_HOST": "http://influxdb:8086",
-                       "INFLUX_TOKEN": OPERATOR_TOKEN, "INFLUX_ORG": "pinger", "ADMIN_USER": "admin",
-                       "RAW_BUCKET": "pinger", "DAILY_BUCKET": "pinger_daily", "TOKENS": str(self.tokens),
-                       "GRAFANA_UID": uid, "PINGER_UID": uid, "FAKE_INFLUX_STATE": str(self.state_file),
-                       "FAKE_INFLUX_OPERATOR": OPERATOR_TOKEN}
-        return subprocess.run([shutil.which("dash") or "/bin/sh", str(SCRIPT)], env=environment,
-                              capture_output=True, text=True, timeout=60)
+        environment = {
+            "PATH": f"{self.bin}:{os.environ['PATH']}",
+            "INFLUX_HOST": "http://influxdb:8086",
+            "INFLUX_TOKEN": OPERATOR_TOKEN,
+            "INFLUX_ORG": "pinger",
+            "ADMIN_USER": "admin",
+            "RAW_BUCKET": "pinger",
+            "DAILY_BUCKET": "pinger_daily",
+            "TOKENS": str(self.tokens),
+            "GRAFANA_UID": uid,
+            "PINGER_UID": uid,
+            "FAKE_INFLUX_STATE": str(self.state_file),
+            "FAKE_INFLUX_OPERATOR": OPERATOR_TOKEN,
+        }
+        return subprocess.run(
+            [shutil.which("dash") or "/bin/sh", str(SCRIPT)],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     @property
     def state(self) -> dict:
@@ -128,8 +156,10 @@ def test_first_start_creates_the_daily_bucket_and_one_least_privilege_token_per_
     daily = [b for b in setup.state["buckets"] if b["name"] == "pinger_daily"]
     assert [b["retention"] for b in daily] == ["0"]
     raw_id, daily_id = "000000000000a0a0", daily[0]["id"]
-    permissions = {service: (sorted(setup.auth_of(service)["read"]), sorted(setup.auth_of(service)["write"]))
-                   for service in ("grafana", "collector", "aggregator")}
+    permissions = {
+        service: (sorted(setup.auth_of(service)["read"]), sorted(setup.auth_of(service)["write"]))
+        for service in ("grafana", "collector", "aggregator")
+    }
     assert permissions == {
         "grafana": (sorted([raw_id, daily_id]), []),
         "collector": ([raw_id], [raw_id]),

@@ -68,14 +68,17 @@ def refused(config, path: Path, **options) -> list[str]:
 
 
 def test_timestamps_before_2000_or_far_in_the_future_are_refused_with_line_numbers(config, tmp_path):
-    path = write_lp(tmp_path, [
-        ping(time=T * NS),
-        ping(time=5),                                # 1970
-        ping(time=-T * NS),                          # 1919
-        ping(time=4_102_444_800 * NS),               # 2100
-        ping(time=946_684_799 * NS),                 # one second before 2000
-        ping(time=946_684_800 * NS),                 # 2000-01-01T00:00:00Z exactly: fine
-    ])
+    path = write_lp(
+        tmp_path,
+        [
+            ping(time=T * NS),
+            ping(time=5),  # 1970
+            ping(time=-T * NS),  # 1919
+            ping(time=4_102_444_800 * NS),  # 2100
+            ping(time=946_684_799 * NS),  # one second before 2000
+            ping(time=946_684_800 * NS),  # 2000-01-01T00:00:00Z exactly: fine
+        ],
+    )
     errors = refused(config, path)
     assert errors[1:] == [
         f"{path}:2: timestamp 5 (ns) is 1970-01-01T00:00:00Z, before 2000-01-01T00:00:00Z",
@@ -90,9 +93,10 @@ def test_now_is_a_parameter_and_one_day_ahead_is_the_limit(config, tmp_path):
     limit = int(NOW) + 86400
     path = write_lp(tmp_path, [ping(time=limit * NS), ping(time=(limit + 1) * NS)])
     errors = refused(config, path, now=NOW)
-    assert errors[1:] == [f"{path}:2: timestamp {(limit + 1) * NS} (ns) is 2026-11-03T12:00:01Z, "
-                          f"more than a day after now",
-                          f"{path}: if these timestamps are right, import them with --allow-any-time"]
+    assert errors[1:] == [
+        f"{path}:2: timestamp {(limit + 1) * NS} (ns) is 2026-11-03T12:00:01Z, more than a day after now",
+        f"{path}: if these timestamps are right, import them with --allow-any-time",
+    ]
 
 
 def test_allow_any_time_imports_implausible_timestamps(config, tmp_path):
@@ -103,13 +107,16 @@ def test_allow_any_time_imports_implausible_timestamps(config, tmp_path):
     assert stored(config) == [(0, "A", "10.0.0.1", 1, 0.25), (4_102_444_800, "A", "10.0.0.2", 1, 0.25)]
 
 
-@pytest.mark.parametrize("unit, precision, hint", [
-    (1, "ns", "the timestamps look like seconds read as nanoseconds: try --precision s"),
-    (1_000, "ns", "the timestamps look like milliseconds read as nanoseconds: try --precision ms"),
-    (1_000, "s", "the timestamps look like milliseconds read as seconds: try --precision ms"),
-    (NS, "s", "the timestamps look like nanoseconds read as seconds: try --precision ns"),
-    (NS, "us", "the timestamps look like nanoseconds read as microseconds: try --precision ns"),
-])
+@pytest.mark.parametrize(
+    "unit, precision, hint",
+    [
+        (1, "ns", "the timestamps look like seconds read as nanoseconds: try --precision s"),
+        (1_000, "ns", "the timestamps look like milliseconds read as nanoseconds: try --precision ms"),
+        (1_000, "s", "the timestamps look like milliseconds read as seconds: try --precision ms"),
+        (NS, "s", "the timestamps look like nanoseconds read as seconds: try --precision ns"),
+        (NS, "us", "the timestamps look like nanoseconds read as microseconds: try --precision ns"),
+    ],
+)
 def test_a_precision_mistake_is_named(config, tmp_path, unit, precision, hint):
     path = write_lp(tmp_path, [ping(host=f"10.0.0.{i}", time=(T + 300 * i) * unit) for i in range(1, 30)])
     errors = refused(config, path, precision=precision, now=NOW)
@@ -122,9 +129,19 @@ def test_no_precision_hint_when_some_timestamps_are_plausible(config, tmp_path):
     assert errors[-1] == f"{path}: if these timestamps are right, import them with --allow-any-time"
 
 
-@pytest.mark.parametrize("up, expected", [
-    ("1i", 1), ("0i", 0), ("1", 1), ("0.0", 0), ("1u", 1), ("true", 1), ("F", 0), ("1e0", 1),
-])
+@pytest.mark.parametrize(
+    "up, expected",
+    [
+        ("1i", 1),
+        ("0i", 0),
+        ("1", 1),
+        ("0.0", 0),
+        ("1u", 1),
+        ("true", 1),
+        ("F", 0),
+        ("1e0", 1),
+    ],
+)
 def test_up_may_be_0_or_1_in_any_numeric_or_boolean_spelling(config, tmp_path, up, expected):
     from pinger.ingestion.line_protocol import import_file
 
@@ -146,13 +163,16 @@ def test_rtt_ms_must_be_finite_and_not_negative(config, tmp_path, rtt):
     assert all("rtt_ms must be a finite number ≥ 0" in error for error in errors[1:])
 
 
-@pytest.mark.parametrize("line, message", [
-    ("ping,host=10.0.0.1,pool=A,host=10.0.0.2 up=1i 5", "tag 'host' is given twice"),
-    ("ping,host=10.0.0.1,pool=A up=1i,up=0i 5", "field 'up' is given twice"),
-    (r"ping,host=10.0.0.1,pool=A up=1i,rtt_ms=0.5,rtt\_ms=1,rtt_ms=0.7 5", "field 'rtt_ms' is given twice"),
-    ('ping,host=10.0.0.1,pool=A s="x",up=1i,s="y" 5', "field 's' is given twice"),
-    (r"ping,p\ ool=A,host=10.0.0.1,p\ ool=B up=1i 5", "tag 'p ool' is given twice"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("ping,host=10.0.0.1,pool=A,host=10.0.0.2 up=1i 5", "tag 'host' is given twice"),
+        ("ping,host=10.0.0.1,pool=A up=1i,up=0i 5", "field 'up' is given twice"),
+        (r"ping,host=10.0.0.1,pool=A up=1i,rtt_ms=0.5,rtt\_ms=1,rtt_ms=0.7 5", "field 'rtt_ms' is given twice"),
+        ('ping,host=10.0.0.1,pool=A s="x",up=1i,s="y" 5', "field 's' is given twice"),
+        (r"ping,p\ ool=A,host=10.0.0.1,p\ ool=B up=1i 5", "tag 'p ool' is given twice"),
+    ],
+)
 def test_a_tag_or_field_given_twice_is_an_error(line, message):
     with pytest.raises(LineProtocolError) as caught:
         parse_line(line, 4)
@@ -169,9 +189,16 @@ def test_a_repeated_tag_is_refused_by_the_import(config, tmp_path):
 
 def test_a_non_utf8_line_is_reported_with_its_line_number(config, tmp_path):
     path = tmp_path / "latin1.lp"
-    path.write_bytes("\n".join([ping(), ping(host="10.0.0.2"), ping(host="10.0.0.3")]).encode()
-                     + b"\nping,host=10.0.0.4,pool=M\xfcnchen\xff up=1i " + str(T * NS).encode()
-                     + b"\n" + ping(up="2i").encode() + b"\n" + ping(host="10.0.0.6").encode() + b"\n")
+    path.write_bytes(
+        "\n".join([ping(), ping(host="10.0.0.2"), ping(host="10.0.0.3")]).encode()
+        + b"\nping,host=10.0.0.4,pool=M\xfcnchen\xff up=1i "
+        + str(T * NS).encode()
+        + b"\n"
+        + ping(up="2i").encode()
+        + b"\n"
+        + ping(host="10.0.0.6").encode()
+        + b"\n"
+    )
     assert refused(config, path, now=NOW)[1:] == [
         f"{path}:4: not UTF-8 text (byte 0xfc at column 26)",
         f"{path}:5: a ping point needs the field up = 0 or 1",
@@ -197,8 +224,15 @@ def test_line_ends_crlf_and_cr_count_as_before(config, tmp_path):
     from pinger.ingestion.line_protocol import read_samples
 
     path = tmp_path / "mixed.lp"
-    path.write_bytes(b"\r\n".join([b"# windows", ping().encode(), b""]) + ping(up="7i").encode() + b"\r"
-                     + ping(host="10.0.0.2").encode() + b"\n" + ping(up="x").encode() + b"\r\n")
+    path.write_bytes(
+        b"\r\n".join([b"# windows", ping().encode(), b""])
+        + ping(up="7i").encode()
+        + b"\r"
+        + ping(host="10.0.0.2").encode()
+        + b"\n"
+        + ping(up="x").encode()
+        + b"\r\n"
+    )
     with pytest.raises(MalformedImportError) as caught:
         read_samples(path, "ns")
     assert str(caught.value).splitlines()[1:] == [
@@ -208,8 +242,20 @@ def test_line_ends_crlf_and_cr_count_as_before(config, tmp_path):
 
 
 READS = [
-    b"", b"\n", b"\r", b"\r\n", b"a", b"a\n", b"a\r", b"a\r\n", b"\n\n\r\r\n\r", b"ab\r\ncd\ref\ngh",
-    b"abc\r\r\n\n\rdef", b"\xef\xbb\xbfa\nb", b"x\xffy\nz\r\n\xc3\xa4\n", "Süd\r\nÄ\rö".encode(),
+    b"",
+    b"\n",
+    b"\r",
+    b"\r\n",
+    b"a",
+    b"a\n",
+    b"a\r",
+    b"a\r\n",
+    b"\n\n\r\r\n\r",
+    b"ab\r\ncd\ref\ngh",
+    b"abc\r\r\n\n\rdef",
+    b"\xef\xbb\xbfa\nb",
+    b"x\xffy\nz\r\n\xc3\xa4\n",
+    "Süd\r\nÄ\rö".encode(),
     b"long line " * 9 + b"\r\nshort\r\n" + b"y" * 40 + b"\rz",
 ]
 
@@ -225,8 +271,9 @@ def test_the_lines_read_are_those_of_a_text_file_whatever_the_chunks(data, monke
     for chunk in [1, 2, 3, 5, 8, 1 << 20]:
         monkeypatch.setattr(module, "CHUNK_BYTES", chunk)
         read = [line for lines, _ in module._decoded_lines(io.BytesIO(data)) for line in lines]
-        assert [line if not line.startswith(module._BAD) else "?" for line in read] == \
-            [line if "\ufffd" not in line else "?" for line in expected], chunk
+        assert [line if not line.startswith(module._BAD) else "?" for line in read] == [
+            line if "\ufffd" not in line else "?" for line in expected
+        ], chunk
 
 
 def test_an_endless_line_is_one_malformed_line(config, tmp_path, monkeypatch):
@@ -290,8 +337,11 @@ def test_a_malformed_last_line_rolls_back_what_was_streamed_before(config, tmp_p
     from pinger.ingestion.line_protocol import import_file
 
     assert import_file(config, write_lp(tmp_path, [ping(host="10.0.0.9")], "first.lp"), now=NOW) == 1
-    path = write_lp(tmp_path, [ping(host=f"10.0.0.{i}", time=(T + 300 * k) * NS)
-                               for k in range(50) for i in range(1, 20)] + ["ping,pool=A up=1i 5"])
+    path = write_lp(
+        tmp_path,
+        [ping(host=f"10.0.0.{i}", time=(T + 300 * k) * NS) for k in range(50) for i in range(1, 20)]
+        + ["ping,pool=A up=1i 5"],
+    )
     with pytest.raises(MalformedImportError, match=f"{path}:951: a ping point needs the tags pool and host"):
         import_file(config, path, now=NOW)
     assert stored(config) == [(T, "A", "10.0.0.9", 1, 0.25)]
@@ -304,23 +354,35 @@ def test_a_later_sample_of_the_same_host_and_time_replaces_the_earlier(config, t
     lines = []
     for k in range(6):
         for i in (3, 1, 2):
-            lines += [ping(host=f"10.0.0.{i}", rtt=f"{k}.{i}", time=(T + 300 * k) * NS),
-                      ping(host=f"10.0.0.{i}", up="0i", time=(T + 300 * k) * NS)]
+            lines += [
+                ping(host=f"10.0.0.{i}", rtt=f"{k}.{i}", time=(T + 300 * k) * NS),
+                ping(host=f"10.0.0.{i}", up="0i", time=(T + 300 * k) * NS),
+            ]
     lines += [ping(host="10.0.0.1", rtt="9.5", time=(T + 300 * k) * NS) for k in range(6)]
     assert module.import_file(config, write_lp(tmp_path, lines), now=NOW) == 42
-    assert stored(config) == [(T + 300 * k, "A", f"10.0.0.{i}", 1 if i == 1 else 0, 9.5 if i == 1 else None)
-                              for i in (1, 2, 3) for k in range(6)]
+    assert stored(config) == [
+        (T + 300 * k, "A", f"10.0.0.{i}", 1 if i == 1 else 0, 9.5 if i == 1 else None)
+        for i in (1, 2, 3)
+        for k in range(6)
+    ]
 
 
 def test_hosts_not_in_the_config_are_named_once(config, tmp_path, caplog):
     from pinger.ingestion.line_protocol import import_file
 
-    path = write_lp(tmp_path, [ping(host=host, time=(T + 300 * k) * NS) for k in range(3)
-                               for host in ("10.0.0.1", "10.9.0.2", "10.9.0.1", r"a\ b")])
+    path = write_lp(
+        tmp_path,
+        [
+            ping(host=host, time=(T + 300 * k) * NS)
+            for k in range(3)
+            for host in ("10.0.0.1", "10.9.0.2", "10.9.0.1", r"a\ b")
+        ],
+    )
     with caplog.at_level("INFO", logger="pinger.import"):
         assert import_file(config, path, now=NOW) == 12
-    assert [record.getMessage() for record in caplog.records][-1] == \
-        "3 imported hosts are not in the config and will not be aggregated (e.g. 10.9.0.1)"
+    assert [record.getMessage() for record in caplog.records][
+        -1
+    ] == "3 imported hosts are not in the config and will not be aggregated (e.g. 10.9.0.1)"
 
 
 def test_a_malformed_last_line_spools_and_sends_nothing_to_influxdb(write_config, tmp_path, monkeypatch):
@@ -330,13 +392,15 @@ def test_a_malformed_last_line_spools_and_sends_nothing_to_influxdb(write_config
 
     monkeypatch.setenv("INFLUX_TOKEN", "s3cret-token")
     with InfluxStandin(org="pinger", token="s3cret-token", buckets=("pinger", "pinger_daily")) as standin:
-        config = load_config(write_config(f"""
+        config = load_config(
+            write_config(f"""
             timezone: UTC
             interval: 5m
-            {influx_storage(standin.url, tmp_path / 'spool.sqlite')}
+            {influx_storage(standin.url, tmp_path / "spool.sqlite")}
             pools:
               - {{name: A, watts: 80, hosts: [10.0.0.0/24]}}
-        """))
+        """)
+        )
         lines = [ping(host=f"10.0.0.{i}", time=(T + 300 * k) * NS) for k in range(60) for i in range(1, 201)]
         path = write_lp(tmp_path, lines + ["ping,host=10.0.0.1,pool=A up=1i,rtt_ms=-1 " + str(T * NS)])
         with pytest.raises(MalformedImportError, match=f"{path}:12001: rtt_ms must be a finite number"):
@@ -363,14 +427,15 @@ def test_memory_does_not_grow_with_the_file(config, tmp_path, monkeypatch):
     import pinger.ingestion.line_protocol as module
 
     monkeypatch.setattr(module, "CHUNK_BYTES", 64 << 10, raising=False)  # both files span many chunks
-    monkeypatch.setattr("pinger.store.sqlite.BULK_WINDOW", 2000)        # and the store sorts many windows
+    monkeypatch.setattr("pinger.store.sqlite.BULK_WINDOW", 2000)  # and the store sorts many windows
 
     def sweeps(count: int) -> list[str]:
-        return [ping(host=f"10.0.0.{i}", rtt=f"0.{i}", time=(T + 300 * k) * NS) for k in range(count)
-                for i in range(1, 201)]
+        return [
+            ping(host=f"10.0.0.{i}", rtt=f"0.{i}", time=(T + 300 * k) * NS) for k in range(count) for i in range(1, 201)
+        ]
 
-    small = peak_python_memory(config, write_lp(tmp_path, sweeps(50), "small.lp"))     # 10,000 lines
-    large = peak_python_memory(config, write_lp(tmp_path, sweeps(400), "large.lp"))    # 80,000 lines
+    small = peak_python_memory(config, write_lp(tmp_path, sweeps(50), "small.lp"))  # 10,000 lines
+    large = peak_python_memory(config, write_lp(tmp_path, sweeps(400), "large.lp"))  # 80,000 lines
     assert large < small * 1.3 + 500_000, (small, large)
 
 
@@ -409,10 +474,13 @@ def test_ordinary_lines_skip_the_careful_parser(config, tmp_path, monkeypatch):
 
     monkeypatch.setattr(lineprotocol, "parse_line", counted)
     import pinger.ingestion.line_protocol as module
+
     monkeypatch.setattr(module, "parse_line", counted, raising=False)
-    path = write_lp(tmp_path, [ping(host=f"10.0.0.{i}", rtt=f"0.{i % 7}", time=(T + 300 * k) * NS)
-                               for k in range(10) for i in range(1, 101)]
-                    + [r"ping,host=10.0.0.200,pool=Mensa\ Süd up=1i " + str(T * NS)])
+    path = write_lp(
+        tmp_path,
+        [ping(host=f"10.0.0.{i}", rtt=f"0.{i % 7}", time=(T + 300 * k) * NS) for k in range(10) for i in range(1, 101)]
+        + [r"ping,host=10.0.0.200,pool=Mensa\ Süd up=1i " + str(T * NS)],
+    )
     assert import_file(config, path, now=NOW) == 1001
     assert len(calls) == 1  # only the line with an escape
 
@@ -427,7 +495,7 @@ CORPUS = [
     "ping,host=FD00:0:0::A,pool=A up=1i,rtt_ms=0.5 1793574000000000000",
     "ping,host=ä,pool=Ü up=1i 1793574000000000000",
     "ping,host=a\tb,pool=A up=1i 5",
-    "ping,host=a,pool=A,room=3 up=1i,rtt_ms=2,extra=\"x\" 5",
+    'ping,host=a,pool=A,room=3 up=1i,rtt_ms=2,extra="x" 5',
     "pool_status,pool=A online=1i,total=2i 0",
     "cpu value=1",
     "ping,host=10.0.0.1,pool=A up=1i",
@@ -543,10 +611,34 @@ def plausible(line: str) -> str:
 @pytest.mark.parametrize("allow_any_time", [False, True])
 def test_the_import_gives_the_same_samples_and_errors_on_both_paths(tmp_path, monkeypatch, allow_any_time):
     heads = ["ping,host=10.0.0.1,pool=A", "ping,pool=A,host=10.0.0.2", "ping,host=FD00::1,pool=A"]
-    fields = ["up=1i,rtt_ms=0.25", "up=0i", "up=0i,rtt_ms=0.3", "up=1", "up=true,rtt_ms=1i", "up=2i",
-              "up=1i,rtt_ms=nan", "up=1i,rtt_ms=-1", "up=1i,up=0i", "rtt_ms=1"]
-    times = [str(T * NS), str(T * NS), str((T + 300) * NS), "5", "", "x", str(4_102_444_800 * NS), f" {T * NS}",
-             f"{T * NS} ", f"{T * NS} 7", "-1", f"+{T * NS}", f"{T * NS}\t", f"{T:_}000000000"]
+    fields = [
+        "up=1i,rtt_ms=0.25",
+        "up=0i",
+        "up=0i,rtt_ms=0.3",
+        "up=1",
+        "up=true,rtt_ms=1i",
+        "up=2i",
+        "up=1i,rtt_ms=nan",
+        "up=1i,rtt_ms=-1",
+        "up=1i,up=0i",
+        "rtt_ms=1",
+    ]
+    times = [
+        str(T * NS),
+        str(T * NS),
+        str((T + 300) * NS),
+        "5",
+        "",
+        "x",
+        str(4_102_444_800 * NS),
+        f" {T * NS}",
+        f"{T * NS} ",
+        f"{T * NS} 7",
+        "-1",
+        f"+{T * NS}",
+        f"{T * NS}\t",
+        f"{T:_}000000000",
+    ]
     lines = [line.rstrip("\r\n") for line in CORPUS] + [plausible(line).rstrip("\r\n") for line in CORPUS]
     lines += [f"{head} {field} {time}" for time in times for field in fields for head in heads]
     lines += lines[::-1]
@@ -557,8 +649,9 @@ def test_the_import_gives_the_same_samples_and_errors_on_both_paths(tmp_path, mo
     assert fast == careful
     assert len(fast[0]) > 100 and len(fast[1].splitlines()) > 100  # both samples and errors were compared
     for precision in ("s", "ms"):
-        assert (import_outcome(path, True, monkeypatch, precision=precision)
-                == import_outcome(path, False, monkeypatch, precision=precision))
+        assert import_outcome(path, True, monkeypatch, precision=precision) == import_outcome(
+            path, False, monkeypatch, precision=precision
+        )
 
 
 def test_iter_samples_is_lazy(tmp_path, monkeypatch):

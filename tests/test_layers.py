@@ -50,7 +50,7 @@ def imports_of(name: str, path: Path) -> list[tuple[int, str]]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
-                base = base[:len(base) - node.level + 1]
+                base = base[: len(base) - node.level + 1]
                 module = ".".join(base + ([node.module] if node.module else []))
             else:
                 module = node.module or ""
@@ -86,15 +86,22 @@ def direction_problems(modules: dict[str, Path]) -> list[str]:
                 continue  # a name imported from a module: that module's own entry counts
             target_layer, target_group = layer_of(target) or (0, "core")
             if target_layer > layer or (target_layer == layer and target_group != group):
-                problems.append(f"{name}:{line}: {group} (layer {layer}) imports {target} "
-                                f"({target_group}, layer {target_layer})")
+                problems.append(
+                    f"{name}:{line}: {group} (layer {layer}) imports {target} ({target_group}, layer {target_layer})"
+                )
     return problems
 
 
 def test_every_import_of_the_product_points_down():
     modules = product_modules()
-    assert {"pinger.schema", "pinger.store.sqlite", "pinger.collector.daemon", "pinger.aggregator.job",
-            "pinger.ingestion.line_protocol", "pinger.cli"} <= set(modules)
+    assert {
+        "pinger.schema",
+        "pinger.store.sqlite",
+        "pinger.collector.daemon",
+        "pinger.aggregator.job",
+        "pinger.ingestion.line_protocol",
+        "pinger.cli",
+    } <= set(modules)
     assert direction_problems(modules) == []
 
 
@@ -105,28 +112,36 @@ def write_module(tmp_path: Path, text: str) -> Path:
 
 
 def test_a_lazy_import_that_points_up_is_found(tmp_path):
-    sneaky = write_module(tmp_path, "from typing import TYPE_CHECKING\n"
-                                    "if TYPE_CHECKING:\n    from pinger.models import PoolDay\n"
-                                    "def later():\n    from ..aggregator import daily\n    return daily\n")
+    sneaky = write_module(
+        tmp_path,
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from pinger.models import PoolDay\n"
+        "def later():\n    from ..aggregator import daily\n    return daily\n",
+    )
     modules = {**product_modules(), "pinger.store.sneaky": sneaky}
     assert direction_problems(modules) == [
         "pinger.store.sneaky:5: store (layer 1) imports pinger.aggregator (aggregator, layer 2)",
-        "pinger.store.sneaky:5: store (layer 1) imports pinger.aggregator.daily (aggregator, layer 2)"]
+        "pinger.store.sneaky:5: store (layer 1) imports pinger.aggregator.daily (aggregator, layer 2)",
+    ]
 
 
 def test_an_import_under_type_checking_counts_too(tmp_path):
-    sneaky = write_module(tmp_path, "from typing import TYPE_CHECKING\n"
-                                    "if TYPE_CHECKING:\n    from pinger.store.sqlite import SqliteStore\n")
+    sneaky = write_module(
+        tmp_path,
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pinger.store.sqlite import SqliteStore\n",
+    )
     modules = {**product_modules(), "pinger.sneaky": sneaky}
     assert direction_problems(modules) == [
-        "pinger.sneaky:3: core (layer 0) imports pinger.store.sqlite (store, layer 1)"]
+        "pinger.sneaky:3: core (layer 0) imports pinger.store.sqlite (store, layer 1)"
+    ]
 
 
 def test_the_collector_and_the_aggregator_may_not_import_each_other(tmp_path):
     sneaky = write_module(tmp_path, "from pinger.aggregator.rule import tally\n")
     modules = {**product_modules(), "pinger.collector.sneaky": sneaky}
     assert direction_problems(modules) == [
-        "pinger.collector.sneaky:1: collector (layer 2) imports pinger.aggregator.rule (aggregator, layer 2)"]
+        "pinger.collector.sneaky:1: collector (layer 2) imports pinger.aggregator.rule (aggregator, layer 2)"
+    ]
 
 
 def test_tests_and_benchmarks_import_the_folders_through_pinger():

@@ -63,23 +63,40 @@ def utc(text: str) -> float:
 
 # Five days across the end of summer time in Berlin (2026-10-25 has 25 hours).
 SCRIPT = Script(
-    pools=(ScriptedPool("A101", 80, "DE", True), ScriptedPool("B 2.05", 120, "EN", False),
-           ScriptedPool("Leer", 50)),
+    pools=(ScriptedPool("A101", 80, "DE", True), ScriptedPool("B 2.05", 120, "EN", False), ScriptedPool("Leer", 50)),
     computers=(
         # office hours with odd minutes, and one session shorter than the cadence
-        ScriptedComputer("10.0.0.1", 0, ((utc("2026-10-23T07:13:20"), utc("2026-10-23T17:41:05")),
-                                         (utc("2026-10-24T08:02:00"), utc("2026-10-24T08:04:30")),
-                                         (utc("2026-10-26T06:59:59"), utc("2026-10-26T15:30:00")))),
+        ScriptedComputer(
+            "10.0.0.1",
+            0,
+            (
+                (utc("2026-10-23T07:13:20"), utc("2026-10-23T17:41:05")),
+                (utc("2026-10-24T08:02:00"), utc("2026-10-24T08:04:30")),
+                (utc("2026-10-26T06:59:59"), utc("2026-10-26T15:30:00")),
+            ),
+        ),
         # on across two UTC midnights and the DST change (2026-10-25 01:00 UTC)
         ScriptedComputer("10.0.0.2", 0, ((utc("2026-10-23T20:00:00"), utc("2026-10-25T03:10:00")),)),
         # switched off during the first system's outage (10:00-12:30): closed only at the first ping after
-        ScriptedComputer("10.0.0.3", 0, ((utc("2026-10-24T09:00:00"), utc("2026-10-24T11:00:00")),
-                                         (utc("2026-10-24T11:20:00"), utc("2026-10-24T11:50:00")))),
+        ScriptedComputer(
+            "10.0.0.3",
+            0,
+            (
+                (utc("2026-10-24T09:00:00"), utc("2026-10-24T11:00:00")),
+                (utc("2026-10-24T11:20:00"), utc("2026-10-24T11:50:00")),
+            ),
+        ),
         # still on when the dump was made: an open interval
         ScriptedComputer("10.0.0.4", 0, ((utc("2026-10-27T06:00:00"), utc("2026-10-29T00:00:00")),)),
         ScriptedComputer("10.0.0.9", 0, ((utc("2026-10-25T10:00:00"), utc("2026-10-25T22:30:00")),)),
-        ScriptedComputer("fd00::a", 1, ((utc("2026-10-24T23:30:00"), utc("2026-10-25T00:30:00")),
-                                        (utc("2026-10-27T09:00:00"), utc("2026-10-27T11:47:13")))),
+        ScriptedComputer(
+            "fd00::a",
+            1,
+            (
+                (utc("2026-10-24T23:30:00"), utc("2026-10-25T00:30:00")),
+                (utc("2026-10-27T09:00:00"), utc("2026-10-27T11:47:13")),
+            ),
+        ),
         ScriptedComputer("fd00::b", 1, ((utc("2026-10-26T12:00:00"), utc("2026-10-26T23:00:00")),)),
         ScriptedComputer("10.0.1.1", 1, ()),  # never on
     ),
@@ -117,6 +134,7 @@ def store_rows(work: Path, query: str) -> list[tuple]:
 
 # -- the config ---------------------------------------------------------------------------------
 
+
 def test_the_written_config_has_the_pools_hosts_watts_and_tags_and_passes_check_config(imported):
     work, result = imported
     checked = run(work, "check-config", "-c", "pools.yaml")
@@ -126,9 +144,16 @@ def test_the_written_config_has_the_pools_hosts_watts_and_tags_and_passes_check_
     assert config.timezone.key == "Europe/Berlin" and config.interval == 300
     assert config.aggregate.hold == 300  # the default, the interval: at least half of it, as -c configs must have
     assert [(pool.name, pool.watts, pool.tags) for pool in config.pools] == [
-        ("A101", 80, {"keyboard": "DE", "printer": "yes"}), ("B 2.05", 120, {"keyboard": "EN", "printer": "no"})]
-    assert [host.name for host in config.pool("A101").hosts] == ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4",
-                                                                 "10.0.0.9"]
+        ("A101", 80, {"keyboard": "DE", "printer": "yes"}),
+        ("B 2.05", 120, {"keyboard": "EN", "printer": "no"}),
+    ]
+    assert [host.name for host in config.pool("A101").hosts] == [
+        "10.0.0.1",
+        "10.0.0.2",
+        "10.0.0.3",
+        "10.0.0.4",
+        "10.0.0.9",
+    ]
     assert [host.name for host in config.pool("B 2.05").hosts] == ["10.0.1.1", "fd00::a", "fd00::b"]
     text = (work / "pools.yaml").read_text()
     assert "- 10.0.0.1-10.0.0.4\n" in text and "- 10.0.0.9\n" in text and '- "fd00::a-fd00::b"\n' in text
@@ -139,13 +164,18 @@ def test_the_written_config_has_the_pools_hosts_watts_and_tags_and_passes_check_
 
 def test_hosts_are_compressed_into_ranges_where_consecutive():
     assert host_entries(["10.0.0.3", "10.0.0.1", "10.0.0.2", "10.0.1.0", "10.0.0.255", "fd00::1", "fd00::3"]) == [
-        "10.0.0.1-10.0.0.3", "10.0.0.255-10.0.1.0", "fd00::1", "fd00::3"]
+        "10.0.0.1-10.0.0.3",
+        "10.0.0.255-10.0.1.0",
+        "fd00::1",
+        "fd00::3",
+    ]
     first = ipaddress.IPv4Address("10.1.0.0")
     # A range entry holds at most 65,536 addresses (the loader's limit): a longer run is split.
     assert host_entries([str(first + i) for i in range(70_000)]) == ["10.1.0.0-10.1.255.255", "10.2.0.0-10.2.17.111"]
 
 
 # -- runtime against the truth -------------------------------------------------------------------
+
 
 def local_days(first: dt.date, last: dt.date) -> list[tuple[dt.date, float, float]]:
     days = []
@@ -165,8 +195,13 @@ def overlap(periods, start: float, stop: float) -> float:
 def recorded_periods(played) -> tuple[dict[str, list[tuple[float, float]]], float]:
     """The first system's on-periods per computer (splits joined by hand, open ones to the dump's
     last instant) and that instant."""
-    last = max(instant for intervals in played.intervals.values() for pair in intervals
-               for instant in pair if instant is not None)
+    last = max(
+        instant
+        for intervals in played.intervals.values()
+        for pair in intervals
+        for instant in pair
+        if instant is not None
+    )
     periods = {}
     for ip, intervals in played.intervals.items():
         joined: list[list[float]] = []
@@ -185,7 +220,8 @@ def host_days(work: Path) -> dict[tuple[str, dt.date], tuple[float, float]]:
 
 
 def test_runtime_per_host_and_local_day_is_within_half_an_interval_per_change_of_the_first_systems_periods(
-        imported, played):
+    imported, played
+):
     work, _ = imported
     periods, _ = recorded_periods(played)
     rows = host_days(work)
@@ -204,7 +240,8 @@ def test_runtime_per_host_and_local_day_is_within_half_an_interval_per_change_of
 
 
 def test_runtime_against_the_scripted_schedule_is_within_the_first_systems_delay_plus_half_an_interval(
-        imported, played):
+    imported, played
+):
     work, _ = imported
     _, last = recorded_periods(played)
     rows = host_days(work)
@@ -216,8 +253,11 @@ def test_runtime_against_the_scripted_schedule_is_within_the_first_systems_delay
         for day, start, stop in local_days(dt.date(2026, 10, 23), dt.date(2026, 10, 26)):  # days the dump covers
             assert stop < last
             truth = overlap(computer.on, start, stop)
-            bound = sum(delay + CADENCE / 2 for x, delay in delays.items()
-                        if x - CADENCE / 2 < stop and x + delay + CADENCE / 2 > start)
+            bound = sum(
+                delay + CADENCE / 2
+                for x, delay in delays.items()
+                if x - CADENCE / 2 < stop and x + delay + CADENCE / 2 > start
+            )
             error = abs(rows[(computer.ip, day)][0] * 3600 - truth)
             assert error <= bound + 1e-6, (computer.ip, day, error, bound)
             errors.append((error, computer.ip, day))
@@ -256,16 +296,20 @@ def test_the_open_interval_is_on_until_the_dumps_last_instant(imported, played):
 
 def test_importing_the_same_dump_again_stores_nothing_twice(imported):
     work, _ = imported
-    queries = ["SELECT count(*), sum(up), min(time), max(time) FROM ping", "SELECT * FROM host_daily ORDER BY 1, 2, 3",
-               "SELECT * FROM pool_daily ORDER BY 1, 2"]
+    queries = [
+        "SELECT count(*), sum(up), min(time), max(time) FROM ping",
+        "SELECT * FROM host_daily ORDER BY 1, 2, 3",
+        "SELECT * FROM pool_daily ORDER BY 1, 2",
+    ]
     before = [store_rows(work, query) for query in queries]
     hosts, samples = 8, before[0][0][0]
     grid = (before[0][0][3] - before[0][0][2]) // CADENCE + 1
     assert samples == hosts * grid  # one sample per host and grid time
     refused = run(work, "import-legacy", "pingerdump.json", "--timezone", "Europe/Berlin", "--config-out", "pools.yaml")
     assert refused.returncode == 2 and "pools.yaml exists; pass --force to replace it" in refused.stderr
-    again = run(work, "import-legacy", "pingerdump.json", "--timezone", "Europe/Berlin", "--config-out", "pools.yaml",
-                "--force")
+    again = run(
+        work, "import-legacy", "pingerdump.json", "--timezone", "Europe/Berlin", "--config-out", "pools.yaml", "--force"
+    )
     assert again.returncode == 0, again.stderr
     into_existing = run(work, "import-legacy", "pingerdump.json", "-c", "pools.yaml")
     assert into_existing.returncode == 0, into_existing.stderr
@@ -273,6 +317,7 @@ def test_importing_the_same_dump_again_stores_nothing_twice(imported):
 
 
 # -- the arithmetic ------------------------------------------------------------------------------
+
 
 def test_midnight_splits_are_merged_and_nothing_else():
     day = 86_400_000
@@ -309,6 +354,7 @@ def test_the_fixture_reader_streams_records_cut_at_any_chunk_boundary(tmp_path, 
 
 # -- refusals --------------------------------------------------------------------------------------
 
+
 def small_records() -> list[dict]:
     script = SCRIPT._replace(last_ping=utc("2026-10-23T23:00:00"))
     return play(script).records
@@ -327,6 +373,7 @@ def refusal_cases():
             number, record = find(records, model, pk)
             record["fields"][field] = value
             return f"record {number} (pingerservice.{model} pk {pk})"
+
         return change
 
     def overlap_intervals(records):
@@ -357,8 +404,11 @@ def refusal_cases():
         return f"record {number} (pingerservice.computer pk 2): ip 10.0.0.1 is also computer pk 1"
 
     return [
-        pytest.param(set_field("interval", 1, "end_time", "2026-10-23T07:00:00.000Z"), "end_time before start_time",
-                     id="end-before-start"),
+        pytest.param(
+            set_field("interval", 1, "end_time", "2026-10-23T07:00:00.000Z"),
+            "end_time before start_time",
+            id="end-before-start",
+        ),
         pytest.param(overlap_intervals, "of computer 10.0.0.1", id="overlap"),
         pytest.param(unknown_model, "", id="unknown-model"),
         pytest.param(missing_pool, "", id="computer-without-pool"),
@@ -366,18 +416,28 @@ def refusal_cases():
         pytest.param(set_field("computer", 1, "ip", "10.0.0.300"), "is not an IPv4 address", id="bad-ipv4"),
         pytest.param(set_field("computer", 1, "ip", "pc-a101-01"), "is not an IPv4 address", id="name-not-address"),
         pytest.param(set_field("computer", 6, "ip", "fe80::1"), "link-local", id="link-local"),
-        pytest.param(set_field("pool", 1, "room_no", "A/101"), "Pinger cannot take it as a pool name",
-                     id="bad-pool-name"),
+        pytest.param(
+            set_field("pool", 1, "room_no", "A/101"), "Pinger cannot take it as a pool name", id="bad-pool-name"
+        ),
         pytest.param(set_field("pool", 2, "room_no", "A101"), "room_no 'A101' is also pool pk 1", id="same-room"),
         pytest.param(set_field("pool", 1, "pc_power_consumption", 20000), "is not 0 to 10000 watts", id="watts"),
         pytest.param(set_field("interval", 1, "start_time", "yesterday"), "not ISO 8601", id="bad-time"),
         pytest.param(duplicate_ip, "", id="duplicate-ip"),
-        pytest.param(set_field("interval", 1, "start_time", "0001-10-23T07:13:20.069Z"),
-                     "start_time 0001-10-23T07:13:20.069Z is before 2000-01-01", id="year-1"),
-        pytest.param(set_field("interval", 1, "end_time", "9999-10-23T17:41:05.000Z"),
-                     "end_time 9999-10-23T17:41:05.000Z is more than a day after now", id="year-9999"),
-        pytest.param(set_field("interval", 1, "end_time", iso_ms(time.time() + 2 * 86_400)),
-                     "is more than a day after now", id="two-days-ahead"),
+        pytest.param(
+            set_field("interval", 1, "start_time", "0001-10-23T07:13:20.069Z"),
+            "start_time 0001-10-23T07:13:20.069Z is before 2000-01-01",
+            id="year-1",
+        ),
+        pytest.param(
+            set_field("interval", 1, "end_time", "9999-10-23T17:41:05.000Z"),
+            "end_time 9999-10-23T17:41:05.000Z is more than a day after now",
+            id="year-9999",
+        ),
+        pytest.param(
+            set_field("interval", 1, "end_time", iso_ms(time.time() + 2 * 86_400)),
+            "is more than a day after now",
+            id="two-days-ahead",
+        ),
     ]
 
 
@@ -395,14 +455,17 @@ def test_each_bad_record_is_refused_naming_it_before_anything_is_written(tmp_pat
     assert sorted(path.name for path in tmp_path.iterdir()) == ["pingerdump.json"]  # no config, no store
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[{\"model\": \"pingerservice.pool\", \"pk\": 1,", "line 1: not JSON"),
-    ("{\"model\": \"pingerservice.pool\"}", "not a Django fixture"),
-    ("[1, 2]", "record 1: not a fixture record"),
-    ("[{\"model\": \"pingerservice.pool\", \"pk\": \"x\", \"fields\": {}}]", "its pk must be a whole number"),
-    ("[]\n[]", "line 2: not JSON (text after the list)"),
-    ("", "the file is empty"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('[{"model": "pingerservice.pool", "pk": 1,', "line 1: not JSON"),
+        ('{"model": "pingerservice.pool"}', "not a Django fixture"),
+        ("[1, 2]", "record 1: not a fixture record"),
+        ('[{"model": "pingerservice.pool", "pk": "x", "fields": {}}]', "its pk must be a whole number"),
+        ("[]\n[]", "line 2: not JSON (text after the list)"),
+        ("", "the file is empty"),
+    ],
+)
 def test_files_that_are_not_a_fixture_are_refused(tmp_path, monkeypatch, text, message):
     monkeypatch.chdir(tmp_path)
     dump = tmp_path / "pingerdump.json"
@@ -412,11 +475,18 @@ def test_files_that_are_not_a_fixture_are_refused(tmp_path, monkeypatch, text, m
     assert not (tmp_path / "pools.yaml").exists() and not (tmp_path / "data").exists()
 
 
-@pytest.mark.parametrize(("field", "value", "reason"), [
-    ("end_time", "2026-10-23T07:00:00.000Z", "end_time before start_time"),
-    # An implausible year: refused before the grid would stretch every host's samples over centuries.
-    ("start_time", "0001-10-23T07:13:20.069Z", "start_time 0001-10-23T07:13:20.069Z is before 2000-01-01T00:00:00Z"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("end_time", "2026-10-23T07:00:00.000Z", "end_time before start_time"),
+        # An implausible year: refused before the grid would stretch every host's samples over centuries.
+        (
+            "start_time",
+            "0001-10-23T07:13:20.069Z",
+            "start_time 0001-10-23T07:13:20.069Z is before 2000-01-01T00:00:00Z",
+        ),
+    ],
+)
 def test_the_command_line_refuses_in_one_sentence_with_exit_2_before_writing(tmp_path, field, value, reason):
     records = small_records()
     number, record = find(records, "interval", 1)
@@ -425,7 +495,8 @@ def test_the_command_line_refuses_in_one_sentence_with_exit_2_before_writing(tmp
     result = run(tmp_path, "import-legacy", "pingerdump.json", "--timezone", "Europe/Berlin")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"pinger: pingerdump.json: record {number} (pingerservice.interval pk 1): {reason}"]
+        f"pinger: pingerdump.json: record {number} (pingerservice.interval pk 1): {reason}"
+    ]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["pingerdump.json"]
 
 
@@ -446,7 +517,7 @@ def test_an_existing_config_with_a_hold_below_half_the_interval_is_refused(tmp_p
         timezone: Europe/Berlin
         interval: 1m
         aggregate: {{hold: 2m}}
-        storage: {{path: {tmp_path / 's.sqlite'}}}
+        storage: {{path: {tmp_path / "s.sqlite"}}}
         pools:
           - {{name: Lab, watts: 80, hosts: [10.0.0.1-10.0.0.4, 10.0.0.9, 10.0.1.1, 'fd00::a-fd00::b']}}
     """)
@@ -454,7 +525,8 @@ def test_an_existing_config_with_a_hold_below_half_the_interval_is_refused(tmp_p
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"pinger: {path} has aggregate.hold 120s, less than half of --interval 300s: samples that far apart "
-        "leave unobserved gaps between them; set aggregate.hold to at least 150s"]
+        "leave unobserved gaps between them; set aggregate.hold to at least 150s"
+    ]
     assert not (tmp_path / "s.sqlite").exists()
     # Half the interval is enough: each instant is then within hold of a sample.
     config = load_config(write_config(path.read_text().replace("hold: 2m", "hold: 150s")), environ={})
@@ -464,28 +536,35 @@ def test_an_existing_config_with_a_hold_below_half_the_interval_is_refused(tmp_p
 def test_an_existing_config_must_hold_the_dumps_computers(tmp_path, monkeypatch, write_config):
     monkeypatch.chdir(tmp_path)
     dump = write_fixture(tmp_path / "pingerdump.json", small_records())
-    config = load_config(write_config(f"""
+    config = load_config(
+        write_config(f"""
         timezone: Europe/Berlin
-        storage: {{path: {tmp_path / 's.sqlite'}}}
+        storage: {{path: {tmp_path / "s.sqlite"}}}
         pools:
           - {{name: Lab, watts: 80, hosts: [10.0.0.1-10.0.0.4, 10.0.0.9]}}
-    """), environ={})
+    """),
+        environ={},
+    )
     with pytest.raises(UsageError) as refused:
         import_legacy(dump, timezone=None, interval_s=300, existing=config)
-    assert str(refused.value).endswith("lacks 3 of the dump's 8 computers (add them to its pools): "
-                                       "10.0.1.1, fd00::a, fd00::b")
+    assert str(refused.value).endswith(
+        "lacks 3 of the dump's 8 computers (add them to its pools): 10.0.1.1, fd00::a, fd00::b"
+    )
     assert not (tmp_path / "s.sqlite").exists()
 
 
 def test_an_existing_config_gets_the_samples_under_its_own_pools(tmp_path, monkeypatch, write_config):
     monkeypatch.chdir(tmp_path)
     dump = write_fixture(tmp_path / "pingerdump.json", small_records())
-    config = load_config(write_config(f"""
+    config = load_config(
+        write_config(f"""
         timezone: Europe/Berlin
-        storage: {{path: {tmp_path / 's.sqlite'}}}
+        storage: {{path: {tmp_path / "s.sqlite"}}}
         pools:
           - {{name: Lab, watts: 80, hosts: [10.0.0.1-10.0.0.4, 10.0.0.9, 10.0.1.1, 'fd00::a-fd00::b']}}
-    """), environ={})
+    """),
+        environ={},
+    )
     imported = import_legacy(dump, timezone=None, interval_s=300, existing=config)
     assert imported.config_written is None and imported.samples > 0
     with sqlite3.connect(tmp_path / "s.sqlite") as db:
@@ -494,9 +573,22 @@ def test_an_existing_config_gets_the_samples_under_its_own_pools(tmp_path, monke
 
 # -- the first system's CSV layout -----------------------------------------------------------------
 
+
 def pool_day(day: str, pool: str, pcs_total: int, pcs_used: int, runtime_h: float, energy_kwh: float) -> PoolDay:
-    return PoolDay(dt.date.fromisoformat(day), pool, None, {}, pcs_total, pcs_used, runtime_h,
-                   runtime_h / pcs_used if pcs_used else 0.0, energy_kwh, 1.0, None, None)
+    return PoolDay(
+        dt.date.fromisoformat(day),
+        pool,
+        None,
+        {},
+        pcs_total,
+        pcs_used,
+        runtime_h,
+        runtime_h / pcs_used if pcs_used else 0.0,
+        energy_kwh,
+        1.0,
+        None,
+        None,
+    )
 
 
 LEGACY_RECORDS = [
@@ -512,7 +604,8 @@ def test_the_legacy_layout_unix_dialect_by_hand():
     assert text == (
         f'"Datum",{block},{block}\n'
         '"2026-11-02","","A101","7.5","3.75","600.0","3","","B 2.05","0.0","0.0","0.0","2"\n'
-        '"2026-11-03","","A101","0.333333","0.333333","26.666667","3","","B 2.05","","","","2"\n')
+        '"2026-11-03","","A101","0.333333","0.333333","26.666667","3","","B 2.05","","","","2"\n'
+    )
 
 
 def test_the_legacy_layout_excel_dialect_by_hand():
@@ -521,26 +614,59 @@ def test_the_legacy_layout_excel_dialect_by_hand():
     assert text == (
         f"Datum{block}{block}\r\n"
         "2026-11-02,,B 2.05,0.0,0.0,0.0,2,,A101,7.5,3.75,600.0,3\r\n"
-        "2026-11-03,,B 2.05,,,,2,,A101,0.333333,0.333333,26.666667,3\r\n")
+        "2026-11-03,,B 2.05,,,,2,,A101,0.333333,0.333333,26.666667,3\r\n"
+    )
     assert not text.startswith("\ufeff")  # the first system wrote no byte-order mark
 
 
 def test_export_legacy_of_the_imported_history(imported):
     work, _ = imported
-    result = run(work, "export", "-c", "pools.yaml", "--from", "2026-10-25", "--to", "2026-10-25",
-                 "--layout", "legacy", "--dialect", "excel")
+    result = run(
+        work,
+        "export",
+        "-c",
+        "pools.yaml",
+        "--from",
+        "2026-10-25",
+        "--to",
+        "2026-10-25",
+        "--layout",
+        "legacy",
+        "--dialect",
+        "excel",
+    )
     assert result.returncode == 0, result.stderr
     header, row = result.stdout.splitlines()[:2]
     assert header.startswith("Datum,,Raum Nr,Summe der Laufzeit (in h),")
     ((runtime, energy, total, used),) = store_rows(
-        work, "SELECT runtime_h, energy_kwh, pcs_total, pcs_used FROM pool_daily WHERE date = '2026-10-25' "
-              "AND pool = 'A101'")
+        work,
+        "SELECT runtime_h, energy_kwh, pcs_total, pcs_used FROM pool_daily WHERE date = '2026-10-25' AND pool = 'A101'",
+    )
     cells = next(csv.reader(io.StringIO(row)))
-    assert cells[:7] == ["2026-10-25", "", "A101", str(round(runtime, 6)), str(round(runtime / used, 6)),
-                         str(round(energy * 1000, 6)), str(total)]
+    assert cells[:7] == [
+        "2026-10-25",
+        "",
+        "A101",
+        str(round(runtime, 6)),
+        str(round(runtime / used, 6)),
+        str(round(energy * 1000, 6)),
+        str(total),
+    ]
     assert float(cells[5]) == pytest.approx(runtime * 80)  # Verbrauch in watt-hours
-    refused = run(work, "export", "-c", "pools.yaml", "--from", "2026-10-25", "--to", "2026-10-25",
-                  "--layout", "legacy", "--dialect", "excel-de")
+    refused = run(
+        work,
+        "export",
+        "-c",
+        "pools.yaml",
+        "--from",
+        "2026-10-25",
+        "--to",
+        "2026-10-25",
+        "--layout",
+        "legacy",
+        "--dialect",
+        "excel-de",
+    )
     assert refused.returncode == 2 and "--layout legacy" in refused.stderr
 
 
@@ -551,23 +677,30 @@ def test_an_existing_influxdb_config_gets_the_history_through_its_spool(tmp_path
     with InfluxStandin(org="pinger", token="s3cret-token", buckets=("pinger", "pinger_daily")) as server:
         config = write_config(f"""
             timezone: Europe/Berlin
-            {influx_storage(server.url, tmp_path / 'spool.sqlite')}
+            {influx_storage(server.url, tmp_path / "spool.sqlite")}
             pools:
               - {{name: A101, watts: 80, hosts: [10.0.0.1-10.0.0.4, 10.0.0.9]}}
               - {{name: "B 2.05", watts: 120, hosts: [10.0.1.1, 'fd00::a-fd00::b']}}
         """)
         for _ in range(2):
-            result = subprocess.run(pinger_command("import-legacy", "pingerdump.json", "-c", str(config)),
-                                    cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                                    env={**os.environ, "INFLUX_TOKEN": "s3cret-token"})
+            result = subprocess.run(
+                pinger_command("import-legacy", "pingerdump.json", "-c", str(config)),
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                env={**os.environ, "INFLUX_TOKEN": "s3cret-token"},
+            )
             assert result.returncode == 0, result.stderr
         samples = server.points(bucket="pinger", measurement="ping")
         keys = {(point.tags["host"], point.time_ns) for point in samples}
         times = sorted({point.time_ns for point in samples})
         assert len(keys) == 8 * len(times)  # every host at every grid time, whatever was delivered twice
         assert {point.tags["pool"] for point in samples if point.tags["host"] == "fd00::a"} == {"B 2.05"}
-        days = {(point.tags["pool"], point.time_ns) for point in server.points(bucket="pinger_daily",
-                                                                               measurement="pool_daily")}
+        days = {
+            (point.tags["pool"], point.time_ns)
+            for point in server.points(bucket="pinger_daily", measurement="pool_daily")
+        }
         assert ("A101", int(utc("2026-10-22T22:00:00")) * 10**9) in days  # the local day 2026-10-23
 
 

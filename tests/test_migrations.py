@@ -88,8 +88,9 @@ def test_a_first_release_store_opens_and_every_row_is_still_there_and_readable(s
         days = store.pool_days(fixture.DAY, fixture.DAY)
         first_sample = store.first_sample_time()
         last_day = store.last_aggregated_day()
-        samples = {found.host: found for found in store.host_samples(
-            "A101", [host for _, host in fixture.HOSTS], 0, 2**40)}
+        samples = {
+            found.host: found for found in store.host_samples("A101", [host for _, host in fixture.HOSTS], 0, 2**40)
+        }
     finally:
         store.close()
     after = dump(schema1_store)
@@ -103,8 +104,10 @@ def test_a_first_release_store_opens_and_every_row_is_still_there_and_readable(s
     assert after["pool_hourly"] == []
 
     # The daily rows, as typed records, exactly as the first release stored them; cost and co2_kg None.
-    assert days == [PoolDay(dt.date.fromisoformat(date), pool, phase, json.loads(tags), *fields)
-                    for _, date, pool, phase, tags, *fields in sorted(before["pool_daily"], key=lambda row: row[2])]
+    assert days == [
+        PoolDay(dt.date.fromisoformat(date), pool, phase, json.loads(tags), *fields)
+        for _, date, pool, phase, tags, *fields in sorted(before["pool_daily"], key=lambda row: row[2])
+    ]
     assert {(day.cost, day.co2_kg) for day in days} == {(None, None)}
     assert {day.day for day in days} == {fixture.DAY} == {last_day}
     # Every sample, host by host, in time order.
@@ -174,8 +177,10 @@ def test_a_store_from_a_newer_pinger_is_refused_and_left_alone(schema1_store):
     before = dump(schema1_store)
     with pytest.raises(StoreError) as refused:
         SqliteStore(schema1_store, BERLIN)
-    assert str(refused.value) == (f"{schema1_store} was written by a newer Pinger (schema {SCHEMA.version + 1}; "
-                                  f"this one reads up to {SCHEMA.version}): upgrade Pinger")
+    assert str(refused.value) == (
+        f"{schema1_store} was written by a newer Pinger (schema {SCHEMA.version + 1}; "
+        f"this one reads up to {SCHEMA.version}): upgrade Pinger"
+    )
     assert dump(schema1_store) == before and user_version(schema1_store) == SCHEMA.version + 1
 
 
@@ -183,13 +188,21 @@ def test_a_store_from_a_newer_pinger_is_refused_and_left_alone(schema1_store):
 
 # PoolDay as it would be with one more field, in a step on top of the real ones (schema 2 added ``cost`` so).
 PoolDayWithTip = NamedTuple("PoolDayWithTip", [*typing.get_type_hints(PoolDay).items(), ("tip", float | None)])
-POOL_DAILY_WITH_TIP = declare("pool_daily", PoolDayWithTip, tags=POOL_DAILY.tag_names,
-                               fields=(*POOL_DAILY.field_names, "tip"), sqlite_key=POOL_DAILY.sqlite_key,
-                               free_tags="tags")
+POOL_DAILY_WITH_TIP = declare(
+    "pool_daily",
+    PoolDayWithTip,
+    tags=POOL_DAILY.tag_names,
+    fields=(*POOL_DAILY.field_names, "tip"),
+    sqlite_key=POOL_DAILY.sqlite_key,
+    free_tags="tags",
+)
 SCHEMA_WITH_TIP = StoreSchema(
     tuple(POOL_DAILY_WITH_TIP if m is POOL_DAILY else m for m in ALL),
-    (*SCHEMA.migrations, Migration(SCHEMA.version + 1, "pool_daily gains tip",
-                                   (add_column_sql(POOL_DAILY_WITH_TIP, "tip"),))))
+    (
+        *SCHEMA.migrations,
+        Migration(SCHEMA.version + 1, "pool_daily gains tip", (add_column_sql(POOL_DAILY_WITH_TIP, "tip"),)),
+    ),
+)
 
 
 def test_a_declared_field_flows_to_the_table_the_insert_the_line_and_the_csv():
@@ -200,11 +213,14 @@ def test_a_declared_field_flows_to_the_table_the_insert_the_line_and_the_csv():
     assert insert_sql(POOL_DAILY_WITH_TIP).startswith("INSERT OR REPLACE INTO pool_daily (time, date, ")
     assert ", on_at_close, cost, co2_kg, tip) VALUES (" in insert_sql(POOL_DAILY_WITH_TIP)
     assert add_column_sql(POOL_DAILY_WITH_TIP, "tip") == "ALTER TABLE pool_daily ADD COLUMN tip REAL"
-    row = PoolDayWithTip(fixture.DAY, "A101", None, {"building": "main"}, 4, 2, 3.5, 1.75, 0.28, 1.0, None, None,
-                          None, None, 0.0896)
+    row = PoolDayWithTip(
+        fixture.DAY, "A101", None, {"building": "main"}, 4, 2, 3.5, 1.75, 0.28, 1.0, None, None, None, None, 0.0896
+    )
     line = point_line(POOL_DAILY_WITH_TIP, row, 1_793_574_000)
-    assert line == ("pool_daily,building=main,pool=A101 pcs_total=4i,pcs_used=2i,runtime_h=3.5,avg_runtime_h=1.75,"
-                    "energy_kwh=0.28,coverage=1.0,tip=0.0896 1793574000")
+    assert line == (
+        "pool_daily,building=main,pool=A101 pcs_total=4i,pcs_used=2i,runtime_h=3.5,avg_runtime_h=1.75,"
+        "energy_kwh=0.28,coverage=1.0,tip=0.0896 1793574000"
+    )
     csv = render_csv(long_rows([row], POOL_DAILY_WITH_TIP), DIALECTS["unix"]).splitlines()
     # cost and co2_kg are left out unless energy: configures them; the new field is appended.
     assert csv[0].endswith(",runtime_closed_h,on_at_close,tip") and csv[1].endswith(",1,,,0.0896")
@@ -220,8 +236,10 @@ def test_the_step_migrates_a_first_release_file_keeping_every_row(schema1_store,
         assert sorted(day.pool for day in old) == ["A101", "Mensa Süd 2"] and {day.tip for day in old} == {None}
         new = old[0]._replace(tip=1.25)
         db.executemany(insert_sql(POOL_DAILY_WITH_TIP), rows(POOL_DAILY_WITH_TIP, [new], BERLIN))
-        (read,) = [record_of(POOL_DAILY_WITH_TIP, found) for found in
-                   db.execute(f"{select_sql(POOL_DAILY_WITH_TIP)} WHERE pool = ?", (new.pool,))]
+        (read,) = [
+            record_of(POOL_DAILY_WITH_TIP, found)
+            for found in db.execute(f"{select_sql(POOL_DAILY_WITH_TIP)} WHERE pool = ?", (new.pool,))
+        ]
         assert read == new
         assert migrate(db, schema1_store, SCHEMA_WITH_TIP) == SCHEMA.version + 1  # done once only
     finally:
@@ -237,14 +255,22 @@ def test_the_step_migrates_a_first_release_file_keeping_every_row(schema1_store,
 
 
 def test_a_step_that_fails_leaves_the_file_at_the_version_before_it(schema1_store):
-    broken = StoreSchema(SCHEMA_WITH_TIP.measurements, (
-        *SCHEMA_WITH_TIP.migrations,
-        Migration(SCHEMA.version + 2, "a step that cannot work",
-                  ("ALTER TABLE pool_daily ADD COLUMN energy_kwh REAL",))))
+    broken = StoreSchema(
+        SCHEMA_WITH_TIP.measurements,
+        (
+            *SCHEMA_WITH_TIP.migrations,
+            Migration(
+                SCHEMA.version + 2, "a step that cannot work", ("ALTER TABLE pool_daily ADD COLUMN energy_kwh REAL",)
+            ),
+        ),
+    )
     before = dump(schema1_store)
-    with pytest.raises(StoreError, match=rf"Cannot migrate .* to schema {SCHEMA.version + 2} \(a step that cannot "
-                                         rf"work\): duplicate column name: energy_kwh; the file is unchanged at "
-                                         rf"schema {SCHEMA.version + 1}"):
+    with pytest.raises(
+        StoreError,
+        match=rf"Cannot migrate .* to schema {SCHEMA.version + 2} \(a step that cannot "
+        rf"work\): duplicate column name: energy_kwh; the file is unchanged at "
+        rf"schema {SCHEMA.version + 1}",
+    ):
         migrated(schema1_store, broken)
     assert user_version(schema1_store) == SCHEMA.version + 1  # the step before it stands
     after = dump(schema1_store)
@@ -265,7 +291,8 @@ def test_a_field_added_to_existing_rows_must_be_optional():
         total: int
         required: int
 
-    strict = declare("pool_status", Strict, tags=("pool",), fields=("online", "total", "required"),
-                     sqlite_key=("pool", "time"))
+    strict = declare(
+        "pool_status", Strict, tags=("pool",), fields=("online", "total", "required"), sqlite_key=("pool", "time")
+    )
     with pytest.raises(ValueError, match=r"pool_status.required: a field added to existing rows must be optional"):
         add_column_sql(strict, "required")

@@ -56,8 +56,9 @@ def leftovers(directory: Path, *expected: str) -> set[str]:
     return set(os.listdir(directory)) - set(expected)
 
 
-def in_child(action: Callable[[], None], *, cwd: Path, unprivileged: bool = False,
-             file_size_limit: int | None = None) -> str:
+def in_child(
+    action: Callable[[], None], *, cwd: Path, unprivileged: bool = False, file_size_limit: int | None = None
+) -> str:
     """Run action in a forked child (as user nobody when root and unprivileged); return "ok" or
     "ClassName: message" of what it raised."""
     account = None
@@ -323,7 +324,7 @@ def export_cli(write_config, tmp_path, monkeypatch):
     monkeypatch.setattr(pinger.aggregator.export, "open_history_store", lambda *args: EmptyStore())
     config = write_config(f"""
         timezone: UTC
-        storage: {{path: {tmp_path / 's.sqlite'}}}
+        storage: {{path: {tmp_path / "s.sqlite"}}}
         pools:
           - name: A
             watts: 100
@@ -351,4 +352,3 @@ def test_export_to_dev_null_and_a_symlink(export_cli, tmp_path, capsys):
     (tmp_path / "link.csv").symlink_to(target)
     assert export_cli(str(tmp_path / "link.csv")) == 0
     assert (tmp_path / "link.csv").is_symlink() and target.read_text().startswith("date,pool,")
-

@@ -29,28 +29,46 @@ def pool(name: str, pcs: int, hours: OpeningHours | None = None) -> Pool:
     return Pool(name, 80.0, 0.0, tuple(Host(f"{name}-{i}", 80.0, 0.0, False) for i in range(pcs)), {}, hours)
 
 
-def row(day: dt.date, name: str, runtime_h: float, *, pcs: int = 4, energy_kwh: float = 0.0, coverage: float = 1.0,
-        closed_h: float | None = None, on_at_close: int | None = None, cost: float | None = None) -> PoolDay:
-    return PoolDay(day, name, None, {}, pcs, pcs, runtime_h, runtime_h / pcs, energy_kwh, coverage, closed_h,
-                   on_at_close, cost)
+def row(
+    day: dt.date,
+    name: str,
+    runtime_h: float,
+    *,
+    pcs: int = 4,
+    energy_kwh: float = 0.0,
+    coverage: float = 1.0,
+    closed_h: float | None = None,
+    on_at_close: int | None = None,
+    cost: float | None = None,
+) -> PoolDay:
+    return PoolDay(
+        day, name, None, {}, pcs, pcs, runtime_h, runtime_h / pcs, energy_kwh, coverage, closed_h, on_at_close, cost
+    )
 
 
-def request(first: dt.date, last: dt.date, pools: tuple[str, ...], min_coverage: float = 0.9,
-            days_mode: str = "all") -> ReportRequest:
+def request(
+    first: dt.date, last: dt.date, pools: tuple[str, ...], min_coverage: float = 0.9, days_mode: str = "all"
+) -> ReportRequest:
     return ReportRequest(first, last, pools, min_coverage, days_mode)
 
 
 # --- outcomes and exclusions, by hand ---------------------------------------------------------------------------
 
+
 def test_outcomes_are_per_configured_pc_and_share_counts_every_closing():
     study = Study((Phase("baseline", MONDAY),))
     pools = {"A": pool("A", 4, TWO_PERIODS_ON_MONDAY)}
-    selection = select_days([row(MONDAY, "A", 10.0, energy_kwh=2.0, closed_h=2.0, on_at_close=3)], pools, study,
-                            UTC, 0.9, "all")
+    selection = select_days(
+        [row(MONDAY, "A", 10.0, energy_kwh=2.0, closed_h=2.0, on_at_close=3)], pools, study, UTC, 0.9, "all"
+    )
     (day,) = selection.days
     # 10 h over 4 PCs; 2 h outside hours over 4 PCs; 3 PCs on at 2 closings of 4 PCs; 2 kWh over 4 PCs
-    assert day.values == {"runtime_per_pc_h": 2.5, "runtime_closed_per_pc_h": 0.5, "share_on_at_close": 0.375,
-                          "energy_per_pc_kwh": 0.5}
+    assert day.values == {
+        "runtime_per_pc_h": 2.5,
+        "runtime_closed_per_pc_h": 0.5,
+        "share_on_at_close": 0.375,
+        "energy_per_pc_kwh": 0.5,
+    }
     assert day.phase == "baseline"
 
 
@@ -58,17 +76,27 @@ def test_a_day_without_a_closing_has_no_share_and_a_pool_without_hours_has_neith
     study = Study((Phase("baseline", MONDAY),))
     pools = {"A": pool("A", 4, TWO_PERIODS_ON_MONDAY), "B": pool("B", 2)}
     tuesday = MONDAY + dt.timedelta(days=1)
-    selection = select_days([row(tuesday, "A", 4.0, closed_h=4.0, on_at_close=0), row(MONDAY, "B", 4.0, pcs=2)],
-                            pools, study, UTC, 0.9, "all")
+    selection = select_days(
+        [row(tuesday, "A", 4.0, closed_h=4.0, on_at_close=0), row(MONDAY, "B", 4.0, pcs=2)],
+        pools,
+        study,
+        UTC,
+        0.9,
+        "all",
+    )
     assert [sorted(day.values) for day in selection.days] == [
-        ["energy_per_pc_kwh", "runtime_closed_per_pc_h", "runtime_per_pc_h"], ["energy_per_pc_kwh", "runtime_per_pc_h"]]
+        ["energy_per_pc_kwh", "runtime_closed_per_pc_h", "runtime_per_pc_h"],
+        ["energy_per_pc_kwh", "runtime_per_pc_h"],
+    ]
 
 
 def test_days_below_the_coverage_threshold_are_left_out_and_counted_per_phase():
     study = Study((Phase("baseline", MONDAY, MONDAY + dt.timedelta(days=6)), Phase("sign", MONDAY + dt.timedelta(7))))
     pools = {"A": pool("A", 4)}
-    rows = [row(MONDAY + dt.timedelta(days=offset), "A", 8.0, coverage=coverage)
-            for offset, coverage in enumerate([1.0, 0.95, 0.89, 0.5, 1.0, 1.0, 1.0, 0.2, 0.9])]
+    rows = [
+        row(MONDAY + dt.timedelta(days=offset), "A", 8.0, coverage=coverage)
+        for offset, coverage in enumerate([1.0, 0.95, 0.89, 0.5, 1.0, 1.0, 1.0, 0.2, 0.9])
+    ]
     selection = select_days(rows, pools, study, UTC, 0.9, "all")
     assert len(selection.days) == 6
     assert dict(selection.left_out) == {("A", "baseline"): 2, ("A", "sign"): 1}
@@ -93,6 +121,7 @@ def test_cost_per_pc_is_an_outcome_only_when_pricing_is_configured_and_the_row_h
 
 
 # --- statistics on tiny tables -----------------------------------------------------------------------------------
+
 
 def test_weekly_blocks_start_on_monday():
     sunday = MONDAY - dt.timedelta(days=1)
@@ -155,8 +184,12 @@ def test_with_few_weeks_the_interval_still_covers_about_95_percent(weeks):
 def tiny_table() -> tuple[list[PoolDay], dict[str, Pool], Study]:
     """T and C, two weeks of baseline then two of the sign (T only). Per PC and day:
     T: baseline week 1 at 4 h, week 2 at 6 h, then 3 h; C: 4 h throughout the baseline, then 3.5 h."""
-    study = Study((Phase("baseline", MONDAY, MONDAY + dt.timedelta(days=13)),
-                   Phase("sign", MONDAY + dt.timedelta(days=14), None, frozenset({"T"}))))
+    study = Study(
+        (
+            Phase("baseline", MONDAY, MONDAY + dt.timedelta(days=13)),
+            Phase("sign", MONDAY + dt.timedelta(days=14), None, frozenset({"T"})),
+        )
+    )
     rows = []
     for offset in range(28):
         day = MONDAY + dt.timedelta(days=offset)
@@ -183,9 +216,11 @@ def test_means_before_after_and_did_on_a_tiny_table():
     assert energy.pcs == 4 and energy.phase_days == 14 and energy.over_phase.estimate == pytest.approx(-0.15 * 4 * 14)
 
 
-@pytest.mark.parametrize("first, last, short", [(MONDAY, MONDAY + dt.timedelta(20), "sign"),
-                                                 (MONDAY + dt.timedelta(7), MONDAY + dt.timedelta(27), "baseline")],
-                         ids=["phase of one week", "baseline of one week"])
+@pytest.mark.parametrize(
+    "first, last, short",
+    [(MONDAY, MONDAY + dt.timedelta(20), "sign"), (MONDAY + dt.timedelta(7), MONDAY + dt.timedelta(27), "baseline")],
+    ids=["phase of one week", "baseline of one week"],
+)
 def test_a_period_of_one_calendar_week_keeps_its_estimates_without_intervals_and_says_why(first, last, short):
     from pinger.reporting.render import render
 
@@ -199,11 +234,20 @@ def test_a_period_of_one_calendar_week_keeps_its_estimates_without_intervals_and
     did = next(e for e in analysis.effects if e.outcome == "runtime_per_pc_h" and e.versus == "controls")
     assert did.estimate == pytest.approx(-1.5 if short == "sign" else -2.5)  # (3 - 3.5) - (5 | 6 - 4)
     (change,) = analysis.energy
-    for interval in (change.per_pc_day, change.over_phase, change.cost_per_pc_day, change.cost_over_phase,
-                     change.co2_per_pc_day, change.co2_over_phase):
+    for interval in (
+        change.per_pc_day,
+        change.over_phase,
+        change.cost_per_pc_day,
+        change.cost_over_phase,
+        change.co2_per_pc_day,
+        change.co2_over_phase,
+    ):
         assert interval is not None and interval.estimate != 0.0 and (interval.low, interval.high) == (None, None)
-    assert any(note.startswith(f"T, {short}: its days in the range fall in one calendar week")
-               and "needs at least 2 calendar weeks in the range for an interval" in note for note in analysis.notes)
+    assert any(
+        note.startswith(f"T, {short}: its days in the range fall in one calendar week")
+        and "needs at least 2 calendar weeks in the range for an interval" in note
+        for note in analysis.notes
+    )
     document = json.loads(render("json", analysis, context))
     effect = document["effects"][0]
     assert effect["estimate"] is not None and effect["ci_low"] is None and effect["ci_high"] is None
@@ -217,16 +261,22 @@ def test_a_period_of_one_calendar_week_keeps_its_estimates_without_intervals_and
     assert "n/a" in render("html", analysis, context)
 
 
-@pytest.mark.parametrize("days_mode, hours, kept_days", [("all", None, 14), ("weekdays", None, 10),
-                                                         ("open", TWO_PERIODS_ON_MONDAY, 2)])
+@pytest.mark.parametrize(
+    "days_mode, hours, kept_days", [("all", None, 14), ("weekdays", None, 10), ("open", TWO_PERIODS_ON_MONDAY, 2)]
+)
 def test_the_change_over_the_phase_counts_only_the_phase_days_that_days_keeps(days_mode, hours, kept_days):
     from pinger.reporting.render import render
 
     rows, pools, study = priced_tiny_table()
     pools = {name: pool(name, len(p.hosts), hours) for name, p in pools.items()}
-    analysis, context = analyse_rows(rows, pools, study, UTC,
-                                     request(MONDAY, MONDAY + dt.timedelta(27), ("T", "C"), days_mode=days_mode),
-                                     energy=PRICED)
+    analysis, context = analyse_rows(
+        rows,
+        pools,
+        study,
+        UTC,
+        request(MONDAY, MONDAY + dt.timedelta(27), ("T", "C"), days_mode=days_mode),
+        energy=PRICED,
+    )
     (change,) = analysis.energy
     assert change.phase_days == kept_days  # the sign: 14 calendar days, 10 of them weekdays, 2 Mondays
     per_pc_day = change.per_pc_day.estimate
@@ -234,8 +284,11 @@ def test_the_change_over_the_phase_counts_only_the_phase_days_that_days_keeps(da
     assert change.over_phase.estimate == pytest.approx(per_pc_day * 4 * kept_days)
     assert change.cost_over_phase.estimate == pytest.approx(change.cost_per_pc_day.estimate * 4 * kept_days)
     assert change.co2_over_phase.estimate == pytest.approx(per_pc_day * 0.4 * 4 * kept_days)
-    assert {"all": "(every calendar day)", "weekdays": "from Monday to Friday (--days weekdays)",
-            "open": "that have opening hours (--days open)"}[days_mode] in render("md", analysis, context)
+    assert {
+        "all": "(every calendar day)",
+        "weekdays": "from Monday to Friday (--days weekdays)",
+        "open": "that have opening hours (--days open)",
+    }[days_mode] in render("md", analysis, context)
 
 
 PRICED = Energy(currency="EUR", price=0.3, co2_g_per_kwh=400.0)
@@ -257,15 +310,17 @@ def priced_report(fmt: str, energy: Energy = PRICED) -> str:
     from pinger.reporting.render import render
 
     rows, pools, study = priced_tiny_table()
-    analysis, context = analyse_rows(rows, pools, study, UTC, request(MONDAY, MONDAY + dt.timedelta(27), ("T", "C")),
-                                     energy=energy)
+    analysis, context = analyse_rows(
+        rows, pools, study, UTC, request(MONDAY, MONDAY + dt.timedelta(27), ("T", "C")), energy=energy
+    )
     return render(fmt, analysis, context)
 
 
 def test_cost_and_co2_changes_on_a_tiny_table_with_pricing():
     rows, pools, study = priced_tiny_table()
-    analysis, _ = analyse_rows(rows, pools, study, UTC, request(MONDAY, MONDAY + dt.timedelta(27), ("T", "C")),
-                               energy=PRICED)
+    analysis, _ = analyse_rows(
+        rows, pools, study, UTC, request(MONDAY, MONDAY + dt.timedelta(27), ("T", "C")), energy=PRICED
+    )
     means = {(s.pool, s.phase): s.mean for s in analysis.phases if s.outcome == "cost_per_pc"}
     assert means == pytest.approx({("T", "baseline"): 0.15, ("T", "sign"): 0.06, ("C", "baseline"): 0.12})
     effects = {(e.outcome, e.versus): e.estimate for e in analysis.effects}
@@ -360,11 +415,13 @@ def test_html_without_matplotlib_says_what_to_install(monkeypatch):
 
 # --- validity by simulation --------------------------------------------------------------------------------------
 
+
 def did_runtime(seed: int, effect_h: float):
     study = synthetic_study(pools=4, treated=1, effect_h=effect_h, seed=seed)
     names = tuple(p.name for p in study.pools)
-    analysis, _ = analyse_rows(study.rows, {p.name: p for p in study.pools}, study.study, UTC,
-                               request(study.first, study.last, names))
+    analysis, _ = analyse_rows(
+        study.rows, {p.name: p for p in study.pools}, study.study, UTC, request(study.first, study.last, names)
+    )
     (effect,) = [e for e in analysis.effects if e.outcome == "runtime_per_pc_h" and e.versus == "controls"]
     return effect
 
@@ -442,8 +499,11 @@ def study_store(tmp_path_factory):
         midnight = int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp())
         for p in config.pools:
             on = hours_on(p.name, day)
-            samples += [Sample(midnight + hour * 3600, p.name, host.name, int(8 <= hour < 8 + on))
-                        for host in p.hosts for hour in range(24)]
+            samples += [
+                Sample(midnight + hour * 3600, p.name, host.name, int(8 <= hour < 8 + on))
+                for host in p.hosts
+                for hour in range(24)
+            ]
     writer = open_history_store(config, "create")
     try:
         writer.write_samples(samples)
@@ -455,14 +515,17 @@ def study_store(tmp_path_factory):
 
 def test_samples_aggregate_report_end_to_end_on_sqlite(study_store, run_pinger):
     folder, config_text = study_store
-    result = run_pinger("report", "-c", str(folder / "pinger.yaml"), "--from", str(FIRST), "--to", str(LAST),
-                        "--format", "json")
+    result = run_pinger(
+        "report", "-c", str(folder / "pinger.yaml"), "--from", str(FIRST), "--to", str(LAST), "--format", "json"
+    )
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     effects = {(e["pool"], e["outcome"], e["versus"]): e for e in document["effects"]}
-    assert set(effects) == {("A", outcome, versus) for outcome in ("runtime_per_pc_h", "energy_per_pc_kwh",
-                                                                   "cost_per_pc")
-                            for versus in ("baseline", "controls")}
+    assert set(effects) == {
+        ("A", outcome, versus)
+        for outcome in ("runtime_per_pc_h", "energy_per_pc_kwh", "cost_per_pc")
+        for versus in ("baseline", "controls")
+    }
     # The weekday rhythm is the same in every pool and cancels: A runs 2 h less per PC and day under the sign.
     did = effects["A", "runtime_per_pc_h", "controls"]
     assert did["estimate"] == pytest.approx(-2.0, abs=1e-6) and did["days"] == 14 and did["baseline_days"] == 14
@@ -486,17 +549,23 @@ def test_samples_aggregate_report_end_to_end_on_sqlite(study_store, run_pinger):
     assert document["currency"] == "EUR"
 
 
-@pytest.mark.parametrize("study, argv, sentence", [
-    ("", [], "has no study phases, so there is nothing to compare: add a baseline phase"),
-    (PHASES, ["--from", "2027-01-04", "--to", "2027-01-31"], "there are no daily rows of the 3 pools from 2027-01-04"),
-    (PHASES, ["--from", "2026-09-21", "--to", "2026-10-04"], "pool A has no usable days in the baseline phase"),
-    (PHASES, ["--pools", "A,Z"], "--pools: no pool is named 'Z'"),
-    (PHASES, ["--min-coverage", "1.5"], "1.5 is not between 0 and 1"),
-    (PHASES, ["--days", "open"], "is left for the report: 84 are not kept by --days open or have no outcome"),
-    (PHASES, ["--from", "2026-10-04", "--to", "2026-09-07"], "--to is before --from"),
-])
-def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(study_store, run_pinger, tmp_path, study, argv,
-                                                           sentence):
+@pytest.mark.parametrize(
+    "study, argv, sentence",
+    [
+        ("", [], "has no study phases, so there is nothing to compare: add a baseline phase"),
+        (
+            PHASES,
+            ["--from", "2027-01-04", "--to", "2027-01-31"],
+            "there are no daily rows of the 3 pools from 2027-01-04",
+        ),
+        (PHASES, ["--from", "2026-09-21", "--to", "2026-10-04"], "pool A has no usable days in the baseline phase"),
+        (PHASES, ["--pools", "A,Z"], "--pools: no pool is named 'Z'"),
+        (PHASES, ["--min-coverage", "1.5"], "1.5 is not between 0 and 1"),
+        (PHASES, ["--days", "open"], "is left for the report: 84 are not kept by --days open or have no outcome"),
+        (PHASES, ["--from", "2026-10-04", "--to", "2026-09-07"], "--to is before --from"),
+    ],
+)
+def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(study_store, run_pinger, tmp_path, study, argv, sentence):
     _, config_text = study_store
     config = tmp_path / "pinger.yaml"
     config.write_text(config_text(study))
@@ -519,32 +588,40 @@ def test_samples_aggregate_report_end_to_end_through_the_influxdb_standin(tmp_pa
 
     with InfluxStandin(org="pinger", token="s3cret-token", buckets=("pinger", "pinger_daily")) as standin:
         config = tmp_path / "influx.yaml"
-        config.write_text(STUDY_CONFIG.format(store=tmp_path / "unused.sqlite", study=PHASES).replace(
-            f"storage: {{path: {tmp_path / 'unused.sqlite'}}}",
-            influx_storage(standin.url, tmp_path / "spool.sqlite")))
+        config.write_text(
+            STUDY_CONFIG.format(store=tmp_path / "unused.sqlite", study=PHASES).replace(
+                f"storage: {{path: {tmp_path / 'unused.sqlite'}}}",
+                influx_storage(standin.url, tmp_path / "spool.sqlite"),
+            )
+        )
         lines = []
         for offset in range((LAST - FIRST).days + 1):
             day = FIRST + dt.timedelta(days=offset)
             midnight = int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp())
             for name, hosts in (("A", "10.0.0"), ("B", "10.0.1"), ("C", "10.0.2")):
                 on = hours_on(name, day)
-                lines += [f"ping,pool={name},host={hosts}.{host} up={int(8 <= hour < 8 + on)}i {midnight + hour * 3600}"
-                          for host in (1, 2) for hour in range(24)]
+                lines += [
+                    f"ping,pool={name},host={hosts}.{host} up={int(8 <= hour < 8 + on)}i {midnight + hour * 3600}"
+                    for host in (1, 2)
+                    for hour in range(24)
+                ]
         samples = tmp_path / "samples.lp"
         samples.write_text("\n".join(lines) + "\n")
         env = {**os.environ, "INFLUX_TOKEN": "s3cret-token"}
 
         def pinger(*args: str) -> subprocess.CompletedProcess:
-            result = subprocess.run(pinger_command(*args), cwd=ROOT, capture_output=True, text=True, env=env,
-                                    timeout=300)
+            result = subprocess.run(
+                pinger_command(*args), cwd=ROOT, capture_output=True, text=True, env=env, timeout=300
+            )
             assert result.returncode == 0, result.stderr
             return result
 
         pinger("import", "-c", str(config), str(samples), "--precision", "s")
         pinger("aggregate", "-c", str(config), "--from", str(FIRST), "--to", str(LAST))
         assert len(standin.points(bucket="pinger_daily", measurement="pool_daily")) == 3 * 28
-        document = json.loads(pinger("report", "-c", str(config), "--from", str(FIRST), "--to", str(LAST),
-                                     "--format", "json").stdout)
+        document = json.loads(
+            pinger("report", "-c", str(config), "--from", str(FIRST), "--to", str(LAST), "--format", "json").stdout
+        )
     (did,) = [e for e in document["effects"] if e["outcome"] == "runtime_per_pc_h" and e["versus"] == "controls"]
     assert did["pool"] == "A" and did["estimate"] == pytest.approx(-2.0, abs=1e-6)
     assert did["days"] == 14 and did["baseline_days"] == 14 and did["controls"] == ["B", "C"]

@@ -118,31 +118,34 @@ def test_tally_with_several_spans_inside_one_owned_interval():
 
 def test_state_at_ties_go_to_the_earlier_sample():
     times, states = split([(0, True), (300, False)])
-    assert state_at(times, states, 300, 150) is True    # exactly the midpoint: the earlier sample (up)
+    assert state_at(times, states, 300, 150) is True  # exactly the midpoint: the earlier sample (up)
     assert state_at(times, states, 300, 150.001) is False
     assert state_at(times, states, 300, 151) is False
     assert state_at(times, states, 300, 149.999) is True
     times, states = split([(0, False), (300, True)])
-    assert state_at(times, states, 300, 150) is False   # and the other way round
+    assert state_at(times, states, 300, 150) is False  # and the other way round
 
 
 def test_state_at_hold_boundaries():
     times, states = split([(0, True), (300, False)])
-    assert state_at(times, states, 300, 0) is True       # at a sample: that sample
+    assert state_at(times, states, 300, 0) is True  # at a sample: that sample
     assert state_at(times, states, 300, 300) is False
-    assert state_at(times, states, 300, 600) is False    # exactly hold after the last sample: observed
-    assert state_at(times, states, 300, 600.5) is None   # beyond hold: unobserved
+    assert state_at(times, states, 300, 600) is False  # exactly hold after the last sample: observed
+    assert state_at(times, states, 300, 600.5) is None  # beyond hold: unobserved
     assert state_at(times, states, 300, 601) is None
-    assert state_at(times, states, 300, -300) is True    # exactly hold before the first sample
+    assert state_at(times, states, 300, -300) is True  # exactly hold before the first sample
     assert state_at(times, states, 300, -300.5) is None
 
 
-@pytest.mark.parametrize("times, states, hold", [
-    ([0, 300, 200], [True, True, True], 300),   # out of order
-    ([0, 300, 300], [True, True, True], 300),   # duplicate time
-    ([0, 300], [True], 300),                     # lengths differ
-    ([0, 300], [True, True], -1),                # negative hold
-])
+@pytest.mark.parametrize(
+    "times, states, hold",
+    [
+        ([0, 300, 200], [True, True, True], 300),  # out of order
+        ([0, 300, 300], [True, True, True], 300),  # duplicate time
+        ([0, 300], [True], 300),  # lengths differ
+        ([0, 300], [True, True], -1),  # negative hold
+    ],
+)
 def test_unusable_samples_are_refused(times, states, hold):
     with pytest.raises(ValueError):
         check_samples(times, states, hold)

@@ -21,11 +21,12 @@ TRICKY = [
     Sample(1_774_738_800, "Mensa Süd, 2", "pc a=1", 1, 0.25),
     Sample(1_774_738_800, "P\\\\", "10.0.0.1", 0, None),
     Sample(1_774_738_800, "P", "fd00::1", 1, 3.0),
-    PoolStatus(1_774_738_800, "Raum \"B\"", 0, 12),
+    PoolStatus(1_774_738_800, 'Raum "B"', 0, 12),
     CollectorStatus(1_774_738_800, "lab 1", 12, 0, 0.0123, 4, 1),
 ]
-POOL_ROW = PoolDay(DAY, "A101", "polite-sign", {"building": "main hall", "printer": "yes"}, 4, 2, 3.5, 1.75, 0.28,
-                   0.5, 1.25, 1)
+POOL_ROW = PoolDay(
+    DAY, "A101", "polite-sign", {"building": "main hall", "printer": "yes"}, 4, 2, 3.5, 1.75, 0.28, 0.5, 1.25, 1
+)
 
 
 @pytest.mark.parametrize("record", TRICKY, ids=lambda r: type(r).__name__)
@@ -41,15 +42,17 @@ def test_lines_keep_the_first_releases_types_and_escapes():
         "ping,host=10.0.0.1,pool=P\\\\\\\\ up=0i 1774738800",
     ]
     assert point_line(COLLECTOR, TRICKY[4], 1_774_738_800) == (
-        r"collector,collector=lab\ 1 hosts=12i,online=0i,sweep_s=0.0123,spool_backlog=4i,write_errors=1i 1774738800")
+        r"collector,collector=lab\ 1 hosts=12i,online=0i,sweep_s=0.0123,spool_backlog=4i,write_errors=1i 1774738800"
+    )
     assert point_line(POOL_DAILY, POOL_ROW, 1_774_738_800) == (
         r"pool_daily,building=main\ hall,phase=polite-sign,pool=A101,printer=yes pcs_total=4i,pcs_used=2i,"
         "runtime_h=3.5,avg_runtime_h=1.75,energy_kwh=0.28,coverage=0.5,runtime_closed_h=1.25,on_at_close=1i "
-        "1774738800")
+        "1774738800"
+    )
     without_hours = POOL_ROW._replace(phase=None, tags={}, runtime_closed_h=None, on_at_close=None)
     assert point_line(POOL_DAILY, without_hours, 5) == (
-        "pool_daily,pool=A101 pcs_total=4i,pcs_used=2i,runtime_h=3.5,avg_runtime_h=1.75,energy_kwh=0.28,"
-        "coverage=0.5 5")
+        "pool_daily,pool=A101 pcs_total=4i,pcs_used=2i,runtime_h=3.5,avg_runtime_h=1.75,energy_kwh=0.28,coverage=0.5 5"
+    )
 
 
 def test_a_declared_pool_tag_wins_over_a_free_tag_of_the_same_name():
@@ -62,9 +65,15 @@ def test_every_record_goes_into_its_table_and_comes_back_the_same():
     for measurement in ALL:
         db.execute(create_table_sql(measurement))
     samples, statuses, collector = TRICKY[:3], [TRICKY[3]], [TRICKY[4]]
-    for measurement, records in ((PING, samples), (POOL_STATUS, statuses), (COLLECTOR, collector),
-                                 (POOL_DAILY, [POOL_ROW, POOL_ROW._replace(pool="B", phase=None, tags={},
-                                                                           runtime_closed_h=None, on_at_close=None)])):
+    for measurement, records in (
+        (PING, samples),
+        (POOL_STATUS, statuses),
+        (COLLECTOR, collector),
+        (
+            POOL_DAILY,
+            [POOL_ROW, POOL_ROW._replace(pool="B", phase=None, tags={}, runtime_closed_h=None, on_at_close=None)],
+        ),
+    ):
         db.executemany(insert_sql(measurement), rows(measurement, records, BERLIN))
         back = [record_of(measurement, row) for row in db.execute(select_sql(measurement))]
         assert sorted(back, key=repr) == sorted(records, key=repr), measurement.name
@@ -73,11 +82,13 @@ def test_every_record_goes_into_its_table_and_comes_back_the_same():
     # host_daily keeps the host's runtime and coverage; its energy and opening-hours figures only feed the pool.
     # With energy pricing it keeps the host's cost and CO2 too (NULL without).
     host = HostDay("A101", "10.0.0.1", DAY, 2.5, 0.75, 0.2, 1.0, 1)
-    db.executemany(insert_sql(HOST_DAILY), rows(HOST_DAILY, [host, host._replace(host="h2", cost=0.05, co2_kg=0.076)],
-                                                BERLIN))
+    db.executemany(
+        insert_sql(HOST_DAILY), rows(HOST_DAILY, [host, host._replace(host="h2", cost=0.05, co2_kg=0.076)], BERLIN)
+    )
     assert db.execute("SELECT * FROM host_daily ORDER BY host").fetchall() == [
         (1_774_738_800, "2026-03-29", "A101", "10.0.0.1", 2.5, 0.75, None, None),
-        (1_774_738_800, "2026-03-29", "A101", "h2", 2.5, 0.75, 0.05, 0.076)]
+        (1_774_738_800, "2026-03-29", "A101", "h2", 2.5, 0.75, 0.05, 0.076),
+    ]
 
 
 def test_a_declaration_refuses_what_no_store_can_hold():
@@ -134,8 +145,9 @@ def test_plain_tuples_in_sample_order_are_written_as_samples_are(tmp_path):
         assert as_records.write_samples(iter(samples)) == len(samples)
         assert as_tuples.write_samples(tuple(sample) for sample in samples) == len(samples)
         hosts = sorted({sample.host for sample in samples})
-        assert list(as_tuples.host_samples("any", hosts, 0, 2**40)) == list(as_records.host_samples("any", hosts, 0,
-                                                                                                     2**40))
+        assert list(as_tuples.host_samples("any", hosts, 0, 2**40)) == list(
+            as_records.host_samples("any", hosts, 0, 2**40)
+        )
     finally:
         as_records.close()
         as_tuples.close()

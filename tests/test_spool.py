@@ -9,8 +9,10 @@ from pinger.store.spool import Spool, SpoolFull
 
 def test_batches_come_back_in_order_and_leave_only_when_removed(tmp_path):
     spool = Spool(tmp_path / "s.sqlite", max_bytes=10**6)
-    ids = [spool.append("pinger", [f"ping,pool=A,host=h{i} up=1i {i}", f"pool_status,pool=A online=1i {i}"])
-           for i in range(5)]
+    ids = [
+        spool.append("pinger", [f"ping,pool=A,host=h{i} up=1i {i}", f"pool_status,pool=A online=1i {i}"])
+        for i in range(5)
+    ]
     assert spool.backlog() == 5
     batches = spool.oldest(max_points=5)  # 2 points each: two batches fit, a third would pass 5
     assert [b.id for b in batches] == ids[:2] and batches[0].points == 2

@@ -25,12 +25,14 @@ def config_for(write_config, store: Path, name: str = "pinger.yaml") -> Path:
     return write_config(fixture.CONFIG.replace("STORE", str(store)), name)
 
 
-@pytest.mark.parametrize("command", [
-    ["aggregate", "--date", "2026-11-02"],
-    ["export", "--from", "2026-11-02", "--to", "2026-11-02"],
-])
-def test_readers_of_a_store_that_is_not_there_say_so_and_create_nothing(write_config, tmp_path, run_pinger,
-                                                                        command):
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["aggregate", "--date", "2026-11-02"],
+        ["export", "--from", "2026-11-02", "--to", "2026-11-02"],
+    ],
+)
+def test_readers_of_a_store_that_is_not_there_say_so_and_create_nothing(write_config, tmp_path, run_pinger, command):
     store = tmp_path / "data" / "typo.sqlite"
     result = run_pinger(*command, "-c", str(config_for(write_config, store)))
     assert result.returncode == 1
@@ -69,8 +71,9 @@ def test_export_reads_a_store_in_a_directory_it_cannot_write(write_config, publi
     aggregate = as_nobody(pinger_command("aggregate", "-c", str(config), "--date", "2026-11-02"))
     result = subprocess.run(aggregate, capture_output=True, text=True, cwd="/", timeout=60)
     assert result.returncode == 1
-    assert f"the directory {public_dir} is read-only (SQLite writes store.sqlite-wal and store.sqlite-shm" \
-           in result.stderr
+    assert (
+        f"the directory {public_dir} is read-only (SQLite writes store.sqlite-wal and store.sqlite-shm" in result.stderr
+    )
 
 
 def test_a_read_only_store_open_neither_creates_nor_migrates(tmp_path):

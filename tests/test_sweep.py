@@ -22,17 +22,21 @@ def sweep_json(lab, config_path) -> list[dict]:
 
 
 def lab_config(write_config, hosts: list[str], timeout: str = "300ms", retries: int = 0) -> os.PathLike:
-    return write_config("\n".join([
-        "timezone: UTC",
-        "interval: 2s",
-        f"ping: {{timeout: {timeout}, retries: {retries}}}",
-        "allow: [10.199.0.0/16]",
-        "pools:",
-        "  - name: LAB",
-        "    watts: 100",
-        "    hosts:",
-        *(f"      - {host}" for host in hosts),
-    ]))
+    return write_config(
+        "\n".join(
+            [
+                "timezone: UTC",
+                "interval: 2s",
+                f"ping: {{timeout: {timeout}, retries: {retries}}}",
+                "allow: [10.199.0.0/16]",
+                "pools:",
+                "  - name: LAB",
+                "    watts: 100",
+                "    hosts:",
+                *(f"      - {host}" for host in hosts),
+            ]
+        )
+    )
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="raw ICMP sockets need root")
@@ -58,12 +62,15 @@ def test_sweep_cli_loopback_json(run_pinger):
     assert all(record["up"] == 1 and isinstance(record["rtt_ms"], float) for record in records)
 
 
-@pytest.mark.parametrize("host", [
-    HostResult("DEMO-1", "10.0.0.1", True, 0.123, None),
-    HostResult("DEMO-1", "10.0.0.2", True, 12.0, None),
-    HostResult("Pool \"Ü\"\\1", "pc-7.example", False, None, "name does not resolve (Name or service not known)"),
-    HostResult("P", "10.0.0.3", False, None, "send failed: Network is unreachable\n"),
-])
+@pytest.mark.parametrize(
+    "host",
+    [
+        HostResult("DEMO-1", "10.0.0.1", True, 0.123, None),
+        HostResult("DEMO-1", "10.0.0.2", True, 12.0, None),
+        HostResult('Pool "Ü"\\1', "pc-7.example", False, None, "name does not resolve (Name or service not known)"),
+        HostResult("P", "10.0.0.3", False, None, "send failed: Network is unreachable\n"),
+    ],
+)
 def test_sweep_json_lines_are_exactly_what_json_dumps_writes(host):
     from json.encoder import encode_basestring_ascii
 
@@ -133,7 +140,10 @@ def test_lab_unresolvable_name_is_off_with_reason(lab, write_config):
     """)
     records = sweep_json(lab, path)
     assert [(record["host"], record["up"]) for record in records] == [
-        ("10.199.0.1", 1), ("pc-nowhere.invalid", 0), ("localhost", 1)]
+        ("10.199.0.1", 1),
+        ("pc-nowhere.invalid", 0),
+        ("localhost", 1),
+    ]
     assert "does not resolve" in records[1]["error"]
 
 
@@ -154,14 +164,18 @@ def test_sweep_pacing_follows_the_rate(lab, write_config):
 
     hosts = [lab.address(i) for i in range(30)]
     lab.switch_on(hosts)
-    path = write_config("\n".join([
-        "timezone: UTC",
-        "ping: {timeout: 300ms, retries: 0, rate: 20}",
-        "pools:",
-        "  - name: LAB",
-        "    watts: 1",
-        f"    hosts: [{lab.address(0)}-{lab.address(29)}]",
-    ]))
+    path = write_config(
+        "\n".join(
+            [
+                "timezone: UTC",
+                "ping: {timeout: 300ms, retries: 0, rate: 20}",
+                "pools:",
+                "  - name: LAB",
+                "    watts: 1",
+                f"    hosts: [{lab.address(0)}-{lab.address(29)}]",
+            ]
+        )
+    )
     started = time.monotonic()
     records = sweep_json(lab, path)
     assert time.monotonic() - started >= 1.45

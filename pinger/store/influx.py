@@ -70,8 +70,9 @@ def daily_point_line(measurement: Measurement, record: Any, time_s: int, pool_or
 
 def _prepared(measurement: Measurement) -> Callable[[Any, int], str]:
     """point_line for one measurement without free-form tags, prepared once: a sweep writes thousands."""
-    return line_formatter(measurement.name, measurement.tag_names,
-                          [(field.name, field.type) for field in measurement.fields])
+    return line_formatter(
+        measurement.name, measurement.tag_names, [(field.name, field.type) for field in measurement.fields]
+    )
 
 
 _PING_LINE, _POOL_STATUS_LINE, _COLLECTOR_LINE = (_prepared(m) for m in (PING, POOL_STATUS, COLLECTOR))
@@ -109,8 +110,9 @@ class InfluxStore:
         self.settings: InfluxSettings = config.storage.influxdb
         self._spool: Spool | None = None  # made when first written: reading needs none
         self._spool_made = threading.Lock()  # the delivery thread and the first sweep may both make it
-        self.client = InfluxDBClient(url=self.settings.url, token=self.settings.token, org=self.settings.org,
-                                     enable_gzip=True, timeout=15_000)
+        self.client = InfluxDBClient(
+            url=self.settings.url, token=self.settings.token, org=self.settings.org, enable_gzip=True, timeout=15_000
+        )
         self._write_errors = 0
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -133,23 +135,27 @@ class InfluxStore:
 
         where = f"InfluxDB at {self.settings.url}"
         try:
-            found = BucketsService(self.client.api_client).get_buckets(
-                name=self.settings.bucket, org=self.settings.org)
+            found = BucketsService(self.client.api_client).get_buckets(name=self.settings.bucket, org=self.settings.org)
         except ApiException as err:
             if err.status in (401, 403):
-                raise InfluxConfigError(f"{where} rejects the token ({err.status}): check the token in "
-                                        "storage.influxdb.token (and the variable it names)") from None
+                raise InfluxConfigError(
+                    f"{where} rejects the token ({err.status}): check the token in "
+                    "storage.influxdb.token (and the variable it names)"
+                ) from None
             if err.status == 404:
-                raise InfluxConfigError(f"{where} has no organization {self.settings.org!r} "
-                                        "(storage.influxdb.org)") from None
+                raise InfluxConfigError(
+                    f"{where} has no organization {self.settings.org!r} (storage.influxdb.org)"
+                ) from None
             log.warning("%s answered %s at start; sweeps are spooled until it recovers", where, err.status)
             return
         except Exception as err:  # urllib3 connection errors and the like
             log.warning("%s is not reachable (%s); sweeps are spooled until it is", where, _short(err))
             return
         if not getattr(found, "buckets", None):
-            raise InfluxConfigError(f"{where} has no bucket {self.settings.bucket!r} in organization "
-                                    f"{self.settings.org!r} (storage.influxdb.bucket)")
+            raise InfluxConfigError(
+                f"{where} has no bucket {self.settings.bucket!r} in organization "
+                f"{self.settings.org!r} (storage.influxdb.bucket)"
+            )
 
     # -- writing sweeps -----------------------------------------------------------------
 
@@ -162,8 +168,9 @@ class InfluxStore:
         return self.spool.backlog()
 
     def spool_fill(self) -> SpoolFill:
-        return SpoolFill(self.spool.path, int(self.spool.pending_bytes() * 100 / self.spool.max_bytes),
-                         self.spool.backlog())
+        return SpoolFill(
+            self.spool.path, int(self.spool.pending_bytes() * 100 / self.spool.max_bytes), self.spool.backlog()
+        )
 
     def write_errors(self) -> int:
         return self._write_errors
@@ -207,8 +214,11 @@ class InfluxStore:
             return self._handle_refusal(err, batches, _retry_after(err.headers))
         except Exception as err:  # connection refused, reset, timeout
             self._write_errors += 1
-            self._report("unreachable", f"InfluxDB at {self.settings.url} is not reachable ({_short(err)}); "
-                         f"{self.spool.backlog()} sweeps wait in the spool")
+            self._report(
+                "unreachable",
+                f"InfluxDB at {self.settings.url} is not reachable ({_short(err)}); "
+                f"{self.spool.backlog()} sweeps wait in the spool",
+            )
             return -1.0
         self.spool.remove([b.id for b in batches])
         if self._reported:
@@ -227,20 +237,30 @@ class InfluxStore:
             if len(batches) > 1:  # find the bad batch by sending one at a time
                 return self._send(batches[:1]) or 0.0
             self.spool.reject(batches[0], f"{status} {message}")
-            log.error("InfluxDB refused sweep batch %d (%s %s); kept in the spool's 'rejected' table",
-                      batches[0].id, status, message[:200])
+            log.error(
+                "InfluxDB refused sweep batch %d (%s %s); kept in the spool's 'rejected' table",
+                batches[0].id,
+                status,
+                message[:200],
+            )
             return 0.0
         if status == 413:
             if len(batches) > 1:
                 return self._send(batches[:1]) or 0.0
             return self._send_in_chunks(batches[0])
         if status in _CONFIGURATION:
-            self._report(f"config-{status}", f"InfluxDB refuses writes ({status} {message[:200]}): check "
-                         "storage.influxdb url, org, bucket and token; sweeps wait in the spool, retrying every "
-                         f"{CONFIG_ERROR_RETRY_S:.0f} s")
+            self._report(
+                f"config-{status}",
+                f"InfluxDB refuses writes ({status} {message[:200]}): check "
+                "storage.influxdb url, org, bucket and token; sweeps wait in the spool, retrying every "
+                f"{CONFIG_ERROR_RETRY_S:.0f} s",
+            )
             return CONFIG_ERROR_RETRY_S
-        self._report(f"http-{status}", f"InfluxDB answered {status} ({message[:200]}); retrying"
-                     + (f" after {retry_after:g} s as it asked" if retry_after else ""))
+        self._report(
+            f"http-{status}",
+            f"InfluxDB answered {status} ({message[:200]}); retrying"
+            + (f" after {retry_after:g} s as it asked" if retry_after else ""),
+        )
         return retry_after if retry_after is not None else -1.0
 
     def _send_in_chunks(self, batch: Batch, chunk_lines: int = 1000) -> float | None:
@@ -252,8 +272,12 @@ class InfluxStore:
         except ApiException as err:
             if err.status == 413:
                 self.spool.reject(batch, f"413 even {chunk_lines} points per request are too large for the server")
-                log.error("InfluxDB refuses batch %d even in requests of %d points (413); kept in the spool's "
-                          "'rejected' table", batch.id, chunk_lines)
+                log.error(
+                    "InfluxDB refuses batch %d even in requests of %d points (413); kept in the spool's "
+                    "'rejected' table",
+                    batch.id,
+                    chunk_lines,
+                )
                 return 0.0
             return -1.0
         except Exception:
@@ -309,8 +333,7 @@ class InfluxStore:
             self.deliver_pending(deadline=time.monotonic() + flush_seconds)
         left = self.spool.backlog()
         if left:
-            log.warning("%d sweeps stay in the spool %s and are delivered at the next start", left,
-                        self.settings.spool)
+            log.warning("%d sweeps stay in the spool %s and are delivered at the next start", left, self.settings.spool)
         self.spool.close()
         self.client.close()
 
@@ -333,8 +356,9 @@ class InfluxStore:
         if current is not None and current.host in wanted:
             yield current
 
-    def write_days(self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay],
-                   pool_hours: Sequence[PoolHour] = ()) -> None:
+    def write_days(
+        self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay], pool_hours: Sequence[PoolHour] = ()
+    ) -> None:
         """Replace the daily and hourly rows of each (pool, day): delete that day's points first, so changed
         tags leave no stale series behind, then write. One delete per pool and day, by the pool tag alone
         (InfluxDB's delete predicates have no OR): it takes the pool's host_daily, pool_daily and
@@ -343,18 +367,22 @@ class InfluxStore:
         with self._talking("the daily rows"):
             self._replace_days(host_days, pool_days, pool_hours)
 
-    def _replace_days(self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay],
-                      pool_hours: Sequence[PoolHour]) -> None:
+    def _replace_days(
+        self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay], pool_hours: Sequence[PoolHour]
+    ) -> None:
         bucket = self.settings.daily_bucket
         tz = self.config.timezone
         delete_api = self.client.delete_api()
         for pool_day in pool_days:
             # The day: [its midnight, the next midnight), where its daily points and its hours are stamped;
             # the delete API's stop is inclusive.
-            start, stop = (dt.datetime.fromtimestamp(instant, dt.UTC)
-                           for instant in (day_start(pool_day.day, tz), day_bounds(pool_day.day, tz)[1] - 1))
-            delete_api.delete(start, stop, f'pool="{_predicate_escape(pool_day.pool)}"',
-                              bucket=bucket, org=self.settings.org)
+            start, stop = (
+                dt.datetime.fromtimestamp(instant, dt.UTC)
+                for instant in (day_start(pool_day.day, tz), day_bounds(pool_day.day, tz)[1] - 1)
+            )
+            delete_api.delete(
+                start, stop, f'pool="{_predicate_escape(pool_day.pool)}"', bucket=bucket, org=self.settings.org
+            )
         order = {pool.name: position for position, pool in enumerate(self.config.pools)}
         lines = [daily_point_line(HOST_DAILY, h, day_start(h.day, tz)) for h in host_days]
         lines += [daily_point_line(POOL_DAILY, p, day_start(p.day, tz), order.get(p.pool)) for p in pool_days]
@@ -368,9 +396,13 @@ class InfluxStore:
 
         write = self.client.write_api(write_options=SYNCHRONOUS)
         for offset in range(0, len(lines), per_request):
-            write.write(bucket=bucket, org=self.settings.org, record="\n".join(lines[offset:offset + per_request]),
-                        # WritePrecision's constants are plain strings, which the client's annotation does not admit
-                        write_precision=WritePrecision.S)  # type: ignore[arg-type]
+            write.write(
+                bucket=bucket,
+                org=self.settings.org,
+                record="\n".join(lines[offset : offset + per_request]),
+                # WritePrecision's constants are plain strings, which the client's annotation does not admit
+                write_precision=WritePrecision.S,  # type: ignore[arg-type]
+            )
 
     @contextlib.contextmanager
     def _talking(self, doing: str) -> Iterator[None]:
@@ -380,8 +412,10 @@ class InfluxStore:
         try:
             yield
         except ApiException as err:
-            raise StoreError(f"InfluxDB at {self.settings.url} refused {doing}: {err.status} "
-                             f"{(getattr(err, 'message', None) or err.reason or '').strip()[:200]}") from None
+            raise StoreError(
+                f"InfluxDB at {self.settings.url} refused {doing}: {err.status} "
+                f"{(getattr(err, 'message', None) or err.reason or '').strip()[:200]}"
+            ) from None
         except (OSError, ValueError) as err:
             raise StoreError(f"Cannot reach InfluxDB at {self.settings.url} for {doing}: {_short(err)}") from None
         except Exception as err:
@@ -419,22 +453,29 @@ class InfluxStore:
             if pools and values.get("pool") not in pools:
                 continue
             # After group() a row has every pool's tag columns, null where its pool has no such tag.
-            tags = {key: value for key, value in values.items()
-                    if not key.startswith("_") and key not in not_tags and value is not None}
+            tags = {
+                key: value
+                for key, value in values.items()
+                if not key.startswith("_") and key not in not_tags and value is not None
+            }
             # The stored date where there is one (rows written before it was added have none).
             stored = values.get(DATE_FIELD)
             day = dt.date.fromisoformat(stored) if stored else local_day(record.get_time().timestamp(), tz)
             rows.append(POOL_DAILY.record_from(day, tags, values))
         return rows
 
-    def _daily_records(self, flux: Callable[[str, float, float], str], first: dt.date, last: dt.date,
-                       what: str) -> list[FluxRecord]:
+    def _daily_records(
+        self, flux: Callable[[str, float, float], str], first: dt.date, last: dt.date, what: str
+    ) -> list[FluxRecord]:
         """The records a query of the daily bucket gives for the local days first..last (inclusive)."""
         tz = self.config.timezone
         start, stop = day_bounds(first, tz)[0], day_bounds(last, tz)[1]
         with self._talking(what):
-            return list(self.client.query_api().query_stream(flux(self.settings.daily_bucket, start, stop),
-                                                             org=self.settings.org))
+            return list(
+                self.client.query_api().query_stream(
+                    flux(self.settings.daily_bucket, start, stop), org=self.settings.org
+                )
+            )
 
     def pool_hours(self, first: dt.date, last: dt.date, pools: Sequence[str] | None = None) -> list[PoolHour]:
         """Stored pool_hourly rows of the local days first..last (inclusive), by time then pool."""
@@ -454,8 +495,10 @@ class InfluxStore:
         requests = iter(lambda: list(islice(lines, MAX_POINTS_PER_REQUEST)), [])
         written = self.spool.append_all(self.settings.bucket, requests)
         if not self.deliver_pending(deadline=time.monotonic() + 300):
-            raise StoreError(f"{self.spool.backlog()} batches could not be delivered yet; they stay in the spool "
-                             f"{self.settings.spool} and are delivered by the collector or the next import")
+            raise StoreError(
+                f"{self.spool.backlog()} batches could not be delivered yet; they stay in the spool "
+                f"{self.settings.spool} and are delivered by the collector or the next import"
+            )
         return written
 
 

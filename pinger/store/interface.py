@@ -63,8 +63,9 @@ class HistoryStore(Protocol):
     def last_sample_time(self) -> int | None:
         """The time of the newest sample; None when there is none."""
 
-    def write_days(self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay],
-                   pool_hours: Sequence[PoolHour] = ()) -> None:
+    def write_days(
+        self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay], pool_hours: Sequence[PoolHour] = ()
+    ) -> None:
         """Replace the daily rows and the hourly rows of every (pool, day) given."""
 
     def pool_days(self, first: dt.date, last: dt.date, pools: Sequence[str] | None = None) -> list[PoolDay]:

@@ -52,10 +52,18 @@ class StoreSchema(NamedTuple):
 
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(2, "hourly pool rows (pool_hourly); cost and co2_kg on host_daily and pool_daily", (
-        create_table_sql(POOL_HOURLY),
-        *(add_column_sql(measurement, field) for measurement in (HOST_DAILY, POOL_DAILY) for field in ENERGY_FIELDS),
-    )),
+    Migration(
+        2,
+        "hourly pool rows (pool_hourly); cost and co2_kg on host_daily and pool_daily",
+        (
+            create_table_sql(POOL_HOURLY),
+            *(
+                add_column_sql(measurement, field)
+                for measurement in (HOST_DAILY, POOL_DAILY)
+                for field in ENERGY_FIELDS
+            ),
+        ),
+    ),
 )
 SCHEMA = StoreSchema(ALL, MIGRATIONS)
 
@@ -72,8 +80,10 @@ def migrate(db: sqlite3.Connection, path: Path, schema: StoreSchema = SCHEMA) ->
     check_steps(schema)
     found = _version(db)
     if found > schema.version:
-        raise StoreError(f"{path} was written by a newer Pinger (schema {found}; this one reads up to "
-                         f"{schema.version}): upgrade Pinger")
+        raise StoreError(
+            f"{path} was written by a newer Pinger (schema {found}; this one reads up to "
+            f"{schema.version}): upgrade Pinger"
+        )
     if found == schema.version:
         return found
     if found == 0:
@@ -95,8 +105,10 @@ def migrate(db: sqlite3.Connection, path: Path, schema: StoreSchema = SCHEMA) ->
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version = {step.version}")
         except sqlite3.Error as err:
-            raise StoreError(f"Cannot migrate {path} to schema {step.version} ({step.description}): {err}; "
-                             f"the file is unchanged at schema {step.version - 1}") from None
+            raise StoreError(
+                f"Cannot migrate {path} to schema {step.version} ({step.description}): {err}; "
+                f"the file is unchanged at schema {step.version - 1}"
+            ) from None
         log.info("migrated %s to schema %d: %s", path, step.version, step.description)
     return found
 
@@ -107,8 +119,10 @@ def check_current(db: sqlite3.Connection, path: Path, schema: StoreSchema = SCHE
     the collector or ``pinger aggregate`` migrates it when it next opens it."""
     found = _version(db)
     if found > schema.version:
-        raise StoreError(f"{path} was written by a newer Pinger (schema {found}; this one reads up to "
-                         f"{schema.version}): upgrade Pinger")
+        raise StoreError(
+            f"{path} was written by a newer Pinger (schema {found}; this one reads up to "
+            f"{schema.version}): upgrade Pinger"
+        )
     if found == 0:
         raise StoreError(f"{path} is not a Pinger store (it has no schema version)")
     return found

@@ -75,8 +75,11 @@ class Spool:
         with self._transaction() as db:
             batch_id = self._insert(bucket, lines, self.pending_bytes())
             if sweep is not None:
-                db.execute("INSERT INTO newest_sweep (collector, time) VALUES (?, ?) ON CONFLICT (collector) "
-                           "DO UPDATE SET time = max(time, excluded.time)", sweep)
+                db.execute(
+                    "INSERT INTO newest_sweep (collector, time) VALUES (?, ?) ON CONFLICT (collector) "
+                    "DO UPDATE SET time = max(time, excluded.time)",
+                    sweep,
+                )
         return batch_id
 
     def append_all(self, bucket: str, batches: Iterable[list[str]]) -> int:
@@ -113,11 +116,14 @@ class Spool:
         text = "\n".join(lines)
         size = len(text.encode())
         if pending_bytes + size > self.max_bytes:
-            raise SpoolFull(f"the spool {self.path} holds {pending_bytes / 1e6:.1f} MB, its bound "
-                            f"(storage.influxdb.spool_max) is {self.max_bytes / 1e6:.1f} MB")
+            raise SpoolFull(
+                f"the spool {self.path} holds {pending_bytes / 1e6:.1f} MB, its bound "
+                f"(storage.influxdb.spool_max) is {self.max_bytes / 1e6:.1f} MB"
+            )
         cursor = self._db().execute(
             "INSERT INTO outbox (bucket, created, points, bytes, lines) VALUES (?, ?, ?, ?, ?)",
-            (bucket, time.time(), len(lines), size, text))
+            (bucket, time.time(), len(lines), size, text),
+        )
         assert cursor.lastrowid is not None  # an INSERT into a rowid table always sets it
         return cursor.lastrowid
 
@@ -139,8 +145,10 @@ class Spool:
         db = self._db()
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute("INSERT INTO rejected SELECT id, bucket, created, ?, ?, lines FROM outbox WHERE id = ?",
-                       (time.time(), reason, batch.id))
+            db.execute(
+                "INSERT INTO rejected SELECT id, bucket, created, ?, ?, lines FROM outbox WHERE id = ?",
+                (time.time(), reason, batch.id),
+            )
             db.execute("DELETE FROM outbox WHERE id = ?", (batch.id,))
             db.execute("COMMIT")
         except sqlite3.Error:

@@ -57,8 +57,11 @@ class SqliteStore:
         try:
             if access == "create":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = connect_read_only(self.path, BUSY_TIMEOUT_S) if access == "read" else sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+            self._db = (
+                connect_read_only(self.path, BUSY_TIMEOUT_S)
+                if access == "read"
+                else sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+            )
         except (sqlite3.Error, OSError) as err:
             raise StoreError(f"Cannot open the SQLite store {self.path}: {_explain(err, self.path)}") from None
         try:
@@ -161,16 +164,21 @@ class SqliteStore:
         found: int | None = self._db.execute("SELECT max(time) FROM ping").fetchone()[0]
         return found
 
-    def write_days(self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay],
-                   pool_hours: Sequence[PoolHour] = ()) -> None:
+    def write_days(
+        self, host_days: Sequence[HostDay], pool_days: Sequence[PoolDay], pool_hours: Sequence[PoolHour] = ()
+    ) -> None:
         """Replace the daily and hourly rows of every (pool, day) given, in one transaction."""
         with self._writing():
             for pool_day in pool_days:
-                self._db.execute(f"DELETE FROM {HOST_DAILY.name} WHERE pool = ? AND date = ?",
-                                 (pool_day.pool, pool_day.day.isoformat()))
+                self._db.execute(
+                    f"DELETE FROM {HOST_DAILY.name} WHERE pool = ? AND date = ?",
+                    (pool_day.pool, pool_day.day.isoformat()),
+                )
                 start, stop = day_bounds(pool_day.day, self.timezone)
-                self._db.execute(f"DELETE FROM {POOL_HOURLY.name} WHERE pool = ? AND time >= ? AND time < ?",
-                                 (pool_day.pool, start, stop))
+                self._db.execute(
+                    f"DELETE FROM {POOL_HOURLY.name} WHERE pool = ? AND time >= ? AND time < ?",
+                    (pool_day.pool, start, stop),
+                )
             self._write(HOST_DAILY.name, rows(HOST_DAILY, host_days, self.timezone))
             self._write(POOL_DAILY.name, rows(POOL_DAILY, pool_days, self.timezone))
             self._write(POOL_HOURLY.name, rows(POOL_HOURLY, pool_hours, self.timezone))
@@ -232,8 +240,10 @@ def _explain(err: BaseException, path: Path) -> str:
     """The reason in the user's terms: a directory or file that cannot be written is named as such."""
     directory = path.parent
     if not os.access(directory, os.W_OK):
-        return (f"the directory {directory} is read-only (SQLite writes {path.name}-wal and {path.name}-shm "
-                "beside the store)")
+        return (
+            f"the directory {directory} is read-only (SQLite writes {path.name}-wal and {path.name}-shm "
+            "beside the store)"
+        )
     if path.exists() and not os.access(path, os.W_OK):
         return f"the file {path} is read-only"
     return str(err)

@@ -46,8 +46,10 @@ def column_names(measurement: Measurement) -> tuple[str, ...]:
 
 def create_table_sql(measurement: Measurement, if_not_exists: bool = False) -> str:
     definitions = ", ".join(column.definition() for column in columns(measurement))
-    return (f"CREATE TABLE {'IF NOT EXISTS ' if if_not_exists else ''}{measurement.name} ({definitions}, "
-            f"PRIMARY KEY ({', '.join(measurement.sqlite_key)})) WITHOUT ROWID")
+    return (
+        f"CREATE TABLE {'IF NOT EXISTS ' if if_not_exists else ''}{measurement.name} ({definitions}, "
+        f"PRIMARY KEY ({', '.join(measurement.sqlite_key)})) WITHOUT ROWID"
+    )
 
 
 def add_column_sql(measurement: Measurement, name: str) -> str:
@@ -64,8 +66,7 @@ def add_column_sql(measurement: Measurement, name: str) -> str:
 
 def insert_sql(measurement: Measurement) -> str:
     names = column_names(measurement)
-    return (f"INSERT OR REPLACE INTO {measurement.name} ({', '.join(names)}) "
-            f"VALUES ({', '.join('?' * len(names))})")
+    return f"INSERT OR REPLACE INTO {measurement.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
 
 
 def select_sql(measurement: Measurement, present: set[str] | None = None) -> str:
@@ -97,8 +98,13 @@ def row_maker(measurement: Measurement, tz: ZoneInfo) -> Callable[[Any], Sequenc
         if free_tags is None:
             return (day_start(day, tz), day.isoformat(), *row)
         tag_count = len(measurement.tags)
-        return (day_start(day, tz), day.isoformat(), *row[:tag_count],
-                json.dumps(getattr(record, free_tags), sort_keys=True), *row[tag_count:])
+        return (
+            day_start(day, tz),
+            day.isoformat(),
+            *row[:tag_count],
+            json.dumps(getattr(record, free_tags), sort_keys=True),
+            *row[tag_count:],
+        )
 
     return make
 

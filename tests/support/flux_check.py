@@ -32,7 +32,7 @@ PACKAGE = "@influxdata/flux-lsp-node"
 
 # What Grafana's InfluxDB (Flux) datasource puts in place of v.* (macros in its query backend).
 GRAFANA_V = (
-    'v = {timeRangeStart: 2026-11-01T00:00:00Z, timeRangeStop: 2026-11-02T00:00:00Z, '
+    "v = {timeRangeStart: 2026-11-01T00:00:00Z, timeRangeStop: 2026-11-02T00:00:00Z, "
     'windowPeriod: 1m, defaultBucket: "pinger", organization: "pinger"}'
 )
 
@@ -114,8 +114,9 @@ COLUMN_REF = re.compile(r'\br\.([A-Za-z]\w*)|\br\["([^"]+)"\]')
 PREDICATE = re.compile(r"(?:filter\(fn:|predicate:)\s*\(r\)\s*=>(.*)")
 
 
-def check_names(query: str, raw_bucket: str = "v.defaultBucket",
-                daily_bucket: str = 'v.defaultBucket + "_daily"') -> list[str]:
+def check_names(
+    query: str, raw_bucket: str = "v.defaultBucket", daily_bucket: str = 'v.defaultBucket + "_daily"'
+) -> list[str]:
     """Names in ``query`` that pinger.schema does not define, or read from the wrong bucket.
 
     Checks measurements (``_measurement == "x"``), fields (``_field == "x"``, ``contains(value: r._field,
@@ -157,9 +158,15 @@ def run_checker(scripts: Sequence[str]) -> list[dict]:
         raise FluxCheckUnavailable("node is not installed: the Flux check needs Node.js 18 or newer")
     if not (NODE_MODULES / PACKAGE).is_dir():
         raise FluxCheckUnavailable(
-            f"{PACKAGE} is missing from {NODE_MODULES}: run `make test` (it installs it with npm)")
-    done = subprocess.run([node, str(CHECKER), str(NODE_MODULES)], input=json.dumps(list(scripts)),
-                          capture_output=True, text=True, timeout=300)
+            f"{PACKAGE} is missing from {NODE_MODULES}: run `make test` (it installs it with npm)"
+        )
+    done = subprocess.run(
+        [node, str(CHECKER), str(NODE_MODULES)],
+        input=json.dumps(list(scripts)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if done.returncode != 0:
         raise FluxCheckUnavailable(f"flux_check.js failed (exit {done.returncode}): {done.stderr.strip()}")
     verdicts = json.loads(done.stdout)
@@ -168,8 +175,9 @@ def run_checker(scripts: Sequence[str]) -> list[dict]:
     return verdicts
 
 
-def check_flux(queries: Sequence[str], labels: Sequence[str] | None = None,
-               variables: Mapping[str, str | list[str]] | None = None) -> list[str]:
+def check_flux(
+    queries: Sequence[str], labels: Sequence[str] | None = None, variables: Mapping[str, str | list[str]] | None = None
+) -> list[str]:
     """Errors of the queries that fail Flux's semantic check; [] when every query passes.
 
     ``labels`` name the queries in the errors (default "query 1", "query 2", ...);

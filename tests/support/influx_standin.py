@@ -33,9 +33,17 @@ MAX_TIME_NS = 9_223_372_036_854_775_806
 
 # InfluxDB's error codes (kit/transport/http/error_handler.go) by HTTP status.
 ERROR_CODES = {
-    400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not found", 405: "method not allowed",
-    413: "request too large", 422: "unprocessable entity", 429: "too many requests",
-    500: "internal error", 501: "not implemented", 503: "unavailable",
+    400: "invalid",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not found",
+    405: "method not allowed",
+    413: "request too large",
+    422: "unprocessable entity",
+    429: "too many requests",
+    500: "internal error",
+    501: "not implemented",
+    503: "unavailable",
 }
 
 
@@ -73,8 +81,16 @@ _FLOAT = re.compile(r"-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _TIMESTAMP = re.compile(r"-?[0-9]+")
 _UNQUOTED_VALUE = re.compile(r"[^, ]*")
 _BOOLEANS = {
-    "t": True, "T": True, "true": True, "True": True, "TRUE": True,
-    "f": False, "F": False, "false": False, "False": False, "FALSE": False,
+    "t": True,
+    "T": True,
+    "true": True,
+    "True": True,
+    "TRUE": True,
+    "f": False,
+    "F": False,
+    "false": False,
+    "False": False,
+    "FALSE": False,
 }
 _STRING_ESCAPE = re.compile(r'\\([\\"])')
 
@@ -204,7 +220,7 @@ def _parse_string(line: str, start: int) -> tuple[str, int]:
             after = index + 1
             if after < len(line) and line[after] not in ", ":
                 raise _Malformed("invalid field format")
-            return _STRING_ESCAPE.sub(r"\1", line[start + 1:index]), after
+            return _STRING_ESCAPE.sub(r"\1", line[start + 1 : index]), after
         index += 1
     raise _Malformed("unbalanced quotes")
 
@@ -212,7 +228,7 @@ def _parse_string(line: str, start: int) -> tuple[str, int]:
 def _parse_number(token: str) -> float | int:
     if _INTEGER.fullmatch(token):
         value = int(token[:-1])
-        if not -2**63 <= value < 2**63:
+        if not -(2**63) <= value < 2**63:
             raise _Malformed(f"unable to parse integer {token[:-1]}: value out of range")
         return value
     if _UNSIGNED.fullmatch(token):
@@ -288,10 +304,12 @@ def _annotated_csv(columns: list[tuple[str, str, bool]], rows: list[tuple[int, d
     if not rows:
         return b"\r\n"
     header = [("result", "string", False), ("table", "long", False), *columns]
-    lines = ["#datatype," + ",".join(kind for _, kind, _ in header),
-             "#group," + ",".join("true" if grouped else "false" for _, _, grouped in header),
-             "#default,_result" + "," * (len(header) - 1),
-             "," + ",".join(name for name, _, _ in header)]
+    lines = [
+        "#datatype," + ",".join(kind for _, kind, _ in header),
+        "#group," + ",".join("true" if grouped else "false" for _, _, grouped in header),
+        "#default,_result" + "," * (len(header) - 1),
+        "," + ",".join(name for name, _, _ in header),
+    ]
     for table, values in rows:
         cells = []
         for name, kind, _ in columns:
@@ -314,8 +332,9 @@ def _json_response(status: int, document: dict, headers: dict[str, str] | None =
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     code = ERROR_CODES.get(status, "internal error")
-    return _json_response(status, {"code": code, "message": message},
-                          {"X-Platform-Error-Code": code, **(headers or {})})
+    return _json_response(
+        status, {"code": code, "message": message}, {"X-Platform-Error-Code": code, **(headers or {})}
+    )
 
 
 class InfluxStandin:
@@ -324,8 +343,15 @@ class InfluxStandin:
     Stored points survive stop()/start(), as on a real server's disk.
     """
 
-    def __init__(self, org: str = "pinger", token: str | None = "test-token",
-                 buckets=("pinger", "pinger_daily"), *, port: int = 0, max_body_bytes: int | None = None):
+    def __init__(
+        self,
+        org: str = "pinger",
+        token: str | None = "test-token",
+        buckets=("pinger", "pinger_daily"),
+        *,
+        port: int = 0,
+        max_body_bytes: int | None = None,
+    ):
         self.org = org
         self.org_id = f"{zlib.crc32(org.encode()):08x}{zlib.crc32(org.encode()[::-1]):08x}"
         self.max_body_bytes = max_body_bytes  # the write handler's batch size limit, counted after gunzip
@@ -365,8 +391,12 @@ class InfluxStandin:
             if self._server is None:
                 server = _Server((HOST, self._port), _Handler, self)
                 self._port = server.server_address[1]
-                self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                                name=f"influx-standin-{self._port}", daemon=True)
+                self._thread = threading.Thread(
+                    target=server.serve_forever,
+                    kwargs={"poll_interval": 0.05},
+                    name=f"influx-standin-{self._port}",
+                    daemon=True,
+                )
                 self._server = server
                 self._thread.start()
         return self
@@ -391,8 +421,9 @@ class InfluxStandin:
 
     # -- behaviour controls (thread-safe) ----------------------------------------------------
 
-    def fail_next(self, count: int, status: int, retry_after: int | str | None = None,
-                  body: dict | str | bytes | None = None) -> None:
+    def fail_next(
+        self, count: int, status: int, retry_after: int | str | None = None, body: dict | str | bytes | None = None
+    ) -> None:
         """Answer the next `count` write requests with `status` and store nothing; calls queue up."""
         headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
         if body is None:
@@ -432,8 +463,11 @@ class InfluxStandin:
         """Stored points (copies), ordered by time, then bucket, measurement and tags."""
         with self._lock:
             stored = list(self._points.values())
-        selected = [Point(p.measurement, dict(p.tags), dict(p.fields), p.time_ns, p.bucket) for p in stored
-                    if bucket in (None, p.bucket) and measurement in (None, p.measurement)]
+        selected = [
+            Point(p.measurement, dict(p.tags), dict(p.fields), p.time_ns, p.bucket)
+            for p in stored
+            if bucket in (None, p.bucket) and measurement in (None, p.measurement)
+        ]
         return sorted(selected, key=lambda p: (p.time_ns, p.bucket, p.measurement, sorted(p.tags.items())))
 
     @property
@@ -548,31 +582,37 @@ class InfluxStandin:
         for key, value in point.fields.items():
             existing = self._field_types.get((bucket, point.measurement, key))
             if existing is not None and existing != _type_name(value):
-                return (f'field type conflict: input field "{key}" on measurement "{point.measurement}" '
-                        f"is type {_type_name(value)}, already exists as type {existing}")
+                return (
+                    f'field type conflict: input field "{key}" on measurement "{point.measurement}" '
+                    f"is type {_type_name(value)}, already exists as type {existing}"
+                )
         return None
 
     # Flux is a language, not a format: the stand-in answers only the query shapes Pinger sends
     # (pinger.store.influx: *_flux functions), each matched exactly, and says so for anything else.
-    _FROM_RANGE = (r'from\(bucket: "(?P<bucket>[^"]+)"\)\s*'
-                   r'\|> range\(start: (?P<start>[0-9TZ:-]+)(?:, stop: (?P<stop>[0-9TZ:-]+))?\)\s*')
+    _FROM_RANGE = (
+        r'from\(bucket: "(?P<bucket>[^"]+)"\)\s*'
+        r"\|> range\(start: (?P<start>[0-9TZ:-]+)(?:, stop: (?P<stop>[0-9TZ:-]+))?\)\s*"
+    )
     _SAMPLE_QUERY = re.compile(
         _FROM_RANGE
         + r'\|> filter\(fn: \(r\) => r\._measurement == "(?P<measurement>\w+)" and r\._field == "(?P<field>\w+)" '
         r'and r\.pool == "(?P<pool>(?:[^"\\]|\\.)*)"\)\s*'
         r'\|> keep\(columns: \["_time", "_value", "host"\]\)\s*'
         r'\|> group\(columns: \["host"\]\)\s*'
-        r'\|> sort\(columns: \["_time"\]\)\s*$')
+        r'\|> sort\(columns: \["_time"\]\)\s*$'
+    )
     _EDGE_QUERY = re.compile(
         _FROM_RANGE
         + r'\|> filter\(fn: \(r\) => r\._measurement == "(?P<measurement>\w+)" and r\._field == "(?P<field>\w+)"\)\s*'
-        r'\|> (?P<per_series>first|last)\(\)\s*\|> group\(\)\s*'
-        r'\|> (?P<overall>min|max)\(column: "_time"\)\s*\|> keep\(columns: \["_time"\]\)\s*$')
+        r"\|> (?P<per_series>first|last)\(\)\s*\|> group\(\)\s*"
+        r'\|> (?P<overall>min|max)\(column: "_time"\)\s*\|> keep\(columns: \["_time"\]\)\s*$'
+    )
     _ROWS_QUERY = re.compile(
-        _FROM_RANGE
-        + r'\|> filter\(fn: \(r\) => r\._measurement == "(?P<measurement>\w+)"\)\s*'
+        _FROM_RANGE + r'\|> filter\(fn: \(r\) => r\._measurement == "(?P<measurement>\w+)"\)\s*'
         r'\|> pivot\(rowKey: \["_time"\], columnKey: \["_field"\], valueColumn: "_value"\)\s*'
-        r'\|> group\(\)\s*\|> sort\(columns: \["_time", "pool"\]\)\s*$')
+        r'\|> group\(\)\s*\|> sort\(columns: \["_time", "pool"\]\)\s*$'
+    )
 
     def _refuse_token_or_org(self, query: dict[str, str], headers) -> Response | None:
         if not self._is_authorized(headers):
@@ -587,8 +627,11 @@ class InfluxStandin:
             flux = json.loads(body)["query"].strip() + "\n"
         except (ValueError, KeyError):
             return _error(400, "the query body must be JSON with a 'query' field")
-        for pattern, answer in ((self._SAMPLE_QUERY, self._samples), (self._EDGE_QUERY, self._edge),  # noqa: B007 (used after the loop)
-                                (self._ROWS_QUERY, self._rows)):
+        for pattern, answer in (  # noqa: B007 (answer is used after the loop)
+            (self._SAMPLE_QUERY, self._samples),
+            (self._EDGE_QUERY, self._edge),
+            (self._ROWS_QUERY, self._rows),
+        ):
             match = pattern.match(flux)
             if match:
                 break
@@ -599,20 +642,30 @@ class InfluxStandin:
                 return _error(404, f'failed to initialize execute state: could not find bucket "{match["bucket"]}"')
             start = _rfc3339_ns(match["start"])
             stop = _rfc3339_ns(match["stop"]) if match["stop"] else 2**63 - 1
-            selected = [p for p in self._points.values() if p.bucket == match["bucket"]
-                        and p.measurement == match["measurement"] and start <= p.time_ns < stop]
+            selected = [
+                p
+                for p in self._points.values()
+                if p.bucket == match["bucket"] and p.measurement == match["measurement"] and start <= p.time_ns < stop
+            ]
         columns, rows = answer(match, selected)
         return 200, {"Content-Type": "text/csv; charset=utf-8"}, _annotated_csv(columns, rows)
 
     @staticmethod
     def _samples(match, points: list[Point]):
         pool = match["pool"].replace('\\"', '"').replace("\\\\", "\\")
-        rows = sorted((p.tags.get("host", ""), p.time_ns, p.fields[match["field"]]) for p in points
-                      if p.tags.get("pool") == pool and match["field"] in p.fields)
+        rows = sorted(
+            (p.tags.get("host", ""), p.time_ns, p.fields[match["field"]])
+            for p in points
+            if p.tags.get("pool") == pool and match["field"] in p.fields
+        )
         tables: dict[str, int] = {}
-        return ([("_time", "dateTime:RFC3339", False), ("_value", "long", False), ("host", "string", True)],
-                [(tables.setdefault(host, len(tables)), {"_time": t, "_value": int(v), "host": host})
-                 for host, t, v in rows])
+        return (
+            [("_time", "dateTime:RFC3339", False), ("_value", "long", False), ("host", "string", True)],
+            [
+                (tables.setdefault(host, len(tables)), {"_time": t, "_value": int(v), "host": host})
+                for host, t, v in rows
+            ],
+        )
 
     @staticmethod
     def _edge(match, points: list[Point]):
@@ -627,7 +680,8 @@ class InfluxStandin:
         merged: dict[tuple, dict] = {}
         for p in points:  # pivot on _time within each series (tag set)
             merged.setdefault((p.time_ns, tuple(sorted(p.tags.items()))), {"_time": p.time_ns, **p.tags}).update(
-                p.fields)
+                p.fields
+            )
         rows = sorted(merged.values(), key=lambda row: (row["_time"], row.get("pool", "")))
         names = sorted({key for row in rows for key in row} - {"_time"})
         types = {}
@@ -635,10 +689,12 @@ class InfluxStandin:
             for key in names:
                 value = row.get(key)
                 if value is not None:
-                    types[key] = ("double" if isinstance(value, float) else
-                                  "long" if isinstance(value, int) else "string")
+                    types[key] = (
+                        "double" if isinstance(value, float) else "long" if isinstance(value, int) else "string"
+                    )
         columns = [("_time", "dateTime:RFC3339", False), ("_measurement", "string", False)] + [
-            (name, types.get(name, "string"), False) for name in names]
+            (name, types.get(name, "string"), False) for name in names
+        ]
         for row in rows:
             row["_measurement"] = match["measurement"]
         return columns, [(0, row) for row in rows]
@@ -650,10 +706,15 @@ class InfluxStandin:
             return refusal
         try:
             request = json.loads(body)
-            start, stop = (int(datetime.fromisoformat(request[k].replace("Z", "+00:00")).timestamp() * 10**9)
-                           for k in ("start", "stop"))
-            terms = dict(re.fullmatch(r'\s*(\w+)\s*=\s*"((?:[^"\\]|\\.)*)"\s*', term).groups()
-                         for term in re.split(r"\s+AND\s+", request.get("predicate", "")) if term.strip())
+            start, stop = (
+                int(datetime.fromisoformat(request[k].replace("Z", "+00:00")).timestamp() * 10**9)
+                for k in ("start", "stop")
+            )
+            terms = dict(
+                re.fullmatch(r'\s*(\w+)\s*=\s*"((?:[^"\\]|\\.)*)"\s*', term).groups()
+                for term in re.split(r"\s+AND\s+", request.get("predicate", ""))
+                if term.strip()
+            )
         except (ValueError, KeyError, AttributeError):
             return _error(400, "invalid delete request")
         bucket = query.get("bucket")
@@ -662,8 +723,11 @@ class InfluxStandin:
                 return _error(404, f'bucket "{bucket}" not found')
             for key, point in list(self._points.items()):
                 labels = {**point.tags, "_measurement": point.measurement}
-                if (point.bucket == bucket and start <= point.time_ns <= stop
-                        and all(labels.get(k) == v.replace('\\"', '"') for k, v in terms.items())):
+                if (
+                    point.bucket == bucket
+                    and start <= point.time_ns <= stop
+                    and all(labels.get(k) == v.replace('\\"', '"') for k, v in terms.items())
+                ):
                     del self._points[key]
         return 204, {}, b""
 
@@ -676,31 +740,47 @@ class InfluxStandin:
         name = query.get("name")
         with self._lock:
             names = sorted(n for n in self._buckets if name in (None, n))
-        return _json_response(200, {"links": {"self": "/api/v2/buckets?descending=false&limit=20&offset=0"},
-                                    "buckets": [self._bucket_document(n) for n in names]})
+        return _json_response(
+            200,
+            {
+                "links": {"self": "/api/v2/buckets?descending=false&limit=20&offset=0"},
+                "buckets": [self._bucket_document(n) for n in names],
+            },
+        )
 
     def _bucket_document(self, name: str) -> dict:
         bucket_id = f"{zlib.crc32(name.encode()):08x}{self.org_id[:8]}"
         created = self._started_at.isoformat().replace("+00:00", "Z")
         return {
-            "id": bucket_id, "orgID": self.org_id, "type": "user", "name": name,
+            "id": bucket_id,
+            "orgID": self.org_id,
+            "type": "user",
+            "name": name,
             "retentionRules": [{"type": "expire", "everySeconds": 0, "shardGroupDurationSeconds": 604800}],
-            "createdAt": created, "updatedAt": created, "labels": [],
+            "createdAt": created,
+            "updatedAt": created,
+            "labels": [],
             "links": {"self": f"/api/v2/buckets/{bucket_id}", "org": f"/api/v2/orgs/{self.org_id}"},
         }
 
     def _health(self) -> Response:
         with self._lock:
             healthy = self._healthy
-        document = {"name": "influxdb", "message": "ready for queries and writes" if healthy else "unhealthy",
-                    "status": "pass" if healthy else "fail", "checks": [], "version": INFLUXDB_VERSION,
-                    "commit": "standin"}
+        document = {
+            "name": "influxdb",
+            "message": "ready for queries and writes" if healthy else "unhealthy",
+            "status": "pass" if healthy else "fail",
+            "checks": [],
+            "version": INFLUXDB_VERSION,
+            "commit": "standin",
+        }
         return _json_response(200 if healthy else 503, document)
 
     def _ready(self) -> Response:
         up = datetime.now(UTC) - self._started_at
-        return _json_response(200, {"status": "ready", "started": self._started_at.isoformat(),
-                                    "up": f"{up.total_seconds():.3f}s"})
+        return _json_response(
+            200, {"status": "ready", "started": self._started_at.isoformat(), "up": f"{up.total_seconds():.3f}s"}
+        )
 
     def _ping(self) -> Response:
         return 204, {"X-Influxdb-Build": "OSS", "X-Influxdb-Version": INFLUXDB_VERSION}, b""

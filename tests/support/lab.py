@@ -80,18 +80,31 @@ class Lab:
     def _build(self) -> None:
         _ip("netns", "add", self.inner)
         _ip("netns", "add", self.sink)
-        suffix = self.inner[len(PREFIX):][-6:]
+        suffix = self.inner[len(PREFIX) :][-6:]
         veth_inner, veth_sink = f"li{suffix}"[:15], f"ls{suffix}"[:15]
-        _ip("link", "add", veth_inner, "netns", self.inner, "type", "veth", "peer", "name", veth_sink,
-            "netns", self.sink)
-        for namespace, device, address, address6 in ((self.inner, veth_inner, _LINK_INNER, _LINK6_INNER),
-                                                      (self.sink, veth_sink, _LINK_SINK, _LINK6_SINK)):
+        _ip(
+            "link",
+            "add",
+            veth_inner,
+            "netns",
+            self.inner,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            veth_sink,
+            "netns",
+            self.sink,
+        )
+        for namespace, device, address, address6 in (
+            (self.inner, veth_inner, _LINK_INNER, _LINK6_INNER),
+            (self.sink, veth_sink, _LINK_SINK, _LINK6_SINK),
+        ):
             _ip("-n", namespace, "link", "set", "lo", "up")
             _ip("-n", namespace, "link", "set", device, "up")
             _ip("-n", namespace, "addr", "add", str(address), "dev", device)
             _ip("-n", namespace, "addr", "add", str(address6), "dev", device, "nodad")
-            _ip("netns", "exec", namespace, "sysctl", "-qw", "net.ipv4.ip_forward=0",
-                "net.ipv6.conf.all.forwarding=0")
+            _ip("netns", "exec", namespace, "sysctl", "-qw", "net.ipv4.ip_forward=0", "net.ipv6.conf.all.forwarding=0")
         _ip("-n", self.inner, "route", "add", str(SUBNET), "via", str(_LINK_SINK.ip))
         _ip("-n", self.inner, "route", "add", str(SUBNET6), "via", str(_LINK6_SINK.ip))
 

@@ -47,8 +47,11 @@ class Script(NamedTuple):
         found = []
         k = 0
         while True:
-            instant = self.first_ping + k * self.cadence + ((k * 137) % self.jitter_ms) / 1000 if self.jitter_ms \
+            instant = (
+                self.first_ping + k * self.cadence + ((k * 137) % self.jitter_ms) / 1000
+                if self.jitter_ms
                 else self.first_ping + k * self.cadence
+            )
             if instant > self.last_ping:
                 return found
             if not any(start <= instant < end for start, end in self.outages):
@@ -82,12 +85,23 @@ class Played(NamedTuple):
 def play(script: Script, extra_records: Sequence[dict[str, Any]] = ()) -> Played:
     """The fixture's records (pools, computers, computer days, intervals, each in pk order, as
     dumpdata writes them) and the intervals per computer."""
-    pools = [{"model": "pingerservice.pool", "pk": index + 1,
-              "fields": {"room_no": pool.room_no, "keyboard_layout": pool.keyboard, "printer": pool.printer,
-                         "pc_power_consumption": pool.watts}} for index, pool in enumerate(script.pools)]
-    computers = [{"model": "pingerservice.computer", "pk": index + 1,
-                  "fields": {"pool": computer.pool + 1, "ip": computer.ip}}
-                 for index, computer in enumerate(script.computers)]
+    pools = [
+        {
+            "model": "pingerservice.pool",
+            "pk": index + 1,
+            "fields": {
+                "room_no": pool.room_no,
+                "keyboard_layout": pool.keyboard,
+                "printer": pool.printer,
+                "pc_power_consumption": pool.watts,
+            },
+        }
+        for index, pool in enumerate(script.pools)
+    ]
+    computers = [
+        {"model": "pingerservice.computer", "pk": index + 1, "fields": {"pool": computer.pool + 1, "ip": computer.ip}}
+        for index, computer in enumerate(script.computers)
+    ]
     days: dict[tuple[int, int], dict[str, Any]] = {}  # (computer index, UTC day number) -> record
     intervals: list[dict[str, Any]] = []
     open_of: dict[int, dict[str, Any]] = {}  # computer index -> its open interval record
@@ -96,17 +110,25 @@ def play(script: Script, extra_records: Sequence[dict[str, Any]] = ()) -> Played
     def day_pk(index: int, day: int) -> int:
         if (index, day) not in days:
             pk = len(days) + 1
-            days[(index, day)] = {"model": "pingerservice.computerday", "pk": pk,
-                                  "fields": {"computer": index + 1,
-                                             "date": dt.date.fromordinal(719163 + day).isoformat(),
-                                             "duration": "00:00:00"}}
+            days[(index, day)] = {
+                "model": "pingerservice.computerday",
+                "pk": pk,
+                "fields": {
+                    "computer": index + 1,
+                    "date": dt.date.fromordinal(719163 + day).isoformat(),
+                    "duration": "00:00:00",
+                },
+            }
             seconds_of[pk] = 0.0
         return int(days[(index, day)]["pk"])
 
     def open_at(index: int, instant: float) -> None:
-        record = {"model": "pingerservice.interval", "pk": len(intervals) + 1,
-                  "fields": {"day": day_pk(index, int(instant // DAY_S)), "start_time": iso_ms(instant),
-                             "end_time": None}, "_start": instant}
+        record = {
+            "model": "pingerservice.interval",
+            "pk": len(intervals) + 1,
+            "fields": {"day": day_pk(index, int(instant // DAY_S)), "start_time": iso_ms(instant), "end_time": None},
+            "_start": instant,
+        }
         intervals.append(record)
         open_of[index] = record
 
@@ -137,13 +159,16 @@ def play(script: Script, extra_records: Sequence[dict[str, Any]] = ()) -> Played
     by_day_pk = {record["pk"]: index for (index, _), record in days.items()}
     for record in intervals:
         recorded[script.computers[by_day_pk[record["fields"]["day"]]].ip].append(
-            (record.pop("_start"), record.pop("_end", None)))
+            (record.pop("_start"), record.pop("_end", None))
+        )
     ordered_days = sorted(days.values(), key=lambda record: record["pk"])
     return Played([*pools, *computers, *ordered_days, *intervals, *extra_records], recorded, pings)
 
 
 def write_fixture(path: Path, records: Sequence[dict[str, Any]]) -> Path:
     """As ``manage.py dumpdata --indent 2`` writes it: one object per element, indented by 2."""
-    path.write_text("[\n" + ",\n".join(json.dumps(record, indent=2, ensure_ascii=False) for record in records)
-                    + "\n]\n", encoding="utf-8")
+    path.write_text(
+        "[\n" + ",\n".join(json.dumps(record, indent=2, ensure_ascii=False) for record in records) + "\n]\n",
+        encoding="utf-8",
+    )
     return path
