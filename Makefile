@@ -25,6 +25,14 @@ $(FLUX_LSP):
 		@influxdata/flux-lsp-node@$(FLUX_LSP_VERSION)
 	touch $@
 
+# Grafana's own data library, which renders the dashboards' CSV download in tests (tests/support/grafana_csv.py).
+GRAFANA_DATA_VERSION := 13.2.3
+GRAFANA_DATA := .cache/grafana-data/installed-$(GRAFANA_DATA_VERSION)
+$(GRAFANA_DATA):
+	npm install --prefix .cache/grafana-data --no-save --no-audit --no-fund --loglevel=error \
+		@grafana/data@$(GRAFANA_DATA_VERSION)
+	touch $@
+
 run: install
 	$(BIN)/pinger collect -c config/demo.yaml
 
@@ -36,7 +44,7 @@ lint: install
 	$(BIN)/mypy
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
-test: lint $(FLUX_LSP)
+test: lint $(FLUX_LSP) $(GRAFANA_DATA)
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
