@@ -352,3 +352,47 @@ def test_the_write_error_counter_shows_its_increase_over_the_range():
     assert "range(start: v.timeRangeStart, stop: v.timeRangeStop)" in stat and "|> increase()" in stat
     graph = query_of(name, "Write errors", kind="timeseries")
     assert "|> difference(nonNegative: true)" in graph and "fn: sum" in graph
+
+
+# -- 13. what users expect (issue 21) ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(NOW_PANELS))
+def test_pcs_on_now_holds_10000_pcs_on_any_screen(name):
+    # Without maxDataPoints Grafana sends the panel's width in pixels, and its Flux backend refuses more than
+    # 10 x maxDataPoints rows: the table of PCs on (one row per PC) broke at 10,000 PCs on a narrow screen.
+    for found in [p for p in all_panels(load(name)) if p["title"] == "PCs on now"]:
+        assert found.get("maxDataPoints", 0) * GRAFANA_ROWS_PER_DATA_POINT >= 10_000 * 2, found["type"]
+
+
+def test_pool_detail_shows_the_study_phases_of_its_pool():
+    (phases,) = load("pool-detail.json")["annotations"]["list"]
+    (daily,) = load(DAILY)["annotations"]["list"]
+    query = phases["target"]["query"]
+    assert phases["enable"] and phases["name"] == "Study phases" and 'r.pool == "${pool}"' in query
+    assert query.replace('r.pool == "${pool}"', "r.pool =~ /^${pool:regex}$/") == daily["target"]["query"]
+    assert phases["mappings"] == daily["mappings"]
+
+
+def test_the_cost_panel_has_a_currency_unit():
+    cost = panel(DAILY, "Energy cost per day")
+    assert cost["fieldConfig"]["defaults"]["unit"].startswith("currency")
+    assert "Unit → Currency" in cost["description"]
+
+
+def test_the_pool_variable_survives_links_between_the_dashboards():
+    pools = [variable(name, "pool") for name in LINKED]
+    # The same options on every dashboard, whatever the selected time range (a link keeps the range, and a
+    # pool missing from the target's options was dropped), loaded once with the dashboard.
+    assert len({v["query"] for v in pools}) == 1
+    assert all(v["refresh"] == 1 and v["query"] == v["definition"] for v in pools)
+    assert "timeRange" not in pools[0]["query"] and "start: 0" in pools[0]["query"]
+    assert (
+        'r._measurement == "pool_status"' in pools[0]["query"] and 'r._measurement == "pool_daily"' in pools[0]["query"]
+    )
+    # The dashboards link to each other with their variables.
+    for name in LINKED:
+        assert all(link["includeVars"] for link in load(name)["links"] if link["type"] == "link")
+    # Pool detail shows one pool: from several (or All) it opens the first, and says so.
+    detail = variable("pool-detail.json", "pool")
+    assert not detail["multi"] and "first" in detail["description"]

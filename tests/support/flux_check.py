@@ -145,7 +145,21 @@ def check_names(
     daily = {name for name, measurement in MEASUREMENTS.items() if measurement.in_daily_bucket}
     bucket = daily_bucket if known <= daily else raw_bucket
     if known & daily and known - daily:
-        errors.append(f"the query mixes daily and raw measurements: {sorted(known)}")
+        # Both buckets in one query (a union of two reads): each line that names a bucket must read only
+        # measurements of that bucket, and every measurement must be read on such a line.
+        read = set()
+        for line in query.splitlines():
+            named = set(MEASUREMENT_REF.findall(line)) & known
+            if not named or "bucket:" not in line:
+                continue
+            right = daily_bucket if named <= daily else raw_bucket
+            if (named & daily and named - daily) or not re.search(
+                r"\bbucket:\s*" + re.escape(right) + r"\s*[,)]", line
+            ):
+                errors.append(f"the query mixes daily and raw measurements: {sorted(named)} must be read from {right}")
+            read |= named
+        if read != known:
+            errors.append(f"the query mixes daily and raw measurements: {sorted(known)}")
     elif not re.search(r"\bbucket:\s*" + re.escape(bucket) + r"\s*[,)]", query):
         errors.append(f"{sorted(known)} must be read from bucket: {bucket}")
     return errors
