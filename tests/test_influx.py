@@ -403,17 +403,17 @@ def test_the_spool_is_made_once_when_the_delivery_thread_and_a_sweep_both_need_i
     standin, write_config, tmp_path, monkeypatch
 ):
     from pinger.config_load import load_config
-    from pinger.store import influx
+    from pinger.store import influx, influx_delivery
 
     made = []
-    real_spool = influx.Spool
+    real_spool = influx_delivery.Spool
 
     def slow_spool(*args):
         made.append(args)
         time.sleep(0.2)  # opening takes a while: the second caller arrives meanwhile
         return real_spool(*args)
 
-    monkeypatch.setattr(influx, "Spool", slow_spool)
+    monkeypatch.setattr(influx_delivery, "Spool", slow_spool)
     config = load_config(influx_config(write_config, tmp_path, standin.url), environ={"INFLUX_TOKEN": "s3cret-token"})
     store = influx.InfluxStore(config, deliver=False)
     seen = []

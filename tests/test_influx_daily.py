@@ -107,12 +107,19 @@ def test_daily_points_carry_their_local_date_and_the_pools_place_in_the_config(s
 def test_rows_written_before_the_date_field_read_back_by_their_time(standin, write_config, tmp_path):
     from pinger.localtime import day_start
     from pinger.store.influx import point_line
+    from pinger.store.influx_client import write_lines
 
     store = open_store(write_config, tmp_path, standin.url)
     day = dt.date(2026, 11, 2)
     _, pools = rows_of(day)
     try:
-        store._write_lines("pinger_daily", [point_line(POOL_DAILY, p, day_start(day, BERLIN)) for p in pools], 100)
+        write_lines(
+            store.client,
+            "pinger",
+            "pinger_daily",
+            [point_line(POOL_DAILY, p, day_start(day, BERLIN)) for p in pools],
+            100,
+        )
         assert sorted(store.pool_days(day, day)) == sorted(pools)
     finally:
         store.close()
