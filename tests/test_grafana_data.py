@@ -156,6 +156,9 @@ def test_csv_tables_show_values_as_flux_rounded_them_whatever_the_download_setti
     assert "round6(x: float(v: r." in table["targets"][0]["query"]
     description = table["description"]
     assert "Inspect → Data" in description and '"Download for Excel" off' in description
+    # Where the column set can differ from the export's, said beside the table (docs/operations.md too).
+    assert "no longer in the config" in description and "newest row in the range" in description
+    assert "when the config configures them" in description
 
 
 # -- 4. large tables are not cut -----------------------------------------------------------------------------
