@@ -360,7 +360,28 @@ def _aggregate(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+# Files SQLite keeps beside a database while it is open (or after a crash), each an input of a reader too.
+_SQLITE_COMPANIONS = (("-wal", "write-ahead log"), ("-shm", "shared-memory file"), ("-journal", "rollback journal"))
+
+
+def _store_files(config: Config) -> list[tuple[str, Path]]:
+    """The local files of the configured store: the SQLite file, or the InfluxDB spool, with their companions."""
+    if config.storage.backend == "influxdb" and config.storage.influxdb is not None:
+        role, path = "the InfluxDB spool", config.storage.influxdb.spool
+    else:
+        role, path = "the store", config.storage.path
+    return [(role, path)] + [(f"{role}'s {what}", Path(f"{path}{suffix}")) for suffix, what in _SQLITE_COMPANIONS]
+
+
+def _refuse_output_over_inputs(args: argparse.Namespace, config: Config) -> None:
+    """-o must name none of the command's inputs: the config file, the store and its companions (exit 2)."""
+    from .output import refuse_output_over_inputs
+
+    refuse_output_over_inputs(args.output, [("the config", Path(args.config)), *_store_files(config)])
+
+
 def _export(args: argparse.Namespace, config: Config) -> int:
+    _refuse_output_over_inputs(args, config)
     if args.last < args.first:
         raise UsageError("--to is before --from")
     pools = _pools(args, config)
@@ -376,6 +397,7 @@ def _export(args: argparse.Namespace, config: Config) -> int:
 
 
 def _report(args: argparse.Namespace, config: Config) -> int:
+    _refuse_output_over_inputs(args, config)
     if args.last < args.first:
         raise UsageError("--to is before --from")
     pools = _pools(args, config)
@@ -422,6 +444,17 @@ def _import_legacy(args: argparse.Namespace) -> int:
     existing = load_config(args.config) if args.config else None
     if existing is not None and args.force:
         raise UsageError("--force goes with --config-out: with -c no config is written")
+    if existing is None:
+        from .config import StorageSettings
+        from .output import refuse_output_over_inputs
+
+        new_store = StorageSettings().path  # the store the new config names, written next
+        refuse_output_over_inputs(
+            args.config_out or LEGACY_CONFIG_OUT,
+            [("the dump", Path(args.dump)), ("the store", new_store)]
+            + [(f"the store's {what}", Path(f"{new_store}{suffix}")) for suffix, what in _SQLITE_COMPANIONS],
+            option="--config-out",
+        )
     imported = import_legacy(
         Path(args.dump),
         timezone=args.timezone,

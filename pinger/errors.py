@@ -65,5 +65,10 @@ class OutputError(PingerError):
     """The output file the user named (or standard output) cannot be written."""
 
 
+class OutputIsInput(UsageError):
+    """The output the user named is the same file as one of the command's inputs (the config, the store,
+    the dump): refused before anything is read or written, whatever ``--force`` says (exit 2)."""
+
+
 class ReportInputError(UsageError):
     """The days and phases asked for cannot answer the report's question (no phases, no days, no baseline)."""
