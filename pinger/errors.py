@@ -51,6 +51,10 @@ class StoreMissing(StoreError):
     the import create one."""
 
 
+class StoreFileLost(PingerError):
+    """The store's file was deleted or replaced while the collector wrote it: the collector stops (exit 1)."""
+
+
 class CollectorConflict(PingerError):
     """Another running collector already writes the same store with the same name or a pool in common."""
 
