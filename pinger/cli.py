@@ -434,8 +434,12 @@ def _report(args: argparse.Namespace, config: Config) -> int:
 
 
 def _pools(args: argparse.Namespace, config: Config) -> list[str] | None:
-    """--pools as a list in the order given; None for all. An unknown name is one sentence (exit 2)."""
-    pools = [name.strip() for name in args.pools.split(",") if name.strip()] if args.pools else None
+    """--pools as a list in the order given, each name once (in NFC, as the config's names); None for all.
+    An unknown name is one sentence (exit 2)."""
+    import unicodedata
+
+    names = [unicodedata.normalize("NFC", name.strip()) for name in args.pools.split(",")] if args.pools else []
+    pools = list(dict.fromkeys(name for name in names if name)) or None
     unknown = [name for name in pools or () if name not in {pool.name for pool in config.pools}]
     if unknown:
         raise UsageError(f"--pools: no pool is named {unknown[0]!r} in {args.config}")
