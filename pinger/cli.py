@@ -79,7 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
         "error (why a host was not observed)",
     )
 
-    collect = command("collect", "the collector daemon: one sweep per interval, aligned to the clock", _collect)
+    collect = command(
+        "collect",
+        "the collector daemon: one sweep per interval, aligned to the clock; exit 1 when sweeps could not be "
+        "stored or the store's file was deleted or replaced",
+        _collect,
+    )
     how_long = collect.add_mutually_exclusive_group()
     how_long.add_argument(
         "--once", action="store_true", help="sweep once, right now (stamped with the current second), then exit"
@@ -91,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     health = command(
         "health",
         "exit 0 when the collector's newest stored sweep (with InfluxDB: the newest spooled "
-        "one) is younger than three intervals, else 1; one sentence either way",
+        "one) is younger than three intervals and not ahead of the clock (with InfluxDB: and no batch "
+        "was refused meanwhile), else 1; one sentence either way",
         _health,
     )
     health.set_defaults(allow_unset_env=True)  # it reads local files only: no secret needs to be at hand

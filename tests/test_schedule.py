@@ -213,7 +213,7 @@ def test_a_collector_stopped_with_sigstop_stamps_the_sweep_after_sigcont_with_th
     after_stop = [stamp for stamp in times if stamp > stopped_at]
     assert after_stop[0] >= int(continued_at), (stopped_at, continued_at, times)  # not the boundary it missed
     (late,) = [line for line in collector.lines if " started " in line]
-    assert re.search(r"the sweep due at \S+ \S+ UTC started [23]\.\d s late \(the collector was stopped", late)
+    assert re.search(r"the sweep due at \S+ \S+ UTC started \d+\.\d s late \(the collector was stopped", late)
     assert "the sweep took" not in collector.log  # a quick sweep is not blamed for the stop
     for line in collector.sweep_lines:  # every sweep's time is at most its log line's, never ahead of the clock
         logged, stamp = (dt.datetime.fromisoformat(text) for text in LOGGED_SWEEP.match(line).groups())
