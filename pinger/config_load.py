@@ -866,7 +866,7 @@ def _study(reader: _Reader, node: yaml.Node | None, pool_names: set[str]) -> Stu
     for index, phase_node in enumerate(reader.sequence(fields.get("phases"), "study.phases")):
         path = f"study.phases[{index}]"
         phase_fields = reader.mapping(phase_node, path, {"name", "start", "end", "pools"})
-        name = reader.field(phase_fields, "name", values.nonempty, required=True)
+        name = reader.field(phase_fields, "name", values.label, required=True)
         start = reader.field(phase_fields, "start", values.date, required=True)
         end = reader.field(phase_fields, "end", values.date, default=None)
         pools = None

@@ -331,11 +331,18 @@ def test_check_config_cli_exit_codes(write_config, run_pinger):
             'pools:\n  - {name: A, watts: 1, tags: {building: "main\\x85"}, hosts: [10.0.0.1]}\n',
             "3: pools[0].tags.building: 'main\\x85' holds a control character (U+0085)",
         ),
+        (
+            'study:\n  phases: [{name: "sign\\ntwo", start: 2026-01-01}]\n',
+            "5: study.phases[0].name: 'sign\\ntwo' holds a control character (U+000A)",
+        ),
     ],
 )
 def test_control_characters_in_names_and_tags_are_refused_at_load(write_config, body, expected):
-    if not body.startswith("pools:"):
-        body += "pools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n"
+    pools = "pools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n"
+    if body.startswith("collector"):
+        body += pools
+    elif body.startswith("study"):
+        body = pools + body
     path = write_config("timezone: UTC\n" + body)
     (problem,) = problems_of(path)
     assert problem.startswith(f"{path}:{expected}: names and tags go into InfluxDB line protocol and CSV")
