@@ -60,7 +60,7 @@ class EchoOutcome(NamedTuple):
 
 
 class FamilyUnavailable(PingerError):
-    """This machine has no IPv6 (or no IPv4) ICMP at all: hosts of that version are reported off."""
+    """This machine has no IPv6 (or no IPv4) ICMP at all: hosts of that version are not observed."""
 
 
 class IcmpSocket:

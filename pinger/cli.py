@@ -37,9 +37,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = _Parser(
         prog="pinger", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--version", action="version", version=f"pinger {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     every_command = _Parser(add_help=False)
@@ -72,10 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--json",
         action="store_true",
-        help="one JSON object per line: pool, host, up (0/1), rtt_ms (null when off), error",
+        help="one JSON object per line: pool, host, up (0/1; null when not observed), rtt_ms (null when off), "
+        "error (why a host was not observed)",
     )
 
-    collect = command("collect", "the collector daemon: one sweep per interval, aligned to the clock", _collect)
+    collect = command(
+        "collect",
+        "the collector daemon: one sweep per interval, aligned to the clock; exit 1 when sweeps could not be "
+        "stored or the store's file was deleted or replaced",
+        _collect,
+    )
     how_long = collect.add_mutually_exclusive_group()
     how_long.add_argument(
         "--once", action="store_true", help="sweep once, right now (stamped with the current second), then exit"
@@ -87,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     health = command(
         "health",
         "exit 0 when the collector's newest stored sweep (with InfluxDB: the newest spooled "
-        "one) is younger than three intervals, else 1; one sentence either way",
+        "one) is younger than three intervals and not ahead of the clock (with InfluxDB: and no batch "
+        "was refused meanwhile), else 1; one sentence either way",
         _health,
     )
     health.set_defaults(allow_unset_env=True)  # it reads local files only: no secret needs to be at hand
@@ -276,16 +286,35 @@ def _date(text: str) -> dt.date:
     return day
 
 
+class _ZonedFormatter(logging.Formatter):
+    """Log times with their zone's name ("2026-11-30 10:05:00 CET"): the machine's zone until a config is
+    loaded, then the config's, the zone ``health`` and the daily rows speak."""
+
+    zone: dt.tzinfo | None = None
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging's name)
+        moment = (
+            dt.datetime.fromtimestamp(record.created, self.zone)
+            if self.zone
+            else dt.datetime.fromtimestamp(record.created).astimezone()
+        )
+        return moment.strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _set_up_logging(debug: bool) -> _ZonedFormatter:
+    handler = logging.StreamHandler()
+    formatter = _ZonedFormatter("%(asctime)s %(levelname)s %(message)s")
+    handler.setFormatter(formatter)
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, handlers=[handler])
+    return formatter
+
+
 def main(argv: list[str] | None = None) -> int:
     debug = False
     try:
         args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
         debug = args.debug
-        logging.basicConfig(
-            level=logging.DEBUG if debug else logging.INFO,
-            format="%(asctime)s %(levelname)s %(message)s",
-            datefmt="%Y-%m-%d %H:%M:%S",
-        )
+        formatter = _set_up_logging(debug)
         if getattr(args, "run_alone", None) is not None:  # import-legacy: it may write the config itself
             return int(args.run_alone(args))
         if not args.config:
@@ -293,7 +322,9 @@ def main(argv: list[str] | None = None) -> int:
         from .config_load import load_config
 
         run: Callable[[argparse.Namespace, Config], int] = args.run
-        return run(args, load_config(args.config, allow_unset_env=args.allow_unset_env))
+        config = load_config(args.config, allow_unset_env=args.allow_unset_env)
+        formatter.zone = config.timezone
+        return run(args, config)
     except PingerError as err:
         if debug:
             raise
@@ -322,11 +353,8 @@ def _collect(args: argparse.Namespace, config: Config) -> int:
 
     collector = Collector(Path(args.config), config)
     collector.install_signal_handlers()
-    if args.once:
-        collector.run(sweeps=1, immediately=True)
-    else:
-        collector.run(sweeps=args.sweeps)
-    return 0
+    done = collector.run(sweeps=1, immediately=True) if args.once else collector.run(sweeps=args.sweeps)
+    return 1 if done.lost else 0  # the log said which sweeps are lost
 
 
 def _health(args: argparse.Namespace, config: Config) -> int:
@@ -360,7 +388,28 @@ def _aggregate(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+# Files SQLite keeps beside a database while it is open (or after a crash), each an input of a reader too.
+_SQLITE_COMPANIONS = (("-wal", "write-ahead log"), ("-shm", "shared-memory file"), ("-journal", "rollback journal"))
+
+
+def _store_files(config: Config) -> list[tuple[str, Path]]:
+    """The local files of the configured store: the SQLite file, or the InfluxDB spool, with their companions."""
+    if config.storage.backend == "influxdb" and config.storage.influxdb is not None:
+        role, path = "the InfluxDB spool", config.storage.influxdb.spool
+    else:
+        role, path = "the store", config.storage.path
+    return [(role, path)] + [(f"{role}'s {what}", Path(f"{path}{suffix}")) for suffix, what in _SQLITE_COMPANIONS]
+
+
+def _refuse_output_over_inputs(args: argparse.Namespace, config: Config) -> None:
+    """-o must name none of the command's inputs: the config file, the store and its companions (exit 2)."""
+    from .output import refuse_output_over_inputs
+
+    refuse_output_over_inputs(args.output, [("the config", Path(args.config)), *_store_files(config)])
+
+
 def _export(args: argparse.Namespace, config: Config) -> int:
+    _refuse_output_over_inputs(args, config)
     if args.last < args.first:
         raise UsageError("--to is before --from")
     pools = _pools(args, config)
@@ -376,6 +425,7 @@ def _export(args: argparse.Namespace, config: Config) -> int:
 
 
 def _report(args: argparse.Namespace, config: Config) -> int:
+    _refuse_output_over_inputs(args, config)
     if args.last < args.first:
         raise UsageError("--to is before --from")
     pools = _pools(args, config)
@@ -390,8 +440,12 @@ def _report(args: argparse.Namespace, config: Config) -> int:
 
 
 def _pools(args: argparse.Namespace, config: Config) -> list[str] | None:
-    """--pools as a list in the order given; None for all. An unknown name is one sentence (exit 2)."""
-    pools = [name.strip() for name in args.pools.split(",") if name.strip()] if args.pools else None
+    """--pools as a list in the order given, each name once (in NFC, as the config's names); None for all.
+    An unknown name is one sentence (exit 2)."""
+    import unicodedata
+
+    names = [unicodedata.normalize("NFC", name.strip()) for name in args.pools.split(",")] if args.pools else []
+    pools = list(dict.fromkeys(name for name in names if name)) or None
     unknown = [name for name in pools or () if name not in {pool.name for pool in config.pools}]
     if unknown:
         raise UsageError(f"--pools: no pool is named {unknown[0]!r} in {args.config}")
@@ -422,6 +476,17 @@ def _import_legacy(args: argparse.Namespace) -> int:
     existing = load_config(args.config) if args.config else None
     if existing is not None and args.force:
         raise UsageError("--force goes with --config-out: with -c no config is written")
+    if existing is None:
+        from .config import StorageSettings
+        from .output import refuse_output_over_inputs
+
+        new_store = StorageSettings().path  # the store the new config names, written next
+        refuse_output_over_inputs(
+            args.config_out or LEGACY_CONFIG_OUT,
+            [("the dump", Path(args.dump)), ("the store", new_store)]
+            + [(f"the store's {what}", Path(f"{new_store}{suffix}")) for suffix, what in _SQLITE_COMPANIONS],
+            option="--config-out",
+        )
     imported = import_legacy(
         Path(args.dump),
         timezone=args.timezone,
@@ -451,19 +516,32 @@ def _sweep(args: argparse.Namespace, config: Config) -> int:
         width = max((len(host.host) for host in result.hosts), default=4)
         lines = (
             f"{host.pool}\t{host.host:<{width}}\t"
-            + (f"up  {host.rtt_ms:8.3f} ms" if host.up else "off" + (f"  ({host.error})" if host.error else ""))
+            + (
+                f"up  {host.rtt_ms:8.3f} ms"
+                if host.up
+                else ("off" if host.observed else f"not observed  ({host.error})")
+            )
             + "\n"
             for host in result.hosts
         )
     out = sys.stdout
     out.write("".join(lines))
     out.flush()
-    log.info("sweep: %d/%d hosts on, %.3f s", result.online, len(result.hosts), result.duration_s)
+    unobserved = len(result.hosts) - result.observed
+    log.info(
+        "sweep: %d/%d hosts on,%s %.3f s",
+        result.online,
+        result.observed,
+        f" {unobserved} not observed," if unobserved else "",
+        result.duration_s,
+    )
     return 0
 
 
 def _json_line(host: HostResult, quote: Callable[[str], str]) -> str:
-    """One host exactly as ``json.dumps`` of its record writes it, at a fifth of the cost."""
+    """One host exactly as ``json.dumps`` of its record writes it, at a fifth of the cost. ``up`` is null for a
+    host the sweep did not observe (``error`` says why)."""
     rtt = "null" if host.rtt_ms is None else repr(host.rtt_ms)
+    up = int(host.up) if host.observed else "null"
     error = f', "error": {quote(host.error)}' if host.error else ""
-    return f'{{"pool": {quote(host.pool)}, "host": {quote(host.host)}, "up": {int(host.up)}, "rtt_ms": {rtt}{error}}}\n'
+    return f'{{"pool": {quote(host.pool)}, "host": {quote(host.host)}, "up": {up}, "rtt_ms": {rtt}{error}}}\n'

@@ -38,7 +38,9 @@ from .errors import ConfigError
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ENV_REF = re.compile(r"\$\{([^}]*)(\}|$)")  # every ${...}, also a malformed or unclosed one
+_ENV_FORM = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?", re.S)  # ${VAR} or ${VAR:-default}
+_MERGE_TAG = "tag:yaml.org,2002:merge"  # what YAML's resolver makes of a plain << key
 _NULLS = {"", "~", "null", "Null", "NULL"}
 
 MAX_CONFIG_BYTES = 16 * 10**6  # a config file may have at most 16 MB
@@ -72,13 +74,28 @@ class _Problems:
     def raise_if_any(self) -> None:
         if self.items:
             self.items.sort(key=lambda item: item[0])
-            raise ConfigError([text for _, text in self.items])
+            # A mapping merged (<<) into several others is checked once for each: say its problems once.
+            raise ConfigError(list(dict.fromkeys(text for _, text in self.items)))
 
 
 def _join(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
+    if _CONTROL_CHARACTER.search(key):  # shown escaped, as in the message about it: never raw in a terminal
+        key = repr(key)[1:-1]
     return f"{path}.{key}" if path else key
+
+
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _nfc(text: str) -> str:
+    """The text in Unicode NFC (a decomposed "Café" becomes the composed one); ASCII text as it is."""
+    if text.isascii():
+        return text
+    import unicodedata  # only configs with text beyond ASCII pay for it
+
+    return unicodedata.normalize("NFC", text)
 
 
 class _Fields(dict[str, "yaml.Node"]):
@@ -119,16 +136,24 @@ class _Reader:
     # -- shapes -------------------------------------------------------------
 
     def mapping(self, node: yaml.Node | None, path: str, allowed: set[str] | None) -> _Fields:
-        """A mapping's keys and value nodes; unknown keys and duplicates are problems."""
+        """A mapping's keys and value nodes; unknown keys and duplicates are problems.
+
+        YAML merge keys work as YAML 1.1 defines them: ``<<: *defaults`` (or a list of such mappings)
+        adds the fields the mapping does not give itself; of a list, an earlier mapping wins.
+        """
         result = _Fields(node, path)
         if node is None or self.is_null(node):
             return result
         if not isinstance(node, yaml.MappingNode):
             self.problems.add(node, path, "expected a mapping (key: value lines)")
             return result
+        merged: list[yaml.Node] = []
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problems.add(key_node, path, "keys must be plain names")
+                continue
+            if key_node.tag == _MERGE_TAG:
+                merged += self._merge_sources(value_node, _join(path, "<<"))
                 continue
             key = key_node.value
             if key in result:
@@ -139,7 +164,18 @@ class _Reader:
                 self.problems.add(key_node, _join(path, key), f"unknown field (known here: {hint})")
                 continue
             result[key] = value_node
+        for source in merged:
+            for key, value_node in self.mapping(source, path, allowed).items():
+                result.setdefault(key, value_node)
         return result
+
+    def _merge_sources(self, node: yaml.Node, path: str) -> list[yaml.Node]:
+        """The mappings a merge key names, in order; anything else is a problem."""
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        if all(isinstance(source, yaml.MappingNode) for source in sources):
+            return list(sources)
+        self.problems.add(node, path, "a merge key (<<) takes a mapping or a list of mappings, such as *defaults")
+        return []
 
     def sequence(self, node: yaml.Node | None, path: str) -> list[yaml.Node]:
         if node is None or self.is_null(node):
@@ -153,21 +189,41 @@ class _Reader:
     def is_null(node: yaml.Node) -> bool:
         return isinstance(node, yaml.ScalarNode) and node.style is None and node.value in _NULLS
 
-    def text(self, node: yaml.Node, path: str) -> str:
-        """A scalar's text with ${VAR} replaced from the environment."""
+    def text(self, node: yaml.Node, path: str, exact: bool = False) -> str:
+        """A scalar's text with ${VAR} and ${VAR:-default} replaced from the environment (the default when VAR is
+        unset or empty, as in the shell); any other ${...} is a problem. Text that is not ASCII is normalised
+        to Unicode NFC, so that a decomposed "Café" (e and a combining accent) is the same name as a composed
+        one, unless ``exact`` (file paths, secrets and server names are taken as written)."""
         if not isinstance(node, yaml.ScalarNode):
             raise values.InvalidValue("expected a single value, not a list or mapping")
 
         def substitute(match: re.Match[str]) -> str:
-            name = match.group(1)
+            form = _ENV_FORM.fullmatch(match.group(1)) if match.group(2) else None
+            if form is None:
+                raise values.InvalidValue(
+                    f"{match.group()} is not a variable reference Pinger knows: write ${{VAR}}, or "
+                    "${VAR:-default} for a default when VAR is unset or empty"
+                )
+            name, default = form.groups()
+            if default is not None:
+                return self.environ.get(name) or default
             if name not in self.environ:
                 raise _UnsetVariable(f"environment variable {name} is not set")
             return self.environ[name]
 
-        return _ENV_REF.sub(substitute, node.value)
+        text: str = node.value
+        if "${" in text:
+            text = _ENV_REF.sub(substitute, text)
+        return text if exact else _nfc(text)
 
     def field(
-        self, fields: _Fields, name: str, convert: Callable[[str], Any], default: Any = None, required: bool = False
+        self,
+        fields: _Fields,
+        name: str,
+        convert: Callable[[str], Any],
+        default: Any = None,
+        required: bool = False,
+        exact: bool = False,
     ) -> Any:
         """Convert one scalar field, recording a problem (and returning the default) when it is bad."""
         node = fields.get(name)
@@ -177,7 +233,7 @@ class _Reader:
                 self.problems.add(node if node is not None else fields.node, full, "required")
             return default
         try:
-            return convert(self.text(node, full))
+            return convert(self.text(node, full, exact))
         except values.InvalidValue as err:
             self.invalid(node, full, err)
             return default
@@ -380,6 +436,14 @@ def parse_config(text: str, source: str, environ: dict[str, str], *, allow_unset
     if "*" in text:  # no alias without a '*'
         _check_aliases(root, source)
 
+    if not isinstance(root, yaml.MappingNode):
+        kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
+        raise ConfigError(
+            [
+                f"{source}:{root.start_mark.line + 1}: (top level): the config is {kind}; it must be a mapping of "
+                "sections (timezone:, pools:, …)"
+            ]
+        )
     reader = _Reader(problems, environ, allow_unset_env)
     top = reader.mapping(root, "", _TOP)
     _check_host_count(reader, top.get("pools"))
@@ -389,7 +453,7 @@ def parse_config(text: str, source: str, environ: dict[str, str], *, allow_unset
     interval = 300.0 if interval_value is None else interval_value
 
     collector_fields = reader.mapping(top.get("collector"), "collector", {"name"})
-    collector_name = reader.field(collector_fields, "name", values.nonempty, default=None) or socket.gethostname()
+    collector_name = reader.field(collector_fields, "name", values.label, default=None) or socket.gethostname()
 
     ping_fields = reader.mapping(top.get("ping"), "ping", {"timeout", "retries", "rate", "privileged"})
     timeout = reader.field(ping_fields, "timeout", values.parse_duration)
@@ -401,15 +465,15 @@ def parse_config(text: str, source: str, environ: dict[str, str], *, allow_unset
         privileged=reader.field(ping_fields, "privileged", values.privileged, default=None),
     )
     # Only when all three are known: a bad (or unknown) one is reported on its own.
-    if all(
+    sweep_settings_known = all(
         value is not None or not reader.given(fields, name)
         for value, fields, name in (
             (interval_value, top, "interval"),
             (timeout, ping_fields, "timeout"),
             (retries, ping_fields, "retries"),
+            (ping.rate if "rate" in ping_fields else None, ping_fields, "rate"),
         )
-    ):
-        _check_sweep_fits(reader, top, ping_fields, ping, interval)
+    )
 
     allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None = None
     if "allow" in top and not reader.is_null(top["allow"]):
@@ -421,7 +485,7 @@ def parse_config(text: str, source: str, environ: dict[str, str], *, allow_unset
                 reader.invalid(item, f"allow[{index}]", err)
         allow = tuple(networks)
 
-    storage = _storage(reader, top.get("storage"))
+    storage = _storage(reader, top.get("storage"), source)
 
     aggregate_fields = reader.mapping(top.get("aggregate"), "aggregate", {"at", "hold", "recheck_days"})
     aggregate = AggregateSettings(
@@ -431,6 +495,8 @@ def parse_config(text: str, source: str, environ: dict[str, str], *, allow_unset
     )
 
     pools = _pools(reader, top.get("pools"), allow)
+    if sweep_settings_known:
+        _check_sweep_fits(reader, top, ping_fields, ping, interval, sum(len(pool.hosts) for pool in pools))
     study = _study(reader, top.get("study"), {pool.name for pool in pools})
     energy = _energy(reader, top.get("energy"))
 
@@ -521,12 +587,24 @@ def _check_aliases(root: yaml.Node, source: str) -> None:
         )
 
 
-def _first_value(node: yaml.Node, key: str) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
-                found: yaml.Node = value_node
-                return found
+def _first_value(node: yaml.Node, key: str, depth: int = 0) -> yaml.Node | None:
+    """The value of ``key`` in a mapping node as the reader will see it: its own, else a merged (<<) one."""
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    merged: list[yaml.Node] = []
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            continue
+        if key_node.tag == _MERGE_TAG:
+            merged += value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        elif key_node.value == key:
+            found: yaml.Node = value_node
+            return found
+    if depth < 100:  # merges of merges: no deeper than a config anyone writes (and never in a cycle)
+        for source in merged:
+            value = _first_value(source, key, depth + 1)
+            if value is not None:
+                return value
     return None
 
 
@@ -564,25 +642,50 @@ def _check_host_count(reader: _Reader, pools_node: yaml.Node | None) -> None:
         )
 
 
-def _check_sweep_fits(reader: _Reader, top: _Fields, ping_fields: _Fields, ping: PingSettings, interval: float) -> None:
-    """A sweep waits up to timeout × (1 + retries) for silent hosts: that must end before the next sweep."""
-    longest = ping.timeout * (1 + ping.retries)
+def _check_sweep_fits(
+    reader: _Reader, top: _Fields, ping_fields: _Fields, ping: PingSettings, interval: float, hosts: int
+) -> None:
+    """A sweep must end before the next one is due, also when every host is silent (at night, most are).
+
+    Each round sends one request to every host still silent, paced at ``rate`` per second, then waits
+    ``timeout`` after the last one; a sweep has 1 + ``retries`` rounds. So the longest sweep is
+    (1 + retries) × (hosts / rate + timeout). The waiting alone, timeout × (1 + retries), is checked
+    first: it is too long whatever the number of hosts, and the message says so.
+    """
+    rounds = 1 + ping.retries
+    retries = f"{ping.retries} {'retry' if ping.retries == 1 else 'retries'}"
+    waiting = ping.timeout * rounds
+    if round(waiting, 6) >= interval:
+        node = ping_fields.get("timeout") or ping_fields.get("retries") or ping_fields.node or top.get("interval")
+        reader.problems.add(
+            node,
+            "ping.timeout",
+            f"{ping.timeout:g}s × (1 + {retries}) = {waiting:g}s is not shorter than the interval "
+            f"{interval:g}s: a sweep could not finish before the next one is due",
+        )
+        return
+    longest = rounds * (hosts / ping.rate + ping.timeout)
     if round(longest, 6) < interval:
         return
-    node = ping_fields.get("timeout") or ping_fields.get("retries") or ping_fields.node or top.get("interval")
-    retries = f"{ping.retries} {'retry' if ping.retries == 1 else 'retries'}"
+    node = ping_fields.get("rate") or ping_fields.node or top.get("interval") or top.get("pools")
     reader.problems.add(
         node,
-        "ping.timeout",
-        f"{ping.timeout:g}s × (1 + {retries}) = {longest:g}s is not shorter than the interval "
-        f"{interval:g}s: a sweep could not finish before the next one is due",
+        "ping.rate",
+        f"a sweep of {hosts} hosts at {ping.rate:g} requests/s takes up to (1 + {retries}) × "
+        f"({hosts} / {ping.rate:g}/s + {ping.timeout:g}s timeout) = {longest:.1f}s, not shorter than the "
+        f"interval {interval:g}s; raise ping.rate or the interval, or split the pools among collectors",
     )
 
 
-def _storage(reader: _Reader, node: yaml.Node | None) -> StorageSettings:
+def _storage(reader: _Reader, node: yaml.Node | None, source: str) -> StorageSettings:
+    """The storage section, taken as written (no NFC: paths and secrets are exact); the store's local file
+    must be a regular file or not there yet, and not this config file."""
     fields = reader.mapping(node, "storage", {"backend", "path", "influxdb"})
-    backend = reader.field(fields, "backend", values.backend, default="sqlite")
-    path = reader.field(fields, "path", lambda t: Path(values.nonempty(t)), default=Path("data/pinger.sqlite"))
+    backend = reader.field(fields, "backend", values.backend, default="sqlite", exact=True)
+    path = reader.field(
+        fields, "path", lambda t: Path(values.nonempty(t)), default=Path("data/pinger.sqlite"), exact=True
+    )
+    _check_store_file(reader, fields, "path", path, source)
     influx = None
     influx_node = fields.get("influxdb")
     if backend == "influxdb" or (influx_node is not None and not reader.is_null(influx_node)):
@@ -594,17 +697,52 @@ def _storage(reader: _Reader, node: yaml.Node | None) -> StorageSettings:
             known = {"url", "org", "bucket", "daily_bucket", "token", "spool", "spool_max"}
             influx_fields = reader.mapping(influx_node, "storage.influxdb", known)
             influx = InfluxSettings(
-                url=reader.field(influx_fields, "url", values.url, default="", required=True),
-                org=reader.field(influx_fields, "org", values.nonempty, default="", required=True),
-                bucket=reader.field(influx_fields, "bucket", values.nonempty, default="", required=True),
-                daily_bucket=reader.field(influx_fields, "daily_bucket", values.nonempty, default="pinger_daily"),
-                token=reader.field(influx_fields, "token", values.nonempty, default="", required=True),
+                url=reader.field(influx_fields, "url", values.url, default="", required=True, exact=True),
+                org=reader.field(influx_fields, "org", values.nonempty, default="", required=True, exact=True),
+                bucket=reader.field(influx_fields, "bucket", values.nonempty, default="", required=True, exact=True),
+                daily_bucket=reader.field(
+                    influx_fields, "daily_bucket", values.nonempty, default="pinger_daily", exact=True
+                ),
+                token=reader.field(influx_fields, "token", values.nonempty, default="", required=True, exact=True),
                 spool=reader.field(
-                    influx_fields, "spool", lambda t: Path(values.nonempty(t)), default=Path("data/spool.sqlite")
+                    influx_fields,
+                    "spool",
+                    lambda t: Path(values.nonempty(t)),
+                    default=Path("data/spool.sqlite"),
+                    exact=True,
                 ),
                 spool_max_bytes=reader.field(influx_fields, "spool_max", values.parse_size, default=10**9),
             )
+            _check_store_file(reader, influx_fields, "spool", influx.spool, source)
     return StorageSettings(backend=backend, path=path, influxdb=influx)
+
+
+def _check_store_file(reader: _Reader, fields: _Fields, name: str, path: Path | None, source: str) -> None:
+    """The store's (or spool's) file must be a regular file, or not there yet (it is created): not /dev/null,
+    a directory or a FIFO, on which SQLite fails with "disk I/O error" after leaving files beside it, and not
+    the config file itself."""
+    if path is None or name not in fields:
+        return
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):
+        return  # not there yet, or not reachable now: opening the store says why when it matters
+    if not stat.S_ISREG(found.st_mode):
+        kind = next((kind for is_kind, kind in _FILE_KINDS if is_kind(found.st_mode)), "not a regular file")
+        reader.problems.add(
+            fields[name],
+            _join(fields.path, name),
+            f"{path} is {kind}, not a store file; name a file (it is created when missing)",
+        )
+        return
+    try:
+        config = os.stat(source)
+    except OSError:
+        return
+    if (found.st_dev, found.st_ino) == (config.st_dev, config.st_ino):
+        reader.problems.add(
+            fields[name], _join(fields.path, name), f"{path} is this config file; name the store's own file"
+        )
 
 
 _POOL_FIELDS = {"name", "watts", "standby_watts", "open", "tags", "hosts"}
@@ -705,14 +843,18 @@ def _pools(
 
 
 def _tags(reader: _Reader, node: yaml.Node | None, path: str) -> dict[str, str]:
+    """A pool's free tags: keys and values in NFC, neither with a control character (line protocol and CSV
+    cannot carry one)."""
     tags: dict[str, str] = {}
-    for key, value_node in reader.mapping(node, path, None).items():
-        full = _join(path, key)
+    for raw_key, value_node in reader.mapping(node, path, None).items():
+        full = _join(path, raw_key)
+        key = _nfc(raw_key)
         if key in ("pool", "host", "phase", "_time", "_measurement", "_field", "_value"):
             reader.problems.add(value_node, full, f"{key!r} is a reserved tag name")
             continue
         try:
-            tags[key] = reader.text(value_node, full)
+            values.refuse_control_characters(key)
+            tags[key] = values.refuse_control_characters(reader.text(value_node, full))
         except values.InvalidValue as err:
             reader.invalid(value_node, full, err)
     return tags
@@ -724,7 +866,7 @@ def _study(reader: _Reader, node: yaml.Node | None, pool_names: set[str]) -> Stu
     for index, phase_node in enumerate(reader.sequence(fields.get("phases"), "study.phases")):
         path = f"study.phases[{index}]"
         phase_fields = reader.mapping(phase_node, path, {"name", "start", "end", "pools"})
-        name = reader.field(phase_fields, "name", values.nonempty, required=True)
+        name = reader.field(phase_fields, "name", values.label, required=True)
         start = reader.field(phase_fields, "start", values.date, required=True)
         end = reader.field(phase_fields, "end", values.date, default=None)
         pools = None

@@ -187,9 +187,11 @@ def ipv6(text: str) -> ipaddress.IPv6Address:
         address = ipaddress.IPv6Address(text)
     except ValueError:
         raise InvalidValue(f"{text!r} is not an IPv6 address") from None
+    if address.scope_id:  # "::1%lo": a zone index names an interface; loopback with one is no link-local address
+        raise InvalidValue(f"{text!r} carries a zone index (%{address.scope_id}); write the address without it")
     if address.ipv4_mapped is not None:
         raise InvalidValue(f"{text!r} is an IPv4-mapped address; list {address.ipv4_mapped} instead")
-    if address.is_link_local or address.scope_id:
+    if address.is_link_local:
         raise InvalidValue(f"{text!r} is link-local and would need an interface; list a global or unique-local address")
     return address
 
@@ -347,11 +349,31 @@ def positive_rate(text: str) -> float:
     return value
 
 
-_POOL_NAME = re.compile(r"^[^\W_][\w .-]*$")
+_POOL_NAME = re.compile(r"^[^\W_][\w .-]*\Z")
+# C0 and C1 controls and DEL: InfluxDB line protocol cannot carry a line feed in a tag at all, and the
+# others break CSV cells, terminals and Grafana labels.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def pool_name(text: str) -> str:
     name = text.strip()
     if not _POOL_NAME.match(name):
+        refuse_control_characters(name)
         raise InvalidValue(f"{text!r} is not a pool name (letters, digits, space, . _ -)")
     return name
+
+
+def refuse_control_characters(text: str) -> str:
+    """The text, unless it holds a control character; then InvalidValue naming it."""
+    found = _CONTROL.search(text)
+    if found:
+        raise InvalidValue(
+            f"{text!r} holds a control character (U+{ord(found.group()):04X}): names and tags go into InfluxDB "
+            "line protocol and CSV, which cannot carry it"
+        )
+    return text
+
+
+def label(text: str) -> str:
+    """A free-form name or tag (collector name, tag key or value): not empty, no control characters."""
+    return refuse_control_characters(nonempty(text))

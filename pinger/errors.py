@@ -51,6 +51,10 @@ class StoreMissing(StoreError):
     the import create one."""
 
 
+class StoreFileLost(PingerError):
+    """The store's file was deleted or replaced while the collector wrote it: the collector stops (exit 1)."""
+
+
 class CollectorConflict(PingerError):
     """Another running collector already writes the same store with the same name or a pool in common."""
 
@@ -63,6 +67,11 @@ class InfluxConfigError(StoreError):
 
 class OutputError(PingerError):
     """The output file the user named (or standard output) cannot be written."""
+
+
+class OutputIsInput(UsageError):
+    """The output the user named is the same file as one of the command's inputs (the config, the store,
+    the dump): refused before anything is read or written, whatever ``--force`` says (exit 2)."""
 
 
 class ReportInputError(UsageError):

@@ -403,7 +403,46 @@ def refusal_cases():
         record["fields"]["ip"] = "10.0.0.1"
         return f"record {number} (pingerservice.computer pk 2): ip 10.0.0.1 is also computer pk 1"
 
+    def interval_pk_twice(records):
+        first_number, _ = find(records, "interval", 1)
+        number, record = find(records, "interval", 2)
+        record["pk"] = 1
+        return f"record {number} (pingerservice.interval pk 1): pk given twice (also record {first_number})"
+
+    def mistyped_year(records):  # 2016 for 2026: its computer day still says 2026
+        number, record = find(records, "interval", 1)
+        record["fields"]["start_time"] = record["fields"]["start_time"].replace("2026", "2016", 1)
+        day = record["fields"]["day"]
+        _, day_record = find(records, "computerday", day)
+        return (
+            f"record {number} (pingerservice.interval pk 1): start_time {record['fields']['start_time']} is not on "
+            f"its day (computerday pk {day}, {day_record['fields']['date']}): a mistyped date?"
+        )
+
+    def far_from_the_rest(records):  # its day mistyped as well: 3,652 days before every other interval
+        records.append(
+            {"model": "pingerservice.computerday", "pk": 900, "fields": {"computer": 1, "date": "2016-10-22"}}
+        )
+        records.append(
+            {
+                "model": "pingerservice.interval",
+                "pk": 900,
+                "fields": {
+                    "day": 900,
+                    "start_time": "2016-10-22T08:00:00.000Z",
+                    "end_time": "2016-10-22T09:00:00.000Z",
+                },
+            }
+        )
+        return (
+            f"record {len(records)} (pingerservice.interval pk 900): starts 2016-10-22, 3,653 days before the "
+            "dump's other intervals (2026-10-23 to 2026-10-23): more than a year apart, a mistyped date?"
+        )
+
     return [
+        pytest.param(interval_pk_twice, "", id="interval-pk-twice"),
+        pytest.param(mistyped_year, "", id="mistyped-year"),
+        pytest.param(far_from_the_rest, "", id="far-from-the-rest"),
         pytest.param(
             set_field("interval", 1, "end_time", "2026-10-23T07:00:00.000Z"),
             "end_time before start_time",
@@ -464,6 +503,14 @@ def test_each_bad_record_is_refused_naming_it_before_anything_is_written(tmp_pat
         ('[{"model": "pingerservice.pool", "pk": "x", "fields": {}}]', "its pk must be a whole number"),
         ("[]\n[]", "line 2: not JSON (text after the list)"),
         ("", "the file is empty"),
+        (
+            '[\n{"model": "pingerservice.pool", "pk": 1' + "0" * 5000 + ', "fields": {}}]',
+            "line 2: a number of more than 4,300 digits, which no record of the first system has",
+        ),
+        (
+            '[{"model": "pingerservice.pool", "pk": 1' + "0" * 30 + ', "fields": {}}]',
+            "record 1 (pingerservice.pool): its pk 1000000000000000000000000000000 is larger than a database key",
+        ),
     ],
 )
 def test_files_that_are_not_a_fixture_are_refused(tmp_path, monkeypatch, text, message):
