@@ -132,14 +132,14 @@ def _starts(effect_ax: Axes, level_ax: Axes, analysis: Analysis) -> None:
     for week in analysis.weeks:
         if week.week == 0:
             starts[week.first].add(week.phase)
-    for day, phases in sorted(starts.items()):
+    for index, (day, phases) in enumerate(sorted(starts.items())):
         for ax in (effect_ax, level_ax):
             ax.axvline(_x(day), color="0.2", ls="--", lw=0.8)
         effect_ax.annotate(
             f"{', '.join(sorted(phases))} starts {day}",
             (_x(day), 1.0),
             xycoords=("data", "axes fraction"),
-            xytext=(2, -10),
+            xytext=(2, -10 - 9 * (index % 3)),  # starts a week apart: labels one under the other
             textcoords="offset points",
             fontsize=7,
         )

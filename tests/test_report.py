@@ -303,8 +303,8 @@ def test_finding_5_energy_is_the_runtime_effect_in_the_treated_pools_own_watts()
         )
         analysis, _ = analyse_rows(rows, pools, study, UTC, request(MONDAY, MONDAY + dt.timedelta(55), tuple(pools)))
         (change,) = analysis.energy
-        assert change.kwh_per_pc_hour == pytest.approx(0.058)  # (60 - 2) / 1000: off instead of on saves that
-        assert change.per_pc_day.estimate == pytest.approx(effect * 0.058, abs=1e-9)
+        assert change.per_pc_day.estimate == pytest.approx(effect * 0.058, abs=1e-9)  # (60 - 2) W: off, not on
+        assert change.kwh_per_pc_hour == pytest.approx(0.058)
         assert "energy_per_pc_kwh" not in {e.outcome for e in analysis.effects}  # no cross-pool kWh difference
 
 
