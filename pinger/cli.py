@@ -237,7 +237,7 @@ def _plan_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
     plan = command(
         "plan",
         "size a study before it starts: from the days already collected (a pilot or the baseline), the smallest "
-        "effect on runtime per PC and day it could detect with 80 %% power at alpha 0.05, for 2 to 16 "
+        "effect on runtime per PC and day it could detect with 80 percent power at alpha 0.05, for 2 to 16 "
         "intervention weeks and per number of control pools (the HTML figure needs pip install 'pinger[report]')",
         _plan,
     )
