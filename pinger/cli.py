@@ -239,7 +239,71 @@ def build_parser() -> argparse.ArgumentParser:
         help="write here, replaced atomically; nothing is written when the report fails "
         "(default: standard output, also -)",
     )
+    _plan_parser(command)
     return parser
+
+
+def _plan_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
+    plan = command(
+        "plan",
+        "size a study before it starts: from the days already collected (a pilot or the baseline), the smallest "
+        "effect on runtime per PC and day it could detect with 80 percent power at alpha 0.05, for 2 to 16 "
+        "intervention weeks and per number of control pools (the HTML figure needs pip install 'pinger[report]')",
+        _plan,
+    )
+    plan.add_argument("--from", dest="first", type=_date, metavar="D", required=True, help="first day of the pilot")
+    plan.add_argument("--to", dest="last", type=_date, metavar="D", required=True, help="last day, inclusive")
+    plan.add_argument("--pools", metavar="A,B", help="only these pools (default: all configured)")
+    plan.add_argument(
+        "--treated",
+        metavar="A,B",
+        help="the pools the intervention will go to (default: those study.phases puts in a phase other than the "
+        "baseline); every other pool is a control",
+    )
+    plan.add_argument(
+        "--baseline-weeks",
+        type=_positive_int,
+        metavar="N",
+        help="baseline weeks of the planned study (default: the pilot's whole weeks)",
+    )
+    plan.add_argument(
+        "--weeks",
+        type=_positive_int,
+        default=8,
+        metavar="N",
+        help="intervention weeks the table of control pools is computed for (default: 8)",
+    )
+    plan.add_argument(
+        "--simulations",
+        type=_positive_int,
+        default=200,
+        metavar="N",
+        help="resampled studies per design (default: 200)",
+    )
+    plan.add_argument(
+        "--min-coverage",
+        type=_fraction,
+        default=0.9,
+        metavar="F",
+        help="leave out pool-days observed less than this fraction of the day (default: 0.9)",
+    )
+    plan.add_argument(
+        "--days",
+        dest="days_mode",
+        choices=("all", "open", "weekdays"),
+        default="all",
+        help="all days, only days with opening hours, or Monday to Friday (default: all)",
+    )
+    plan.add_argument(
+        "--format",
+        dest="plan_format",
+        choices=("md", "html", "json"),
+        default="md",
+        help="Markdown, self-contained HTML with the figure, or JSON (default: md)",
+    )
+    plan.add_argument(
+        "-o", "--output", metavar="FILE", help="write here, replaced atomically (default: standard output, also -)"
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -436,6 +500,31 @@ def _report(args: argparse.Namespace, config: Config) -> int:
         args.first, args.last, tuple(pools or [pool.name for pool in config.pools]), args.min_coverage, args.days_mode
     )
     run_report(config, request, args.report_format, args.output)
+    return 0
+
+
+def _plan(args: argparse.Namespace, config: Config) -> int:
+    if args.last < args.first:
+        raise UsageError("--to is before --from")
+    pools = _pools(args, config) or [pool.name for pool in config.pools]
+    treated = [name.strip() for name in args.treated.split(",") if name.strip()] if args.treated else []
+    unknown = [name for name in treated if name not in pools]
+    if unknown:
+        raise UsageError(f"--treated: {unknown[0]!r} is not one of the pools ({', '.join(pools)})")
+    from .reporting.plan import PlanRequest, run_plan
+
+    request = PlanRequest(
+        args.first,
+        args.last,
+        tuple(pools),
+        tuple(treated),
+        args.min_coverage,
+        args.days_mode,
+        args.baseline_weeks,
+        reference_weeks=args.weeks,
+        simulations=args.simulations,
+    )
+    run_plan(config, request, args.plan_format, args.output)
     return 0
 
 

@@ -80,7 +80,16 @@ class Phase(NamedTuple):
 
 
 class Study(NamedTuple):
+    """The study's phases. One phase name may have several entries, for different pools and start dates
+    (staggered starts: one intervention); a pool is in at most one phase on any day.
+
+    ``baseline`` names the baseline phase: the config's ``study.baseline``, else the phase that starts
+    first (the loader fills it in and refuses a tie). None only for a study without phases, or one built
+    in code that leaves the choice to ``reporting.study.baseline_of`` (the same rule).
+    """
+
     phases: tuple[Phase, ...] = ()
+    baseline: str | None = None
 
     def phase_for(self, pool: str, day: dt.date) -> str | None:
         """The phase a pool is in on a day (the loader guarantees at most one)."""

@@ -861,7 +861,13 @@ def _tags(reader: _Reader, node: yaml.Node | None, path: str) -> dict[str, str]:
 
 
 def _study(reader: _Reader, node: yaml.Node | None, pool_names: set[str]) -> Study:
-    fields = reader.mapping(node, "study", {"phases"})
+    """``study.phases`` and which of them is the baseline (``study.baseline``, else the phase starting first).
+
+    One name may have several entries (staggered starts: the same phase from different dates in
+    different pools); a pool in two phases on one day (or twice in one) is refused, and so is a study
+    whose baseline is ambiguous: two names starting first on the same day and no ``study.baseline``.
+    """
+    fields = reader.mapping(node, "study", {"phases", "baseline"})
     phases: list[tuple[Phase, yaml.Node]] = []
     for index, phase_node in enumerate(reader.sequence(fields.get("phases"), "study.phases")):
         path = f"study.phases[{index}]"
@@ -895,7 +901,34 @@ def _study(reader: _Reader, node: yaml.Node | None, pool_names: set[str]) -> Stu
                 )
                 break
         phases.append((phase, phase_node))
-    return Study(tuple(phase for phase, _ in phases))
+    return Study(tuple(phase for phase, _ in phases), _baseline(reader, fields, phases))
+
+
+def _baseline(reader: _Reader, fields: _Fields, phases: list[tuple[Phase, yaml.Node]]) -> str | None:
+    """The name ``study.baseline`` gives (it must name a phase), else the phase that starts first; a tie of two
+    names on the first day is a problem at the later entry. None without phases."""
+    names = list(dict.fromkeys(phase.name for phase, _ in phases))
+    named = reader.field(fields, "baseline", values.nonempty, default=None)
+    if named is not None:
+        if names and named not in names:
+            listed = ", ".join(repr(name) for name in names)
+            reader.problems.add(fields["baseline"], "study.baseline", f"no phase is named {named!r} (phases: {listed})")
+        return str(named)
+    if not phases:
+        return None
+    first = min(phase.start for phase, _ in phases)
+    earliest = [(phase, node) for phase, node in phases if phase.start == first]
+    for phase, node in earliest[1:]:
+        if phase.name != earliest[0][0].name:
+            index = next(i for i, (_, other) in enumerate(phases) if other is node)
+            reader.problems.add(
+                node,
+                f"study.phases[{index}]",
+                f"phases {earliest[0][0].name!r} and {phase.name!r} both start first, on {first}, so which is "
+                "the baseline is ambiguous: name it with study.baseline",
+            )
+            break
+    return earliest[0][0].name
 
 
 def _phases_overlap(a: Phase, b: Phase, pool_names: set[str]) -> bool:
