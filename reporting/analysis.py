@@ -54,7 +54,7 @@ class Effect(NamedTuple):
     controls: tuple[str, ...]
     weeks: int = 0  # the 7-day blocks the phase days fall in
     baseline_weeks: int = 0
-    df: float | None = None  # the t distribution's degrees of freedom (AR-adjusted effective weeks - 2)
+    df: float | None = None  # the t distribution's degrees of freedom (Satterthwaite: weeks - 2, less for rho's doubt)
     rho: float | None = None  # the correlation of neighbouring weeks the interval allows for
     warning: str | None = None  # a check on the baseline failed: the estimate or its interval may mislead
 
@@ -352,11 +352,12 @@ def _phase_summaries(
     notes: list[str],
 ) -> list[PhaseSummary]:
     """Each pool's mean per phase and outcome, its interval from calendar weeks (rho pooled over all the series
-    of an outcome); a row without a mean where every day of the phase was left out."""
+    of an outcome, each pool and phase one series around its mean); a row without a mean where every day of the
+    phase was left out."""
     names = phase_names(study)
     phase_of = {(day.pool, day.day): day.phase for day in selection.days}
     rows: list[tuple[str, str, str, stats.Weeks | None, float | None, int]] = []
-    daily: dict[str, list[stats.Floats]] = {}
+    by_outcome: dict[str, list[stats.Weeks]] = {}
     for pool in pools:
         for phase in names:
             left_out = selection.left_out.get((pool, phase), 0)
@@ -367,24 +368,21 @@ def _phase_summaries(
                     data = np.array([values[d] for d in days])
                     ordinals = np.array([d.toordinal() for d in days], dtype=np.int64)
                     weeks = stats.weeks_of(ordinals - 1, data, None)  # ordinal 1, 0001-01-01, was a Monday
-                    grid = np.full(int(ordinals[-1] - ordinals[0]) + 1, np.nan)
-                    grid[ordinals - ordinals[0]] = data - data.mean()
-                    daily.setdefault(outcome, []).append(grid)
+                    by_outcome.setdefault(outcome, []).append(stats.persistence_weeks(weeks))
                     rows.append((pool, phase, outcome, weeks, float(data.mean()), len(days)))
                 elif left_out and values and not any(phase_of.get((pool, d)) == phase for d in series[RUNTIME][pool]):
                     rows.append((pool, phase, outcome, None, None, 0))
-    rho = {outcome: stats.persistence(found).rho for outcome, found in daily.items()}
+    pooled = {outcome: stats.persistence(found) for outcome, found in by_outcome.items()}
     summaries = []
     single: dict[tuple[str, str], None] = {}
     for pool, phase, outcome, found_weeks, mean, count in rows:
         low = high = None
         if found_weeks is not None and mean is not None:
-            model = stats.spread(found_weeks, rho[outcome])
+            model = stats.spread(found_weeks, pooled[outcome].rho, pooled[outcome].se)
             if model is None:
                 single[pool, phase] = None
             else:
-                se = stats.contrast_se(found_weeks, model, stats.mean_weights(found_weeks))
-                test = stats.t_test(mean, se, model.df)
+                test = stats.contrast_test(mean, found_weeks, model, stats.mean_weights(found_weeks))
                 low, high = test.low, test.high
         summaries.append(
             PhaseSummary(pool, phase, outcome, mean, low, high, count, selection.left_out.get((pool, phase), 0))

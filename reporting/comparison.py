@@ -11,7 +11,6 @@ baseline), so no week holds days of both periods, with staggered starts too.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
@@ -30,8 +29,7 @@ class Gap(NamedTuple):
     values: Floats
     after: stats.Bools  # the day is in the phase (else in the baseline)
     without_controls: int  # the pool's days on which no control had a value
-    own_daily: Floats  # the gap around its period means on consecutive days (NaN: none), for the persistence
-    control_daily: list[Floats]  # each control's residuals on the same days (with at least two controls)
+    control_weeks: list[stats.Weeks]  # each control's residuals in the same weeks, one period (two controls or more)
 
 
 class WeekGap(NamedTuple):
@@ -113,32 +111,30 @@ def gap_of(own: Floats, controls: Floats, offsets: stats.Ints, after: stats.Bool
     has_own = np.isfinite(own)
     usable = np.isfinite(gap)
     # A control's residuals around the pool and day effects carry the week-to-week likeness too; with a single
-    # control they are zero (the day effects are that control), so they need two controls to say anything.
+    # control they are zero (the day effects are that control), so they need two controls to say anything. They are
+    # untreated, so one mean each (their pool effect) is all that was fitted: no split at the phase's start.
     residuals = controls - fit.pool[:, None] - fit.day[None, :]
     with_values = [row for row in range(len(controls)) if present[row].any()]
-    grid = offsets - offsets.min() if len(offsets) else offsets
-    length = int(grid.max()) + 1 if len(grid) else 0
-
-    def on_grid(values: Floats) -> Floats:
-        daily = np.full(length, np.nan)
-        daily[grid] = values
-        return daily
-
-    own_daily = np.where(usable, gap, np.nan)
-    for period in (after, ~after):
-        chosen = usable & period
-        if chosen.any():
-            own_daily[chosen] -= gap[chosen].mean()
-    return Gap(
-        offsets[usable],
-        gap[usable],
-        after[usable],
-        int((has_own & ~usable).sum()),
-        on_grid(own_daily),
-        [on_grid(np.where(present[row], residuals[row], np.nan)) for row in with_values]
+    control_weeks = (
+        [stats.weeks_of(offsets[present[row]], residuals[row][present[row]], None) for row in with_values]
         if len(with_values) >= 2
-        else [],
+        else []
     )
+    return Gap(offsets[usable], gap[usable], after[usable], int((has_own & ~usable).sum()), control_weeks)
+
+
+def pooled_persistence(weeks: stats.Weeks, control_weeks: Sequence[stats.Weeks]) -> stats.Persistence:
+    """rho from the treated pool's gap (its weeks, two means) and its controls' residuals (one mean each); k controls'
+    residuals sum to about zero every day, so together they count as k - 1 series."""
+    share = (len(control_weeks) - 1) / len(control_weeks) if control_weeks else 0.0
+    series = [stats.persistence_weeks(weeks)] + [stats.persistence_weeks(found) for found in control_weeks]
+    return stats.persistence(series, [1.0] + [share] * len(control_weeks))
+
+
+def controls_persistence(control_weeks: Sequence[stats.Weeks]) -> stats.Persistence:
+    """rho from the controls' residuals alone (each counted (k - 1) / k)."""
+    share = (len(control_weeks) - 1) / len(control_weeks) if control_weeks else 0.0
+    return stats.persistence([stats.persistence_weeks(found) for found in control_weeks], [share] * len(control_weeks))
 
 
 def effect_of(gap: Gap) -> float | None:
@@ -157,14 +153,17 @@ def compare(
     if estimate is None:
         return None
     weeks = stats.weeks_of(gap.offsets, gap.values, split=0)
-    model = stats.spread(weeks, stats.persistence([gap.own_daily, *gap.control_daily]).rho)
+    pooled = pooled_persistence(weeks, gap.control_weeks)
+    model = stats.spread(weeks, pooled.rho, pooled.se)
     test = test_of(estimate, weeks, model)
     checks = []
     if model is not None:
         # Under the pre-trend check's null the pool's gap is as persistent as its controls' residuals: a drift in
         # its baseline would otherwise pass for persistence and hide itself.
-        null = stats.spread(weeks, stats.persistence(gap.control_daily).rho) if gap.control_daily else model
-        checks = _checks(pool, phase, weeks, model, null or model, stats.persistence([gap.own_daily]))
+        alone = controls_persistence(gap.control_weeks)
+        null = stats.spread(weeks, alone.rho, alone.se) if gap.control_weeks else model
+        own = stats.persistence([stats.persistence_weeks(weeks)])
+        checks = _checks(pool, phase, weeks, model, null or model, own)
     return Comparison(
         test,
         int(gap.after.sum()),
@@ -181,8 +180,7 @@ def compare(
 
 def test_of(estimate: float, weeks: stats.Weeks, model: stats.Spread | None) -> stats.Test:
     """The t-test of the phase-minus-baseline contrast of ``weeks`` (no interval without a model)."""
-    se = None if model is None else stats.contrast_se(weeks, model, stats.period_weights(weeks))
-    return stats.t_test(estimate, se, None if model is None else model.df)
+    return stats.contrast_test(estimate, weeks, model, stats.period_weights(weeks))
 
 
 def quick_test(gap: Gap) -> stats.Test | None:
@@ -191,7 +189,8 @@ def quick_test(gap: Gap) -> stats.Test | None:
     if estimate is None:
         return None
     weeks = stats.weeks_of(gap.offsets, gap.values, split=0)
-    return test_of(estimate, weeks, stats.spread(weeks, stats.persistence([gap.own_daily, *gap.control_daily]).rho))
+    pooled = pooled_persistence(weeks, gap.control_weeks)
+    return test_of(estimate, weeks, stats.spread(weeks, pooled.rho, pooled.se))
 
 
 def _week_gaps(
@@ -203,10 +202,11 @@ def _week_gaps(
     base = float(base_weights @ weeks.mean)
     weights = np.eye(weeks.size) - base_weights[None, :]
     ses = None if model is None else stats.contrast_ses(weeks, model, weights)
+    dfs = None if model is None else stats.contrast_dfs(weeks, model, weights)
     found = []
     for row in range(weeks.size):
         gap = float(weeks.mean[row]) - base
-        test = stats.t_test(gap, None if ses is None else float(ses[row]), None if model is None else model.df)
+        test = stats.t_test(gap, None if ses is None else float(ses[row]), None if dfs is None else float(dfs[row]))
         week = int(weeks.number[row])
         found.append(
             WeekGap(
@@ -237,7 +237,7 @@ def _checks(
         weights = np.zeros(weeks.size)
         weights[late] = weeks.days[late] / weeks.days[late].sum()
         weights[early] = -weeks.days[early] / weeks.days[early].sum()
-        test = stats.t_test(float(weights @ weeks.mean), stats.contrast_se(weeks, null, weights), null.df)
+        test = stats.contrast_test(float(weights @ weeks.mean), weeks, null, weights)
         passed = test.p is None or test.p >= 0.05
         found.append(
             Check(
@@ -258,10 +258,9 @@ def _checks(
                 ),
             )
         )
-    # The pool's own gap alone: more persistent than the rho used by more than two standard errors of a lag-one
-    # autocorrelation from its weeks (Bartlett: sqrt((1 - rho^2) / n)) means its interval may be too narrow.
-    margin = 2.0 * math.sqrt(max(1.0 - model.rho**2, 0.0) / max(own.weeks, 1.0))
-    passed = own.rho <= model.rho + margin
+    # The pool's own gap alone: more persistent than the pooled rho used by more than two standard errors of its own
+    # estimate means its interval may be too narrow (the pool is unlike its controls).
+    passed = own.rho <= model.rho + 2.0 * own.se
     found.append(
         Check(
             pool,
@@ -272,8 +271,8 @@ def _checks(
             None,
             None,
             passed,
-            f"neighbouring weeks correlate {model.rho:.2f} (pooled over the pool's gap and its controls), so its "
-            f"{weeks.size} weeks count as {model.effective_weeks:.1f} independent ones"
+            f"neighbouring weeks correlate {model.rho:.2f} ± {model.rho_se:.2f} (pooled over the pool's gap and its "
+            f"controls), so its {weeks.size} weeks count as {model.effective_weeks:.1f} independent ones"
             + ("" if passed else f"; its own gap alone says {own.rho:.2f}, so its interval may be too narrow"),
         )
     )
@@ -310,8 +309,5 @@ def before_after(series: Series, phase_dates: frozenset[dt.date], start: dt.date
     origin = start.toordinal()
     offsets = np.array([day.toordinal() - origin for day in days], dtype=np.int64)
     weeks = stats.weeks_of(offsets, values, split=0)
-    daily = np.full(int(offsets.max() - offsets.min()) + 1, np.nan)
-    daily[offsets - offsets.min()] = values - np.where(mask, values[mask].mean(), values[~mask].mean())
-    model = stats.spread(weeks, stats.persistence([daily]).rho)
-    se = None if model is None else stats.contrast_se(weeks, model, stats.period_weights(weeks))
-    return stats.t_test(estimate, se, None if model is None else model.df)
+    own = stats.persistence([stats.persistence_weeks(weeks)])
+    return test_of(estimate, weeks, stats.spread(weeks, own.rho, own.se))

@@ -2,21 +2,34 @@
 
 A daily series (a pool's outcome, or its gap to what its controls predict) is cut into weeks; a
 week carries the mean of its days and their number. The report's assumption is that weeks are the
-units, independent apart from the likeness of neighbouring weeks; daily persistence (a busy week
-tends to follow a busy week) is what breaks plain week-cluster intervals (a simulation with 8 + 8
-weeks and day-to-day persistence 0.9 covered 85 %). So the weeks are modelled as an AR(1) series
-around one mean per period (the baseline and the phase), weeks ``d`` apart correlating ``rho ** d``:
+units, independent apart from the likeness of neighbouring weeks; day-to-day persistence (a busy
+week tends to follow a busy week) is what breaks plain week-cluster intervals (a simulation with
+8 + 8 weeks and day-to-day persistence 0.9 covered 84 %). So the weeks are modelled as an AR(1)
+series around one mean per period (the baseline and the phase), weeks ``d`` apart correlating
+``rho ** d``, and the uncertainty about ``rho`` itself enters the degrees of freedom:
 
-- ``rho`` is the lag-one autocorrelation of weekly means, measured on overlapping 7-day means (a
-  week starting on every day, which uses every alignment and leaves no weekday rhythm behind),
-  pooled over several series (the treated pool's gap and its controls' residuals), with Kendall's
-  small-sample correction (1 + 3 rho) / n for n weeks, and kept between 0 and 0.95, so an interval is
-  never narrower than with independent weeks; a rho from a few short series is uncertain, and the
-  correction errs on the wide side;
-- the series' variance is the generalised-least-squares one at that rho, the variance of an estimate
-  (a contrast of week means) follows from the AR(1) correlation, and the interval and p-value use the
-  t distribution with the AR-adjusted effective number of weeks, n (1 - rho) / (1 + rho), minus the
-  means fitted, as degrees of freedom.
+- ``rho`` is the restricted (residual) maximum likelihood estimate, REML (Patterson and Thompson),
+  of the AR(1) correlation of the report's own weeks (the same 7-day blocks the estimate is made
+  of), pooled over several series (the treated pool's gap around its two period means and each
+  control's residuals around its one mean): the sum of their profile log-likelihoods, each series
+  with its own variance, over a grid of ``rho`` from -0.95 to 0.95, refined by a parabola through
+  the best grid point and its neighbours. REML accounts for the means fitted, which is what makes a
+  lag-one autocorrelation of a few short series biased towards 0 or below; it is not clipped at 0,
+  because a clip turns the noise of an estimate around 0 into positive persistence (and wider
+  intervals) exactly where weeks are independent. A series may count for less than one: ``k``
+  controls' residuals sum to about zero on every day, so together they carry the information of
+  ``k - 1`` series (each has weight ``(k - 1) / k``);
+- the standard error of ``rho`` is the curvature of that pooled profile log-likelihood at its
+  maximum (at most that of a ``rho`` known only to lie in -1 .. 1);
+- the series' variance is the REML one at ``rho``, the variance of an estimate (a contrast of week
+  means) follows from the AR(1) correlation, and its degrees of freedom are Satterthwaite's: the
+  weeks minus the means fitted when ``rho`` is known, fewer as far as the estimate's variance
+  depends on the uncertain ``rho`` (2 / (2 / (n - p) + (d log V / d rho)^2 se(rho)^2)), as in the
+  small-sample inference of mixed models (Giesbrecht and Burns; Kenward and Roger).
+
+A weekly AR(1) is a working model. Weekly means of a day-to-day persistent process mixed with
+week-level noise decay more slowly than an AR(1) with the same lag-one correlation, so with strong
+persistence the intervals still run a little narrow (docs/report.md gives the simulated coverage).
 
 The t distribution is computed here (the regularised incomplete beta function by its continued
 fraction), so the report needs NumPy only.
@@ -38,8 +51,10 @@ Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 
 MIN_WEEKS = 2  # fewer weeks in a period: no interval and no p
-MAX_RHO = 0.95
-MIN_WINDOW_DAYS = 3  # an overlapping week counts when it holds at least this many days (--days weekdays: 5)
+RHO_LIMIT = 0.95  # rho is estimated in -RHO_LIMIT .. RHO_LIMIT (an AR(1) at 1 is no longer a stationary series)
+RHO_GRID = np.linspace(-RHO_LIMIT, RHO_LIMIT, 39)  # steps of 0.05, refined by a parabola
+MAX_RHO_VARIANCE = 1.0 / 3.0  # the variance of a rho known only to lie in -1 .. 1 (uniform)
+MIN_PERSISTENCE_DAYS = 3  # a week enters the estimate of rho when it holds at least this many days
 
 
 class Interval(NamedTuple):
@@ -74,12 +89,14 @@ class Weeks(NamedTuple):
 
 
 class Spread(NamedTuple):
-    """The week-level model of one series: autocorrelation used, week variance, and the t's degrees of freedom."""
+    """The week-level model of one series: the autocorrelation used and its standard error, the week variance, and
+    that variance's degrees of freedom at a known rho (a contrast's own df: ``contrast_dfs``)."""
 
-    rho: float  # the autocorrelation of neighbouring weeks used (likelihood mean over 0..0.95)
-    variance: float  # of one week's mean around its period's mean
-    effective_weeks: float  # n (1 - rho) / (1 + rho)
-    df: float  # effective weeks minus the means fitted, at least 1
+    rho: float  # the autocorrelation of neighbouring weeks used
+    rho_se: float  # its standard error (0: taken as known)
+    variance: float  # of one week's mean around its period's mean (REML at rho)
+    effective_weeks: float  # n (1 - rho) / (1 + rho): as many independent weeks would give a mean as precise
+    df: float  # weeks minus the means fitted: the variance's degrees of freedom when rho is known
 
 
 class Test(NamedTuple):
@@ -137,48 +154,76 @@ def _residual_squares(weeks: Weeks, rhos: Floats) -> tuple[Floats, Floats, Float
 
 
 class Persistence(NamedTuple):
-    """The pooled lag-one autocorrelation of weekly means: as measured, corrected, and how many weeks it rests on."""
+    """The pooled AR(1) correlation of neighbouring weeks: REML estimate, standard error, and the weeks it rests on."""
 
-    raw: float
-    rho: float  # corrected for short series and kept in 0 .. MAX_RHO: the one intervals use
-    weeks: float  # the mean length of the series in weeks (n of the correction)
+    rho: float  # in -RHO_LIMIT .. RHO_LIMIT, not clipped at 0
+    se: float  # from the curvature of the pooled profile log-likelihood; at most sqrt(MAX_RHO_VARIANCE)
+    weeks: float  # the weeks of the series it was estimated from, each counted with its series' weight
 
 
-def persistence(series: Sequence[Floats]) -> Persistence:
-    """``series`` are daily values on consecutive days (NaN: no value), each around its own mean(s) already.
+NOTHING_KNOWN = Persistence(0.0, math.sqrt(MAX_RHO_VARIANCE), 0.0)
 
-    Each day starts an overlapping week (the mean of the values among it and the next 6 days, when at
-    least MIN_WINDOW_DAYS have one); rho is sum(w_t w_t+7) / sqrt(sum w_t^2 sum w_t+7^2) over all series'
-    pairs of weeks 7 days apart, then rho + (1 + 3 rho) / n (Kendall), n the series' mean length in weeks.
-    No pair at all gives 0 measured (the correction still applies).
-    """
-    products = first = second = 0.0
-    lengths = []
-    for values in series:
-        present = np.isfinite(values)
-        if present.sum() < 2:
+
+def persistence_weeks(weeks: Weeks) -> Weeks:
+    """The weeks that enter the estimate of rho: those with at least MIN_PERSISTENCE_DAYS days (a stub week at the
+    edge of the range, or one an outage cut short, is mostly its few days' noise and weekday rhythm)."""
+    keep = weeks.days >= min(MIN_PERSISTENCE_DAYS, float(weeks.days.max()) if weeks.size else 0.0)
+    return Weeks(weeks.number[keep], weeks.mean[keep], weeks.days[keep], weeks.after[keep])
+
+
+def profile_likelihood(weeks: Weeks) -> Floats | None:
+    """The REML profile log-likelihood of ``rho`` on RHO_GRID for one series, its variance profiled out:
+    -(n - p)/2 log(RSS(rho) / (n - p)) - 1/2 log det R(rho) - 1/2 log det X' R(rho)^-1 X, with RSS the generalised
+    least-squares residual sum of squares (constants dropped). None when the series has fewer than 2 weeks more
+    than its means (nothing to say about rho)."""
+    free = weeks.size - weeks.periods
+    if free < 2:
+        return None
+    squares, log_det, log_gram = _residual_squares(weeks, RHO_GRID)
+    if not bool((squares > 0).all()):
+        return None
+    return np.asarray(-0.5 * free * np.log(squares / free) - 0.5 * log_det - 0.5 * log_gram, dtype=np.float64)
+
+
+def persistence(series: Sequence[Weeks], weights: Sequence[float] | None = None) -> Persistence:
+    """The pooled REML estimate of rho from ``series`` (each around its own mean per period, its own variance), the
+    log-likelihood of series ``i`` counted ``weights[i]`` times (default 1); NOTHING_KNOWN without a usable series.
+
+    The maximum over RHO_GRID is refined by the parabola through it and its two neighbours (the nearest three at an
+    end of the grid), whose curvature gives the standard error; a likelihood flat or curved upwards there, or a
+    maximum beyond the grid, gives the largest standard error."""
+    total = np.zeros(len(RHO_GRID))
+    weeks = 0.0
+    used = False
+    for index, found in enumerate(series):
+        weight = 1.0 if weights is None else float(weights[index])
+        curve = profile_likelihood(found) if weight > 0 else None
+        if curve is None:
             continue
-        lengths.append(float(present.sum()) / 7.0)
-        if len(values) < 14:
-            continue
-        kernel = np.ones(7)
-        sums = np.convolve(np.where(present, values, 0.0), kernel, mode="valid")
-        counts = np.convolve(present.astype(np.float64), kernel, mode="valid")
-        means = np.where(counts >= MIN_WINDOW_DAYS, sums / np.maximum(counts, 1.0), np.nan)
-        early, late = means[:-7], means[7:]
-        both = np.isfinite(early) & np.isfinite(late)
-        products += float((early[both] * late[both]).sum())
-        first += float((early[both] ** 2).sum())
-        second += float((late[both] ** 2).sum())
-    raw = products / math.sqrt(first * second) if first > 0 and second > 0 else 0.0
-    weeks = sum(lengths) / len(lengths) if lengths else 1.0
-    corrected = raw + (1.0 + 3.0 * raw) / max(weeks, 1.0)
-    return Persistence(raw, min(max(corrected, 0.0), MAX_RHO), weeks)
+        total += weight * curve
+        weeks += weight * found.size
+        used = True
+    if not used:
+        return NOTHING_KNOWN
+    best = int(np.argmax(total))
+    middle = min(max(best, 1), len(RHO_GRID) - 2)
+    before, at, after = total[middle - 1], total[middle], total[middle + 1]
+    step = float(RHO_GRID[1] - RHO_GRID[0])
+    bend = (before - 2.0 * at + after) / step**2
+    if bend < 0:
+        shift = (before - after) / (2.0 * (before - 2.0 * at + after)) * step
+        rho = float(RHO_GRID[middle]) + shift
+        variance = min(-1.0 / bend, MAX_RHO_VARIANCE)
+    else:
+        rho, variance = float(RHO_GRID[best]), MAX_RHO_VARIANCE
+    rho = min(max(float(rho), -RHO_LIMIT), RHO_LIMIT)
+    return Persistence(rho, math.sqrt(float(variance)), float(weeks))
 
 
-def spread(weeks: Weeks, rho: float) -> Spread | None:
-    """The series' week variance at ``rho`` (REML) and its degrees of freedom; None with fewer than MIN_WEEKS
-    weeks in a period, or no week left over for a variance."""
+def spread(weeks: Weeks, rho: float, rho_se: float = 0.0) -> Spread | None:
+    """The series' week variance at ``rho`` (REML) and its degrees of freedom at a known rho; None with fewer than
+    MIN_WEEKS weeks in a period, or no week left over for a variance. ``rho_se`` is carried along for the
+    contrasts' own degrees of freedom (``contrast_dfs``)."""
     periods = weeks.periods
     if weeks.size - periods < 1:
         return None
@@ -188,7 +233,7 @@ def spread(weeks: Weeks, rho: float) -> Spread | None:
         return None
     squares = _residual_squares(weeks, np.array([rho]))[0]
     effective = weeks.size * (1.0 - rho) / (1.0 + rho)
-    return Spread(rho, float(squares[0]) / (weeks.size - periods), effective, max(1.0, effective - periods))
+    return Spread(rho, rho_se, float(squares[0]) / (weeks.size - periods), effective, float(weeks.size - periods))
 
 
 def correlation(number: Ints, rho: float) -> Floats:
@@ -205,6 +250,35 @@ def contrast_ses(weeks: Weeks, model: Spread, weights: Floats) -> Floats:
     """The standard errors of several contrasts at once: one per row of ``weights``."""
     quadratic = np.einsum("ij,jk,ik->i", weights, correlation(weeks.number, model.rho), weights)
     return np.asarray(np.sqrt(np.maximum(0.0, model.variance * quadratic)), dtype=np.float64)
+
+
+def contrast_dfs(weeks: Weeks, model: Spread, weights: Floats) -> Floats:
+    """Satterthwaite's degrees of freedom of each contrast's variance (one per row of ``weights``).
+
+    The estimated variance V = variance(rho) × w' R(rho) w has, at a known rho, the REML variance's df = n - p (its
+    relative variance 2 / df); an uncertain rho adds (d log V / d rho)^2 se(rho)^2, the slope taken over rho ± 0.01
+    (both the week variance and the correlation move with rho). df = 2 / (2 / (n - p) + slope^2 se^2), at least 1
+    (as the degrees of freedom of a t-test are)."""
+    count = weights.shape[0]
+    if model.rho_se <= 0.0:
+        return np.full(count, model.df)
+    low, high = max(model.rho - 0.01, -RHO_LIMIT), min(model.rho + 0.01, RHO_LIMIT)
+    squares = _residual_squares(weeks, np.array([low, high]))[0]
+    logs = []
+    for rho, square in zip((low, high), squares, strict=True):
+        quadratic = np.einsum("ij,jk,ik->i", weights, correlation(weeks.number, rho), weights)
+        logs.append(np.log(np.maximum(square * quadratic, 1e-300)))
+    slope = (logs[1] - logs[0]) / (high - low)
+    found = 2.0 / (2.0 / model.df + slope * slope * model.rho_se**2)
+    return np.asarray(np.maximum(found, 1.0), dtype=np.float64)
+
+
+def contrast_test(estimate: float, weeks: Weeks, model: Spread | None, weights: Floats) -> Test:
+    """The t-test of one contrast of the week means (no interval without a model)."""
+    if model is None:
+        return Test(estimate, None, None, None, None, None)
+    row = weights[None, :]
+    return t_test(estimate, float(contrast_ses(weeks, model, row)[0]), float(contrast_dfs(weeks, model, row)[0]))
 
 
 def period_weights(weeks: Weeks) -> Floats:
