@@ -113,28 +113,53 @@ def gap_of(own: Floats, controls: Floats, offsets: stats.Ints, after: stats.Bool
     # A control's residuals around the pool and day effects carry the week-to-week likeness too; with a single
     # control they are zero (the day effects are that control), so they need two controls to say anything. They are
     # untreated, so one mean each (their pool effect) is all that was fitted: no split at the phase's start.
-    residuals = controls - fit.pool[:, None] - fit.day[None, :]
     with_values = [row for row in range(len(controls)) if present[row].any()]
-    control_weeks = (
-        [stats.weeks_of(offsets[present[row]], residuals[row][present[row]], None) for row in with_values]
-        if len(with_values) >= 2
-        else []
-    )
+    control_weeks = []
+    if len(with_values) >= 2:
+        residuals = np.where(present, controls - fit.pool[:, None] - fit.day[None, :], 0.0)
+        number, column = np.unique(np.floor_divide(offsets, 7), return_inverse=True)
+        by_week = np.zeros((len(offsets), len(number)))
+        by_week[np.arange(len(offsets)), column] = 1.0
+        sums, counts = residuals @ by_week, present.astype(np.float64) @ by_week
+        for row in with_values:
+            kept = counts[row] > 0
+            control_weeks.append(
+                stats.Weeks(
+                    number[kept].astype(np.int64),
+                    sums[row, kept] / counts[row, kept],
+                    counts[row, kept],
+                    np.zeros(int(kept.sum()), dtype=bool),
+                )
+            )
     return Gap(offsets[usable], gap[usable], after[usable], int((has_own & ~usable).sum()), control_weeks)
 
 
-def pooled_persistence(weeks: stats.Weeks, control_weeks: Sequence[stats.Weeks]) -> stats.Persistence:
-    """rho from the treated pool's gap (its weeks, two means) and its controls' residuals (one mean each); k controls'
-    residuals sum to about zero every day, so together they count as k - 1 series."""
-    share = (len(control_weeks) - 1) / len(control_weeks) if control_weeks else 0.0
+class Persistences(NamedTuple):
+    pooled: stats.Persistence  # the treated pool's gap and its controls' residuals: what intervals use
+    controls: stats.Persistence  # the controls' residuals alone (the pre-trend check's null)
+    own: stats.Persistence  # the treated pool's gap alone (the week-independence check)
+
+
+def persistences(weeks: stats.Weeks, control_weeks: Sequence[stats.Weeks]) -> Persistences:
+    """rho from the treated pool's gap (its weeks, two means) and its controls' residuals (one mean each), together
+    and apart; k controls' residuals sum to about zero every day, so together they count as k - 1 series."""
     series = [stats.persistence_weeks(weeks)] + [stats.persistence_weeks(found) for found in control_weeks]
-    return stats.persistence(series, [1.0] + [share] * len(control_weeks))
-
-
-def controls_persistence(control_weeks: Sequence[stats.Weeks]) -> stats.Persistence:
-    """rho from the controls' residuals alone (each counted (k - 1) / k)."""
+    curves = stats.profile_likelihoods(series)
+    sizes = [found.size for found in series]
     share = (len(control_weeks) - 1) / len(control_weeks) if control_weeks else 0.0
-    return stats.persistence([stats.persistence_weeks(found) for found in control_weeks], [share] * len(control_weeks))
+    weights = [1.0] + [share] * len(control_weeks)
+    return Persistences(
+        stats.pooled(curves, sizes, weights),
+        stats.pooled(curves[1:], sizes[1:], weights[1:]),
+        stats.pooled(curves[:1], sizes[:1]),
+    )
+
+
+def pooled_persistence(weeks: stats.Weeks, control_weeks: Sequence[stats.Weeks]) -> stats.Persistence:
+    """The rho intervals use: ``persistences(...).pooled``."""
+    series = [stats.persistence_weeks(weeks)] + [stats.persistence_weeks(found) for found in control_weeks]
+    share = (len(control_weeks) - 1) / len(control_weeks) if control_weeks else 0.0
+    return stats.persistence(series, [1.0] + [share] * len(control_weeks))
 
 
 def effect_of(gap: Gap) -> float | None:
@@ -153,17 +178,15 @@ def compare(
     if estimate is None:
         return None
     weeks = stats.weeks_of(gap.offsets, gap.values, split=0)
-    pooled = pooled_persistence(weeks, gap.control_weeks)
-    model = stats.spread(weeks, pooled.rho, pooled.se)
+    found = persistences(weeks, gap.control_weeks)
+    model = stats.spread(weeks, found.pooled.rho, found.pooled.se)
     test = test_of(estimate, weeks, model)
     checks = []
     if model is not None:
         # Under the pre-trend check's null the pool's gap is as persistent as its controls' residuals: a drift in
         # its baseline would otherwise pass for persistence and hide itself.
-        alone = controls_persistence(gap.control_weeks)
-        null = stats.spread(weeks, alone.rho, alone.se) if gap.control_weeks else model
-        own = stats.persistence([stats.persistence_weeks(weeks)])
-        checks = _checks(pool, phase, weeks, model, null or model, own)
+        null = stats.spread(weeks, found.controls.rho, found.controls.se) if gap.control_weeks else model
+        checks = _checks(pool, phase, weeks, model, null or model, found.own)
     return Comparison(
         test,
         int(gap.after.sum()),
@@ -201,8 +224,7 @@ def _week_gaps(
     base_weights = np.where(before, weeks.days / weeks.days[before].sum(), 0.0)
     base = float(base_weights @ weeks.mean)
     weights = np.eye(weeks.size) - base_weights[None, :]
-    ses = None if model is None else stats.contrast_ses(weeks, model, weights)
-    dfs = None if model is None else stats.contrast_dfs(weeks, model, weights)
+    ses, dfs = (None, None) if model is None else stats.contrast_spreads(weeks, model, weights)
     found = []
     for row in range(weeks.size):
         gap = float(weeks.mean[row]) - base

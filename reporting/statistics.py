@@ -97,6 +97,7 @@ class Spread(NamedTuple):
     variance: float  # of one week's mean around its period's mean (REML at rho)
     effective_weeks: float  # n (1 - rho) / (1 + rho): as many independent weeks would give a mean as precise
     df: float  # weeks minus the means fitted: the variance's degrees of freedom when rho is known
+    variance_slope: float = 0.0  # d log variance / d rho over rho ± 0.01 (for Satterthwaite's df; 0 when rho_se is 0)
 
 
 class Test(NamedTuple):
@@ -175,19 +176,74 @@ def profile_likelihood(weeks: Weeks) -> Floats | None:
     """The REML profile log-likelihood of ``rho`` on RHO_GRID for one series, its variance profiled out:
     -(n - p)/2 log(RSS(rho) / (n - p)) - 1/2 log det R(rho) - 1/2 log det X' R(rho)^-1 X, with RSS the generalised
     least-squares residual sum of squares (constants dropped). None when the series has fewer than 2 weeks more
-    than its means (nothing to say about rho)."""
-    free = weeks.size - weeks.periods
-    if free < 2:
-        return None
-    squares, log_det, log_gram = _residual_squares(weeks, RHO_GRID)
-    if not bool((squares > 0).all()):
-        return None
-    return np.asarray(-0.5 * free * np.log(squares / free) - 0.5 * log_det - 0.5 * log_gram, dtype=np.float64)
+    than its means (nothing to say about rho), or no spread at all."""
+    return profile_likelihoods([weeks])[0]
+
+
+def profile_likelihoods(series: Sequence[Weeks]) -> list[Floats | None]:
+    """``profile_likelihood`` of each series; series with the same weeks and periods (a treated pool's controls, the
+    pools of a phase) are computed together."""
+    found: list[Floats | None] = [None] * len(series)
+    groups: dict[tuple[bytes, bytes], list[int]] = {}
+    for index, weeks in enumerate(series):
+        if weeks.size - weeks.periods >= 2:
+            groups.setdefault((weeks.number.tobytes(), weeks.after.tobytes()), []).append(index)
+    for (number, after), members in groups.items():
+        values = np.stack([series[index].mean for index in members])
+        curves = _profile_group(number, after, values.tobytes(), len(members))
+        for index, curve in zip(members, curves, strict=True):
+            found[index] = curve
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def _profile_group(
+    number_bytes: bytes, after_bytes: bytes, values_bytes: bytes, count: int
+) -> tuple[Floats | None, ...]:
+    """The profile log-likelihoods on RHO_GRID of ``count`` series (their week means as bytes, row by row) in the
+    same weeks (numbers, in the second period or not, as bytes). Cached: the treated pools that share a start date
+    share their controls, whose residuals are then the same."""
+    number = np.frombuffer(number_bytes, dtype=np.int64)
+    layout = Weeks(number, np.zeros(len(number)), np.ones(len(number)), np.frombuffer(after_bytes, dtype=np.bool_))
+    values = np.frombuffer(values_bytes, dtype=np.float64).reshape(count, len(number))
+    x = layout.design()
+    free = layout.size - x.shape[1]
+    distance = np.diff(layout.number).astype(np.float64)
+    r = RHO_GRID[:, None] ** distance[None, :]  # grid × (n - 1)
+    scale = np.sqrt(1.0 - r * r)
+    white_y = np.empty((len(RHO_GRID), len(values), layout.size))
+    white_y[:, :, 0] = values[None, :, 0]
+    white_y[:, :, 1:] = (values[None, :, 1:] - r[:, None, :] * values[None, :, :-1]) / scale[:, None, :]
+    white_x = np.empty((len(RHO_GRID), layout.size, x.shape[1]))
+    white_x[:, 0, :] = x[0]
+    white_x[:, 1:, :] = (x[None, 1:, :] - r[:, :, None] * x[None, :-1, :]) / scale[:, :, None]
+    gram = np.einsum("gni,gnj->gij", white_x, white_x)
+    beta = np.einsum("gij,gsj->gsi", np.linalg.inv(gram), np.einsum("gni,gsn->gsi", white_x, white_y))
+    residual = white_y - np.einsum("gni,gsi->gsn", white_x, beta)
+    squares = (residual * residual).sum(axis=2)  # grid × series
+    constant = -0.5 * np.log(1.0 - r * r).sum(axis=1) - 0.5 * np.linalg.slogdet(gram)[1]
+    found: list[Floats | None] = []
+    for column in range(len(values)):
+        column_squares = squares[:, column]
+        if not bool((column_squares > 0).all()):
+            found.append(None)
+            continue
+        curve = np.asarray(-0.5 * free * np.log(column_squares / free) + constant, dtype=np.float64)
+        curve.flags.writeable = False  # shared through the cache
+        found.append(curve)
+    return tuple(found)
 
 
 def persistence(series: Sequence[Weeks], weights: Sequence[float] | None = None) -> Persistence:
     """The pooled REML estimate of rho from ``series`` (each around its own mean per period, its own variance), the
-    log-likelihood of series ``i`` counted ``weights[i]`` times (default 1); NOTHING_KNOWN without a usable series.
+    log-likelihood of series ``i`` counted ``weights[i]`` times (default 1); NOTHING_KNOWN without a usable series."""
+    return pooled(profile_likelihoods(series), [weeks.size for weeks in series], weights)
+
+
+def pooled(
+    curves: Sequence[Floats | None], sizes: Sequence[int], weights: Sequence[float] | None = None
+) -> Persistence:
+    """rho from profile log-likelihoods (``profile_likelihoods``) of series of ``sizes`` weeks, weighted.
 
     The maximum over RHO_GRID is refined by the parabola through it and its two neighbours (the nearest three at an
     end of the grid), whose curvature gives the standard error; a likelihood flat or curved upwards there, or a
@@ -195,13 +251,12 @@ def persistence(series: Sequence[Weeks], weights: Sequence[float] | None = None)
     total = np.zeros(len(RHO_GRID))
     weeks = 0.0
     used = False
-    for index, found in enumerate(series):
+    for index, curve in enumerate(curves):
         weight = 1.0 if weights is None else float(weights[index])
-        curve = profile_likelihood(found) if weight > 0 else None
-        if curve is None:
+        if curve is None or weight <= 0:
             continue
         total += weight * curve
-        weeks += weight * found.size
+        weeks += weight * sizes[index]
         used = True
     if not used:
         return NOTHING_KNOWN
@@ -231,9 +286,14 @@ def spread(weeks: Weeks, rho: float, rho_se: float = 0.0) -> Spread | None:
         return None
     if periods == 1 and weeks.size < MIN_WEEKS:
         return None
-    squares = _residual_squares(weeks, np.array([rho]))[0]
+    low, high = max(rho - 0.01, -RHO_LIMIT), min(rho + 0.01, RHO_LIMIT)
+    squares = _residual_squares(weeks, np.array([rho, low, high]))[0]
+    slope = 0.0
+    if rho_se > 0.0 and squares[1] > 0 and squares[2] > 0:
+        slope = float(np.log(squares[2]) - np.log(squares[1])) / (high - low)
     effective = weeks.size * (1.0 - rho) / (1.0 + rho)
-    return Spread(rho, rho_se, float(squares[0]) / (weeks.size - periods), effective, float(weeks.size - periods))
+    free = weeks.size - periods
+    return Spread(rho, rho_se, float(squares[0]) / free, effective, float(free), slope)
 
 
 def correlation(number: Ints, rho: float) -> Floats:
@@ -248,37 +308,45 @@ def contrast_se(weeks: Weeks, model: Spread, weights: Floats) -> float:
 
 def contrast_ses(weeks: Weeks, model: Spread, weights: Floats) -> Floats:
     """The standard errors of several contrasts at once: one per row of ``weights``."""
-    quadratic = np.einsum("ij,jk,ik->i", weights, correlation(weeks.number, model.rho), weights)
-    return np.asarray(np.sqrt(np.maximum(0.0, model.variance * quadratic)), dtype=np.float64)
+    return contrast_spreads(weeks, model, weights)[0]
 
 
 def contrast_dfs(weeks: Weeks, model: Spread, weights: Floats) -> Floats:
-    """Satterthwaite's degrees of freedom of each contrast's variance (one per row of ``weights``).
+    """Satterthwaite's degrees of freedom of each contrast's variance (one per row of ``weights``)."""
+    return contrast_spreads(weeks, model, weights)[1]
+
+
+def contrast_spreads(weeks: Weeks, model: Spread, weights: Floats) -> tuple[Floats, Floats]:
+    """The standard error and Satterthwaite's degrees of freedom of each contrast (rows of ``weights``).
 
     The estimated variance V = variance(rho) × w' R(rho) w has, at a known rho, the REML variance's df = n - p (its
-    relative variance 2 / df); an uncertain rho adds (d log V / d rho)^2 se(rho)^2, the slope taken over rho ± 0.01
-    (both the week variance and the correlation move with rho). df = 2 / (2 / (n - p) + slope^2 se^2), at least 1
-    (as the degrees of freedom of a t-test are)."""
-    count = weights.shape[0]
+    relative variance 2 / df); an uncertain rho adds (d log V / d rho)^2 se(rho)^2, where d log V / d rho is the week
+    variance's slope over rho ± 0.01 plus w' R'(rho) w / w' R(rho) w (R' the derivative d rho^d / d rho). df = 2 /
+    (2 / (n - p) + slope^2 se^2), at least 1 (as the degrees of freedom of a t-test are)."""
+    distance = np.abs(weeks.number[:, None] - weeks.number[None, :]).astype(np.float64)
+    power = model.rho**distance
+    quadratic = ((weights @ power) * weights).sum(axis=1)
+    ses = np.sqrt(np.maximum(0.0, model.variance * quadratic))
     if model.rho_se <= 0.0:
-        return np.full(count, model.df)
-    low, high = max(model.rho - 0.01, -RHO_LIMIT), min(model.rho + 0.01, RHO_LIMIT)
-    squares = _residual_squares(weeks, np.array([low, high]))[0]
-    logs = []
-    for rho, square in zip((low, high), squares, strict=True):
-        quadratic = np.einsum("ij,jk,ik->i", weights, correlation(weeks.number, rho), weights)
-        logs.append(np.log(np.maximum(square * quadratic, 1e-300)))
-    slope = (logs[1] - logs[0]) / (high - low)
-    found = 2.0 / (2.0 / model.df + slope * slope * model.rho_se**2)
-    return np.asarray(np.maximum(found, 1.0), dtype=np.float64)
+        return np.asarray(ses, dtype=np.float64), np.full(weights.shape[0], model.df)
+    if model.rho == 0.0:
+        derivative = (distance == 1.0).astype(np.float64)
+    else:
+        derivative = distance * power / model.rho  # d rho^d / d rho = d rho^(d - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slopes = model.variance_slope + np.where(
+            quadratic > 0, ((weights @ derivative) * weights).sum(axis=1) / quadratic, 0.0
+        )
+    dfs = np.maximum(2.0 / (2.0 / model.df + slopes * slopes * model.rho_se**2), 1.0)
+    return np.asarray(ses, dtype=np.float64), np.asarray(dfs, dtype=np.float64)
 
 
 def contrast_test(estimate: float, weeks: Weeks, model: Spread | None, weights: Floats) -> Test:
     """The t-test of one contrast of the week means (no interval without a model)."""
     if model is None:
         return Test(estimate, None, None, None, None, None)
-    row = weights[None, :]
-    return t_test(estimate, float(contrast_ses(weeks, model, row)[0]), float(contrast_dfs(weeks, model, row)[0]))
+    ses, dfs = contrast_spreads(weeks, model, weights[None, :])
+    return t_test(estimate, float(ses[0]), float(dfs[0]))
 
 
 def period_weights(weeks: Weeks) -> Floats:

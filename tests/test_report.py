@@ -194,11 +194,11 @@ def test_a_contrasts_degrees_of_freedom_are_satterthwaites_for_an_uncertain_rho(
     x = np.array([[1.0, 0.0]] * 3 + [[0.0, 1.0]] * 3)
     c = np.array([-1 / 3] * 3 + [1 / 3] * 3)
 
-    def log_v(rho: float) -> float:
-        r = np.array([[rho ** abs(i - j) for j in range(6)] for i in range(6)])
-        return float(np.log(gls_variance_by_hand(y, x, rho) * (c @ r @ c)))
-
-    slope = (log_v(0.31) - log_v(0.29)) / 0.02
+    # d log V / d rho: the week variance's slope over 0.29 .. 0.31, plus c' R' c / c' R c with R' = d rho^|i-j| / d rho.
+    variance_slope = (np.log(gls_variance_by_hand(y, x, 0.31)) - np.log(gls_variance_by_hand(y, x, 0.29))) / 0.02
+    r = np.array([[0.3 ** abs(i - j) for j in range(6)] for i in range(6)])
+    r_prime = np.array([[abs(i - j) * 0.3 ** (abs(i - j) - 1) if i != j else 0.0 for j in range(6)] for i in range(6)])
+    slope = variance_slope + (c @ r_prime @ c) / (c @ r @ c)
     known = spread(weeks, 0.3)
     assert known.variance == pytest.approx(gls_variance_by_hand(y, x, 0.3))
     assert contrast_dfs(weeks, known, c[None, :])[0] == pytest.approx(4.0)  # rho known: 6 weeks - 2 means
