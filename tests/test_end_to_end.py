@@ -12,6 +12,7 @@ from itertools import pairwise
 import pytest
 
 from tests.support import ROOT, pinger_command
+from tests.support.processes import HANG_S
 
 INTERVAL = 2  # seconds between sweeps
 SWEEPS = 6
@@ -77,7 +78,7 @@ def test_collect_aggregate_export_matches_what_the_lab_did(lab, write_config, tm
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=HANG_S,
     )
     assert result.returncode == 0, result.stderr
 
@@ -92,7 +93,7 @@ def test_collect_aggregate_export_matches_what_the_lab_did(lab, write_config, tm
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=HANG_S,
     )
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))

@@ -22,6 +22,7 @@ from pinger.schema import DATE_FIELD, POOL_DAILY, POOL_ORDER_FIELD
 from tests.support import ROOT, influx_storage, pinger_command
 from tests.support.flux_check import IMPORT, substitute_variables
 from tests.support.influx_standin import InfluxStandin
+from tests.support.processes import HANG_S
 
 REAL_URL = os.environ.get("PINGER_TEST_INFLUXDB_URL")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -174,7 +175,7 @@ def test_the_wide_tables_flux_gives_the_exports_header_and_values_on_a_real_infl
                 ("export", "-c", str(config), "--from", str(first), "--to", str(last), "--layout", "wide"),
             ):
                 result = subprocess.run(
-                    pinger_command(*args), cwd=ROOT, capture_output=True, text=True, env=env, timeout=120
+                    pinger_command(*args), cwd=ROOT, capture_output=True, text=True, env=env, timeout=HANG_S
                 )
                 assert result.returncode == 0, result.stderr
                 outputs.append(result.stdout)
