@@ -15,6 +15,17 @@ from tests.support.lab import Lab, can_build_labs, remove_stale_labs
 from tests.support.processes import HANG_S, Daemon
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark by what a test uses: the `lab` fixture makes it a lab test, the `daemon` fixture a slow one
+    (a daemon sweeps on its interval, in real time). Modules and tests mark the rest themselves."""
+    for item in items:
+        used = getattr(item, "fixturenames", ())
+        if "lab" in used:
+            item.add_marker(pytest.mark.lab)
+        if "daemon" in used:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _no_stale_labs():
     if can_build_labs() is None:

@@ -14,6 +14,8 @@ import pytest
 from tests.support import ROOT, pinger_command
 from tests.support.processes import HANG_S
 
+pytestmark = pytest.mark.e2e  # collect, aggregate and export in the lab, as an operator runs them
+
 INTERVAL = 2  # seconds between sweeps
 SWEEPS = 6
 HOLD = 2

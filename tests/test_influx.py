@@ -220,6 +220,7 @@ def test_round_trip_against_a_real_influxdb(write_config, tmp_path, daemon):
     assert tables[0].records[0].get_value() == 2 * len(HOSTS)
 
 
+@pytest.mark.slow
 def test_import_aggregate_and_rerun_through_influxdb(standin, write_config, tmp_path):
     # Samples go in with `pinger import` (through the spool), come back with the aggregator's Flux query,
     # and the daily rows land in the daily bucket; a re-run with another phase leaves no stale series.

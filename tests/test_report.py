@@ -171,6 +171,7 @@ def interval_coverage(weeks: int, series: int, difference: bool = False) -> floa
     return covered / series
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("weeks", [3, 8])
 def test_with_few_weeks_the_interval_still_covers_about_95_percent(weeks):
     # Percentile intervals widened only by sqrt(k / (k - 1)) covered 81 % (3 weeks) and 89 % (8) of 3,000
@@ -426,6 +427,7 @@ def did_runtime(seed: int, effect_h: float):
     return effect
 
 
+@pytest.mark.slow
 def test_a_true_effect_of_minus_one_hour_is_found_by_the_did():
     effects = [did_runtime(seed, -1.0) for seed in range(100)]
     contains = sum(e.ci_low <= -1.0 <= e.ci_high for e in effects)
@@ -433,6 +435,7 @@ def test_a_true_effect_of_minus_one_hour_is_found_by_the_did():
     assert contains >= 85 and excludes_zero >= 85, (contains, excludes_zero)  # observed: 98 and 93 of 100
 
 
+@pytest.mark.slow
 def test_without_an_effect_the_interval_covers_zero_in_at_least_90_percent_of_200_seeds():
     covered = sum(e.ci_low <= 0.0 <= e.ci_high for e in (did_runtime(seed, 0.0) for seed in range(200)))
     assert covered >= 180, covered  # observed: 195 of 200 (97.5 %)
@@ -513,6 +516,7 @@ def study_store(tmp_path_factory):
     return folder, config_text
 
 
+@pytest.mark.e2e
 def test_samples_aggregate_report_end_to_end_on_sqlite(study_store, run_pinger):
     folder, config_text = study_store
     result = run_pinger(
@@ -579,6 +583,7 @@ def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(study_store, run_pi
     assert not out.exists() and result.stdout == ""
 
 
+@pytest.mark.e2e
 def test_samples_aggregate_report_end_to_end_through_the_influxdb_standin(tmp_path):
     import os
     import subprocess

@@ -96,6 +96,7 @@ def _open_new_store(path: str, start: float, results) -> None:
         results.put(f"{type(err).__name__}: {err}")
 
 
+@pytest.mark.slow
 def test_two_processes_creating_one_store_at_once_both_succeed(tmp_path):
     # Before: "database is locked" in 28 of 40 tries here (the switch to WAL does not wait for a lock).
     context = multiprocessing.get_context("fork")
