@@ -29,12 +29,10 @@ class StopSignal:
         self._read_end, self._write_end = os.pipe()
         os.set_blocking(self._read_end, False)
         os.set_blocking(self._write_end, False)
-        self._installed = False
 
     def install(self) -> None:
         """Handle SIGTERM and SIGINT. Call from the main thread (Python runs signal handlers there only)."""
         signal.set_wakeup_fd(self._write_end, warn_on_full_buffer=False)
-        self._installed = True
         for number in STOP_SIGNALS:
             signal.signal(number, self._on_signal)
 
@@ -60,14 +58,6 @@ class StopSignal:
             if ready:
                 self._drain()
         return True
-
-    def close(self) -> None:
-        if self._installed:  # main thread only, as install()
-            previous = signal.set_wakeup_fd(-1)
-            if previous != self._write_end:  # another instance's pipe since: leave it in place
-                signal.set_wakeup_fd(previous)
-        os.close(self._read_end)
-        os.close(self._write_end)
 
     def _drain(self) -> None:
         """Read the wake-ups; a stop signal's number among them counts even before its Python handler ran."""
