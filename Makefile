@@ -18,7 +18,7 @@ PIP_INSTALL = $(if $(HOST_PIP),$(PYTHON) -m pip --python $(BIN)/python,$(BIN)/py
 
 $(BIN)/python:
 	$(PYTHON) -m venv --without-pip $(VENV)
-	$(if $(HOST_PIP),,$(BIN)/python -m ensurepip --quiet)
+	$(if $(HOST_PIP),,$(BIN)/python -m ensurepip --default-pip >/dev/null)
 
 # What running needs, no test extra: the dependencies (read from pyproject.toml) and the editable package,
 # side by side. Reinstalled whenever pyproject.toml changes.
@@ -34,7 +34,7 @@ $(RUN_STAMP): pyproject.toml | $(BIN)/python
 # Everything, the test extra included: lint, tests, benchmarks. The venv gets a pip of its own here
 # (`.venv/bin/pip`), as developers expect. Reinstalled whenever pyproject.toml changes.
 $(STAMP): pyproject.toml | $(BIN)/python
-	@test -x $(BIN)/pip || $(BIN)/python -m ensurepip --quiet
+	@test -x $(BIN)/pip || $(BIN)/python -m ensurepip --default-pip >/dev/null
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]' --config-settings editable_mode=compat
 	touch $(STAMP) $(RUN_STAMP)
 
