@@ -49,7 +49,7 @@ $(FLUX_LSP):
 	touch $@
 
 run: $(RUN_STAMP)
-	@echo "make run: the collector on config/demo.yaml (loopback hosts only); it sweeps from the interval's next" \
+	@echo "make run: the collector on config/demo.yaml (loopback addresses only); it sweeps from the interval's next" \
 		"mark on the clock, one log line a sweep; Ctrl-C stops it"
 	$(BIN)/pinger collect -c config/demo.yaml
 
