@@ -19,6 +19,8 @@ from pinger.collector.targets import Resolver
 from pinger.config_load import load_config
 from pinger.errors import StoreError
 
+pytestmark = pytest.mark.slow  # collectors sweeping on their interval, in real time
+
 
 def loopback_config(write_config, store, hosts="127.0.0.1-127.0.0.3", interval="1s", name="pinger.yaml"):
     return write_config(

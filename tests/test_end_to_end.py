@@ -12,6 +12,9 @@ from itertools import pairwise
 import pytest
 
 from tests.support import ROOT, pinger_command
+from tests.support.processes import HANG_S
+
+pytestmark = pytest.mark.e2e  # collect, aggregate and export in the lab, as an operator runs them
 
 INTERVAL = 2  # seconds between sweeps
 SWEEPS = 6
@@ -77,7 +80,7 @@ def test_collect_aggregate_export_matches_what_the_lab_did(lab, write_config, tm
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=HANG_S,
     )
     assert result.returncode == 0, result.stderr
 
@@ -92,7 +95,7 @@ def test_collect_aggregate_export_matches_what_the_lab_did(lab, write_config, tm
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=HANG_S,
     )
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))

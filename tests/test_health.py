@@ -15,6 +15,7 @@ import pytest
 
 from pinger.models import CollectorStatus, HostResult, SweepResult
 from tests.support import as_nobody, influx_storage, pinger_command
+from tests.support.processes import HANG_S
 
 UTC = ZoneInfo("UTC")
 
@@ -144,7 +145,7 @@ def test_with_influxdb_a_spool_in_a_directory_health_cannot_write_is_read(public
     os.chmod(spool, 0o644)
     os.chmod(config, 0o644)
     health = as_nobody(pinger_command("health", "-c", str(config)))
-    result = subprocess.run(health, capture_output=True, text=True, cwd="/", timeout=60)
+    result = subprocess.run(health, capture_output=True, text=True, cwd="/", timeout=HANG_S)
     if "Permission denied" in result.stderr and "python" in result.stderr:
         pytest.skip("user nobody cannot run this checkout's Python (a private directory on the way)")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -717,6 +717,7 @@ def test_export_legacy_of_the_imported_history(imported):
     assert refused.returncode == 2 and "--layout legacy" in refused.stderr
 
 
+@pytest.mark.slow
 def test_an_existing_influxdb_config_gets_the_history_through_its_spool(tmp_path, write_config):
     from tests.support.influx_standin import InfluxStandin
 

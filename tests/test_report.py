@@ -435,6 +435,7 @@ def test_finding_3_a_treated_pool_or_a_phase_without_usable_days_is_named_with_t
     )
 
 
+@pytest.mark.slow
 def test_finding_6_intervals_hold_with_day_to_day_persistence_0_9():
     # 8 + 8 weeks, 3 controls, every pool's AR(1) at 0.9: the week-permutation test and block bootstrap covered 84 %
     # of 200 no-effect studies and called 16 % significant (bench/report_validity_bench.py, before).
@@ -679,6 +680,7 @@ def did_runtime(seed: int, effect_h: float):
     return runtime_did(analysis, "P01")
 
 
+@pytest.mark.slow
 def test_a_true_effect_of_minus_one_hour_is_found_by_the_did():
     effects = [did_runtime(seed, -1.0) for seed in range(100)]
     contains = sum(e.ci_low <= -1.0 <= e.ci_high for e in effects)
@@ -763,6 +765,7 @@ def study_store(tmp_path_factory):
     return folder, config_text
 
 
+@pytest.mark.e2e
 def test_samples_aggregate_report_end_to_end_on_sqlite(study_store, run_pinger):
     folder, config_text = study_store
     result = run_pinger(
@@ -822,6 +825,7 @@ def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(study_store, run_pi
     assert not out.exists() and result.stdout == ""
 
 
+@pytest.mark.e2e
 def test_samples_aggregate_report_end_to_end_through_the_influxdb_standin(tmp_path):
     import os
     import subprocess
