@@ -10,75 +10,25 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import signal
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.support import ROOT
-
-QUIET_S = 0.3  # no profile event for this long and the main thread asleep in the kernel: the daemon waits
-
-
-def main_thread_sleeps() -> bool:
-    """The main thread blocks in the kernel (state S), not merely waiting for a CPU (state R)."""
-    stat = Path(f"/proc/self/task/{os.getpid()}/stat").read_text()
-    return stat.rsplit(")", 1)[1].split()[0] == "S"
+from tests.support.stop_points import assert_stops_at_once, stop_at_every_point
 
 
 def drive(config_path: str) -> None:
-    """In a child process: run the daemon again and again, the k-th function call after "next run at"
-    sending SIGTERM, until the loop sleeps before the k-th call; print one line per run."""
+    """In a child process: the nightly daemon, signalled at each point after it says when it runs next."""
     from pinger.aggregator.nightly import NightlyAggregator
     from pinger.config_load import load_config
 
     config = load_config(Path(config_path))
-    logging.getLogger("pinger.aggregate").setLevel(logging.INFO)  # read by Arm below, printed by nothing
-    k = 0
-    while True:
-        k += 1
-        state = {"events": 0, "sent_at": None, "by": ""}
 
-        def hook(_frame, event, _arg, k=k, state=state):
-            if event not in ("call", "c_call") or state["sent_at"] is not None:
-                return
-            state["events"] += 1
-            if state["events"] == k:
-                sys.setprofile(None)
-                state["sent_at"], state["by"] = time.monotonic(), "point"
-                os.kill(os.getpid(), signal.SIGTERM)
-
-        class Arm(logging.Handler):
-            def emit(self, record, state=state):
-                if record.getMessage().startswith("nightly: next run at"):
-                    state["armed"] = time.monotonic()
-                    sys.setprofile(hook)
-
-        def watchdog(state=state):
-            seen = -1
-            while state["sent_at"] is None:
-                time.sleep(QUIET_S)
-                if "armed" in state and state["events"] == seen and main_thread_sleeps():
-                    state["sent_at"], state["by"] = time.monotonic(), "asleep"
-                    os.kill(os.getpid(), signal.SIGTERM)
-                seen = state["events"]
-
-        arm = Arm()
-        logging.getLogger("pinger.aggregate").addHandler(arm)
+    def start():
         nightly = NightlyAggregator(Path(config_path), config)
         nightly.install_signal_handlers()
-        threading.Thread(target=watchdog, daemon=True).start()
-        nightly.run()
-        sys.setprofile(None)
-        logging.getLogger("pinger.aggregate").removeHandler(arm)
-        stopped_after = time.monotonic() - state["sent_at"]
-        print(f"{k} {state['by']} {stopped_after:.3f}", flush=True)
-        if state["by"] == "asleep":
-            return
+        return nightly.run
+
+    stop_at_every_point(start, "pinger.aggregate", "nightly: next run at")
 
 
 def test_sigterm_anywhere_in_the_nightly_loop_stops_it_at_once(write_config, tmp_path):
@@ -89,25 +39,7 @@ def test_sigterm_anywhere_in_the_nightly_loop_stops_it_at_once(write_config, tmp
         pools:
           - {{name: A, watts: 50, hosts: [10.0.0.1]}}
     """)
-    child = subprocess.Popen(
-        [sys.executable, "-c", f"from tests.test_nightly_stop import drive; drive({str(config)!r})"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        out, err = child.communicate(timeout=120)  # about a second when idle; a hang is what this catches
-    except subprocess.TimeoutExpired:
-        child.kill()
-        out, err = child.communicate()
-        last = out.splitlines()[-1] if out.strip() else "none"
-        raise AssertionError(f"the daemon hung after a SIGTERM; the last run that stopped: {last}") from None
-    assert child.returncode == 0, err
-    runs = [line.split() for line in out.splitlines()]
-    assert runs[-1][1] == "asleep" and len(runs) > 10, out  # signalled at each point, then while asleep
-    slow = [run for run in runs if float(run[2]) > 1.0]
-    assert slow == [], f"runs that took over a second from the signal to stop: {slow}"
+    assert_stops_at_once(f"from tests.test_nightly_stop import drive; drive({str(config)!r})")
 
 
 def nightly_config(write_config, store: Path, timezone: str = "UTC") -> Path:
