@@ -413,9 +413,9 @@ def _check_config(args: argparse.Namespace, config: Config) -> int:
 
 
 def _collect(args: argparse.Namespace, config: Config) -> int:
-    from .collector.daemon import Collector
+    from .collector.daemon import open_collector
 
-    collector = Collector(Path(args.config), config)
+    collector = open_collector(config)
     collector.install_signal_handlers()
     done = collector.run(sweeps=1, immediately=True) if args.once else collector.run(sweeps=args.sweeps)
     return 1 if done.lost else 0  # the log said which sweeps are lost
