@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import ROOT, pinger_command
+from tests.support.in_process import run_in_process
 from tests.support.lab import Lab, can_build_labs, remove_stale_labs
 from tests.support.processes import HANG_S, Daemon
 
@@ -64,7 +65,15 @@ def write_config(tmp_path):
 
 @pytest.fixture
 def run_pinger():
-    """Run the pinger CLI in a subprocess (in the root namespace: loopback targets only)."""
+    """Run the pinger CLI in the test's own process: ``main(argv)``, its result as a subprocess's
+    (tests/support/in_process.py); ``env`` is added to the environment for the call."""
+    return run_in_process
+
+
+@pytest.fixture
+def run_pinger_process():
+    """Run the pinger CLI in a subprocess (in the root namespace: loopback targets only), for what needs a
+    process: a standard output that is a file, ``python -m pinger``'s own exit, a call that could hang."""
 
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = HANG_S) -> subprocess.CompletedProcess:
         full_env = {**os.environ, **(env or {})}

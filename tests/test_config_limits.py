@@ -403,7 +403,7 @@ def test_unset_variables_allowed_still_uses_the_ones_that_are_set(write_config):
     assert config.collector_name == "lab-7"
 
 
-def test_check_config_exits_2_with_one_sentence_for_each_limit(tmp_path, write_config, run_pinger):
+def test_check_config_exits_2_with_one_sentence_for_each_limit(tmp_path, write_config, run_pinger_process):
     bomb = write_config(
         "timezone: UTC\npools:\n  - {name: P0, watts: 1, hosts: &big [10.0.0.0/16]}\n"
         + "".join(f"  - {{name: P{i}, watts: 1, hosts: *big}}\n" for i in range(1, 2001)),
@@ -419,7 +419,7 @@ def test_check_config_exits_2_with_one_sentence_for_each_limit(tmp_path, write_c
         (tabs, f"{tabs}:3: tabs are not allowed for indentation, use spaces"),
     ]:
         try:
-            result = run_pinger("check-config", "-c", str(path), timeout=20)
+            result = run_pinger_process("check-config", "-c", str(path), timeout=20)
         except subprocess.TimeoutExpired:
             pytest.fail(f"check-config -c {path} did not finish within 20 seconds")
         assert (result.returncode, result.stderr.splitlines()) == (2, [expected])

@@ -37,18 +37,17 @@ import csv
 import datetime as dt
 import io
 import math
-import os
 import random
 import re
-import subprocess
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from pinger.numbers import format_value
-from tests.support import ROOT, influx_storage, pinger_command
+from tests.support import influx_storage
 from tests.support.grafana_csv import grafana_csv
+from tests.support.in_process import run_in_process
 from tests.support.influx_standin import InfluxStandin, Point
 from tests.test_grafana_data import DAILY, LONG_TITLE, WIDE_TITLE, panel
 
@@ -300,7 +299,6 @@ def runs(tmp_path_factory):
                 "\n".join(line[8:] for line in config_text(standin.url, tmp / "spool.sqlite", energy).splitlines())
             )
             (tmp / "s.lp").write_text(samples())
-            env = {**os.environ, "INFLUX_TOKEN": "t0ken"}
             span = ("--from", str(FIRST), "--to", str(LAST))
             outputs = {}
             for name, args in (
@@ -309,9 +307,7 @@ def runs(tmp_path_factory):
                 ("wide", ("export", "-c", str(config), *span, "--layout", "wide")),
                 ("long", ("export", "-c", str(config), *span, "--layout", "long")),
             ):
-                done = subprocess.run(
-                    pinger_command(*args), cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
-                )
+                done = run_in_process(*args, env={"INFLUX_TOKEN": "t0ken"})
                 assert done.returncode == 0, done.stderr
                 outputs[name] = done.stdout
             points = standin.points(bucket="pinger_daily", measurement="pool_daily")

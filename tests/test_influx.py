@@ -20,6 +20,7 @@ from itertools import pairwise
 import pytest
 
 from tests.support import ROOT, influx_storage, pinger_command
+from tests.support.in_process import run_in_process
 from tests.support.influx_standin import InfluxStandin
 from tests.support.processes import HANG_S, wait_until
 
@@ -245,12 +246,9 @@ def test_import_aggregate_and_rerun_through_influxdb(standin, write_config, tmp_
         lines.append(f"ping,pool=Mensa\\ Süd,host=10.0.0.2 up=0i {t}")
     samples = tmp_path / "samples.lp"
     samples.write_text("\n".join(lines) + "\n")
-    env = {**os.environ, "INFLUX_TOKEN": "s3cret-token"}
 
     def pinger(*args):
-        result = subprocess.run(
-            pinger_command(*args), cwd=ROOT, capture_output=True, text=True, env=env, timeout=HANG_S
-        )
+        result = run_in_process(*args, env={"INFLUX_TOKEN": "s3cret-token"})
         assert result.returncode == 0, result.stderr
         return result
 

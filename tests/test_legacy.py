@@ -32,7 +32,6 @@ import datetime as dt
 import io
 import ipaddress
 import json
-import os
 import re
 import sqlite3
 import subprocess
@@ -50,7 +49,8 @@ from pinger.ingestion.legacy_config import host_entries
 from pinger.ingestion.legacy_dump import read_fixture
 from pinger.ingestion.legacy_samples import Grid, grid_around, merge_midnight_splits, states_on_grid
 from pinger.models import PoolDay
-from tests.support import influx_storage, pinger_command
+from tests.support import influx_storage
+from tests.support.in_process import run_in_process
 from tests.support.legacy_fixture import Script, ScriptedComputer, ScriptedPool, iso_ms, play, write_fixture
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -124,7 +124,7 @@ def imported(tmp_path_factory, played):
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(pinger_command(*args), cwd=cwd, capture_output=True, text=True, timeout=120)
+    return run_in_process(*args, cwd=cwd)
 
 
 def store_rows(work: Path, query: str) -> list[tuple]:
@@ -731,13 +731,13 @@ def test_an_existing_influxdb_config_gets_the_history_through_its_spool(tmp_path
               - {{name: "B 2.05", watts: 120, hosts: [10.0.1.1, 'fd00::a-fd00::b']}}
         """)
         for _ in range(2):
-            result = subprocess.run(
-                pinger_command("import-legacy", "pingerdump.json", "-c", str(config)),
+            result = run_in_process(
+                "import-legacy",
+                "pingerdump.json",
+                "-c",
+                str(config),
                 cwd=tmp_path,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                env={**os.environ, "INFLUX_TOKEN": "s3cret-token"},
+                env={"INFLUX_TOKEN": "s3cret-token"},
             )
             assert result.returncode == 0, result.stderr
         samples = server.points(bucket="pinger", measurement="ping")
