@@ -77,7 +77,7 @@ def test_version(run_pinger):
     assert (result.returncode, result.stdout) == (0, f"pinger {__version__}\n")
 
 
-def test_log_times_are_in_the_configs_zone_and_say_which(write_config, tmp_path, run_pinger_process):
+def test_log_times_are_in_the_configs_zone_and_say_which(write_config, tmp_path, run_pinger):
     """health speaks the config's zone; the log does too, with the zone's name, whatever the machine's zone."""
     import datetime as dt
     import re
@@ -90,7 +90,7 @@ def test_log_times_are_in_the_configs_zone_and_say_which(write_config, tmp_path,
         pools:
           - {{name: A, watts: 1, hosts: [127.0.0.1]}}
     """)
-    result = run_pinger_process("collect", "-c", str(config), "--once", env={"TZ": "America/Los_Angeles"})
+    result = run_pinger("collect", "-c", str(config), "--once", env={"TZ": "America/Los_Angeles"})
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     assert lines and all(re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0545 (INFO|WARNING) ", line) for line in lines)
