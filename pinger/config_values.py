@@ -1,7 +1,8 @@
 """How one configuration value's text becomes a typed value: durations, sizes, times, networks, hosts.
 
 Each converter takes the scalar's text and returns the value, or raises InvalidValue with a
-message meant for the user (the loader adds file, line and field).
+message meant for the user (the loader adds file, line and field). The command line's options use
+the same converters (pinger/cli.py turns InvalidValue into argparse's one-sentence error).
 """
 
 from __future__ import annotations
@@ -79,13 +80,32 @@ def parse_size(text: str) -> int:
     return size
 
 
-def nonnegative_number(text: str) -> float:
+def _number(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise InvalidValue(f"{text!r} is not a number") from None
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidValue(f"{text!r} is not a whole number") from None
+
+
+def nonnegative_number(text: str) -> float:
+    value = _number(text)
     if not value >= 0 or value == float("inf"):
         raise InvalidValue("must be a number of zero or more")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A share of a whole, from 0 to 1 (both included)."""
+    value = _number(text)
+    if not 0.0 <= value <= 1.0:
+        raise InvalidValue(f"{text} is not between 0 and 1")
     return value
 
 
@@ -98,12 +118,16 @@ def watts(text: str) -> float:
 
 
 def nonnegative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise InvalidValue(f"{text!r} is not a whole number") from None
+    value = _whole_number(text)
     if value < 0:
         raise InvalidValue("must be zero or more")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = _whole_number(text)
+    if value < 1:
+        raise InvalidValue("must be 1 or more")
     return value
 
 
@@ -136,7 +160,7 @@ def date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidValue(f"{text!r} is not a date (write YYYY-MM-DD)") from None
+        raise InvalidValue(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def privileged(text: str) -> bool | None:
