@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from pinger.config import PingSettings
-from pinger.errors import PingerError, PingPermissionError
+from pinger.errors import FamilyUnavailable, PingerError, PingPermissionError
 
 _ECHO_REPLY = 0
 _ECHO_REPLY_V6 = 129
@@ -57,10 +57,6 @@ class EchoOutcome(NamedTuple):
     @property
     def up(self) -> bool:
         return self.rtt_ms is not None
-
-
-class FamilyUnavailable(PingerError):
-    """This machine has no IPv6 (or no IPv4) ICMP at all: hosts of that version are not observed."""
 
 
 class IcmpSocket:

@@ -447,10 +447,9 @@ def _json(plan: Plan) -> str:
 def _html(plan: Plan) -> str:
     import html
 
-    try:
-        figure = _figure(plan)
-    except ImportError:
-        figure = "<p class=note>The figure needs matplotlib: pip install &#x27;pinger[report]&#x27;.</p>"
+    from .figure import svg_or_note
+
+    figure = svg_or_note(lambda: _figure(plan))
     parts = [
         f"<!DOCTYPE html>\n<html lang=en>\n<head>\n<meta charset=utf-8>\n<title>{html.escape(_title(plan))}</title>\n"
         "<style>body{font-family:sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem}"
@@ -476,6 +475,9 @@ def _figure(plan: Plan) -> str:
     """MDE against intervention weeks, and against the number of controls, per treated pool (SVG text)."""
     import io
 
+    from .figure import require_matplotlib
+
+    require_matplotlib()
     import matplotlib
     from matplotlib.figure import Figure
 
