@@ -407,99 +407,111 @@ def _check_store_file(reader: Reader, fields: Fields, name: str, path: Path | No
 
 _POOL_FIELDS = {"name", "watts", "standby_watts", "open", "tags", "hosts"}
 
+Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
 
-def _pools(
-    reader: Reader, node: yaml.Node | None, allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None
-) -> list[Pool]:
+
+def _pools(reader: Reader, node: yaml.Node | None, allow: Networks | None) -> list[Pool]:
+    """The pools, each name once; every host once in all pools (a second listing is a problem at its line)."""
     pools: list[Pool] = []
     pool_lines: dict[str, int] = {}
-    host_lines: dict[str, tuple[int, str]] = {}
+    hosts = _HostList(reader, allow)
     items = reader.sequence(node, "pools")
-    allowed_spans = {
-        version: [
-            (int(net.network_address), int(net.broadcast_address)) for net in allow or () if net.version == version
-        ]
-        for version in (4, 6)
-    }
     if node is not None and not items:
         reader.problems.add(node, "pools", "the list is empty; add at least one pool with hosts")
     for index, pool_node in enumerate(items):
         path = f"pools[{index}]"
         fields = reader.mapping(pool_node, path, _POOL_FIELDS)
         name = reader.field(fields, "name", values.pool_name, required=True)
-        if name is not None:
-            if name in pool_lines:
-                reader.problems.add(
-                    fields["name"], join(path, "name"), f"pool {name!r} is already defined at line {pool_lines[name]}"
-                )
-            else:
-                pool_lines[name] = fields["name"].start_mark.line + 1
+        if name in pool_lines:
+            reader.problems.add(
+                fields["name"], join(path, "name"), f"pool {name!r} is already defined at line {pool_lines[name]}"
+            )
+        elif name is not None:
+            pool_lines[name] = fields["name"].start_mark.line + 1
         watts = reader.field(fields, "watts", values.watts, required=True)
-        standby = reader.field(fields, "standby_watts", values.watts, default=0.0)
+        standby = reader.field(fields, "standby_watts", values.watts) or 0.0
         opening = _opening_hours(reader, fields["open"], join(path, "open")) if "open" in fields else None
         tags = _tags(reader, fields.get("tags"), join(path, "tags"))
-        hosts: list[Host] = []
         host_nodes = reader.sequence(fields.get("hosts"), join(path, "hosts"))
         if not host_nodes:
             reader.problems.add(fields.get("hosts", pool_node), join(path, "hosts"), "required: at least one host")
-        for host_index, host_node in enumerate(host_nodes):
-            host_path = f"{path}.hosts[{host_index}]"
-            host_watts = watts
-            spec_node = host_node
-            if isinstance(host_node, yaml.MappingNode):
-                host_fields = reader.mapping(host_node, host_path, {"host", "watts"})
-                if "host" not in host_fields:
-                    reader.problems.add(host_node, join(host_path, "host"), "required")
-                    continue
-                spec_node = host_fields["host"]
-                host_watts = reader.field(host_fields, "watts", values.watts, default=watts)
-                host_path = join(host_path, "host")
-            try:
-                names, is_address = values.expand_host_spec(reader.text(spec_node, host_path))
-            except values.InvalidValue as err:
-                reader.invalid(spec_node, host_path, err)
-                continue
-            line = spec_node.start_mark.line + 1
-            if is_address and allow is not None:
-                spans = allowed_spans[6 if ":" in names[0] else 4]  # one entry is of one IP version
-                numbers = [values.as_int(n) for n in names]
-                first, last = min(numbers), max(numbers)
-                # Every address lies between the lowest and the highest: one network holding both holds all.
-                inside = any(low <= first and last <= high for low, high in spans)
-                outside = (
-                    []
-                    if inside
-                    else [
-                        n
-                        for n, number in zip(names, numbers, strict=True)
-                        if not any(low <= number <= high for low, high in spans)
-                    ]
-                )
-                if outside:
-                    reader.problems.add(spec_node, host_path, f"{outside[0]} is outside the allowed networks (allow:)")
-                    continue
-            for host_name in names:
-                if host_name in host_lines:
-                    other_line, other_pool = host_lines[host_name]
-                    reader.problems.add(
-                        spec_node,
-                        host_path,
-                        f"host {host_name} is already listed at line {other_line} (pool {other_pool})",
-                    )
-                    break
-                host_lines[host_name] = (line, name or "?")
-                hosts.append(Host(host_name, host_watts if host_watts is not None else 0.0, standby or 0.0, is_address))
+        pool_hosts = [
+            host
+            for host_index, host_node in enumerate(host_nodes)
+            for host in hosts.entry(host_node, f"{path}.hosts[{host_index}]", name or "?", watts, standby)
+        ]
         pools.append(
             Pool(
                 name=name or f"#{index}",
                 watts=watts or 0.0,
-                standby_watts=standby or 0.0,
-                hosts=tuple(hosts),
+                standby_watts=standby,
+                hosts=tuple(pool_hosts),
                 tags=tags,
                 open=opening,
             )
         )
     return pools
+
+
+class _HostList:
+    """The hosts of all pools, read entry by entry: each entry expanded (ranges, networks), checked against
+    ``allow:``, and every host remembered with its line, so that one listed again is a problem there."""
+
+    def __init__(self, reader: Reader, allow: Networks | None):
+        self.reader = reader
+        self.allow = allow
+        self.lines: dict[str, tuple[int, str]] = {}  # host -> (line, pool) where it was first listed
+        self.allowed_spans = {
+            version: [(int(n.network_address), int(n.broadcast_address)) for n in allow or () if n.version == version]
+            for version in (4, 6)
+        }
+
+    def entry(self, node: yaml.Node, path: str, pool: str, watts: float | None, standby: float) -> list[Host]:
+        """The hosts of one entry of a pool's list: a host spec, or ``{host: spec, watts: W}``."""
+        reader = self.reader
+        spec_node = node
+        if isinstance(node, yaml.MappingNode):
+            fields = reader.mapping(node, path, {"host", "watts"})
+            if "host" not in fields:
+                reader.problems.add(node, join(path, "host"), "required")
+                return []
+            spec_node = fields["host"]
+            watts = reader.field(fields, "watts", values.watts, default=watts)
+            path = join(path, "host")
+        try:
+            names, is_address = values.expand_host_spec(reader.text(spec_node, path))
+        except values.InvalidValue as err:
+            reader.invalid(spec_node, path, err)
+            return []
+        outside = self._outside_allowed(names) if is_address and self.allow is not None else None
+        if outside is not None:
+            reader.problems.add(spec_node, path, f"{outside} is outside the allowed networks (allow:)")
+            return []
+        line = spec_node.start_mark.line + 1
+        hosts = []
+        for name in names:
+            if name in self.lines:
+                other_line, other_pool = self.lines[name]
+                reader.problems.add(
+                    spec_node, path, f"host {name} is already listed at line {other_line} (pool {other_pool})"
+                )
+                break
+            self.lines[name] = (line, pool)
+            hosts.append(Host(name, watts if watts is not None else 0.0, standby, is_address))
+        return hosts
+
+    def _outside_allowed(self, names: list[str]) -> str | None:
+        """The first address of an entry's that no ``allow:`` network holds; None when they all lie inside."""
+        spans = self.allowed_spans[6 if ":" in names[0] else 4]  # one entry is of one IP version
+        numbers = [values.as_int(name) for name in names]
+        first, last = min(numbers), max(numbers)
+        # Every address lies between the lowest and the highest: one network holding both holds all.
+        if any(low <= first and last <= high for low, high in spans):
+            return None
+        for name, number in zip(names, numbers, strict=True):
+            if not any(low <= number <= high for low, high in spans):
+                return name
+        return None
 
 
 def _tags(reader: Reader, node: yaml.Node | None, path: str) -> dict[str, str]:

@@ -254,30 +254,14 @@ def host_spec_size(text: str) -> int:
     return _host_spec(text)[0]
 
 
-def _host_spec(text: str) -> tuple[int, Callable[[], list[str]], bool]:
+_HostSpec = tuple[int, Callable[[], list[str]], bool]  # how many hosts, a function making their names, addresses?
+
+
+def _host_spec(text: str) -> _HostSpec:
     """An entry's number of hosts, a function making their names, and whether they are addresses."""
     text = text.strip()
     if "/" in text:
-        try:
-            network = ipaddress.ip_network(text, strict=False)
-        except ValueError:
-            raise InvalidValue(f"{text!r} is not a CIDR network (write e.g. 10.1.2.0/28 or fd00:1::/120)") from None
-        if ipaddress.ip_address(text.split("/")[0]) != network.network_address:
-            raise InvalidValue(f"{text!r} has host bits set; did you mean {network}?")
-        if network.version == 6:
-            ipv6(str(network.network_address))  # refuses link-local and IPv4-mapped networks
-        if network.num_addresses > MAX_ADDRESSES_PER_ENTRY + 2:
-            raise InvalidValue(f"{text!r} holds more than {MAX_ADDRESSES_PER_ENTRY} addresses; split it")
-        # IPv4 leaves out the network and broadcast addresses up to /30, IPv6 the subnet-router
-        # anycast address up to /126 (what ipaddress's hosts() does).
-        every = network.prefixlen >= network.max_prefixlen - 1
-        count = network.num_addresses if every else network.num_addresses - (2 if network.version == 4 else 1)
-
-        def cidr_names() -> list[str]:
-            addresses = list(network.hosts()) if network.version == 6 or network.prefixlen < 31 else list(network)
-            return [str(a) for a in addresses]
-
-        return count, cidr_names, True
+        return _cidr(text)
     if "-" in text and ":" in text:
         first_text, last_text = (part.strip() for part in text.split("-", 1))
         first, last = ipv6(first_text), ipv6(last_text)
@@ -300,6 +284,29 @@ def _host_spec(text: str) -> tuple[int, Callable[[], list[str]], bool]:
         raise InvalidValue(f"{text!r} is neither an IP address, a range a-b, a CIDR network nor a DNS name")
     name = text.rstrip(".").lower()
     return 1, lambda: [name], False
+
+
+def _cidr(text: str) -> _HostSpec:
+    """A CIDR network entry: IPv4 leaves out the network and broadcast addresses up to /30, IPv6 the
+    subnet-router anycast address up to /126 (what ipaddress's hosts() does)."""
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise InvalidValue(f"{text!r} is not a CIDR network (write e.g. 10.1.2.0/28 or fd00:1::/120)") from None
+    if ipaddress.ip_address(text.split("/")[0]) != network.network_address:
+        raise InvalidValue(f"{text!r} has host bits set; did you mean {network}?")
+    if network.version == 6:
+        ipv6(str(network.network_address))  # refuses link-local and IPv4-mapped networks
+    if network.num_addresses > MAX_ADDRESSES_PER_ENTRY + 2:
+        raise InvalidValue(f"{text!r} holds more than {MAX_ADDRESSES_PER_ENTRY} addresses; split it")
+    every = network.prefixlen >= network.max_prefixlen - 1
+    count = network.num_addresses if every else network.num_addresses - (2 if network.version == 4 else 1)
+
+    def cidr_names() -> list[str]:
+        addresses = list(network.hosts()) if network.version == 6 or network.prefixlen < 31 else list(network)
+        return [str(a) for a in addresses]
+
+    return count, cidr_names, True
 
 
 def _range_count(text: str, first: int, last: int) -> int:
