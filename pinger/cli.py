@@ -176,7 +176,7 @@ def _report(args: argparse.Namespace, config: Config) -> int:
     request = ReportRequest(
         args.first, args.last, tuple(pools or [pool.name for pool in config.pools]), args.min_coverage, args.days_mode
     )
-    run_report(config, request, args.report_format, args.output)
+    run_report(config, request, args.output_format, args.output)
     return 0
 
 
@@ -200,7 +200,7 @@ def _plan(args: argparse.Namespace, config: Config) -> int:
         reference_weeks=args.weeks,
         simulations=args.simulations,
     )
-    run_plan(config, request, args.plan_format, args.output)
+    run_plan(config, request, args.output_format, args.output)
     return 0
 
 

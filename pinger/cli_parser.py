@@ -102,7 +102,40 @@ DAYS = _option(
 OUTPUT = _option(
     "-o", "--output", metavar="FILE", help="write here, replaced atomically (default: standard output, also -)"
 )
+FORMAT = _option("--format", dest="output_format", default="md")  # choices and help: each command's own
 POSITIVE = _argument(values.positive_int)
+
+
+SUMMARIES = {  # what each command does, as --help says it (pip's commands_dict is the model)
+    "check-config": "validate the config; list every problem as FILE:LINE: field: message",
+    "sweep": "ping every configured host once and print one line per host; store nothing",
+    "collect": (
+        "the collector daemon: one sweep per interval, aligned to the clock; exit 1 when sweeps could not be "
+        "stored or the store's file was deleted or replaced"
+    ),
+    "health": (
+        "exit 0 when the collector's newest stored sweep (with InfluxDB: the newest spooled "
+        "one) is younger than three intervals and not ahead of the clock (with InfluxDB: and no batch "
+        "was refused meanwhile), else 1; one sentence either way"
+    ),
+    "aggregate": "compute the daily host and pool rows from the samples",
+    "import": "load raw ping samples given as InfluxDB line protocol into the configured store",
+    "import-legacy": (
+        "import the first system's backup (manage.py dumpdata pingerservice): write a config for its "
+        "pools, its history as samples into that config's store, then aggregate the imported days"
+    ),
+    "export": "print the daily pool rows as CSV",
+    "report": (
+        "compare the study's phases and pools: means, effects with confidence intervals and "
+        "p-values, energy, cost and CO2 saved (the HTML figure needs "
+        "pip install 'pinger[report]')"
+    ),
+    "plan": (
+        "size a study before it starts: from the days already collected (a pilot or the baseline), the smallest "
+        "effect on runtime per PC and day it could detect with 80 percent power at alpha 0.05, for 2 to 16 "
+        "intervention weeks and per number of control pools (the HTML figure needs pip install 'pinger[report]')"
+    ),
+}
 
 
 class _Commands:
@@ -126,9 +159,10 @@ class _Commands:
             parent.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
             parent.set_defaults(allow_unset_env=False)
 
-    def add(self, name: str, help_text: str, loads_config: bool = True) -> argparse.ArgumentParser:
+    def add(self, name: str, loads_config: bool = True) -> argparse.ArgumentParser:
         parents = [self.config if loads_config else self.debug]
-        command = self.subparsers.add_parser(name, help=help_text, description=help_text, parents=parents)
+        summary = SUMMARIES[name]
+        command = self.subparsers.add_parser(name, help=summary, description=summary, parents=parents)
         command.set_defaults(loads_config=loads_config)
         return command
 
@@ -154,25 +188,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _collector_parsers(commands: _Commands) -> None:
-    check = commands.add("check-config", "validate the config; list every problem as FILE:LINE: field: message")
+    check = commands.add("check-config")
     check.add_argument(
         "--allow-unset-env",
         action="store_true",
         help="let ${VAR}s that are not set pass: the values holding one are left unchecked, "
         "everything else is checked (for checking a config away from its secrets)",
     )
-    sweep = commands.add("sweep", "ping every configured host once and print one line per host; store nothing")
+    sweep = commands.add("sweep")
     sweep.add_argument(
         "--json",
         action="store_true",
         help="one JSON object per line: pool, host, up (0/1; null when not observed), rtt_ms (null when off), "
         "error (why a host was not observed)",
     )
-    collect = commands.add(
-        "collect",
-        "the collector daemon: one sweep per interval, aligned to the clock; exit 1 when sweeps could not be "
-        "stored or the store's file was deleted or replaced",
-    )
+    collect = commands.add("collect")
     how_long = collect.add_mutually_exclusive_group()
     how_long.add_argument(
         "--once", action="store_true", help="sweep once, right now (stamped with the current second), then exit"
@@ -180,17 +210,12 @@ def _collector_parsers(commands: _Commands) -> None:
     how_long.add_argument(
         "--sweeps", type=POSITIVE, metavar="N", help="do N sweeps on the interval's boundaries, then exit"
     )
-    health = commands.add(
-        "health",
-        "exit 0 when the collector's newest stored sweep (with InfluxDB: the newest spooled "
-        "one) is younger than three intervals and not ahead of the clock (with InfluxDB: and no batch "
-        "was refused meanwhile), else 1; one sentence either way",
-    )
+    health = commands.add("health")
     health.set_defaults(allow_unset_env=True)  # it reads local files only: no secret needs to be at hand
 
 
 def _aggregate_parser(commands: _Commands) -> None:
-    aggregate = commands.add("aggregate", "compute the daily host and pool rows from the samples")
+    aggregate = commands.add("aggregate")
     which = aggregate.add_mutually_exclusive_group(required=True)
     which.add_argument("--date", type=_argument(_day), metavar="D", help="one local day, YYYY-MM-DD")
     FIRST_DAY.add(which, required=False, help="first day of a range (with --to)")
@@ -204,7 +229,7 @@ def _aggregate_parser(commands: _Commands) -> None:
 
 
 def _import_parsers(commands: _Commands) -> None:
-    importer = commands.add("import", "load raw ping samples given as InfluxDB line protocol into the configured store")
+    importer = commands.add("import")
     importer.add_argument("file", metavar="FILE.lp", help="line protocol; lines of other measurements are skipped")
     importer.add_argument(
         "--precision",
@@ -218,12 +243,7 @@ def _import_parsers(commands: _Commands) -> None:
         help="take timestamps before 2000-01-01 or more than a day ahead of the clock, which "
         "are refused otherwise (most often a --precision mistake)",
     )
-    legacy = commands.add(
-        "import-legacy",
-        "import the first system's backup (manage.py dumpdata pingerservice): write a config for its "
-        "pools, its history as samples into that config's store, then aggregate the imported days",
-        loads_config=False,
-    )
+    legacy = commands.add("import-legacy", loads_config=False)
     legacy.add_argument("dump", metavar="DUMP.json", help="the first system's dumpdata fixture (pingerdump.json)")
     legacy.add_argument(
         "--timezone",
@@ -256,7 +276,7 @@ def _import_parsers(commands: _Commands) -> None:
 
 
 def _export_parser(commands: _Commands) -> None:
-    export = commands.add("export", "print the daily pool rows as CSV")
+    export = commands.add("export")
     FIRST_DAY.add(export)
     LAST_DAY.add(export)
     POOLS.add(export)
@@ -289,19 +309,12 @@ def _export_parser(commands: _Commands) -> None:
 
 
 def _report_parser(commands: _Commands) -> None:
-    report = commands.add(
-        "report",
-        "compare the study's phases and pools: means, effects with confidence intervals and "
-        "p-values, energy, cost and CO2 saved (the HTML figure needs "
-        "pip install 'pinger[report]')",
-    )
+    report = commands.add("report")
     for option in (FIRST_DAY, LAST_DAY, POOLS, MIN_COVERAGE, DAYS):
         option.add(report)
-    report.add_argument(
-        "--format",
-        dest="report_format",
+    FORMAT.add(
+        report,
         choices=("md", "html", "csv", "json"),
-        default="md",
         help="Markdown, self-contained HTML with the figure, CSV or JSON (default: md)",
     )
     OUTPUT.add(
@@ -312,12 +325,7 @@ def _report_parser(commands: _Commands) -> None:
 
 
 def _plan_parser(commands: _Commands) -> None:
-    plan = commands.add(
-        "plan",
-        "size a study before it starts: from the days already collected (a pilot or the baseline), the smallest "
-        "effect on runtime per PC and day it could detect with 80 percent power at alpha 0.05, for 2 to 16 "
-        "intervention weeks and per number of control pools (the HTML figure needs pip install 'pinger[report]')",
-    )
+    plan = commands.add("plan")
     FIRST_DAY.add(plan, help="first day of the pilot")
     LAST_DAY.add(plan)
     POOLS.add(plan)
@@ -345,11 +353,9 @@ def _plan_parser(commands: _Commands) -> None:
     )
     MIN_COVERAGE.add(plan, help="leave out pool-days observed less than this fraction of the day (default: 0.9)")
     DAYS.add(plan)
-    plan.add_argument(
-        "--format",
-        dest="plan_format",
+    FORMAT.add(
+        plan,
         choices=("md", "html", "json"),
-        default="md",
         help="Markdown, self-contained HTML with the figure, or JSON (default: md)",
     )
     OUTPUT.add(plan)

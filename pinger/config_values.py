@@ -13,9 +13,12 @@ import re
 import socket
 from collections.abc import Callable
 from itertools import pairwise
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .config import WEEKDAYS
+
+T = TypeVar("T")
 
 MAX_ADDRESSES_PER_ENTRY = 65536
 MAX_DURATION = 86400.0  # seconds: interval, ping.timeout and aggregate.hold are at most one day
@@ -80,22 +83,16 @@ def parse_size(text: str) -> int:
     return size
 
 
-def _number(text: str) -> float:
+def _parsed(text: str, parse: Callable[[str], T], what: str) -> T:
+    """``parse(text)``; its ValueError as InvalidValue saying the text is not ``what``."""
     try:
-        return float(text)
+        return parse(text)
     except ValueError:
-        raise InvalidValue(f"{text!r} is not a number") from None
-
-
-def _whole_number(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise InvalidValue(f"{text!r} is not a whole number") from None
+        raise InvalidValue(f"{text!r} is not {what}") from None
 
 
 def nonnegative_number(text: str) -> float:
-    value = _number(text)
+    value = _parsed(text, float, "a number")
     if not value >= 0 or value == float("inf"):
         raise InvalidValue("must be a number of zero or more")
     return value
@@ -103,7 +100,7 @@ def nonnegative_number(text: str) -> float:
 
 def fraction(text: str) -> float:
     """A share of a whole, from 0 to 1 (both included)."""
-    value = _number(text)
+    value = _parsed(text, float, "a number")
     if not 0.0 <= value <= 1.0:
         raise InvalidValue(f"{text} is not between 0 and 1")
     return value
@@ -118,14 +115,14 @@ def watts(text: str) -> float:
 
 
 def nonnegative_int(text: str) -> int:
-    value = _whole_number(text)
+    value = _parsed(text, int, "a whole number")
     if value < 0:
         raise InvalidValue("must be zero or more")
     return value
 
 
 def positive_int(text: str) -> int:
-    value = _whole_number(text)
+    value = _parsed(text, int, "a whole number")
     if value < 1:
         raise InvalidValue("must be 1 or more")
     return value
@@ -157,10 +154,7 @@ def time_of_day(text: str) -> dt.time:
 
 
 def date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidValue(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    return _parsed(text.strip(), dt.date.fromisoformat, "a date (YYYY-MM-DD)")
 
 
 def privileged(text: str) -> bool | None:

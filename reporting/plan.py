@@ -32,7 +32,6 @@ from pinger.errors import ReportInputError
 from pinger.models import PoolDay
 from pinger.output import write_text
 from pinger.progress import Progress
-from pinger.store import open_history_store
 
 from . import statistics as stats
 from .comparison import gap_of, quick_test
@@ -91,13 +90,11 @@ class Plan(NamedTuple):
 
 
 def run_plan(config: Config, request: PlanRequest, plan_format: str, output: str | None) -> None:
-    store = open_history_store(config, "read")
-    try:
-        rows = store.pool_days(request.first, request.last, list(request.pools))
-    finally:
-        store.close()
+    from .report import stored_rows
+
+    rows = stored_rows(config, request.first, request.last, request.pools)
     pools = {pool.name: pool for pool in config.pools}
-    found = plan_rows(rows, pools, config.study, config.timezone, request, str(config.source))
+    found = plan_rows(rows, pools, config.study, config.timezone, request, source=str(config.source))
     write_text(output, render_plan(plan_format, found))
 
 
@@ -107,6 +104,7 @@ def plan_rows(
     study: Study,
     tz: ZoneInfo,
     request: PlanRequest,
+    *,
     source: str = "the config",
 ) -> Plan:
     """The plan from pilot rows; ReportInputError (exit 2) when they cannot give one, the sentence says why."""
