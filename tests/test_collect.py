@@ -18,24 +18,9 @@ from pinger.collector.daemon import Collector, next_boundary, open_collector
 from pinger.collector.targets import Resolver
 from pinger.config_load import load_config
 from pinger.errors import StoreError
+from tests.support import loopback_config
 
 pytestmark = pytest.mark.slow  # collectors sweeping on their interval, in real time
-
-
-def loopback_config(write_config, store, hosts="127.0.0.1-127.0.0.3", interval="1s", name="pinger.yaml"):
-    return write_config(
-        f"""
-        timezone: UTC
-        interval: {interval}
-        collector: {{name: loop}}
-        ping: {{timeout: 500ms, retries: 0}}
-        allow: [127.0.0.0/8]
-        storage: {{path: {store}}}
-        pools:
-          - {{name: LOOP, watts: 50, hosts: [{hosts}]}}
-    """,
-        name,
-    )
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])

@@ -11,12 +11,13 @@ from pinger.collector.sweep import run_sweep
 from pinger.collector.targets import Resolver
 from pinger.config_load import load_config
 from pinger.models import HostResult
+from pinger.store.interface import SpoolFill
 from tests.support.injected import FakeClock, FakePing, MemoryStore
 
 START = 1_000_000_000.3  # the fake wall clock at the start: 9.7 s before a 10-second boundary
 
 
-def injected_collector(write_config, tmp_path, ping):
+def injected_collector(write_config, tmp_path, ping, store=None):
     # allow: loopback only. Had the real ping been used, 127.0.0.2 would answer: the fake says it is off.
     path = write_config(f"""
         timezone: UTC
@@ -31,7 +32,7 @@ def injected_collector(write_config, tmp_path, ping):
     config = load_config(path)
     lock = CollectorLock(tmp_path / "never-written.sqlite", "unit", ["A", "B"])
     lock.acquire()
-    store = MemoryStore()
+    store = store or MemoryStore()
     return Collector(config, store, lock, clock=FakeClock(START), ping=ping), store, lock
 
 
@@ -67,6 +68,22 @@ def test_a_stop_asked_for_before_the_run_takes_no_sweep_and_still_closes_the_sto
     assert ping.asked == [] and store.sweeps == []
     assert store.closed and not lock.path.exists()
     assert "collector unit: stopping (asked to)" in caplog.text
+
+
+def test_an_outbox_that_fills_is_warned_about_once_per_level_and_counted_in_the_status(write_config, tmp_path, caplog):
+    store = MemoryStore(fill=SpoolFill(tmp_path / "spool.sqlite", 85, 1234))
+    store.waiting, store.delivery_errors = 7, 2  # InfluxDB away: sweeps wait in the outbox, deliveries failed
+    collector, store, _ = injected_collector(write_config, tmp_path, FakePing({"127.0.0.1": 0.2}), store)
+    with caplog.at_level(logging.INFO, logger="pinger.collector"):
+        assert collector.run(sweeps=2) == (2, 0)
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warned == [
+        f"the spool {tmp_path / 'spool.sqlite'} is 85% full (1234 sweeps); at 100% new sweeps cannot be kept: "
+        "restore the connection to InfluxDB or raise storage.influxdb.spool_max"
+    ]  # at 80 %, once: the second sweep is at the same level
+    assert [(s.spool_backlog, s.write_errors) for s in store.statuses] == [(7, 2), (7, 2)]
+    sweeps = [r.getMessage() for r in caplog.records if "hosts on" in r.getMessage()]
+    assert all(line.endswith(", 7 sweeps waiting to be written") for line in sweeps)
 
 
 def test_run_sweep_pings_the_addresses_and_keeps_the_config_order(write_config, tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.support import loopback_config
 from tests.support.stop_points import assert_stops_at_once, stop_at_every_point
 
 
@@ -32,14 +33,5 @@ def drive(config_path: str) -> None:
 
 
 def test_sigterm_anywhere_in_the_collector_loop_stops_it_at_once(write_config, tmp_path):
-    config = write_config(f"""
-        timezone: UTC
-        interval: 1s
-        collector: {{name: loop}}
-        ping: {{timeout: 500ms, retries: 0}}
-        allow: [127.0.0.0/8]
-        storage: {{path: {tmp_path / "s.sqlite"}}}
-        pools:
-          - {{name: LOOP, watts: 50, hosts: [127.0.0.1]}}
-    """)
+    config = loopback_config(write_config, tmp_path / "s.sqlite", hosts="127.0.0.1")
     assert_stops_at_once(f"from tests.test_collector_stop import drive; drive({str(config)!r})")

@@ -99,19 +99,10 @@ def test_collect_aggregate_export_matches_what_the_lab_did(lab, write_config, tm
     )
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert list(rows[0].keys()) == [
-        "date",
-        "pool",
-        "phase",
-        "pcs_total",
-        "pcs_used",
-        "runtime_h",
-        "avg_runtime_h",
-        "energy_kwh",
-        "coverage",
-        "runtime_closed_h",
-        "on_at_close",
-    ]
+    columns = (
+        "date pool phase pcs_total pcs_used runtime_h avg_runtime_h energy_kwh coverage runtime_closed_h on_at_close"
+    )
+    assert list(rows[0].keys()) == columns.split()
     assert {row["pool"] for row in rows} == {"LAB"} and all(row["pcs_total"] == "3" for row in rows)
     total_runtime_h = sum(float(row["runtime_h"]) for row in rows)
     assert total_runtime_h == pytest.approx(21 / 3600, abs=1e-6)

@@ -20,6 +20,7 @@ from pinger.collector.daemon import open_collector
 from pinger.collector.schedule import Schedule
 from pinger.config_load import load_config
 from pinger.stop_signal import StopSignal
+from tests.support import loopback_config
 from tests.support.injected import FakeClock
 
 
@@ -113,22 +114,9 @@ def test_a_stop_ends_the_wait():
     assert Schedule(10, clock).next(stop) is None
 
 
-def loopback_config(write_config, store, interval="1s"):
-    return write_config(f"""
-        timezone: UTC
-        interval: {interval}
-        collector: {{name: loop}}
-        ping: {{timeout: 500ms, retries: 0}}
-        allow: [127.0.0.0/8]
-        storage: {{path: {store}}}
-        pools:
-          - {{name: LOOP, watts: 50, hosts: [127.0.0.1]}}
-    """)
-
-
 def test_a_collector_whose_clock_steps_back_stores_no_sweep_in_the_future(write_config, tmp_path, caplog):
     store = tmp_path / "s.sqlite"
-    path = loopback_config(write_config, store, interval="10s")
+    path = loopback_config(write_config, store, hosts="127.0.0.1", interval="10s")
     start = int(time.time()) // 10 * 10 + 0.3
     clock = FakeClock(start)
     clock.during_waits = [nothing, lambda c: c.step(-7200), nothing]
@@ -172,7 +160,7 @@ def test_a_collector_stopped_with_sigstop_stamps_the_sweep_after_sigcont_with_th
     write_config, tmp_path, daemon
 ):
     store = tmp_path / "s.sqlite"
-    collector = daemon("collect", "-c", str(loopback_config(write_config, store)))
+    collector = daemon("collect", "-c", str(loopback_config(write_config, store, hosts="127.0.0.1")))
     collector.wait_for_sweeps(2)
     main_thread_waits(collector.process.pid)
     stopped_at = time.time()

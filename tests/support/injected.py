@@ -35,16 +35,20 @@ class FakePing:
 
 class MemoryStore:
     """A SweepStore in memory: ``sweeps`` and ``statuses`` in the order written; ``fail_next`` writes raise
-    StoreError first (then it writes again); ``closed`` says whether the collector closed it."""
+    StoreError first (then it writes again); ``closed`` says whether the collector closed it. Its outbox is
+    what the test says: ``waiting`` sweeps not yet delivered, ``fill`` (None: no outbox), ``delivery_errors``."""
 
-    def __init__(self, fail_next: int = 0):
+    def __init__(self, fail_next: int = 0, fill: SpoolFill | None = None):
         self.sweeps: list[SweepResult] = []
         self.statuses: list[CollectorStatus] = []
         self.fail_next = fail_next
         self.closed = False
+        self.fill = fill
+        self.waiting = 0
+        self.delivery_errors = 0
 
     def check(self) -> None:
-        pass
+        """Settings are what they are in memory: nothing to check."""
 
     def write_sweep(self, sweep: SweepResult, status: CollectorStatus) -> None:
         if self.fail_next > 0:
@@ -54,13 +58,13 @@ class MemoryStore:
         self.statuses.append(status)
 
     def backlog(self) -> int:
-        return 0
+        return self.waiting
 
     def spool_fill(self) -> SpoolFill | None:
-        return None
+        return self.fill
 
     def write_errors(self) -> int:
-        return 0
+        return self.delivery_errors
 
     def close(self, flush_seconds: float = 5.0) -> None:
         self.closed = True
