@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import signal
-import threading
 from pathlib import Path
 from typing import NamedTuple
 
@@ -19,12 +18,14 @@ from pinger.config import Config
 from pinger.config_load import reload_config
 from pinger.errors import StoreError
 from pinger.models import CollectorStatus, SweepResult
+from pinger.stop_signal import StopSignal
 from pinger.store import SweepStore, open_sweep_store
 
+from .engine import ping_addresses
 from .lock import CollectorLock
 from .schedule import Clock, Schedule, Slot, SystemClock, next_boundary
 from .store_file import StoreFileWatch
-from .sweep import run_sweep
+from .sweep import Ping, run_sweep
 from .targets import Resolver
 from .writer import SweepWriter
 
@@ -44,7 +45,27 @@ def local_store_file(config: Config) -> Path:
     return config.storage.path
 
 
-__all__ = ["Collector", "CollectorRun", "local_store_file", "next_boundary"]
+__all__ = ["Collector", "CollectorRun", "local_store_file", "next_boundary", "open_collector"]
+
+
+def open_collector(config: Config, clock: Clock | None = None) -> Collector:
+    """A Collector for ``config``: its lock taken first (a second collector changes nothing), then its store
+    opened and checked (a wrong token, org or bucket ends the start here, in one sentence). Whatever was taken
+    is given back when a later step fails."""
+    lock = CollectorLock(local_store_file(config), config.collector_name, [p.name for p in config.pools])
+    lock.acquire()
+    try:
+        store = open_sweep_store(config)
+    except BaseException:
+        lock.release()
+        raise
+    try:
+        store.check()
+    except BaseException:
+        store.close(flush_seconds=0)
+        lock.release()
+        raise
+    return Collector(config, store, lock, clock=clock)
 
 
 class CollectorRun(NamedTuple):
@@ -55,45 +76,53 @@ class CollectorRun(NamedTuple):
 
 
 class Collector:
-    """Runs sweeps on schedule until stopped; reloads the config on SIGHUP. ``clock``: the wall and monotonic
-    clocks the schedule reads (tests pass one they can step)."""
+    """Runs sweeps on schedule until stopped; reloads the config (``config.source``) on SIGHUP or when its file
+    changes. It is handed what it works with, and owns them from then on: ``store``, open and checked, is
+    closed and ``lock``, acquired, released when ``run`` ends (``open_collector`` takes both for a config).
+    Injected for tests: ``clock`` (the wall and monotonic clocks the schedule reads), ``ping`` (how a sweep
+    pings, collector.engine.ping_addresses), ``resolver`` (DNS) and ``store_file`` (the watch on the store's
+    local file; default: the config's)."""
 
-    def __init__(self, config_path: Path, config: Config, clock: Clock | None = None):
-        self.config_path = config_path
+    def __init__(
+        self,
+        config: Config,
+        store: SweepStore,
+        lock: CollectorLock,
+        *,
+        clock: Clock | None = None,
+        ping: Ping = ping_addresses,
+        resolver: Resolver | None = None,
+        store_file: StoreFileWatch | None = None,
+    ):
         self.config = config
+        self.store = store
+        self.lock = lock
         self.clock: Clock = clock or SystemClock()
-        self.lock = CollectorLock(local_store_file(config), config.collector_name, [p.name for p in config.pools])
-        self.lock.acquire()  # before the store is touched: a second collector changes nothing
-        try:
-            self.store: SweepStore = open_sweep_store(config)
-        except BaseException:
-            self.lock.release()
-            raise
-        self.store_file = StoreFileWatch(local_store_file(config))  # deleted or replaced under us: stop (exit 1)
-        self.resolver = Resolver()
-        self.stop_requested = threading.Event()
-        self.reload_requested = threading.Event()
+        self.ping = ping
+        self.resolver = resolver or Resolver()
+        # deleted or replaced under us: stop (exit 1)
+        self.store_file = store_file or StoreFileWatch(local_store_file(config))
+        self.stop = StopSignal()
+        self._reload_asked = False  # set by SIGHUP's handler: a plain store, safe wherever the signal lands
         self.writer: SweepWriter | None = None
-        self.stop_signal: str | None = None
         self.lost = 0  # sweeps that could not be stored, known at the end of a run
         self._spool_warned_at = 0  # the last fill level (percent) warned about
         self._config_stamp: int | None = None
         self._config_file_changed()  # remember the file as loaded
-        try:
-            self.store.check()  # wrong token, org or bucket end the collector here, with one clear sentence
-        except Exception:
-            self.store.close(flush_seconds=0)
-            self.lock.release()
-            raise
+
+    @property
+    def stop_signal(self) -> str | None:
+        """What asked the collector to stop (SIGTERM, SIGINT, "asked to"), or None."""
+        return self.stop.received
 
     def install_signal_handlers(self) -> None:
-        signal.signal(signal.SIGTERM, self._stop_on_signal)
-        signal.signal(signal.SIGINT, self._stop_on_signal)
-        signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
+        """SIGTERM and SIGINT stop the collector (pinger.stop_signal: no lock is taken in a handler, and the
+        wait for the next sweep ends at once); SIGHUP asks for a reload before the next sweep."""
+        self.stop.install()
+        signal.signal(signal.SIGHUP, self._reload_on_signal)
 
-    def _stop_on_signal(self, number: int, _frame: object) -> None:
-        self.stop_signal = signal.Signals(number).name
-        self.stop_requested.set()
+    def _reload_on_signal(self, _number: int, _frame: object) -> None:
+        self._reload_asked = True
 
     def run(self, sweeps: int | None = None, immediately: bool = False) -> CollectorRun:
         """Sweep ``sweeps`` times (None: until stopped); say how many sweeps were done and how many are lost."""
@@ -122,15 +151,15 @@ class Collector:
         done = 0
         schedule = Schedule(self.config.interval, self.clock)
         previous_duration = 0.0
-        while sweeps is None or done < sweeps:
-            slot = schedule.next(self.stop_requested, immediately=immediately and done == 0)
+        while (sweeps is None or done < sweeps) and self.stop.received is None:
+            slot = schedule.next(self.stop, immediately=immediately and done == 0)
             if slot is None:
                 break
-            if self.reload_requested.is_set() or self._config_file_changed():
+            if self._reload_asked or self._config_file_changed():
                 self._reload()
                 schedule.interval = self.config.interval
             self._log_schedule(slot, previous_duration)
-            sweep = run_sweep(self.config, self.resolver, scheduled=slot.stamp)
+            sweep = run_sweep(self.config, self.resolver, scheduled=slot.stamp, ping=self.ping)
             previous_duration = sweep.duration_s
             self._store(writer, sweep)
             done += 1
@@ -249,7 +278,7 @@ class Collector:
 
     def _config_file_changed(self) -> bool:
         try:
-            stamp = self.config_path.stat().st_mtime_ns
+            stamp = self.config.source.stat().st_mtime_ns
         except OSError:
             return False  # a file being replaced: look again at the next sweep
         changed = self._config_stamp is not None and stamp != self._config_stamp
@@ -257,9 +286,9 @@ class Collector:
         return changed
 
     def _reload(self) -> None:
-        self.reload_requested.clear()
+        self._reload_asked = False
         previous = self.config
-        self.config = reload_config(self.config_path, self.config)
+        self.config = reload_config(self.config.source, self.config)
         if self.config is not previous:
             self.lock.update_pools([pool.name for pool in self.config.pools])
             log.info("config reloaded: %d hosts in %d pools", self.config.host_count, len(self.config.pools))

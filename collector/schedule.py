@@ -20,9 +20,10 @@ is later than the one before unless the wall clock was stepped back. The clock i
 from __future__ import annotations
 
 import math
-import threading
 import time
 from typing import NamedTuple, Protocol
+
+from pinger.stop_signal import StopSignal
 
 START_TOLERANCE_S = 1.0  # a sweep starting later than this after its boundary carries the time it started
 STEP_TOLERANCE_S = 1.0  # the wall clock moving this much more or less than the monotonic clock is a step
@@ -36,8 +37,8 @@ class Clock(Protocol):
     def monotonic(self) -> float:
         """A clock that never steps, in seconds."""
 
-    def wait(self, stop: threading.Event, seconds: float) -> bool:
-        """Wait ``seconds`` on the monotonic clock or until ``stop`` is set; True when it is set."""
+    def wait(self, stop: StopSignal, seconds: float) -> bool:
+        """Wait ``seconds`` on the monotonic clock or until a stop is asked for; True when one is."""
 
 
 class SystemClock:
@@ -49,8 +50,8 @@ class SystemClock:
     def monotonic(self) -> float:
         return time.monotonic()
 
-    def wait(self, stop: threading.Event, seconds: float) -> bool:
-        return stop.wait(seconds)
+    def wait(self, stop: StopSignal, seconds: float) -> bool:
+        return stop.sleep(seconds)
 
 
 class Slot(NamedTuple):
@@ -85,8 +86,8 @@ class Schedule:
         self._previous_start: float | None = None  # the previous sweep's start on the monotonic clock
         self._offset: float | None = None  # wall minus monotonic when the previous sweep started
 
-    def next(self, stop: threading.Event, immediately: bool = False) -> Slot | None:
-        """Wait for the next sweep; None when ``stop`` is set first. ``immediately``: now, at the current second."""
+    def next(self, stop: StopSignal, immediately: bool = False) -> Slot | None:
+        """Wait for the next sweep; None when a stop is asked for first. ``immediately``: now, at the current second."""
         clock = self.clock
         if immediately:
             now = clock.time()

@@ -14,6 +14,11 @@ from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
+# The defaults of what a config may leave out are written here, on the types, and nowhere else: the loader
+# passes on what the file gives and lets the type fill in the rest. Config's own fields have no defaults
+# (each follows a rule), except the interval:
+DEFAULT_INTERVAL_S = 300.0  # Config.interval: one sweep every 5 minutes
+
 
 class Host(NamedTuple):
     """One PC: an IPv4 or IPv6 address or a DNS name, and its draw while on and off."""
@@ -110,9 +115,9 @@ class InfluxSettings(NamedTuple):
     url: str
     org: str
     bucket: str
-    daily_bucket: str
     token: str
-    spool: Path
+    daily_bucket: str = "pinger_daily"
+    spool: Path = Path("data/spool.sqlite")
     spool_max_bytes: int = 10**9
 
     def __repr__(self) -> str:  # the token never reaches a log line through repr
@@ -130,8 +135,8 @@ class StorageSettings(NamedTuple):
 
 
 class AggregateSettings(NamedTuple):
-    at: dt.time
-    hold: float  # seconds
+    hold: float  # seconds; the loader's default is the config's interval
+    at: dt.time = dt.time(0, 30)  # local time of the nightly run
     recheck_days: int = 3  # the nightly run also redoes this many finished days, for samples that came late
 
 

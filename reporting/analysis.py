@@ -114,95 +114,148 @@ def analyse(
 ) -> Analysis:
     """Everything the report says, for the pools in ``pools`` (in that order); ReportInputError when no treated pool
     that has days in its phase has usable baseline days (the sentence says why)."""
-    series: dict[str, dict[str, Series]] = {outcome: {pool: {} for pool in pools} for outcome in OUTCOMES}
-    for day in selection.days:
-        for outcome, value in day.values.items():
-            series[outcome][day.pool][day.day] = value
-    notes: list[str] = []
-    never_on = _never_on(series[RUNTIME], request, notes)
-    summaries = _phase_summaries(selection, study, pools, series, notes)
-    found = interventions(study, baseline, pools, request.first, request.last, excluded=never_on)
-    notes += _phases_without_days(study, baseline, pools, request, found)
-    effects: list[Effect] = []
-    changes: list[EnergyChange] = []
-    weeks: list[WeekGap] = []
-    checks: list[Check] = []
-    placebos: list[Placebo] = []
-    unusable: list[str] = []
-    panels: dict[str, Panel] = {}
-    estimated = 0
-    for intervention in found:
-        pool, phase = intervention.pool, intervention.phase
-        runtime = series[RUNTIME][pool]
-        in_phase = [day for day in intervention.phase_dates if day in runtime]
-        in_baseline = [day for day in intervention.baseline_dates if day in runtime]
-        if pool in never_on:
-            continue  # its note says why
-        if not in_phase:
-            notes.append(
-                f"{pool}, {phase}: no estimate: "
-                + _why_unused(pool, intervention.phase_dates, selection, request, phase)
-            )
-            continue
-        if not in_baseline:
-            unusable.append(_no_baseline(pool, baseline, intervention, study, selection, request))
-            notes.append(
-                f"{pool}, {phase}: no estimate: "
-                + (
-                    _why_unused(pool, intervention.baseline_dates, selection, request, baseline)
-                    if intervention.baseline_dates
-                    else f"the baseline phase {baseline!r} has no days of {pool} before {intervention.start} "
-                    "in the range"
-                )
-            )
-            continue
-        estimated += 1
+    return _Analyst(selection, study, baseline, pools, request, energy).analysis()
+
+
+class _Analyst:
+    """What ``analyse`` gathers as it goes through the interventions in turn: effects, energy changes, the
+    event study's weeks and checks, placebos, and the notes, in the order the report gives them."""
+
+    def __init__(
+        self,
+        selection: Selection,
+        study: Study,
+        baseline: str,
+        pools: Mapping[str, Pool],
+        request: ReportRequest,
+        energy: Energy,
+    ):
+        self.selection, self.study, self.baseline = selection, study, baseline
+        self.pools, self.request, self.energy = pools, request, energy
+        self.series: dict[str, dict[str, Series]] = {outcome: {pool: {} for pool in pools} for outcome in OUTCOMES}
+        for day in selection.days:
+            for outcome, value in day.values.items():
+                self.series[outcome][day.pool][day.day] = value
+        self.notes: list[str] = []
+        self.effects: list[Effect] = []
+        self.changes: list[EnergyChange] = []
+        self.weeks: list[WeekGap] = []
+        self.checks: list[Check] = []
+        self.placebos: list[Placebo] = []
+        self.unusable: list[str] = []  # why a treated pool's baseline cannot be used, one sentence each
+        self.panels: dict[str, Panel] = {}
+
+    def analysis(self) -> Analysis:
+        request, notes = self.request, self.notes
+        never_on = _never_on(self.series[RUNTIME], request, notes)
+        summaries = _phase_summaries(self.selection, self.study, self.pools, self.series, notes)
+        found = interventions(self.study, self.baseline, self.pools, request.first, request.last, excluded=never_on)
+        notes += _phases_without_days(self.study, self.baseline, self.pools, request, found)
+        estimated = 0
+        for intervention in found:
+            if intervention.pool not in never_on and self._has_days(intervention):  # never on: its note says why
+                estimated += 1
+                self._estimate(intervention)
+        if self.unusable and not estimated:
+            raise ReportInputError(self.unusable[0])
+        return Analysis(
+            self.baseline,
+            summaries,
+            self.effects,
+            self.changes,
+            notes,
+            self.weeks,
+            self.checks,
+            self.placebos,
+            self.energy,
+        )
+
+    def _has_days(self, intervention: Intervention) -> bool:
+        """Whether the pool has days in its phase and in the baseline; when not, a note says why."""
+        pool, phase, baseline = intervention.pool, intervention.phase, self.baseline
+        runtime = self.series[RUNTIME][pool]
+        if not any(day in runtime for day in intervention.phase_dates):
+            why = _why_unused(pool, intervention.phase_dates, self.selection, self.request, phase)
+            self.notes.append(f"{pool}, {phase}: no estimate: {why}")
+            return False
+        if any(day in runtime for day in intervention.baseline_dates):
+            return True
+        self.unusable.append(_no_baseline(pool, baseline, intervention, self.study, self.selection, self.request))
+        why = (
+            _why_unused(pool, intervention.baseline_dates, self.selection, self.request, baseline)
+            if intervention.baseline_dates
+            else f"the baseline phase {baseline!r} has no days of {pool} before {intervention.start} in the range"
+        )
+        self.notes.append(f"{pool}, {phase}: no estimate: {why}")
+        return False
+
+    def _estimate(self, intervention: Intervention) -> None:
+        """Each outcome's effect, before/after and versus controls; then what rests on runtime."""
         by_outcome: dict[str, tuple[stats.Test | None, Comparison | None]] = {}
         for outcome in EFFECT_OUTCOMES:
-            own = _window(series[outcome][pool], intervention)
-            if not own:
-                continue
-            own_test = before_after(own, intervention.phase_dates, intervention.start)
-            comparison = None
-            if intervention.controls:
-                if outcome not in panels:
-                    panels[outcome] = Panel.of(series[outcome], request.first, request.last)
-                comparison = _against_controls(intervention, outcome, panels[outcome])
-            by_outcome[outcome] = (own_test, comparison)
-            if own_test is not None:
-                effects.append(_effect(intervention, outcome, BASELINE, own_test, own))
-            if comparison is not None:
-                effects.append(_controls_effect(intervention, outcome, comparison))
-                if outcome == RUNTIME:
-                    weeks += comparison.week_gaps
-                    checks += comparison.checks
-                    if comparison.without_controls:
-                        notes.append(
-                            f"{pool}, {phase}: {comparison.without_controls} of its days have no control pool with "
-                            "data that day, so they do not enter its effect versus controls."
-                        )
+            own = _window(self.series[outcome][intervention.pool], intervention)
+            if own:
+                by_outcome[outcome] = self._outcome(intervention, outcome, own)
         if not intervention.controls:
-            notes.append(
-                f"{pool}, {phase}: no control pool (no other pool stayed in {baseline} or in no phase over "
-                "these dates, or those that did were never on), so only the before/after difference is given; it "
-                "is weaker, because it counts every change over time (term rhythm, exams, season) as an effect of "
-                "the phase."
+            self.notes.append(
+                f"{intervention.pool}, {intervention.phase}: no control pool (no other pool stayed in "
+                f"{self.baseline} or in no phase over these dates, or those that did were never on), so only the "
+                "before/after difference is given; it is weaker, because it counts every change over time (term "
+                "rhythm, exams, season) as an effect of the phase."
             )
-        runtime_test, runtime_comparison = by_outcome.get(RUNTIME, (None, None))
+        self._runtime_follow_ups(intervention, *by_outcome.get(RUNTIME, (None, None)))
+
+    def _outcome(
+        self, intervention: Intervention, outcome: str, own: Series
+    ) -> tuple[stats.Test | None, Comparison | None]:
+        own_test = before_after(own, intervention.phase_dates, intervention.start)
+        comparison = None
+        if intervention.controls:
+            if outcome not in self.panels:
+                self.panels[outcome] = Panel.of(self.series[outcome], self.request.first, self.request.last)
+            comparison = _against_controls(intervention, outcome, self.panels[outcome])
+        if own_test is not None:
+            self.effects.append(_effect(intervention, outcome, BASELINE, own_test, own))
+        if comparison is not None:
+            self.effects.append(_controls_effect(intervention, outcome, comparison))
+            if outcome == RUNTIME:
+                self.weeks += comparison.week_gaps
+                self.checks += comparison.checks
+                if comparison.without_controls:
+                    self.notes.append(
+                        f"{intervention.pool}, {intervention.phase}: {comparison.without_controls} of its days have "
+                        "no control pool with data that day, so they do not enter its effect versus controls."
+                    )
+        return own_test, comparison
+
+    def _runtime_follow_ups(
+        self, intervention: Intervention, runtime_test: stats.Test | None, runtime_comparison: Comparison | None
+    ) -> None:
+        """Few weeks, the placebo test and the energy change: all rest on the runtime estimate."""
+        pool, phase = intervention.pool, intervention.phase
         if runtime_comparison is not None:
-            notes += _few_weeks(pool, phase, runtime_comparison)
-            if len(pools_of(study, phase, pools)) == 1 and len(intervention.controls) >= 2:
-                placebo = _placebo(intervention, series[RUNTIME], runtime_comparison.test.estimate)
+            self.notes += _few_weeks(pool, phase, runtime_comparison)
+            if len(pools_of(self.study, phase, self.pools)) == 1 and len(intervention.controls) >= 2:
+                placebo = _placebo(intervention, self.series[RUNTIME], runtime_comparison.test.estimate)
                 if placebo is not None:
-                    placebos.append(placebo)
-        if runtime_comparison is not None or runtime_test is not None:
-            test = runtime_comparison.test if runtime_comparison is not None else runtime_test
-            assert test is not None
-            versus = CONTROLS if runtime_comparison is not None else BASELINE
-            changes.append(_energy(intervention, versus, test, pools[pool], study, request, energy, series, notes))
-    if unusable and not estimated:
-        raise ReportInputError(unusable[0])
-    return Analysis(baseline, summaries, effects, changes, notes, weeks, checks, placebos, energy)
+                    self.placebos.append(placebo)
+        test = runtime_comparison.test if runtime_comparison is not None else runtime_test
+        if test is None:
+            return
+        versus = CONTROLS if runtime_comparison is not None else BASELINE
+        self.changes.append(
+            _energy(
+                intervention,
+                versus,
+                test,
+                self.pools[pool],
+                self.study,
+                self.request,
+                self.energy,
+                self.series,
+                self.notes,
+            )
+        )
 
 
 def _window(values: Series, intervention: Intervention) -> Series:

@@ -10,9 +10,13 @@ it fades. The lower panel shows each pool's weekly mean runtime per PC, the leve
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 from collections import defaultdict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from pinger.errors import FigureUnavailable
 
 from .analysis import CONTROLS, Analysis
 from .comparison import WeekGap
@@ -24,17 +28,28 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 
-class FigureUnavailable(Exception):
-    """matplotlib is not installed; the message says what to install."""
+def require_matplotlib() -> None:
+    """Raise FigureUnavailable, whose sentence says what to install, when matplotlib is not installed."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise FigureUnavailable("The figure needs matplotlib: pip install 'pinger[report]'.") from None
+
+
+def svg_or_note(draw: Callable[[], str]) -> str:
+    """The figure ``draw`` makes (SVG text), or without matplotlib a note in its place saying what to install."""
+    try:
+        return draw()
+    except FigureUnavailable as missing:
+        return f"<p class=note>{html.escape(str(missing))}</p>"
 
 
 def figure_svg(analysis: Analysis, context: Context) -> str:
     """The figure as an ``<svg>`` element (no XML prolog), ready to sit inside HTML; no fonts or links fetched."""
-    try:
-        import matplotlib
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise FigureUnavailable("The figure needs matplotlib: pip install 'pinger[report]'.") from None
+    require_matplotlib()
+    import matplotlib
+    from matplotlib.figure import Figure
+
     pools = list(context.request.pools)
     colours = {pool: f"C{index % 10}" for index, pool in enumerate(pools)}
     with matplotlib.rc_context({"svg.hashsalt": "pinger-report", "svg.fonttype": "none"}):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -32,11 +32,10 @@ from pinger.errors import ReportInputError
 from pinger.models import PoolDay
 from pinger.output import write_text
 from pinger.progress import Progress
-from pinger.store import open_history_store
 
 from . import statistics as stats
 from .comparison import gap_of, quick_test
-from .outcomes import RUNTIME, select_days
+from .outcomes import RUNTIME, Selection, select_days
 from .study import baseline_of
 
 if TYPE_CHECKING:
@@ -91,13 +90,11 @@ class Plan(NamedTuple):
 
 
 def run_plan(config: Config, request: PlanRequest, plan_format: str, output: str | None) -> None:
-    store = open_history_store(config, "read")
-    try:
-        rows = store.pool_days(request.first, request.last, list(request.pools))
-    finally:
-        store.close()
+    from .report import stored_rows
+
+    rows = stored_rows(config, request.first, request.last, request.pools)
     pools = {pool.name: pool for pool in config.pools}
-    found = plan_rows(rows, pools, config.study, config.timezone, request, str(config.source))
+    found = plan_rows(rows, pools, config.study, config.timezone, request, source=str(config.source))
     write_text(output, render_plan(plan_format, found))
 
 
@@ -107,6 +104,7 @@ def plan_rows(
     study: Study,
     tz: ZoneInfo,
     request: PlanRequest,
+    *,
     source: str = "the config",
 ) -> Plan:
     """The plan from pilot rows; ReportInputError (exit 2) when they cannot give one, the sentence says why."""
@@ -121,30 +119,25 @@ def plan_rows(
             f"in {source}'s study.phases)"
         )
     span = f"from {request.first} to {request.last}"
-    selection = select_days(rows, pools, study, tz, request.min_coverage, request.days_mode)
     notes: list[str] = []
-    pilot_days = [kept for kept in selection.days if kept.phase in (None, baseline) and RUNTIME in kept.values]
-    skipped = len(selection.days) - len(pilot_days)
-    if skipped:
+    selection = select_days(rows, pools, study, tz, request.min_coverage, request.days_mode)
+    runtime = _pilot_runtime(selection, baseline, pools)
+    if runtime.skipped:
         notes.append(
-            f"{skipped} pool-days {span} lie in a phase other than the baseline and are not part of the pilot."
+            f"{runtime.skipped} pool-days {span} lie in a phase other than the baseline and are not part of the pilot."
         )
-    runtime: dict[str, dict[dt.date, float]] = {name: {} for name in pools}
-    for kept in pilot_days:
-        runtime[kept.pool][kept.day] = kept.values[RUNTIME]
-    never_on = [name for name, values in runtime.items() if values and not any(v > 0 for v in values.values())]
-    if never_on:
+    if runtime.never_on:
         notes.append(
-            f"{', '.join(never_on)} never on in the pilot (runtime 0 on every kept day): left out, most likely "
+            f"{', '.join(runtime.never_on)} never on in the pilot (runtime 0 on every kept day): left out, most likely "
             "misconfigured."
         )
-    missing = [name for name in treated if not runtime.get(name) or name in never_on]
+    missing = [name for name in treated if name not in runtime.usable]
     if missing:
         raise ReportInputError(
             f"pool {missing[0]} has no usable pilot days {span} (none kept, or never on): pick a range it was "
             "measured in, or lower --min-coverage"
         )
-    controls = tuple(name for name in pools if name not in treated and runtime[name] and name not in never_on)
+    controls = tuple(name for name in pools if name not in treated and name in runtime.usable)
     if not controls:
         raise ReportInputError(
             f"no control pool: every pool in the range is treated or has no usable days {span}; a study needs at "
@@ -157,25 +150,64 @@ def plan_rows(
             f"the range {span} holds {pilot_weeks} whole calendar weeks (Monday to Sunday); the plan resamples "
             f"weeks and needs at least {MIN_PILOT_WEEKS}"
         )
-    names = list(treated) + list(controls)
-    panel = np.full((len(names), pilot_weeks, 7), np.nan)
+    panel = _week_panel(runtime.usable, list(treated) + list(controls), first_monday, pilot_weeks)
+    baseline_weeks = request.baseline_weeks or pilot_weeks
+    designs, by_controls = _designs(panel, treated, len(controls), pools, request, baseline_weeks)
+    return Plan(source, request, tuple(treated), controls, pilot_weeks, baseline_weeks, designs, by_controls, notes)
+
+
+class _PilotRuntime(NamedTuple):
+    """The pilot's runtime per PC and day of each pool that has kept days and was on on some (``usable``),
+    the pools never on, and how many kept days lie in other phases (not part of the pilot)."""
+
+    usable: dict[str, dict[dt.date, float]]
+    never_on: list[str]
+    skipped: int
+
+
+def _pilot_runtime(selection: Selection, baseline: str | None, pools: Iterable[str]) -> _PilotRuntime:
+    pilot_days = [kept for kept in selection.days if kept.phase in (None, baseline) and RUNTIME in kept.values]
+    runtime: dict[str, dict[dt.date, float]] = {name: {} for name in pools}
+    for kept in pilot_days:
+        runtime[kept.pool][kept.day] = kept.values[RUNTIME]
+    never_on = [name for name, values in runtime.items() if values and not any(v > 0 for v in values.values())]
+    usable = {name: values for name, values in runtime.items() if values and name not in never_on}
+    return _PilotRuntime(usable, never_on, len(selection.days) - len(pilot_days))
+
+
+def _week_panel(
+    runtime: Mapping[str, Mapping[dt.date, float]], names: list[str], first_monday: dt.date, weeks: int
+) -> stats.Floats:
+    """Pools × weeks × weekdays of runtime from ``first_monday``, NaN where a day was not kept."""
+    panel = np.full((len(names), weeks, 7), np.nan)
     for row, name in enumerate(names):
         for day, value in runtime[name].items():
             offset = (day - first_monday).days
-            if 0 <= offset < pilot_weeks * 7:
+            if 0 <= offset < weeks * 7:
                 panel[row, offset // 7, offset % 7] = value
-    baseline_weeks = request.baseline_weeks or pilot_weeks
+    return panel
+
+
+def _designs(
+    panel: stats.Floats,
+    treated: Sequence[str],
+    controls: int,
+    pools: Mapping[str, Pool],
+    request: PlanRequest,
+    baseline_weeks: int,
+) -> tuple[list[Design], list[Design]]:
+    """Resampled studies per treated pool: for each intervention length with all controls, then for each number
+    of controls at the reference length (progress shown as they go)."""
     rng = np.random.default_rng(request.seed)
     per_hour = {name: _kwh_per_pc_hour(pools[name]) for name in treated}
     lengths = sorted(set(request.weeks))
-    counts = _control_counts(len(controls))
+    counts = _control_counts(controls)
     progress = Progress(len(lengths) + len(counts), "plan")
     designs: list[Design] = []
     for done, weeks in enumerate(lengths, 1):
-        draws = _draws(panel, len(treated), baseline_weeks, weeks, len(controls), request.simulations, rng)
+        draws = _draws(panel, len(treated), baseline_weeks, weeks, controls, request.simulations, rng)
         designs += [
-            _design(name, baseline_weeks, weeks, len(controls), draws[i], per_hour[name])
-            for i, name in enumerate(treated)
+            _design(name, baseline_weeks, weeks, controls, draws[i], per_hour[name]) for i, name in enumerate(treated)
         ]
         progress.update(done, f"{weeks} weeks")
     by_controls: list[Design] = []
@@ -186,7 +218,7 @@ def plan_rows(
             for i, name in enumerate(treated)
         ]
         progress.update(done, f"{k} controls")
-    return Plan(source, request, tuple(treated), controls, pilot_weeks, baseline_weeks, designs, by_controls, notes)
+    return designs, by_controls
 
 
 def _control_counts(available: int) -> list[int]:
@@ -447,10 +479,9 @@ def _json(plan: Plan) -> str:
 def _html(plan: Plan) -> str:
     import html
 
-    try:
-        figure = _figure(plan)
-    except ImportError:
-        figure = "<p class=note>The figure needs matplotlib: pip install &#x27;pinger[report]&#x27;.</p>"
+    from .figure import svg_or_note
+
+    figure = svg_or_note(lambda: _figure(plan))
     parts = [
         f"<!DOCTYPE html>\n<html lang=en>\n<head>\n<meta charset=utf-8>\n<title>{html.escape(_title(plan))}</title>\n"
         "<style>body{font-family:sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem}"
@@ -476,6 +507,9 @@ def _figure(plan: Plan) -> str:
     """MDE against intervention weeks, and against the number of controls, per treated pool (SVG text)."""
     import io
 
+    from .figure import require_matplotlib
+
+    require_matplotlib()
     import matplotlib
     from matplotlib.figure import Figure
 

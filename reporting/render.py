@@ -313,12 +313,9 @@ def render_markdown(analysis: Analysis, context: Context) -> str:
 
 
 def render_html(analysis: Analysis, context: Context) -> str:
-    from .figure import FigureUnavailable, figure_svg
+    from .figure import figure_svg, svg_or_note
 
-    try:
-        figure = figure_svg(analysis, context)
-    except FigureUnavailable as missing:
-        figure = f"<p class=note>{html.escape(str(missing))}</p>"
+    figure = svg_or_note(lambda: figure_svg(analysis, context))
     parts = [
         f"<!DOCTYPE html>\n<html lang=en>\n<head>\n<meta charset=utf-8>\n<title>{html.escape(_title(context))}"
         "</title>\n<style>body{font-family:sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem}"

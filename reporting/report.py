@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -26,11 +27,7 @@ log = logging.getLogger("pinger.report")
 def run_report(config: Config, request: ReportRequest, report_format: str, output: str | None) -> None:
     """Write the report, or raise a PingerError before anything is written."""
     baseline_of(config.study, config.source)  # no phases: say what to add before touching the store
-    store = open_history_store(config, "read")
-    try:
-        rows = store.pool_days(request.first, request.last, list(request.pools))
-    finally:
-        store.close()
+    rows = stored_rows(config, request.first, request.last, request.pools)
     pools = {pool.name: pool for pool in config.pools}
     analysis, context = analyse_rows(
         rows, pools, config.study, config.timezone, request, str(config.source), config.energy
@@ -39,6 +36,15 @@ def run_report(config: Config, request: ReportRequest, report_format: str, outpu
 
     write_text(output, render(report_format, analysis, context))
     log.info("report: %d of %d pool-days used, %d effects", len(context.days), len(rows), len(analysis.effects))
+
+
+def stored_rows(config: Config, first: dt.date, last: dt.date, pools: Sequence[str]) -> list[PoolDay]:
+    """The stored pool_daily rows of ``pools`` from first to last, by date then pool (the store read only)."""
+    store = open_history_store(config, "read")
+    try:
+        return store.pool_days(first, last, list(pools))
+    finally:
+        store.close()
 
 
 def analyse_rows(

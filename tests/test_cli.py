@@ -17,6 +17,14 @@ def subcommands() -> dict[str, argparse.ArgumentParser]:
     return dict(choices.choices)
 
 
+def test_every_command_of_the_parser_has_what_runs_it():
+    from pinger.cli import RUN, RUN_ALONE
+
+    parser = subcommands()
+    assert sorted(parser) == sorted([*RUN, *RUN_ALONE])
+    assert all(parser[name].get_default("loads_config") == (name in RUN) for name in parser)
+
+
 @pytest.mark.parametrize("command", sorted(subcommands()))
 def test_help_names_every_options_default(command):
     for action in subcommands()[command]._actions:

@@ -14,26 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from pinger.collector.daemon import Collector, next_boundary
+from pinger.collector.daemon import Collector, next_boundary, open_collector
 from pinger.collector.targets import Resolver
 from pinger.config_load import load_config
 from pinger.errors import StoreError
+from tests.support import loopback_config
 
-
-def loopback_config(write_config, store, hosts="127.0.0.1-127.0.0.3", interval="1s", name="pinger.yaml"):
-    return write_config(
-        f"""
-        timezone: UTC
-        interval: {interval}
-        collector: {{name: loop}}
-        ping: {{timeout: 500ms, retries: 0}}
-        allow: [127.0.0.0/8]
-        storage: {{path: {store}}}
-        pools:
-          - {{name: LOOP, watts: 50, hosts: [{hosts}]}}
-    """,
-        name,
-    )
+pytestmark = pytest.mark.slow  # collectors sweeping on their interval, in real time
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
@@ -107,7 +94,7 @@ def collector_with_failing_writes(write_config, tmp_path, failures: int) -> tupl
     """A collector on 127.0.0.1 whose next ``failures`` sweep writes fail as on a full disk; and its store."""
     store = tmp_path / "s.sqlite"
     path = loopback_config(write_config, store, hosts="127.0.0.1")
-    collector_daemon = Collector(path, load_config(path))
+    collector_daemon = open_collector(load_config(path))
     real_write = collector_daemon.store.write_sweep
     calls = {"failed": 0}
 
@@ -175,7 +162,7 @@ def test_a_locked_store_delays_writing_never_sweeping(write_config, tmp_path, ca
     monkeypatch.setattr("pinger.store.sqlite.BUSY_TIMEOUT_S", busy_timeout_s)
     store = tmp_path / "s.sqlite"
     path = loopback_config(write_config, store, hosts="127.0.0.1")
-    collector_daemon = Collector(path, load_config(path))
+    collector_daemon = open_collector(load_config(path))
     locked = threading.Event()
     locker = hold_the_store_locked(store, 3.5, locked)
     real_write = collector_daemon.store.write_sweep
@@ -316,7 +303,7 @@ class StubResolver(Resolver):
 def test_a_host_that_does_not_resolve_is_not_observed_not_off(write_config, tmp_path, caplog):
     store = tmp_path / "s.sqlite"
     path = loopback_config(write_config, store, hosts="127.0.0.1, pc-gone.example")
-    collector_daemon = Collector(path, load_config(path))
+    collector_daemon = open_collector(load_config(path))
     collector_daemon.resolver = StubResolver({"pc-gone.example": None})
     with caplog.at_level("INFO", logger="pinger.collector"):
         assert collector_daemon.run(sweeps=2, immediately=True) == (2, 0)
@@ -371,7 +358,7 @@ def test_a_gap_lowers_coverage_and_is_not_counted_as_off(write_config, tmp_path)
 def test_two_names_for_one_address_are_pinged_and_counted_once(write_config, tmp_path, caplog):
     store = tmp_path / "s.sqlite"
     path = loopback_config(write_config, store, hosts="pc-a.example, 127.0.0.1")
-    collector_daemon = Collector(path, load_config(path))
+    collector_daemon = open_collector(load_config(path))
     collector_daemon.resolver = StubResolver({"pc-a.example": "127.0.0.1"})
     with caplog.at_level("INFO", logger="pinger.collector"):
         assert collector_daemon.run(sweeps=2, immediately=True) == (2, 0)

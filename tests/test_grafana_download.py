@@ -37,18 +37,17 @@ import csv
 import datetime as dt
 import io
 import math
-import os
 import random
 import re
-import subprocess
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from pinger.numbers import format_value
-from tests.support import ROOT, influx_storage, pinger_command
+from tests.support import influx_storage
 from tests.support.grafana_csv import grafana_csv
+from tests.support.in_process import run_in_process
 from tests.support.influx_standin import InfluxStandin, Point
 from tests.test_grafana_data import DAILY, LONG_TITLE, WIDE_TITLE, panel
 
@@ -300,7 +299,6 @@ def runs(tmp_path_factory):
                 "\n".join(line[8:] for line in config_text(standin.url, tmp / "spool.sqlite", energy).splitlines())
             )
             (tmp / "s.lp").write_text(samples())
-            env = {**os.environ, "INFLUX_TOKEN": "t0ken"}
             span = ("--from", str(FIRST), "--to", str(LAST))
             outputs = {}
             for name, args in (
@@ -309,9 +307,7 @@ def runs(tmp_path_factory):
                 ("wide", ("export", "-c", str(config), *span, "--layout", "wide")),
                 ("long", ("export", "-c", str(config), *span, "--layout", "long")),
             ):
-                done = subprocess.run(
-                    pinger_command(*args), cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
-                )
+                done = run_in_process(*args, env={"INFLUX_TOKEN": "t0ken"})
                 assert done.returncode == 0, done.stderr
                 outputs[name] = done.stdout
             points = standin.points(bucket="pinger_daily", measurement="pool_daily")
@@ -502,18 +498,5 @@ def test_pivot_keeps_its_inputs_order_so_the_row_key_alone_gave_date_phase_pool(
     prefixed = ["00|date", "01|place", "02|pool", "03|phase"]
     assert sorted([*prefixed, "column", "_value"])[:4] == prefixed  # by name = the export's order
     keys = [m["key"] for m in LONG_CELL.finditer(query(LONG_TITLE))]
-    assert keys == sorted(keys) and [k.split("|")[1] for k in keys] == [
-        c
-        for c in (
-            "pcs_total",
-            "pcs_used",
-            "runtime_h",
-            "avg_runtime_h",
-            "energy_kwh",
-            "coverage",
-            "runtime_closed_h",
-            "on_at_close",
-            "cost",
-            "co2_kg",
-        )
-    ]
+    figures = "pcs_total pcs_used runtime_h avg_runtime_h energy_kwh coverage runtime_closed_h on_at_close cost co2_kg"
+    assert keys == sorted(keys) and [k.split("|")[1] for k in keys] == figures.split()

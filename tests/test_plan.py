@@ -87,6 +87,18 @@ def test_the_plan_comes_as_markdown_json_and_html_with_a_figure():
     assert page.count("<svg") == 1 and "<script" not in page and 'href="http' not in page
 
 
+def test_an_html_plan_without_matplotlib_says_what_to_install(monkeypatch):
+    import sys
+
+    plan = pilot_plan(weeks=(4,), simulations=20)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    page = render_plan("html", plan)
+    assert (
+        "<svg" not in page
+        and "<p class=note>The figure needs matplotlib: pip install &#x27;pinger[report]&#x27;." in page
+    )
+
+
 CONFIG = """\
 timezone: UTC
 storage: {{path: {store}}}

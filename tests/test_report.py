@@ -527,6 +527,7 @@ def test_the_fast_path_of_the_validity_tests_is_the_reports_own_test():
         )
 
 
+@pytest.mark.slow
 def test_finding_6_intervals_hold_with_day_to_day_persistence_0_9():
     # 8 + 8 weeks, 3 controls, every pool's AR(1) at 0.9: the week-permutation test and block bootstrap covered 84 %
     # of 200 no-effect studies and called 16 % significant (bench/report_validity_bench.py, before). 1000 studies:
@@ -541,6 +542,7 @@ def test_finding_6_intervals_hold_with_day_to_day_persistence_0_9():
     assert covered >= 930 and significant <= 70, (covered, significant)  # 93 % and 7 %
 
 
+@pytest.mark.slow
 def test_where_weeks_are_independent_intervals_are_not_wider_than_they_need_be():
     # The first AR(1) intervals (rho from overlapping 7-day means, Kendall's correction, kept at 0 or above, df the
     # effective weeks minus 2) covered 98.5 % here and found a -0.6 h effect in 42 % of studies; with rho known to be
@@ -718,21 +720,9 @@ def test_json_has_the_shape_docs_report_md_gives():
     document = json.loads(render("json", analysis, context))
     assert isinstance(document["method"], str) and document["baseline"] == "baseline"
     for effect in document["effects"]:
-        assert {
-            "pool",
-            "phase",
-            "outcome",
-            "versus",
-            "estimate",
-            "ci_low",
-            "ci_high",
-            "p",
-            "days",
-            "weeks",
-            "df",
-            "rho",
-            "warning",
-        } <= set(effect)
+        assert set("pool phase outcome versus estimate ci_low ci_high p days weeks df rho warning".split()) <= set(
+            effect
+        )
     assert {"pool", "phase", "week", "from", "days", "gap", "ci_low", "ci_high"} <= set(document["weeks"][0])
     assert {"pool", "phase", "check", "estimate", "p", "passed", "detail"} <= set(document["checks"][0])
     for phase in document["phases"]:
@@ -784,6 +774,7 @@ def did_runtime(seed: int, effect_h: float):
     return runtime_did(analysis, "P01")
 
 
+@pytest.mark.slow
 def test_a_true_effect_of_minus_one_hour_is_found_by_the_did():
     effects = [did_runtime(seed, -1.0) for seed in range(100)]
     contains = sum(e.ci_low <= -1.0 <= e.ci_high for e in effects)
@@ -868,6 +859,7 @@ def study_store(tmp_path_factory):
     return folder, config_text
 
 
+@pytest.mark.e2e
 def test_samples_aggregate_report_end_to_end_on_sqlite(study_store, run_pinger):
     folder, config_text = study_store
     result = run_pinger(
@@ -927,6 +919,7 @@ def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(study_store, run_pi
     assert not out.exists() and result.stdout == ""
 
 
+@pytest.mark.e2e
 def test_samples_aggregate_report_end_to_end_through_the_influxdb_standin(tmp_path):
     import os
     import subprocess

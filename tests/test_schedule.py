@@ -12,55 +12,23 @@ import os
 import re
 import signal
 import sqlite3
-import threading
 import time
-from collections.abc import Callable
 
 import pytest
 
-from pinger.collector.daemon import Collector
+from pinger.collector.daemon import open_collector
 from pinger.collector.schedule import Schedule
 from pinger.config_load import load_config
-
-
-class FakeClock:
-    """Wall and monotonic clocks that move only when waited on; ``during_waits`` scripts what happens while the
-    collector waits (one entry per wait, in turn: a process stop, a step of the wall clock)."""
-
-    def __init__(self, wall: float):
-        self.wall = wall
-        self.mono = 5000.0
-        self.during_waits: list[Callable[[FakeClock], None]] = []
-        self.waited: list[float] = []
-
-    def time(self) -> float:
-        return self.wall
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    def wait(self, stop: threading.Event, seconds: float) -> bool:
-        self.waited.append(seconds)
-        self.pass_time(seconds)
-        if self.during_waits:
-            self.during_waits.pop(0)(self)
-        return stop.is_set()
-
-    def pass_time(self, seconds: float) -> None:
-        """Time passes (both clocks run, as they do while a process is stopped)."""
-        self.wall += seconds
-        self.mono += seconds
-
-    def step(self, seconds: float) -> None:
-        """Someone sets the wall clock: only it moves."""
-        self.wall += seconds
+from pinger.stop_signal import StopSignal
+from tests.support import loopback_config
+from tests.support.injected import FakeClock
 
 
 def nothing(clock: FakeClock) -> None:
     pass
 
 
-NEVER = threading.Event()
+NEVER = StopSignal()  # never asked to stop
 
 
 def test_a_sweep_on_time_carries_its_boundary():
@@ -140,32 +108,19 @@ def test_a_wall_clock_trailing_the_monotonic_deadline_is_waited_for():
 
 
 def test_a_stop_ends_the_wait():
-    stop = threading.Event()
+    stop = StopSignal()
     clock = FakeClock(1_000_000_000.3)
-    clock.during_waits = [lambda c: stop.set()]
+    clock.during_waits = [lambda c: stop.request()]
     assert Schedule(10, clock).next(stop) is None
-
-
-def loopback_config(write_config, store, interval="1s"):
-    return write_config(f"""
-        timezone: UTC
-        interval: {interval}
-        collector: {{name: loop}}
-        ping: {{timeout: 500ms, retries: 0}}
-        allow: [127.0.0.0/8]
-        storage: {{path: {store}}}
-        pools:
-          - {{name: LOOP, watts: 50, hosts: [127.0.0.1]}}
-    """)
 
 
 def test_a_collector_whose_clock_steps_back_stores_no_sweep_in_the_future(write_config, tmp_path, caplog):
     store = tmp_path / "s.sqlite"
-    path = loopback_config(write_config, store, interval="10s")
+    path = loopback_config(write_config, store, hosts="127.0.0.1", interval="10s")
     start = int(time.time()) // 10 * 10 + 0.3
     clock = FakeClock(start)
     clock.during_waits = [nothing, lambda c: c.step(-7200), nothing]
-    collector = Collector(path, load_config(path), clock=clock)
+    collector = open_collector(load_config(path), clock=clock)
     with caplog.at_level("INFO", logger="pinger.collector"):
         assert collector.run(sweeps=3) == (3, 0)
     boundary = int(start) + 10
@@ -179,14 +134,21 @@ def test_a_collector_whose_clock_steps_back_stores_no_sweep_in_the_future(write_
 
 
 def main_thread_waits(pid: int) -> None:
-    """Until the process's main thread sleeps in a futex (the schedule's wait for the next boundary)."""
+    """Until the process's main thread has slept in select for 50 ms in a row: the schedule's wait for the next
+    boundary, on the stop signal's pipe (pinger.stop_signal). A sweep on loopback never waits that long for its
+    replies, so the sweep's own select does not pass for it."""
+    asleep_since = None
     for _ in range(20_000):
         try:
             wchan = open(f"/proc/{pid}/wchan").read()
         except OSError:
             pytest.skip("/proc/PID/wchan is not readable here")
-        if "futex" in wchan:
-            return
+        if any(name in wchan for name in ("poll_schedule_timeout", "do_select", "do_sys_poll")):
+            asleep_since = asleep_since or time.monotonic()
+            if time.monotonic() - asleep_since >= 0.05:
+                return
+        else:
+            asleep_since = None
         time.sleep(0.001)
     pytest.fail("the collector never settled into its wait")
 
@@ -198,7 +160,7 @@ def test_a_collector_stopped_with_sigstop_stamps_the_sweep_after_sigcont_with_th
     write_config, tmp_path, daemon
 ):
     store = tmp_path / "s.sqlite"
-    collector = daemon("collect", "-c", str(loopback_config(write_config, store)))
+    collector = daemon("collect", "-c", str(loopback_config(write_config, store, hosts="127.0.0.1")))
     collector.wait_for_sweeps(2)
     main_thread_waits(collector.process.pid)
     stopped_at = time.time()

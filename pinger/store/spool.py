@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from pinger.errors import StoreError, StoreMissing
+from pinger.errors import SpoolFull, StoreError, StoreMissing
 
 from .readonly import connect_read_only
 
@@ -36,10 +36,6 @@ class Batch(NamedTuple):
     bucket: str
     points: int
     lines: str
-
-
-class SpoolFull(StoreError):
-    """The spool reached its size bound; the batch was not accepted."""
 
 
 class Spool:

@@ -19,11 +19,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pinger.schema import MEASUREMENTS, influx_field_names
+from tests.support import run_node
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / ".cache" / "flux-lsp" / "node_modules"
@@ -174,13 +174,7 @@ def run_checker(scripts: Sequence[str]) -> list[dict]:
         raise FluxCheckUnavailable(
             f"{PACKAGE} is missing from {NODE_MODULES}: run `make test` (it installs it with npm)"
         )
-    done = subprocess.run(
-        [node, str(CHECKER), str(NODE_MODULES)],
-        input=json.dumps(list(scripts)),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_node(CHECKER, NODE_MODULES, scripts, timeout=300)
     if done.returncode != 0:
         raise FluxCheckUnavailable(f"flux_check.js failed (exit {done.returncode}): {done.stderr.strip()}")
     verdicts = json.loads(done.stdout)

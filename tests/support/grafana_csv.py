@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from tests.support import run_node
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / ".cache" / "grafana-data" / "node_modules"
@@ -36,13 +37,7 @@ def grafana_csv(jobs: Sequence[dict[str, Any]]) -> list[str]:
             f"rendering Grafana's CSV download needs node and {PACKAGE} in {NODE_MODULES} (run `make test`, "
             "which installs it)"
         )
-    result = subprocess.run(
-        [node, str(RENDERER), str(NODE_MODULES)],
-        input=json.dumps(list(jobs)),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_node(RENDERER, NODE_MODULES, jobs, timeout=600)
     if result.returncode != 0:
         raise RuntimeError(f"grafana_csv.js failed: {result.stderr.strip()[-2000:]}")
     texts: list[str] = json.loads(result.stdout)
