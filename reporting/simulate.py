@@ -12,7 +12,7 @@ day is built from parts a real study has (all in hours per PC and day):
 - day noise that shrinks with the pool's PCs (the mean over 4 PCs varies more than over 30);
 - PCs that are never on (a share of each pool, or a whole pool);
 - the effect, in the treated pools from their own start (staggered starts), fading by ``fade`` per
-  week if asked;
+  week if asked (on the PCs that are on at all: the study's ``effect_h`` is the change its rows show);
 - pool-days that are missing: outages, and pools whose hosts arrive mid-study.
 
 Energy, cost and CO2 follow from each pool's runtime with its own watts and standby watts, so pools
@@ -87,7 +87,9 @@ class SyntheticStudy(NamedTuple):
     last: dt.date
     treated: tuple[str, ...]
     starts: dict[str, dt.date]  # each treated pool's first day of the intervention
-    effect_h: dict[str, float]  # each treated pool's true mean effect on runtime per PC and day over its phase
+    # each treated pool's true mean effect on runtime per configured PC and day over its phase days with a row, as
+    # its rows show it: the change on days clipped at 0 or 24 h, and none for the PCs that are never on
+    effect_h: dict[str, float]
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -209,16 +211,15 @@ def simulate(scenario: Scenario, seed: int = 0, start: dt.date = MONDAY, phase: 
                 + ar[index, offset]
                 + noise[index, offset]
             )
+            on_share = 0.0 if index in s.never_on_pools else 1.0 - s.never_on_share
+            observed = min(max(per_pc, 0.0), 24.0) * on_share
             if pool.name in treated and day >= starts[pool.name]:
                 effect = s.effect_h * s.fade ** ((day - starts[pool.name]).days // 7)
-                per_pc += effect
+                untreated, observed = observed, min(max(per_pc + effect, 0.0), 24.0) * on_share
                 if not missing[index, offset]:
-                    effects[pool.name].append(effect)
-            per_pc = min(max(per_pc, 0.0), 24.0) * (1.0 - s.never_on_share)
-            if index in s.never_on_pools:
-                per_pc = 0.0
+                    effects[pool.name].append(observed - untreated)  # as realised: never-on PCs, clipped days
             if not missing[index, offset]:
-                rows.append(_row(pool, day, per_pc, study, rng))
+                rows.append(_row(pool, day, observed, study, rng))
     rows.sort(key=lambda row: (row.day, row.pool))
     mean_effect = {name: float(np.mean(values)) if values else 0.0 for name, values in effects.items()}
     return SyntheticStudy(pools, study, rows, first, last, treated, starts, mean_effect)

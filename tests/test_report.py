@@ -765,6 +765,23 @@ def test_html_without_matplotlib_says_what_to_install(monkeypatch):
 # --- validity by simulation --------------------------------------------------------------------------------------
 
 
+def test_the_simulators_true_effect_is_the_change_its_rows_really_show():
+    # "realistic" has 10 % of PCs never on, so a -0.6 h effect per on PC is -0.54 h per configured PC (and a day
+    # clipped at 0 h changes less). The same seed without the effect draws the same numbers, so the rows' difference
+    # over the phase is the effect the report should find; the validity figures measure bias against it.
+    scenario = SCENARIOS["realistic"]
+    with_effect, without = simulate(scenario._replace(effect_h=-0.6), 4), simulate(scenario, 4)
+    treated = with_effect.treated[0]
+    start = with_effect.starts[treated]
+    before = {r.day: r.runtime_h / r.pcs_total for r in without.rows if r.pool == treated}
+    changes = [
+        r.runtime_h / r.pcs_total - before[r.day] for r in with_effect.rows if r.pool == treated and r.day >= start
+    ]
+    assert with_effect.effect_h[treated] == pytest.approx(sum(changes) / len(changes), rel=1e-12)
+    assert with_effect.effect_h[treated] == pytest.approx(-0.54, abs=0.01)
+    assert without.effect_h[treated] == 0.0
+
+
 def did_runtime(seed: int, effect_h: float):
     study = synthetic_study(pools=4, treated=1, effect_h=effect_h, seed=seed)
     names = tuple(p.name for p in study.pools)
