@@ -26,8 +26,9 @@ from that version), then one change at a time up to the report's own, and rho kn
 there is the share of the same studies called significant once shifted by the true effect (a
 constant effect moves the estimate and nothing else).
 
-The tables in docs/report.md are this script's output (`python -m bench.report_validity_bench` and
-`--causes`, 1000 seeds).
+The tables in docs/report.md are this script's output with 2000 seeds (`python -m
+bench.report_validity_bench 2000` and `--causes 2000`; the table of the first AR(1) intervals is the
+same script run on that version's code, main at b043333).
 
 Usage: python -m bench.report_validity_bench [SEEDS] [SCENARIO ...]
        python -m bench.report_validity_bench --causes [SEEDS] [SCENARIO ...]
@@ -132,10 +133,13 @@ def example(figure: str) -> None:
     Path(figure).write_text(figure_svg(analysis, context))
     pilot = simulate(SCENARIOS["staggered starts"]._replace(treated=0, weeks_before=16, weeks_after=0), seed=3)
     plan_request = PlanRequest(pilot.first, pilot.last, tuple(pools), ("P01",), baseline_weeks=8)
-    print(render_plan("md", plan_rows(pilot.rows, pools, Study(), UTC, plan_request, "pilot.yaml")))
+    print(render_plan("md", plan_rows(pilot.rows, pools, Study(), UTC, plan_request, source="pilot.yaml")))
 
 
 def main() -> None:
+    if sys.argv[1:2] in (["-h"], ["--help"]):
+        print(__doc__)
+        return
     if sys.argv[1:2] == ["--example"]:
         example(sys.argv[2])
         return
