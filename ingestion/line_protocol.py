@@ -1,39 +1,60 @@
 """Import raw ``ping`` samples from InfluxDB line protocol into the configured store, all or nothing.
 
-The file streams through: it is read in chunks of bytes, decoded a chunk at a time (a line at a
-time where a chunk is not UTF-8, so that such a line is named), and every line becomes a Sample
-handed on at once to ``HistoryStore.write_samples``, which writes them in one transaction. Every
-malformed line is counted (the first MAX_REPORTED_ERRORS are named); at the end of the file, any
-of them raises MalformedImportError from inside the store's transaction, which keeps nothing.
-Memory does not grow with the file.
+Input: a file, a pipe (``/dev/stdin``, ``<(zcat file.gz)``) or a gzip-compressed file (recognised
+by its first bytes), read as it streams: nothing seeks. It is read in blocks of whole lines, as
+bytes; every malformed line is counted (the first MAX_REPORTED_ERRORS are named), and at the end of
+the input any of them raises MalformedImportError from inside the store's transaction, which keeps
+nothing. Memory holds one batch of samples, whatever the file's size.
 
-Speed: ``pinger.lineprotocol.parse_line`` reads a character at a time (~30,000 lines/s). Ordinary
-lines (no backslash, no double quote) go through ``parse_line_fast`` instead, which gives the same
-results; and since the lines of one host repeat the same series (``ping,host=…,pool=…``) and mostly
-the same few field texts (``up=0i``), the sample parts each of those two texts gives are kept in two
-bounded dictionaries, so that most lines cost a partition, two look-ups and one ``int``.
+Host names are canonical, as the config and the collector write them: DNS names in lower case
+without a final dot, IPv6 addresses compressed (``FD00:0::1`` -> ``fd00::1``); pool names in
+Unicode NFC.
+
+Speed. Blocks of ordinary lines (no backslash, quote, comment or blank line; two spaces a line)
+are read a block at a time: split into their three sections in one ``split``, each section looked
+up in a dictionary of texts seen before (``ping,host=…,pool=…`` -> its series; ``up=1i,rtt_ms=0.25``
+-> up and round-trip time; the timestamp -> seconds), into NumPy arrays. Only a text not seen
+before goes through the careful parser (``pinger.lineprotocol``), a line at a time; so does every
+line of any other block. The SQLite store takes the arrays as they are (``pinger.store.bulk``);
+any other store gets the samples one by one through ``HistoryStore.write_samples``.
+
+Merging (``pinger.store.merge``, policy "measured"): samples of one host and second with the same
+values (pool, up, round-trip time as stored) are one sample, counted as merged duplicates, in the
+file or against the store; different values are refused naming both (ConflictingSamplesError,
+nothing imported); a reconstructed sample stored by ``import-legacy`` is replaced. With InfluxDB,
+duplicates are settled within a batch of BATCH_SAMPLES samples only (InfluxDB keeps the last).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import ipaddress
 import logging
 import math
 import os
+import stat
 import time
-from collections.abc import Callable, Collection, Generator, Iterator
-from itertools import chain
+import unicodedata
+import zlib
+from collections.abc import Callable, Collection, Iterator
+from itertools import repeat
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
+
+import numpy as np
 
 from pinger.config import Config
-from pinger.errors import MalformedImportError, PingerError, UsageError
+from pinger.errors import ConflictingSamplesError, MalformedImportError, PingerError, UsageError
 from pinger.lineprotocol import LinePoint, LineProtocolError, parse_line, parse_line_fast
 from pinger.models import Sample
 from pinger.progress import Progress
 from pinger.schema import PING
 from pinger.store import open_history_store
+from pinger.store.bulk import Batch, rtt_codes, settle
+from pinger.store.merge import Conflict, MergeCounts
+from pinger.store.packing import rtt_value
+from pinger.store.sqlite import SqliteStore
 
 log = logging.getLogger("pinger.import")
 
@@ -42,7 +63,8 @@ EARLIEST_S = 946_684_800  # 2000-01-01T00:00:00Z: no sample is older (Pinger did
 FUTURE_SLACK_S = 86_400  # a sample may be stamped up to a day ahead of this host's clock
 CHUNK_BYTES = 1 << 20
 MAX_LINE_BYTES = 4 << 20  # a longer "line" is not a ping point; keeps memory bounded for a file without line ends
-CACHE_ENTRIES = 50_000  # per dictionary of the fast path: at most a few MB
+CACHE_ENTRIES = 50_000  # per dictionary of texts seen before: at most a few MB
+BATCH_SAMPLES = 1_000_000  # samples handed to the store at a time (~30 MB of arrays)
 FAST_PATH = True  # False: every line through the careful parser (benchmarks and tests compare the two)
 
 _NS = 1_000_000_000
@@ -50,50 +72,72 @@ _PRECISION_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 _UNITS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 _BAD = "\ud800"  # starts a line that could not be read (a lone surrogate: never in decoded text); the rest says why
 _BOM = b"\xef\xbb\xbf"
+_GZIP = b"\x1f\x8b"
+_MISSING = -(1 << 62)  # a time not in the dictionary
+_NOT_SEPARATORS = bytes(value for value in range(256) if value not in b" \n")
 
 
 class ImportStats:
-    """What iter_samples saw, filled in as it goes: lines of other measurements skipped, and hosts
-    not in ``known_hosts`` (at most MAX_UNKNOWN_HOSTS of them are kept)."""
+    """What an import saw, filled in as it goes: lines of other measurements skipped, hosts not in
+    ``known_hosts`` (at most MAX_UNKNOWN_HOSTS of them are kept), samples read, and the merges."""
 
     MAX_UNKNOWN_HOSTS = 1000
 
     def __init__(self) -> None:
         self.skipped = 0
         self.unknown_hosts: set[str] = set()
+        self.lines = 0
+        self.samples = 0
+        self.merged = MergeCounts()
+
+
+class Arrays(NamedTuple):
+    """Samples as parallel arrays, in the order of their lines."""
+
+    series: np.ndarray  # int64: index into the reader's series (pool, host)
+    time: np.ndarray  # int64 unix seconds
+    up: np.ndarray  # bool
+    rtt: np.ndarray  # float64 milliseconds, NaN: none
+    line: np.ndarray  # int64 line numbers
 
 
 def import_file(
     config: Config, path: Path, precision: str = "ns", *, allow_any_time: bool = False, now: float | None = None
 ) -> int:
-    """Import every ping sample of the file into the configured store, or none (MalformedImportError,
-    exit 2, naming the malformed lines). Timestamps before 2000 or more than a day after ``now`` (unix
-    seconds; default: the clock) are malformed unless ``allow_any_time``. Returns the samples written."""
+    """Import every ping sample of the file into the configured store, or none (MalformedImportError or
+    ConflictingSamplesError, exit 2, naming the lines). Timestamps before 2000 or more than a day after
+    ``now`` (unix seconds; default: the clock) are malformed unless ``allow_any_time``. Returns the
+    samples stored (new ones, and those that replaced reconstructed ones)."""
     known = {host.name for pool in config.pools for host in pool.hosts}
     stats = ImportStats()
-    with _open(path) as handle:
-        progress = Progress(os.fstat(handle.fileno()).st_size, f"import {path.name}")
-        samples = _samples(
-            handle,
-            path,
-            precision,
-            allow_any_time=allow_any_time,
-            now=now,
-            known_hosts=known,
-            stats=stats,
-            on_progress=lambda done, lines: progress.update(done, f"bytes, {lines} lines"),
-        )
+    reader = _Reader(path, precision, allow_any_time, now, known, stats)
+    with _open(path) as source:
+        progress = Progress(source.size, f"import {path.name}")
+        blocks = reader.blocks(source, lambda done: progress.update(done, f"bytes, {stats.lines} lines"))
         store = open_history_store(config, "create")
         try:
-            written = store.write_samples(samples)
+            if isinstance(store, SqliteStore):
+                written = _into_sqlite(store, reader, blocks)
+            else:
+                written = store.write_samples(_settled_samples(reader, blocks))
         finally:
-            samples.close()
             store.close()
+    merged = stats.merged
+    details = [
+        f"{written} stored",
+        f"{merged.duplicates} merged (the same host, second and values as a sample earlier in the file or "
+        "already stored)"
+        if merged.duplicates
+        else "",
+        f"{merged.replaced_reconstructed} reconstructed samples replaced" if merged.replaced_reconstructed else "",
+        f"skipped {stats.skipped} lines of other measurements" if stats.skipped else "",
+    ]
     log.info(
-        "imported %d ping samples from %s%s",
-        written,
+        "imported %s: %d ping samples in %d lines: %s",
         path,
-        f"; skipped {stats.skipped} lines of other measurements" if stats.skipped else "",
+        stats.samples,
+        stats.lines,
+        "; ".join(d for d in details if d),
     )
     if stats.unknown_hosts:
         count = len(stats.unknown_hosts)
@@ -103,6 +147,90 @@ def import_file(
             min(stats.unknown_hosts),
         )
     return written
+
+
+def _into_sqlite(store: SqliteStore, reader: _Reader, blocks: Iterator[Arrays]) -> int:
+    """The arrays into packed rows, one transaction; malformed lines or a conflict keep nothing."""
+    pool_of = np.zeros(0, dtype=np.int64)
+    host_of = np.zeros(0, dtype=np.int64)
+    with store.bulk("measured") as writer:
+        for arrays in _batches(blocks):
+            if reader.problems.count:
+                continue  # read on to count every malformed line; nothing will be kept
+            if len(reader.pools) > len(pool_of):
+                new = slice(len(pool_of), len(reader.pools))
+                pool_of = np.concatenate([pool_of, [store.rosters.pool_id(name) for name in reader.pools[new]]])
+                host_of = np.concatenate([host_of, store.rosters.host_ids(reader.hosts[new])]).astype(np.int64)
+            batch = Batch(
+                arrays.time,
+                pool_of[arrays.series],
+                host_of[arrays.series],
+                arrays.up,
+                rtt_codes(arrays.rtt),
+                arrays.line,
+            )
+            try:
+                store.write_batch(writer, batch)
+            except Conflict as conflict:
+                names = (store.rosters.host_name, store.rosters.pool_name)
+                raise ConflictingSamplesError(reader.conflict(conflict, *names)) from None
+        reader.finish()
+    reader.stats.merged = writer.counts
+    return writer.counts.added + writer.counts.replaced_reconstructed
+
+
+def _settled_samples(reader: _Reader, blocks: Iterator[Arrays]) -> Iterator[Sample]:
+    """The samples one by one for a store without packed rows, duplicates settled within each batch."""
+    counts = reader.stats.merged
+    host_index: dict[str, int] = {}
+    make = tuple.__new__
+    for arrays in _batches(blocks):
+        hosts = np.array([host_index.setdefault(host, len(host_index)) for host in reader.hosts], dtype=np.int64)
+        position = np.arange(len(arrays.time), dtype=np.int64)
+        batch = Batch(arrays.time, arrays.series, hosts[arrays.series], arrays.up, rtt_codes(arrays.rtt), position)
+        try:
+            kept = settle(batch, "measured", counts, reconstructed=False, keep_order=True)
+        except Conflict as conflict:
+            names = list(host_index)
+            lines = arrays.line.tolist()
+            conflict.new = conflict.new._replace(line=lines[conflict.new.line])
+            conflict.old_line = None if conflict.old_line is None else lines[conflict.old_line]
+            raise ConflictingSamplesError(
+                reader.conflict(conflict, names.__getitem__, reader.pools.__getitem__)
+            ) from None
+        index = kept.line
+        for series, when, up, rtt in zip(
+            arrays.series[index].tolist(),
+            arrays.time[index].tolist(),
+            arrays.up[index].tolist(),
+            arrays.rtt[index].tolist(),
+            strict=True,
+        ):
+            yield make(
+                Sample,
+                (when, reader.pools[series], reader.hosts[series], int(up), None if math.isnan(rtt) else rtt),
+            )
+    reader.finish()
+
+
+def _batches(blocks: Iterator[Arrays]) -> Iterator[Arrays]:
+    """Blocks joined into batches of about BATCH_SAMPLES."""
+    waiting: list[Arrays] = []
+    count = 0
+    for arrays in blocks:
+        waiting.append(arrays)
+        count += len(arrays.time)
+        if count >= BATCH_SAMPLES:
+            yield _joined(waiting)
+            waiting, count = [], 0
+    if waiting:
+        yield _joined(waiting)
+
+
+def _joined(parts: list[Arrays]) -> Arrays:
+    if len(parts) == 1:
+        return parts[0]
+    return Arrays(*(np.concatenate([getattr(part, field) for part in parts]) for field in Arrays._fields))
 
 
 def iter_samples(
@@ -115,27 +243,27 @@ def iter_samples(
     stats: ImportStats | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[Sample]:
-    """The file's ping samples, one at a time, as they are read; lines of other measurements are
-    skipped. After the last line, raises MalformedImportError naming the malformed lines when there
-    are any (the samples already yielded must then be discarded). The file is opened now: one that
-    cannot be read raises PingerError here. ``on_progress(bytes_read, lines_read)`` follows the
-    reading; ``stats`` and ``known_hosts``: see ImportStats."""
-    handle = _open(path)
-    try:
-        samples = _samples(
-            handle,
-            path,
-            precision,
-            allow_any_time=allow_any_time,
-            now=now,
-            known_hosts=known_hosts,
-            stats=stats,
-            on_progress=on_progress,
-        )
-    except BaseException:
-        handle.close()
-        raise
-    return _closing(handle, samples)
+    """The file's ping samples, one at a time, in file order, as they are read; lines of other
+    measurements are skipped. After the last line, raises MalformedImportError naming the malformed
+    lines when there are any (the samples already yielded must then be discarded). The file is opened
+    now: one that cannot be read raises PingerError here. ``on_progress(bytes_read, lines_read)``
+    follows the reading; ``stats`` and ``known_hosts``: see ImportStats."""
+    found = stats or ImportStats()
+    reader = _Reader(path, precision, allow_any_time, now, known_hosts, found)
+    source = _open(path)
+    return _yielded(source, reader, None if on_progress is None else lambda done: on_progress(done, found.lines))
+
+
+def _yielded(source: _Input, reader: _Reader, on_progress: Callable[[int], None] | None) -> Iterator[Sample]:
+    make = tuple.__new__
+    with source:
+        for arrays in reader.blocks(source, on_progress):
+            pools, hosts = reader.pools, reader.hosts
+            for series, when, up, rtt in zip(
+                arrays.series.tolist(), arrays.time.tolist(), arrays.up.tolist(), arrays.rtt.tolist(), strict=True
+            ):
+                yield make(Sample, (when, pools[series], hosts[series], int(up), None if math.isnan(rtt) else rtt))
+        reader.finish()
 
 
 def read_samples(
@@ -149,134 +277,87 @@ def read_samples(
     return samples, stats.skipped
 
 
-def _open(path: Path) -> BinaryIO:
+# -- the input -----------------------------------------------------------------------------------
+
+
+class _Input:
+    """An opened input: a file, a pipe, or either gzip-compressed. ``size``: bytes of a regular file (0
+    for a pipe: no percentage); ``position()``: how far into it the reading is."""
+
+    def __init__(self, path: Path, raw: BinaryIO, handle: BinaryIO, size: int, compressed: bool):
+        self.path, self.raw, self.handle, self.size, self.compressed = path, raw, handle, size, compressed
+        self.read_bytes = 0
+
+    def read(self, size: int) -> bytes:
+        try:
+            data = self.handle.read(size)
+        except (OSError, EOFError, zlib.error) as err:
+            if self.compressed:
+                raise UsageError(f"{self.path}: not a readable gzip file ({err})") from None
+            raise PingerError(f"cannot read {self.path}: {getattr(err, 'strerror', None) or err}") from None
+        self.read_bytes += len(data)
+        return data
+
+    def position(self) -> int:
+        if self.compressed and self.size:
+            try:
+                return self.raw.tell()
+            except OSError:
+                return 0
+        return self.read_bytes
+
+    def __enter__(self) -> _Input:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+        self.raw.close()
+
+
+def _open(path: Path) -> _Input:
     try:
-        return path.open("rb")
+        raw = path.open("rb")
+        mode = os.fstat(raw.fileno()).st_mode
     except OSError as err:
         raise PingerError(f"cannot read {path}: {err.strerror or err}") from None
+    size = os.fstat(raw.fileno()).st_size if stat.S_ISREG(mode) else 0
+    try:
+        head = raw.peek(2)[:2]
+    except OSError as err:
+        raw.close()
+        raise PingerError(f"cannot read {path}: {err.strerror or err}") from None
+    if head == _GZIP:
+        return _Input(path, raw, gzip.GzipFile(fileobj=raw, mode="rb"), size, True)  # type: ignore[arg-type]
+    return _Input(path, raw, raw, size, False)
 
 
-def _closing(handle: BinaryIO, samples: Iterator[Sample]) -> Iterator[Sample]:
-    with handle:
-        yield from samples
-
-
-def _samples(
-    handle: BinaryIO,
-    path: Path,
-    precision: str,
-    *,
-    allow_any_time: bool,
-    now: float | None,
-    known_hosts: Collection[str] | None,
-    stats: ImportStats | None,
-    on_progress: Callable[[int, int], None] | None,
-) -> Generator[Sample, None, None]:
-    """iter_samples on an open file. Checks its arguments at once; the rest runs as it is iterated."""
-    if precision not in _PRECISION_NS:
-        raise UsageError(f"unknown precision {precision!r}: use one of s, ms, us, ns")
-    now = time.time() if now is None else now
-    return _parse(handle, path, precision, allow_any_time, now, known_hosts, stats or ImportStats(), on_progress)
-
-
-def _parse(
-    handle: BinaryIO,
-    path: Path,
-    precision: str,
-    allow_any_time: bool,
-    now: float,
-    known_hosts: Collection[str] | None,
-    stats: ImportStats,
-    on_progress: Callable[[int, int], None] | None,
-) -> Generator[Sample, None, None]:
-    factor = _PRECISION_NS[precision]
-    earliest_ns: float = -math.inf if allow_any_time else EARLIEST_S * _NS
-    latest_ns: float = math.inf if allow_any_time else int(now * _NS) + FUTURE_SLACK_S * _NS
-    problems = _Problems(path)
-    times = _TimeCheck(precision, earliest_ns, latest_ns)
-    fast = FAST_PATH
-    parse = parse_line_fast if fast else parse_line
-    # The fast path. parse_line reads the three sections of "SERIES FIELDS TIME" each on its own, and
-    # _as_sample takes pool and host from SERIES alone, up and rtt_ms from FIELDS alone: so where the
-    # SERIES and FIELDS texts of a line split so (no backslash, no quote) made a good sample before,
-    # they make the same parts again, and only TIME needs reading (as parse_line does: int × factor).
-    series_parts: dict[str, tuple[str, str]] = {}  # series text -> (pool, host)
-    field_parts: dict[str, tuple[int, float | None]] = {}  # fields text -> (up, rtt_ms as stored)
-    series_get, fields_get = series_parts.get, field_parts.get
-    last_time_text, last_time = _BAD, 0  # the last timestamp text that passed (none yet), and its time in seconds
-    make = tuple.__new__  # Sample(...) would run a Python __new__ per line
-    ping = PING.name
-    number = 0
-    for lines, done in _decoded_lines(handle):
-        for line in lines:
-            number += 1
-            series_text, _, rest = line.partition(" ")
-            series = series_get(series_text)
-            if series is not None:
-                fields_text, _, time_text = rest.partition(" ")
-                values = fields_get(fields_text)
-                if values is not None:
-                    if time_text == last_time_text:
-                        yield make(Sample, (last_time, series[0], series[1], values[0], values[1]))
-                        continue
-                    try:
-                        time_ns = int(time_text) * factor  # what parse_line does with the third section
-                    except ValueError:
-                        time_ns = None
-                    if time_ns is not None and earliest_ns <= time_ns <= latest_ns:
-                        last_time_text, last_time = time_text, time_ns // _NS
-                        yield make(Sample, (last_time, series[0], series[1], values[0], values[1]))
-                        continue
-            # Any other line: parsed on its own.
-            if line.startswith(_BAD):
-                problems.add(number, line[1:])
-                continue
-            try:
-                point = parse(line, number, precision)
-                if point is None:
-                    continue
-                if point.measurement != ping:
-                    stats.skipped += 1
-                    continue
-                sample = _as_sample(point, number)
-                times.check(point, number)
-            except LineProtocolError as err:
-                problems.add(number, str(err).split(": ", 1)[1])
-                continue
-            times.plausible = True
-            if (
-                known_hosts is not None
-                and sample.host not in known_hosts
-                and len(stats.unknown_hosts) < ImportStats.MAX_UNKNOWN_HOSTS
-            ):
-                stats.unknown_hosts.add(sample.host)
-            if fast and "\\" not in line and '"' not in line:
-                sections = line.split(" ")
-                if len(sections) == 3 and all(sections):
-                    if len(series_parts) >= CACHE_ENTRIES:
-                        series_parts.clear()
-                    if len(field_parts) >= CACHE_ENTRIES:
-                        field_parts.clear()
-                    series_parts[sections[0]] = (sample.pool, sample.host)
-                    field_parts[sections[1]] = (sample.up, sample.rtt_ms)
-                    last_time_text, last_time = sections[2], sample.time
-            yield sample
-        del lines  # not held while the next chunk is read
-        if on_progress is not None:
-            on_progress(done, number)
-    if problems.count:
-        raise MalformedImportError(problems.report(times.hint(path)))
-
-
-def _decoded_lines(handle: BinaryIO) -> Iterator[tuple[list[str], int]]:
-    """The file's lines, a chunk at a time, with the bytes read so far. Line ends: LF, CRLF and CR, as
-    Python's text files read them. A line that is not UTF-8, or too long, comes as _BAD + the reason."""
+def _blocks(source: _Input | BinaryIO) -> Iterator[tuple[bytes | None, int]]:
+    """The input's lines a block at a time: (whole lines joined by LF, bytes read so far), or (None, …)
+    for one line longer than MAX_LINE_BYTES. Line ends LF, CRLF and CR, as Python's text files read
+    them; a byte order mark at the start is dropped."""
+    read = source.read
+    position = source.position if isinstance(source, _Input) else (lambda: 0)
     carry = b""  # the start of a line whose end is not read yet
     after_cr = False  # the last chunk ended in CR: a LF starting the next one belongs to it
     skipping = False  # in a line longer than MAX_LINE_BYTES: drop bytes up to its end
-    start = handle.read(len(_BOM))
-    for block in chain([start.removeprefix(_BOM)], iter(lambda: handle.read(CHUNK_BYTES), b"")):
-        done = handle.tell()
+    done = 0
+    first = True
+    while True:
+        block = read(CHUNK_BYTES)
+        ended = not block
+        done += len(block)
+        if first:
+            while len(block) < len(_BOM) and block and _BOM.startswith(block):  # a pipe may give a few bytes
+                more = read(CHUNK_BYTES)
+                if not more:
+                    break
+                done += len(more)
+                block += more
+            block = block.removeprefix(_BOM)
+            first = False
+        if ended:
+            break
+        done_at = position() or done
         if after_cr and block.startswith(b"\n"):
             block = block[1:]
         after_cr = False
@@ -296,16 +377,27 @@ def _decoded_lines(handle: BinaryIO) -> Iterator[tuple[list[str], int]]:
             carry = data
             if len(carry) > MAX_LINE_BYTES:
                 carry, skipping = b"", True
-                yield [f"{_BAD}longer than {MAX_LINE_BYTES:,} bytes: not a line of points"], done
+                yield None, done_at
             continue
         after_cr = data[cut] == 13 and cut + 1 == len(data)
         carry = data[cut + 1 :]
-        lines = _lines_of(data[: cut - 1] if data[cut] == 10 and cut and data[cut - 1] == 13 else data[:cut])
-        del data, block  # not held while the lines are worked on
-        yield lines, done
-        del lines
+        whole = data[: cut - 1] if data[cut] == 10 and cut and data[cut - 1] == 13 else data[:cut]
+        del data, block
+        if b"\r" in whole:
+            whole = whole.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        yield whole, done_at
     if carry and not skipping:
-        yield _lines_of(carry), done
+        yield carry.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), position() or done
+
+
+def _decoded_lines(handle: BinaryIO) -> Iterator[tuple[list[str], int]]:
+    """The input's lines as text, a block at a time, with the bytes read so far; a line that is not UTF-8,
+    or too long, comes as _BAD + the reason."""
+    for block, done in _blocks(handle):
+        if block is None:
+            yield [f"{_BAD}longer than {MAX_LINE_BYTES:,} bytes: not a line of points"], done
+        else:
+            yield _lines_of(block), done
 
 
 def _first_line_end(block: bytes) -> int:
@@ -314,9 +406,7 @@ def _first_line_end(block: bytes) -> int:
 
 
 def _lines_of(data: bytes) -> list[str]:
-    """The lines of whole lines of bytes (without the last line end)."""
-    if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    """The lines of whole lines of bytes joined by LF (without the last line end)."""
     try:
         return data.decode("utf-8").split("\n")
     except UnicodeDecodeError:
@@ -330,22 +420,272 @@ def _decoded(line: bytes) -> str:
         return f"{_BAD}not UTF-8 text (byte 0x{line[err.start]:02x} at column {err.start + 1})"
 
 
+# -- reading lines into samples ------------------------------------------------------------------
+
+
+class _Reader:
+    """Turns blocks of lines into Arrays (see the module), remembering the texts it has seen."""
+
+    def __init__(
+        self,
+        path: Path,
+        precision: str,
+        allow_any_time: bool,
+        now: float | None,
+        known_hosts: Collection[str] | None,
+        stats: ImportStats,
+    ):
+        if precision not in _PRECISION_NS:
+            raise UsageError(f"unknown precision {precision!r}: use one of s, ms, us, ns")
+        now = time.time() if now is None else now
+        self.path = path
+        self.precision = precision
+        self.factor = _PRECISION_NS[precision]
+        self.earliest_ns: float = -math.inf if allow_any_time else EARLIEST_S * _NS
+        self.latest_ns: float = math.inf if allow_any_time else int(now * _NS) + FUTURE_SLACK_S * _NS
+        self.problems = _Problems(path)
+        self.times = _TimeCheck(precision, self.earliest_ns, self.latest_ns)
+        self.known_hosts = known_hosts
+        self.stats = stats
+        self.fast = FAST_PATH
+        self.parse = parse_line_fast if self.fast else parse_line
+        self.pools: list[str] = []  # per series: its pool and canonical host
+        self.hosts: list[str] = []
+        self._series_of: dict[tuple[str, str], int] = {}
+        self._series_text: dict[bytes, int] = {}
+        self._fields_text: dict[bytes, int] = {}
+        self._field_of: dict[tuple[bool, float | None], int] = {}
+        self._field_up: list[bool] = []
+        self._field_rtt: list[float] = []
+        self._field_arrays: tuple[np.ndarray, np.ndarray] | None = None
+        self._time_text: dict[bytes, int] = {}
+        self.number = 0  # lines read
+
+    def blocks(self, source: _Input, on_progress: Callable[[int], None] | None = None) -> Iterator[Arrays]:
+        for block, done in _blocks(source):
+            if block is None:
+                self.number += 1
+                self.problems.add(self.number, f"longer than {MAX_LINE_BYTES:,} bytes: not a line of points")
+            else:
+                first = self.number + 1
+                self.number += block.count(b"\n") + 1
+                arrays = self._vector(block, first) if self.fast and _is_plain(block) else self._lines(block, first)
+                self.stats.samples += len(arrays.time)
+                if len(arrays.time):
+                    yield arrays
+            self.stats.lines = self.number
+            if on_progress is not None:
+                on_progress(done)
+
+    def finish(self) -> None:
+        """At the end of the input: MalformedImportError when any line was malformed."""
+        if self.problems.count:
+            raise MalformedImportError(self.problems.report(self.times.hint(self.path)))
+
+    # -- a block of plain lines, vectorised
+
+    def _vector(self, block: bytes, first: int) -> Arrays:
+        tokens = block.replace(b"\n", b" ").split(b" ")
+        count = len(tokens) // 3
+        series_texts, field_texts, time_texts = tokens[0::3], tokens[1::3], tokens[2::3]
+        series = np.fromiter(map(self._series_text.get, series_texts, repeat(-1)), np.int64, count)
+        fields = np.fromiter(map(self._fields_text.get, field_texts, repeat(-1)), np.int64, count)
+        times = np.fromiter(map(self._time_text.get, time_texts, repeat(_MISSING)), np.int64, count)
+        unknown_times = np.flatnonzero(times == _MISSING)
+        if len(unknown_times):
+            self._learn_times({time_texts[index] for index in unknown_times.tolist()})
+            times[unknown_times] = np.fromiter(
+                map(self._time_text.get, (time_texts[i] for i in unknown_times.tolist()), repeat(_MISSING)),
+                np.int64,
+                len(unknown_times),
+            )
+        careful = np.flatnonzero((series < 0) | (fields < 0) | (times == _MISSING))
+        valid = np.ones(count, dtype=bool)
+        for index in careful.tolist():
+            found = self._careful(_decoded(b" ".join(tokens[3 * index : 3 * index + 3])), first + index)
+            if found is None:
+                valid[index] = False
+            else:
+                series[index], times[index], fields[index] = found
+        if len(careful) and not valid.all():
+            series, fields, times = series[valid], fields[valid], times[valid]
+            lines = first + np.flatnonzero(valid)
+        else:
+            lines = np.arange(first, first + count, dtype=np.int64)
+        up, rtt = self._fields()
+        return Arrays(series, times, up[fields], rtt[fields], lines)
+
+    def _learn_times(self, texts: set[bytes]) -> None:
+        """Timestamps not seen before: in the dictionary when plausible (others go to the careful parser)."""
+        if len(self._time_text) + len(texts) > CACHE_ENTRIES:
+            self._time_text.clear()
+        for text in texts:
+            if not text.isdigit() or len(text) > 30:
+                continue  # "+5", "-5", "1_000", a 400-digit number: the careful parser decides
+            written = int(text)
+            time_ns = written * self.factor
+            if self.earliest_ns <= time_ns <= self.latest_ns:
+                self._time_text[text] = time_ns // _NS
+                self.times.plausible = True
+
+    def _fields(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._field_arrays is None or len(self._field_arrays[0]) != len(self._field_up):
+            self._field_arrays = (np.array(self._field_up, dtype=bool), np.array(self._field_rtt, dtype=np.float64))
+        return self._field_arrays
+
+    # -- any other block, a line at a time
+
+    def _lines(self, block: bytes, first: int) -> Arrays:
+        series: list[int] = []
+        times: list[int] = []
+        fields: list[int] = []
+        lines: list[int] = []
+        series_get, fields_get, times_get = self._series_text.get, self._fields_text.get, self._time_text.get
+        fast = self.fast
+        for offset, raw in enumerate(block.split(b"\n")):
+            number = first + offset
+            if fast:
+                sections = raw.split(b" ")
+                if len(sections) == 3:
+                    found_series, found_fields = series_get(sections[0]), fields_get(sections[1])
+                    if found_series is not None and found_fields is not None:
+                        found_time = times_get(sections[2])
+                        if found_time is None and b"\\" not in raw and b'"' not in raw:
+                            self._learn_times({sections[2]})
+                            found_time = times_get(sections[2])
+                        if found_time is not None:
+                            series.append(found_series)
+                            times.append(found_time)
+                            fields.append(found_fields)
+                            lines.append(number)
+                            continue
+            found = self._careful(_decoded(raw), number)
+            if found is not None:
+                series.append(found[0])
+                times.append(found[1])
+                fields.append(found[2])
+                lines.append(number)
+        up, rtt = self._fields()
+        field_index = np.array(fields, dtype=np.int64)
+        return Arrays(
+            np.array(series, dtype=np.int64),
+            np.array(times, dtype=np.int64),
+            up[field_index],
+            rtt[field_index],
+            np.array(lines, dtype=np.int64),
+        )
+
+    def _careful(self, line: str, number: int) -> tuple[int, int, int] | None:
+        """One line through the careful parser: (series, time, fields) of a ping sample, or None (a
+        comment, a blank line, another measurement, a malformed line: counted)."""
+        if line.startswith(_BAD):
+            self.problems.add(number, line[1:])
+            return None
+        try:
+            point = self.parse(line, number, self.precision)
+            if point is None:
+                return None
+            if point.measurement != PING.name:
+                self.stats.skipped += 1
+                return None
+            sample = _as_sample(point, number)
+            self.times.check(point, number)
+        except LineProtocolError as err:
+            self.problems.add(number, str(err).split(": ", 1)[1])
+            return None
+        self.times.plausible = True
+        series = self._series(sample.pool, sample.host)
+        fields = self._field(sample.up, sample.rtt_ms)
+        if self.fast and "\\" not in line and '"' not in line:
+            sections = line.split(" ")
+            if len(sections) == 3 and all(sections):
+                if len(self._series_text) >= CACHE_ENTRIES:
+                    self._series_text.clear()
+                if len(self._fields_text) >= CACHE_ENTRIES:
+                    self._fields_text.clear()
+                if len(self._time_text) >= CACHE_ENTRIES:
+                    self._time_text.clear()
+                self._series_text[sections[0].encode()] = series
+                self._fields_text[sections[1].encode()] = fields
+                self._time_text[sections[2].encode()] = sample.time
+        return series, sample.time, fields
+
+    def _series(self, pool: str, host: str) -> int:
+        key = (pool, host)
+        found = self._series_of.get(key)
+        if found is None:
+            found = self._series_of[key] = len(self.pools)
+            self.pools.append(pool)
+            self.hosts.append(host)
+            unknown = self.stats.unknown_hosts
+            if (
+                self.known_hosts is not None
+                and host not in self.known_hosts
+                and len(unknown) < ImportStats.MAX_UNKNOWN_HOSTS
+            ):
+                unknown.add(host)
+        return found
+
+    def _field(self, up: int, rtt: float | None) -> int:
+        key = (bool(up), rtt)
+        found = self._field_of.get(key)
+        if found is None:
+            found = self._field_of[key] = len(self._field_up)
+            self._field_up.append(bool(up))
+            self._field_rtt.append(math.nan if rtt is None else rtt)
+        return found
+
+    def conflict(self, found: Conflict, host_name: Callable[[int], str], pool_name: Callable[[int], str]) -> str:
+        """One sentence naming a Conflict's two samples, in the file's terms."""
+        when = dt.datetime.fromtimestamp(found.time, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        def described(pool: int, up: int, code: int) -> str:
+            rtt = rtt_value(code)
+            return f"pool {pool_name(pool)}, up={up}" + (f", rtt_ms={rtt:g}" if up and rtt is not None else "")
+
+        new = found.new
+        old = described(found.old.pool, found.old.slot.up, found.old.slot.code)
+        other = (
+            f"line {found.old_line} ({old})"
+            if found.old_line is not None and found.old_line >= 0
+            else f"the measured sample already stored ({old})"
+        )
+        return (
+            f"{self.path}:{new.line}: host {host_name(found.host)} at {when} "
+            f"({described(new.pool, new.slot.up, new.slot.code)}) conflicts with {other}: one host has one "
+            "state a second; nothing imported"
+        )
+
+
+def _is_plain(block: bytes) -> bool:
+    """Whether every line of the block is SERIES FIELDS TIME with one space between and nothing to unescape."""
+    if b"\\" in block or b'"' in block or b"#" in block:
+        return False
+    separators = block.translate(None, _NOT_SEPARATORS)
+    lines = separators.count(b"\n") + 1
+    if separators != b"  \n" * (lines - 1) + b"  ":
+        return False
+    return not (b"  " in block or b"\n " in block or b" \n" in block or block[:1] == b" " or block[-1:] == b" ")
+
+
 class _Problems:
     """The malformed lines: the first MAX_REPORTED_ERRORS as messages, and how many there are."""
 
     def __init__(self, path: Path):
         self.path = path
-        self.shown: list[str] = []
+        self.shown: list[tuple[int, str]] = []
         self.count = 0
 
     def add(self, number: int, message: str) -> None:
         self.count += 1
-        if len(self.shown) < MAX_REPORTED_ERRORS:
-            self.shown.append(f"{self.path}:{number}: {message}")
+        self.shown.append((number, f"{self.path}:{number}: {message}"))
+        if len(self.shown) > 4 * MAX_REPORTED_ERRORS:
+            self.shown = sorted(self.shown)[:MAX_REPORTED_ERRORS]
 
     def report(self, hint: str | None) -> str:
-        more = self.count - len(self.shown)
-        lines = self.shown + ([f"… and {more} more malformed lines"] if more > 0 else []) + ([hint] if hint else [])
+        shown = [message for _, message in sorted(self.shown)[:MAX_REPORTED_ERRORS]]
+        more = self.count - len(shown)
+        lines = shown + ([f"… and {more} more malformed lines"] if more > 0 else []) + ([hint] if hint else [])
         return "nothing imported; malformed lines:\n" + "\n".join(lines)
 
 
@@ -423,14 +763,19 @@ def _as_sample(point: LinePoint, number: int) -> Sample:
             rtt = math.inf
         if not 0 <= rtt < math.inf:
             raise LineProtocolError(number, f"rtt_ms must be a finite number ≥ 0, not {rtt}")
-    return Sample(point.time_ns // _NS, pool, _canonical(host), int(up), rtt if up else None)
+    return Sample(
+        point.time_ns // _NS, unicodedata.normalize("NFC", pool), canonical_host(host), int(up), rtt if up else None
+    )
 
 
-def _canonical(host: str) -> str:
-    """An IPv6 address in the form the config and the collector use (``FD00:0::1`` -> ``fd00::1``)."""
+def canonical_host(host: str) -> str:
+    """A host name as the config and the collector write it: an IP address in its canonical form
+    (``FD00:0::1`` -> ``fd00::1``), a DNS name in lower case without a final dot (``PC-1.Example.`` ->
+    ``pc-1.example``)."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
     if ":" in host:
-        try:
-            return str(ipaddress.IPv6Address(host))
-        except ValueError:
-            pass
-    return host
+        return host
+    return host.rstrip(".").lower() or host

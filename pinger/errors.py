@@ -67,3 +67,8 @@ class OutputError(PingerError):
 
 class ReportInputError(UsageError):
     """The days and phases asked for cannot answer the report's question (no phases, no days, no baseline)."""
+
+
+class ConflictingSamplesError(UsageError):
+    """Samples to import disagree with each other, or with a measured sample stored, for one host and
+    second: nothing was imported (exit 2)."""

@@ -347,24 +347,104 @@ def test_a_malformed_last_line_rolls_back_what_was_streamed_before(config, tmp_p
     assert stored(config) == [(T, "A", "10.0.0.9", 1, 0.25)]
 
 
-def test_a_later_sample_of_the_same_host_and_time_replaces_the_earlier(config, tmp_path, monkeypatch):
+def test_equal_samples_of_one_host_and_second_are_merged_and_counted(config, tmp_path, monkeypatch, caplog):
+    # Issue 20 item 11: six lines, three samples: "imported 6" was reported for three stored rows.
     import pinger.ingestion.line_protocol as module
 
-    monkeypatch.setattr("pinger.store.sqlite.BULK_WINDOW", 7)  # the store sorts windows of samples by host
-    lines = []
-    for k in range(6):
-        for i in (3, 1, 2):
-            lines += [
-                ping(host=f"10.0.0.{i}", rtt=f"{k}.{i}", time=(T + 300 * k) * NS),
-                ping(host=f"10.0.0.{i}", up="0i", time=(T + 300 * k) * NS),
-            ]
-    lines += [ping(host="10.0.0.1", rtt="9.5", time=(T + 300 * k) * NS) for k in range(6)]
-    assert module.import_file(config, write_lp(tmp_path, lines), now=NOW) == 42
-    assert stored(config) == [
-        (T + 300 * k, "A", f"10.0.0.{i}", 1 if i == 1 else 0, 9.5 if i == 1 else None)
-        for i in (1, 2, 3)
-        for k in range(6)
+    monkeypatch.setattr(module, "BATCH_SAMPLES", 2)  # duplicates across batches, and inside one
+    lines = [
+        ping(host="10.0.0.1", time=T * NS),
+        ping(host="10.0.0.2", up="0i", rtt=None, time=T * NS),
+        ping(host="10.0.0.1", time=T * NS + 400_000_000),  # the same second, 0.4 s later: the same sample
+        ping(host="10.0.0.3", time=T * NS),
+        ping(host="10.0.0.2", up="0i", rtt=None, time=T * NS),
+        ping(host="10.0.0.3", time=T * NS),
     ]
+    with caplog.at_level("INFO", logger="pinger.import"):
+        assert module.import_file(config, write_lp(tmp_path, lines), now=NOW) == 3
+    assert stored(config) == [
+        (T, "A", "10.0.0.1", 1, 0.25),
+        (T, "A", "10.0.0.2", 0, None),
+        (T, "A", "10.0.0.3", 1, 0.25),
+    ]
+    assert (
+        caplog.records[-1]
+        .getMessage()
+        .startswith(
+            f"imported {tmp_path / 'in.lp'}: 6 ping samples in 6 lines: 3 stored; 3 merged (the same host, second "
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "second, message",
+    [
+        (ping(host="10.0.0.1", up="0i", rtt=None), "(pool A, up=0) conflicts with line 1 (pool A, up=1, rtt_ms=0.25)"),
+        (
+            ping(host="10.0.0.1", rtt="0.5"),
+            "(pool A, up=1, rtt_ms=0.5) conflicts with line 1 (pool A, up=1, rtt_ms=0.25)",
+        ),
+        (
+            ping(host="10.0.0.1").replace("pool=A", "pool=B"),
+            "(pool B, up=1, rtt_ms=0.25) conflicts with line 1 (pool A, ",
+        ),
+    ],
+)
+def test_different_samples_of_one_host_and_second_are_refused_naming_both_lines(config, tmp_path, second, message):
+    from pinger.errors import ConflictingSamplesError
+    from pinger.ingestion.line_protocol import import_file
+
+    path = write_lp(tmp_path, [ping(host="10.0.0.1"), ping(host="10.0.0.2"), second])
+    with pytest.raises(ConflictingSamplesError) as caught:
+        import_file(config, path, now=NOW)
+    assert caught.value.exit_code == 2
+    assert str(caught.value).startswith(f"{path}:3: host 10.0.0.1 at 2026-11-01T00:00:00Z {message}")
+    assert str(caught.value).endswith("nothing imported")
+    assert stored(config) == []
+
+
+def test_a_conflict_with_a_measured_sample_already_stored_is_refused(config, tmp_path):
+    from pinger.errors import ConflictingSamplesError
+    from pinger.ingestion.line_protocol import import_file
+
+    assert import_file(config, write_lp(tmp_path, [ping(host="10.0.0.1")], "first.lp"), now=NOW) == 1
+    path = write_lp(tmp_path, [ping(host="10.0.0.2"), ping(host="10.0.0.1", up="0i", rtt=None)])
+    with pytest.raises(
+        ConflictingSamplesError,
+        match=r"in.lp:2: host 10.0.0.1 at .* conflicts with the measured "
+        r"sample already stored \(pool A, up=1, rtt_ms=0.25\)",
+    ):
+        import_file(config, path, now=NOW)
+    assert stored(config) == [(T, "A", "10.0.0.1", 1, 0.25)]
+
+
+def test_the_same_file_imported_twice_stores_nothing_twice(config, tmp_path, caplog):
+    from pinger.ingestion.line_protocol import import_file
+
+    lines = [ping(host=f"10.0.0.{i}", rtt=f"0.{i}", time=(T + 300 * k) * NS) for k in range(4) for i in (1, 2, 3)]
+    path = write_lp(tmp_path, lines)
+    assert import_file(config, path, now=NOW) == 12
+    first = stored(config)
+    with caplog.at_level("INFO", logger="pinger.import"):
+        assert import_file(config, path, now=NOW) == 0
+    assert stored(config) == first and len(first) == 12
+    assert "12 ping samples in 12 lines: 0 stored; 12 merged" in caplog.records[-1].getMessage()
+
+
+def test_host_names_are_canonical_as_the_config_writes_them(config, tmp_path):
+    from pinger.ingestion.line_protocol import import_file
+
+    path = write_lp(
+        tmp_path,
+        [
+            ping(host="PC-1.Example.EDU."),
+            ping(host="FD00:0::A"),
+            ping(host="10.0.0.7"),
+            ping(host="pc-1.example.edu", time=(T + 300) * NS),
+        ],
+    )
+    assert import_file(config, path, now=NOW) == 4
+    assert [row[2] for row in stored(config)] == ["10.0.0.7", "fd00::a", "pc-1.example.edu", "pc-1.example.edu"]
 
 
 def test_hosts_not_in_the_config_are_named_once(config, tmp_path, caplog):
@@ -427,7 +507,7 @@ def test_memory_does_not_grow_with_the_file(config, tmp_path, monkeypatch):
     import pinger.ingestion.line_protocol as module
 
     monkeypatch.setattr(module, "CHUNK_BYTES", 64 << 10, raising=False)  # both files span many chunks
-    monkeypatch.setattr("pinger.store.sqlite.BULK_WINDOW", 2000)  # and the store sorts many windows
+    monkeypatch.setattr(module, "BATCH_SAMPLES", 2000)  # and the store takes many batches
 
     def sweeps(count: int) -> list[str]:
         return [

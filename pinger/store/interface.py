@@ -9,9 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, PoolHour, SampleRow, SweepResult
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class SpoolFill(NamedTuple):
@@ -20,6 +23,24 @@ class SpoolFill(NamedTuple):
     path: Path
     percent: int
     batches: int
+
+
+class SampleRuns(NamedTuple):
+    """Many hosts' samples in a span as runs, the input of the aggregator's compute path
+    (``pinger.aggregator.arrays``).
+
+    A run is one or more consecutive samples of one host with the same state, taken at least every
+    2 × hold apart between its first and its last (so the nearest-sample rule sees it as one stretch
+    of that state from ``start`` to ``stop``); a single sample is a run with start == stop. Runs are
+    sorted by ``host`` then ``start``, and one host's runs do not overlap. A store may hand its
+    samples as one-sample runs (the SQLite store does) or reduce them to runs of state changes (runs
+    must then break wherever two samples lie more than 2 × hold apart).
+    """
+
+    host: np.ndarray  # int64: the host's index in the host lists asked for, taken one after another
+    start: np.ndarray  # float64: unix seconds of the run's first sample
+    stop: np.ndarray  # float64: unix seconds of its last sample
+    up: np.ndarray  # bool: the run's state
 
 
 class SweepStore(Protocol):
@@ -56,6 +77,11 @@ class HistoryStore(Protocol):
     def host_samples(self, pool: str, hosts: Sequence[str], start: float, stop: float) -> Iterator[HostSamples]:
         """The samples of the given hosts of a pool with start <= time < stop, a host at a time, in time order.
         Hosts without samples in the span may be left out."""
+
+    # Optional, read by the aggregator when a store has it (pinger.aggregator.inputs):
+    # def sample_runs(self, pools: Sequence[tuple[str, Sequence[str]]], start: float, stop: float) -> SampleRuns
+    # "the samples of the pools' hosts with start <= time < stop, as SampleRuns"; without it the
+    # aggregator builds the runs from host_samples.
 
     def first_sample_time(self) -> int | None:
         """The time of the oldest sample; None when there is none."""

@@ -1,0 +1,182 @@
+"""The merge rule: what happens when a sample arrives for a host and second the store already has, in pure Python.
+
+A store holds at most one sample per host and second, whatever pool it was recorded under (as
+schema 2's ``(host, time)`` key did). A sample arriving where one is stored is decided by the
+writer's policy:
+
+* ``replace`` (the collector; ``write_samples`` as the HistoryStore protocol states it): the new
+  sample replaces the stored one.
+* ``measured`` (``pinger import``): the same values (pool, up, round-trip time as stored) are a
+  duplicate and change nothing; a stored reconstructed sample is replaced (measured wins); other
+  values conflict, and the import is refused (Conflict).
+* ``reconstructed`` (``pinger import-legacy``): a stored measured sample is kept and the new one
+  skipped (measured wins); a stored reconstructed one is replaced.
+
+Bulk writers (``pinger.store.bulk``) pack the samples at sweep times the store does not have yet
+without looking; the samples at times it has come here, a sweep time at a time.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import Literal, NamedTuple
+
+from .packing import MEASURED, PART, Slot, pack_slots, part_sizes, unpack
+from .rosters import Roster, Rosters
+
+Policy = Literal["replace", "measured", "reconstructed"]
+INSERT_ROW = (
+    "INSERT INTO sweeps (time, pool, part, roster, up, seen, rtt, rank, source, reconstructed, online, total) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+class Incoming(NamedTuple):
+    pool: int
+    host: int
+    slot: Slot
+    line: int  # where it came from (a line of an import file); -1 when not from a file
+
+
+class Stored(NamedTuple):
+    pool: int
+    slot: Slot
+
+
+class Conflict(Exception):
+    """A measured sample that disagrees with the one stored for its host and second."""
+
+    def __init__(self, time: int, host: int, new: Incoming, old: Stored, old_line: int | None):
+        self.time, self.host, self.new, self.old, self.old_line = time, host, new, old, old_line
+        super().__init__(f"host {host} at {time}: conflicting samples")
+
+
+class MergeCounts:
+    """What merges did: samples added, duplicates left as they were, reconstructed samples replaced by
+    measured ones, new samples skipped because a measured one was stored (``kept``), replaced otherwise."""
+
+    def __init__(self) -> None:
+        self.added = 0
+        self.duplicates = 0
+        self.replaced_reconstructed = 0
+        self.kept_measured = 0
+        self.replaced = 0
+
+
+class _Row:
+    """One pool's samples at the sweep time being merged, by host id."""
+
+    def __init__(self, pool: int, roster: Roster | None, online: int | None, total: int | None):
+        self.pool = pool
+        self.roster = roster
+        self.online, self.total = online, total
+        self.samples: dict[int, Slot] = {}
+        self.changed = False
+
+
+def merge_time(
+    db: sqlite3.Connection,
+    rosters: Rosters,
+    time: int,
+    incoming: Iterable[Incoming],
+    policy: Policy,
+    counts: MergeCounts,
+    lines: dict[int, int] | None = None,
+    pool_counts: dict[int, tuple[int, int]] | None = None,
+) -> None:
+    """Merge the samples of one sweep time into the rows stored at that time, by the policy's rule.
+
+    ``lines`` (host -> line) names where a stored sample came from when it was written earlier in
+    the same import, for a Conflict's message; ``pool_counts`` (pool -> (online, total)) are the
+    collector's counts to keep on the pools' rows. Raises Conflict (policy "measured")."""
+    rows: dict[int, _Row] = {}
+    where: dict[int, int] = {}  # host -> pool of the row holding its sample
+    for pool, part, roster_id, up, seen, rtt, source, reconstructed, online, total in db.execute(
+        "SELECT pool, part, roster, up, seen, rtt, source, reconstructed, online, total FROM sweeps "
+        "WHERE time = ? ORDER BY pool, part",
+        (time,),
+    ):
+        roster = rosters.roster(roster_id)
+        row = rows.get(pool)
+        if row is None:
+            row = rows[pool] = _Row(pool, roster, online, total)
+        sizes = part_sizes(len(roster.hosts))
+        slots = unpack(sizes[part], up, seen, rtt, source, reconstructed)
+        for position, slot in slots.items():
+            host = roster.hosts[part * PART + position]
+            row.samples[host] = slot
+            where[host] = pool
+    for sample in incoming:
+        row = rows.get(sample.pool)
+        if row is None:
+            row = rows[sample.pool] = _Row(sample.pool, None, None, None)
+        holder = where.get(sample.host)
+        if holder is None:
+            row.samples[sample.host] = sample.slot
+            row.changed = True
+            where[sample.host] = sample.pool
+            counts.added += 1
+            continue
+        old = rows[holder].samples[sample.host]
+        same = holder == sample.pool and old.up == sample.slot.up and old.code == sample.slot.code
+        if policy == "reconstructed" and not old.reconstructed:
+            counts.kept_measured += 1
+            continue
+        if same and old.reconstructed == sample.slot.reconstructed:
+            counts.duplicates += 1
+            continue
+        if policy == "measured" and not old.reconstructed and not same:
+            raise Conflict(time, sample.host, sample, Stored(holder, old), (lines or {}).get(sample.host))
+        if policy == "measured" and old.reconstructed:
+            counts.replaced_reconstructed += 1
+        elif policy == "measured":
+            counts.duplicates += 1  # the same values, measured both times
+        else:
+            counts.replaced += 1
+        del rows[holder].samples[sample.host]
+        rows[holder].changed = True
+        row.samples[sample.host] = sample.slot
+        row.changed = True
+        where[sample.host] = sample.pool
+    for pool, (online, total) in (pool_counts or {}).items():
+        row = rows.get(pool)
+        if row is not None:
+            row.online, row.total, row.changed = online, total, True
+    for row in rows.values():
+        if row.changed:
+            _rewrite(db, rosters, time, row)
+
+
+def _rewrite(db: sqlite3.Connection, rosters: Rosters, time: int, row: _Row) -> None:
+    """Replace a pool's rows at ``time`` by rows holding ``row.samples``, on its roster when that has
+    every host, else on a roster extended by the new hosts."""
+    roster = row.roster
+    if roster is None or any(host not in rosters.positions(roster) for host in row.samples):
+        known = roster.hosts if roster is not None else ()
+        added = sorted(host for host in row.samples if host not in set(known))
+        roster = rosters.exact(row.pool, (*known, *added))
+    db.execute("DELETE FROM sweeps WHERE time = ? AND pool = ?", (time, row.pool))
+    if not row.samples and row.total is None:
+        return
+    positions = rosters.positions(roster)
+    by_part: dict[int, dict[int, Slot]] = {}
+    for host, slot in row.samples.items():
+        position = positions[host]
+        by_part.setdefault(position // PART, {})[position % PART] = slot
+    sizes = part_sizes(len(roster.hosts))
+    if row.total is not None:
+        by_part.setdefault(0, {})
+    for part in sorted(by_part):
+        packed = pack_slots(sizes[part], by_part[part])
+        counts = (row.online, row.total) if part == 0 else (None, None)
+        db.execute(
+            INSERT_ROW, (time, row.pool, part, roster.id, *packed[:4], packed.source, packed.reconstructed, *counts)
+        )
+
+
+def slot_of(up: int, code: int, reconstructed: bool = False) -> Slot:
+    return Slot(up, code, reconstructed)
+
+
+__all__ = ["MEASURED", "Conflict", "Incoming", "MergeCounts", "Policy", "Stored", "merge_time", "slot_of"]
