@@ -1,10 +1,12 @@
 """The nearest-sample rule over a whole pool-day at once, with NumPy: the aggregator's compute path.
 
-Input: the pool's samples as SampleRuns (``pinger.store.interface``): runs of one host and state,
-a single sample being a run from its time to its time, sorted by host and then time. The rule
-(``rule``) gives each run the span it owns: from the midpoint with the host's previous run (or
-``hold`` before its start, whichever is later) to the midpoint with its next run (or ``hold`` after
-its end, whichever is earlier). Everything else is sums over the day's slices (``slices``).
+Input: the pool's samples as DaySamples (``pinger.store.interface``): runs of one host and state
+(a single sample being a run from its time to its time), sorted by host and then time, and blocks
+of hosts sampled together. The rule (``rule``) gives each run the span it owns: from the midpoint
+with the host's previous run (or ``hold`` before its start, whichever is later) to the midpoint with
+its next run (or ``hold`` after its end, whichever is earlier); in a block every host owns the same
+span of each sweep, so its seconds are one matrix product. Everything else is sums over the day's
+slices (``slices``).
 
 ``pool_day_figures`` gives, for every configured host of a pool, what ``daily.compute_host_figures``
 gives for one: the same arithmetic on the same values in the same order (sums over the slices run
@@ -24,6 +26,7 @@ import numpy as np
 from pinger.config import Energy, Host, Pool
 from pinger.localtime import closing_instants, day_bounds, hour_starts
 from pinger.models import HostDay, PoolHour
+from pinger.store.interface import DaySamples, SweepBlock
 
 from .slices import day_slices
 
@@ -54,6 +57,43 @@ def owned_spans(host: np.ndarray, start: np.ndarray, stop: np.ndarray, up: np.nd
     return Owned(host, low, high, up)
 
 
+class Pieces(NamedTuple):
+    """The owned spans cut at the bucket edges: each piece lies in one bucket."""
+
+    host: np.ndarray
+    bucket: np.ndarray
+    length: np.ndarray
+    up: np.ndarray
+
+
+def pieces(spans: Owned, edges: np.ndarray) -> Pieces:
+    """The spans clipped to [edges[0], edges[-1]) and cut at every edge inside them (``rule.per_bucket``'s
+    pieces), empty ones left out."""
+    low = np.maximum(spans.low, edges[0])
+    high = np.minimum(spans.high, edges[-1])
+    keep = high > low
+    host, low, high, up = spans.host[keep], low[keep], high[keep], spans.up[keep]
+    first: np.ndarray = np.searchsorted(edges, low, "right") - 1
+    last: np.ndarray = np.searchsorted(edges, high, "left") - 1
+    one = first == last
+    hosts, buckets, lengths, states = [host[one]], [first[one]], [high[one] - low[one]], [up[one]]
+    many = ~one
+    if many.any():
+        host_m, first_m, last_m, up_m = host[many], first[many], last[many], up[many]
+        hosts += [host_m, host_m]
+        buckets += [first_m, last_m]
+        lengths += [edges[first_m + 1] - low[many], high[many] - edges[last_m]]
+        states += [up_m, up_m]
+        for step in range(1, int((last_m - first_m).max())):
+            inside = last_m - first_m > step
+            bucket = first_m[inside] + step
+            hosts.append(host_m[inside])
+            buckets.append(bucket)
+            lengths.append(edges[bucket + 1] - edges[bucket])
+            states.append(up_m[inside])
+    return Pieces(np.concatenate(hosts), np.concatenate(buckets), np.concatenate(lengths), np.concatenate(states))
+
+
 def bucket_seconds(spans: Owned, hosts: int, edges: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     """Seconds on and observed of each host in each bucket [edges[i], edges[i + 1]): two arrays
     hosts x buckets (``rule.per_bucket`` for many hosts at once)."""
@@ -61,34 +101,11 @@ def bucket_seconds(spans: Owned, hosts: int, edges: Sequence[float]) -> tuple[np
     buckets = len(edge) - 1
     if buckets <= 0 or not len(spans.host):
         return np.zeros((hosts, max(buckets, 0))), np.zeros((hosts, max(buckets, 0)))
-    low = np.maximum(spans.low, edge[0])
-    high = np.minimum(spans.high, edge[-1])
-    keep = high > low
-    host, low, high, up = spans.host[keep], low[keep], high[keep], spans.up[keep]
-    first: np.ndarray = np.searchsorted(edge, low, "right") - 1
-    last: np.ndarray = np.searchsorted(edge, high, "left") - 1
-    one = first == last
-    slots = [host[one] * buckets + first[one]]
-    lengths = [high[one] - low[one]]
-    states = [up[one]]
-    many = ~one
-    if many.any():
-        host_m, first_m, last_m, up_m = host[many], first[many], last[many], up[many]
-        slots += [host_m * buckets + first_m, host_m * buckets + last_m]
-        lengths += [edge[first_m + 1] - low[many], high[many] - edge[last_m]]
-        states += [up_m, up_m]
-        for step in range(1, int((last_m - first_m).max())):
-            inside = last_m - first_m > step
-            bucket = first_m[inside] + step
-            slots.append(host_m[inside] * buckets + bucket)
-            lengths.append(edge[bucket + 1] - edge[bucket])
-            states.append(up_m[inside])
-    slot = np.concatenate(slots)
-    length = np.concatenate(lengths)
-    state = np.concatenate(states)
+    cut = pieces(spans, edge)
+    slot = cut.host * buckets + cut.bucket
     size = hosts * buckets
-    observed = np.bincount(slot, weights=length, minlength=size)
-    on = np.bincount(slot, weights=np.where(state, length, 0.0), minlength=size)
+    observed = np.bincount(slot, weights=cut.length, minlength=size)
+    on = np.bincount(slot, weights=np.where(cut.up, cut.length, 0.0), minlength=size)
     return on.reshape(hosts, buckets), observed.reshape(hosts, buckets)
 
 
@@ -102,6 +119,43 @@ def states_at(spans: Owned, hosts: int, instants: Sequence[float]) -> np.ndarray
             continue
         owners, first = np.unique(spans.host[match], return_index=True)  # runs are in time order: the earlier
         found[owners, column] = spans.up[match[first]].astype(np.int8)
+    return found
+
+
+def block_seconds(block: SweepBlock, hold: float, edges: Sequence[float]) -> tuple[np.ndarray, np.ndarray, Owned]:
+    """``bucket_seconds`` for hosts sampled together: every host owns the same span of each sweep, so a
+    bucket's seconds on are the sum of its sweeps' pieces where the host was up (no per-host spans).
+    Also returns the sweeps' spans."""
+    edge = np.asarray(edges, dtype=np.float64)
+    buckets = len(edge) - 1
+    times = block.times.astype(np.float64)
+    sweeps = len(times)
+    spans = owned_spans(np.zeros(sweeps, dtype=np.int64), times, times, np.ones(sweeps, dtype=bool), hold)
+    rows = Owned(np.arange(sweeps, dtype=np.int64), spans.low, spans.high, spans.up)
+    on = np.zeros((len(block.host), buckets))
+    observed = np.zeros_like(on)
+    if buckets <= 0 or not sweeps:
+        return on, observed, rows
+    cut = pieces(rows, edge)
+    order = np.lexsort((cut.host, cut.bucket))  # by bucket, each bucket's pieces in time order
+    row, bucket, length = cut.host[order], cut.bucket[order], cut.length[order]
+    if not len(row):
+        return on, observed, rows
+    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+    present = bucket[starts]
+    weighted = block.up[row] * length[:, None]  # pieces x hosts
+    on[:, present] = np.add.reduceat(weighted, starts, axis=0).T
+    observed[:, present] = np.add.reduceat(length, starts)
+    return on, observed, rows
+
+
+def block_states(block: SweepBlock, rows: Owned, instants: Sequence[float]) -> np.ndarray:
+    """``states_at`` for the hosts of a block (rows: the sweeps' spans from block_seconds)."""
+    found = np.full((len(block.host), len(instants)), -1, dtype=np.int8)
+    for column, instant in enumerate(instants):
+        match = np.flatnonzero((rows.low <= instant) & (instant <= rows.high))
+        if len(match):
+            found[:, column] = block.up[match[0]].astype(np.int8)  # the earlier sweep at a midpoint
     return found
 
 
@@ -122,24 +176,27 @@ def _sequential_sum(values: np.ndarray, axis: int) -> np.ndarray:
 
 
 def pool_day_figures(
-    pool: Pool,
-    day: dt.date,
-    tz: ZoneInfo,
-    hold: float,
-    host: np.ndarray,
-    start: np.ndarray,
-    stop: np.ndarray,
-    up: np.ndarray,
-    energy: Energy,
+    pool: Pool, day: dt.date, tz: ZoneInfo, hold: float, samples: DaySamples, energy: Energy
 ) -> PoolDayFigures:
-    """Every configured host's figures for one local day from the pool's runs (``host``: the index
-    in ``pool.hosts``); a host without runs is unobserved all day."""
+    """Every configured host's figures for one local day from the pool's samples (host indexes: the
+    place in ``pool.hosts``); a host without samples is unobserved all day."""
     hosts: Sequence[Host] = pool.hosts
     count = len(hosts)
     day_start, day_stop = day_bounds(day, tz)
     slices = day_slices(day, tz, pool.open, energy)
-    spans = owned_spans(host.astype(np.int64), start.astype(np.float64), stop.astype(np.float64), up.astype(bool), hold)
+    instants = closing_instants(pool.open, day, tz) if pool.open is not None else []
+    runs = samples.runs
+    spans = owned_spans(
+        runs.host.astype(np.int64), runs.start.astype(np.float64), runs.stop.astype(np.float64), runs.up, hold
+    )
     on, observed = bucket_seconds(spans, count, slices.edges)
+    states = states_at(spans, count, instants) if instants else None
+    for block in samples.blocks:
+        block_on, block_observed, rows = block_seconds(block, hold, slices.edges)
+        on[block.host] = block_on
+        observed[block.host] = block_observed
+        if states is not None:
+            states[block.host] = block_states(block, rows, instants)
     on_total = _sequential_sum(on, 1)
     observed_total = _sequential_sum(observed, 1)
     hours_on = np.zeros((count, len(slices.hours)))
@@ -157,8 +214,7 @@ def pool_day_figures(
             if is_open:
                 on_open = on_open + on[:, bucket]
         closed = (np.maximum(on_total - on_open, 0.0) / _HOUR).tolist()
-        instants = closing_instants(pool.open, day, tz)
-        at_close = (states_at(spans, count, instants) == 1).sum(axis=1).tolist() if instants else [0] * count
+        at_close = (states == 1).sum(axis=1).tolist() if states is not None else [0] * count
     costs: list[float | None] = [None] * count
     if slices.price is not None:
         priced = np.zeros(count)

@@ -1,6 +1,6 @@
-"""What the aggregator's compute path reads: a day's samples of the configured pools as SampleRuns.
+"""What the aggregator's compute path reads: a day's samples of the configured pools as DaySamples.
 
-A store with ``sample_runs`` (the SQLite store) hands them over in one read; any other HistoryStore
+A store with ``day_samples`` (the SQLite store) hands them over in one read; any other HistoryStore
 is read through ``host_samples`` a pool at a time, each sample a run of its own.
 """
 
@@ -11,15 +11,17 @@ from collections.abc import Sequence
 import numpy as np
 
 from pinger.store import HistoryStore
-from pinger.store.interface import SampleRuns
+from pinger.store.interface import DaySamples, SampleRuns
 
 
-def day_runs(store: HistoryStore, pools: Sequence[tuple[str, Sequence[str]]], start: float, stop: float) -> SampleRuns:
+def day_samples(
+    store: HistoryStore, pools: Sequence[tuple[str, Sequence[str]]], start: float, stop: float
+) -> DaySamples:
     """The samples of the pools' hosts with start <= time < stop: ``host`` indexes the pools' host lists
     taken one after another (the first pool's hosts are 0 .. n - 1, and so on)."""
-    read = getattr(store, "sample_runs", None)
+    read = getattr(store, "day_samples", None)
     if read is not None:
-        found: SampleRuns = read(pools, start, stop)
+        found: DaySamples = read(pools, start, stop)
         return found
     hosts: list[int] = []
     times: list[float] = []
@@ -35,4 +37,4 @@ def day_runs(store: HistoryStore, pools: Sequence[tuple[str, Sequence[str]]], st
     host = np.array(hosts, dtype=np.int64)
     order = np.argsort(host, kind="stable")
     at = np.array(times, dtype=np.float64)[order]
-    return SampleRuns(host[order], at, at, np.array(states, dtype=bool)[order])
+    return DaySamples(SampleRuns(host[order], at, at, np.array(states, dtype=bool)[order]))

@@ -13,10 +13,11 @@ from pinger.localtime import local_day
 from pinger.models import HostDay, PoolDay, PoolHour
 from pinger.progress import Progress
 from pinger.store import HistoryStore, open_history_store
+from pinger.store.interface import DaySamples, SampleRuns, SweepBlock
 
 from .arrays import pool_day_figures, pool_hours
 from .daily import compute_pool_day, sample_window
-from .inputs import day_runs
+from .inputs import day_samples
 
 log = logging.getLogger("pinger.aggregate")
 
@@ -89,22 +90,21 @@ def _aggregate(config: Config, store: HistoryStore, first: dt.date, last: dt.dat
         tz, hold, energy = config.timezone, config.aggregate.hold, config.energy
         # One read of the day's samples for every pool: a host's samples are found by its name, whatever
         # pool they were recorded in (SQLite); memory holds one day of samples as arrays.
-        runs = day_runs(store, [(pool.name, [host.name for host in pool.hosts]) for pool in config.pools], start, stop)
-        offset = 0
-        for pool in config.pools:
-            low, high = np.searchsorted(runs.host, [offset, offset + len(pool.hosts)])
-            figures = pool_day_figures(
-                pool,
-                day,
-                tz,
-                hold,
-                runs.host[low:high] - offset,
-                runs.start[low:high],
-                runs.stop[low:high],
-                runs.up[low:high],
-                energy,
+        pools = [(pool.name, [host.name for host in pool.hosts]) for pool in config.pools]
+        found = day_samples(store, pools, start, stop)
+        offsets = np.cumsum([0] + [len(pool.hosts) for pool in config.pools])
+        blocks = _blocks_by_pool(found.blocks, offsets)
+        runs = found.runs
+        for index, pool in enumerate(config.pools):
+            low, high = np.searchsorted(runs.host, offsets[index : index + 2])
+            offset = int(offsets[index])
+            pool_runs = SampleRuns(
+                runs.host[low:high] - offset, runs.start[low:high], runs.stop[low:high], runs.up[low:high]
             )
-            offset += len(pool.hosts)
+            pool_blocks = tuple(
+                SweepBlock(block.host - offset, block.times, block.up) for block in blocks.get(index, ())
+            )
+            figures = pool_day_figures(pool, day, tz, hold, DaySamples(pool_runs, pool_blocks), energy)
             phase = config.study.phase_for(pool.name, day)
             host_rows.extend(figures.host_days)
             pool_rows.append(compute_pool_day(pool, day, figures.host_days, phase, energy))
@@ -114,3 +114,19 @@ def _aggregate(config: Config, store: HistoryStore, first: dt.date, last: dt.dat
         progress.update(done, str(day))
     log.info("aggregated %d day(s) from %s to %s: %d pool rows", count, first, last, written)
     return written
+
+
+def _blocks_by_pool(blocks: tuple[SweepBlock, ...], offsets: np.ndarray) -> dict[int, list[SweepBlock]]:
+    """The blocks' columns by the pool (index) their hosts are configured in (offsets: each pool's first
+    host index, and the total)."""
+    found: dict[int, list[SweepBlock]] = {}
+    for block in blocks:
+        pools = np.searchsorted(offsets, block.host, "right") - 1
+        first, last = int(pools.min()), int(pools.max())
+        if first == last:
+            found.setdefault(first, []).append(block)
+            continue
+        for pool in np.unique(pools).tolist():
+            columns = pools == pool
+            found.setdefault(pool, []).append(SweepBlock(block.host[columns], block.times, block.up[:, columns]))
+    return found

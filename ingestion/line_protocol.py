@@ -133,9 +133,9 @@ def import_file(
         f"skipped {stats.skipped} lines of other measurements" if stats.skipped else "",
     ]
     log.info(
-        "imported %s: %d ping samples in %d lines: %s",
-        path,
+        "imported %d ping samples from %s (%d lines): %s",
         stats.samples,
+        path,
         stats.lines,
         "; ".join(d for d in details if d),
     )

@@ -371,7 +371,7 @@ def test_equal_samples_of_one_host_and_second_are_merged_and_counted(config, tmp
         caplog.records[-1]
         .getMessage()
         .startswith(
-            f"imported {tmp_path / 'in.lp'}: 6 ping samples in 6 lines: 3 stored; 3 merged (the same host, second "
+            f"imported 6 ping samples from {tmp_path / 'in.lp'} (6 lines): 3 stored; 3 merged (the same host, second "
         )
     )
 
@@ -428,7 +428,8 @@ def test_the_same_file_imported_twice_stores_nothing_twice(config, tmp_path, cap
     with caplog.at_level("INFO", logger="pinger.import"):
         assert import_file(config, path, now=NOW) == 0
     assert stored(config) == first and len(first) == 12
-    assert "12 ping samples in 12 lines: 0 stored; 12 merged" in caplog.records[-1].getMessage()
+    assert "12 ping samples from" in caplog.records[-1].getMessage()
+    assert "(12 lines): 0 stored; 12 merged" in caplog.records[-1].getMessage()
 
 
 def test_host_names_are_canonical_as_the_config_writes_them(config, tmp_path):

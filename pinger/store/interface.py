@@ -43,6 +43,24 @@ class SampleRuns(NamedTuple):
     up: np.ndarray  # bool: the run's state
 
 
+class SweepBlock(NamedTuple):
+    """Hosts sampled together: each host of ``host`` has a sample at each of ``times`` and no other in
+    the span (a pool's sweeps, as the SQLite store keeps them). The aggregator computes such a block
+    as a matrix, once for all its hosts."""
+
+    host: np.ndarray  # int64: host indices as in SampleRuns, distinct
+    times: np.ndarray  # float64: unix seconds, strictly increasing
+    up: np.ndarray  # bool: len(times) x len(host)
+
+
+class DaySamples(NamedTuple):
+    """The samples of a span, the aggregator's input: blocks of hosts sampled together, and runs for
+    every other host. A host is in one block, or in the runs, or nowhere (no samples)."""
+
+    runs: SampleRuns
+    blocks: tuple[SweepBlock, ...] = ()
+
+
 class SweepStore(Protocol):
     """The collector's view: write each sweep, say what waits, close."""
 
@@ -79,9 +97,9 @@ class HistoryStore(Protocol):
         Hosts without samples in the span may be left out."""
 
     # Optional, read by the aggregator when a store has it (pinger.aggregator.inputs):
-    # def sample_runs(self, pools: Sequence[tuple[str, Sequence[str]]], start: float, stop: float) -> SampleRuns
-    # "the samples of the pools' hosts with start <= time < stop, as SampleRuns"; without it the
-    # aggregator builds the runs from host_samples.
+    # def day_samples(self, pools: Sequence[tuple[str, Sequence[str]]], start: float, stop: float) -> DaySamples
+    # "the samples of the pools' hosts with start <= time < stop"; without it the aggregator builds
+    # one-sample runs from host_samples.
 
     def first_sample_time(self) -> int | None:
         """The time of the oldest sample; None when there is none."""

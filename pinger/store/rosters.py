@@ -15,7 +15,7 @@ up by content, or made. The choice only changes how the samples are packed, neve
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 SETTLE = 12  # sweeps in a row with the same hosts missing before the roster follows the sweep
@@ -100,8 +100,7 @@ class Rosters:
     def roster(self, roster_id: int) -> Roster:
         found = self._by_id.get(roster_id)
         if found is None:
-            (pool,) = self._db.execute("SELECT pool FROM rosters WHERE id = ?", (roster_id,)).fetchone()
-            self._load_pool(pool)
+            self.preload([roster_id])  # one made by another process since its pool was read is found too
             found = self._by_id[roster_id]
         return found
 
@@ -157,6 +156,23 @@ class Rosters:
         chosen = self.exact(pool, hosts)
         self.current[pool] = chosen
         return chosen
+
+    def preload(self, roster_ids: Iterable[int]) -> None:
+        """Read the rosters not cached yet in one query per 500 (a span's rows name many)."""
+        missing = [roster for roster in dict.fromkeys(roster_ids) if roster not in self._by_id]
+        for first in range(0, len(missing), 500):
+            chunk = missing[first : first + 500]
+            marks = ", ".join("?" * len(chunk))
+            members: dict[int, list[int]] = {roster: [] for roster in chunk}
+            pools: dict[int, int] = {}
+            for roster_id, pool in self._db.execute(f"SELECT id, pool FROM rosters WHERE id IN ({marks})", chunk):
+                pools[roster_id] = pool
+            for roster_id, host in self._db.execute(
+                f"SELECT roster, host FROM roster_hosts WHERE roster IN ({marks}) ORDER BY roster, position", chunk
+            ):
+                members[roster_id].append(host)
+            for roster_id, pool in pools.items():
+                self._remember(Roster(roster_id, pool, tuple(members[roster_id])))
 
     def _load_pool(self, pool: int) -> None:
         if pool in self._loaded_pools:

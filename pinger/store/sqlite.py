@@ -34,7 +34,7 @@ from .tables import insert_sql, record_of, rows, select_sql
 
 if TYPE_CHECKING:
     from .bulk import Batch, BulkWriter
-    from .interface import SampleRuns
+    from .interface import DaySamples, SampleRuns
 
 Access = Literal["create", "write", "read"]
 BUSY_TIMEOUT_S = 30.0
@@ -292,17 +292,23 @@ class SqliteStore:
         if not self.packed:
             yield from self._table_host_samples(hosts, start, stop)
             return
-        runs = self.sample_runs([(pool, hosts)], start, stop)
-        index = runs.host.tolist()
-        times = runs.start.astype("int64").tolist()
-        states = runs.up.tolist()
+        found = self.day_samples([(pool, hosts)], start, stop)
+        by_host: dict[int, tuple[list[int], list[bool]]] = {}
+        for block in found.blocks:
+            times = block.times.astype("int64").tolist()
+            for column, index in enumerate(block.host.tolist()):
+                by_host[index] = (times, block.up[:, column].tolist())
+        runs = found.runs
+        index_list, run_times, states = runs.host.tolist(), runs.start.astype("int64").tolist(), runs.up.tolist()
         first = 0
-        while first < len(index):
+        while first < len(index_list):
             last = first
-            while last < len(index) and index[last] == index[first]:
+            while last < len(index_list) and index_list[last] == index_list[first]:
                 last += 1
-            yield HostSamples(hosts[index[first]], times[first:last], states[first:last])
+            by_host[index_list[first]] = (run_times[first:last], states[first:last])
             first = last
+        for index in sorted(by_host):
+            yield HostSamples(hosts[index], *by_host[index])
 
     def _table_host_samples(self, hosts: Sequence[str], start: float, stop: float) -> Iterator[HostSamples]:
         """An older file's ``ping`` table, read as it stands."""
@@ -313,54 +319,29 @@ class SqliteStore:
             ).fetchall()
             yield HostSamples(host, [row[0] for row in found], [bool(row[1]) for row in found])
 
-    def sample_runs(self, pools: Sequence[tuple[str, Sequence[str]]], start: float, stop: float) -> SampleRuns:
-        """The samples of the pools' hosts with start <= time < stop as runs of one sample each (see
-        SampleRuns): ``host`` indexes the pools' host lists one after another. A host's samples are found
-        by its name, whatever pool they were recorded in."""
-        import numpy as np
-
-        from .interface import SampleRuns
-        from .read import read_span
+    def day_samples(self, pools: Sequence[tuple[str, Sequence[str]]], start: float, stop: float) -> DaySamples:
+        """The samples of the pools' hosts with start <= time < stop (see DaySamples): host indexes count
+        the pools' host lists one after another. A host's samples are found by its name, whatever pool
+        they were recorded in; one read for every pool."""
+        from .interface import DaySamples
+        from .read import day_samples, read_groups
 
         names = [host for _, hosts in pools for host in hosts]
         if self.packed and self._writable:
             self._pack_staged()
         if not self.packed:
-            return _runs_of(self._table_host_samples(names, start, stop), names)
-        wanted = self._known_hosts(names)
-        found = read_span(self._db, self.rosters, start, stop)
-        if not len(found.host) or not wanted:
-            empty = np.zeros(0)
-            return SampleRuns(empty.astype(np.int64), empty, empty, empty.astype(bool))
-        top = int(max(int(found.host.max()), max(wanted))) + 1
-        index_of = np.full(top, -1, dtype=np.int64)
-        for host, index in wanted.items():
-            index_of[host] = index
-        index = index_of[found.host]
-        keep = index >= 0
-        index, times, up = index[keep], found.time[keep], found.up[keep]
-        order = np.argsort(index, kind="stable")
-        index, times, up = index[order], times[order], up[order]
-        same = index[1:] == index[:-1]
-        if (same & (times[1:] <= times[:-1])).any():
-            order = np.lexsort((times, index))
-            index, times, up = index[order], times[order], up[order]
-        as_float = times.astype(np.float64)
-        return SampleRuns(index, as_float, as_float, up)
+            return DaySamples(_runs_of(self._table_host_samples(names, start, stop), names))
+        index_of = self._known_hosts(names)
+        return day_samples(read_groups(self._db, self.rosters, start, stop), index_of)
 
     def _known_hosts(self, names: Sequence[str]) -> dict[int, int]:
         """host id -> index in ``names`` for the names the store has (the first index of a repeated name)."""
-        found: dict[int, int] = {}
         positions: dict[str, int] = {}
         for index, name in enumerate(names):
             positions.setdefault(name, index)
-        listed = list(positions)
-        for first in range(0, len(listed), 500):
-            chunk = listed[first : first + 500]
-            marks = ", ".join("?" * len(chunk))
-            for host, name in self._db.execute(f"SELECT id, name FROM hosts WHERE name IN ({marks})", chunk):
-                found[host] = positions[name]
-        return found
+        return {
+            host: positions[name] for name, host in self._db.execute("SELECT name, id FROM hosts") if name in positions
+        }
 
     def first_sample_time(self) -> int | None:
         if self.packed and self._writable:

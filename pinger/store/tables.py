@@ -91,16 +91,19 @@ def row_maker(measurement: Measurement, tz: ZoneInfo) -> Callable[[Any], Sequenc
         return attrgetter(*names)
     values = attrgetter(*(name for name in names[2:] if name != measurement.free_tags))
     free_tags = measurement.free_tags
+    stamps: dict[dt.date, tuple[int, str]] = {}  # a day's midnight and ISO date, once per day (a day has many rows)
 
     def make(record: Any) -> tuple[Any, ...]:
         day = record.day
+        stamp = stamps.get(day)
+        if stamp is None:
+            stamp = stamps[day] = (day_start(day, tz), day.isoformat())
         row = values(record)
         if free_tags is None:
-            return (day_start(day, tz), day.isoformat(), *row)
+            return (*stamp, *row)
         tag_count = len(measurement.tags)
         return (
-            day_start(day, tz),
-            day.isoformat(),
+            *stamp,
             *row[:tag_count],
             json.dumps(getattr(record, free_tags), sort_keys=True),
             *row[tag_count:],
