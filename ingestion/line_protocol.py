@@ -33,25 +33,25 @@ import ipaddress
 import logging
 import math
 import os
+import sqlite3
 import stat
 import time
 import unicodedata
 import zlib
 from collections.abc import Callable, Collection, Iterator
-from itertools import repeat
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 import numpy as np
 
 from pinger.config import Config
-from pinger.errors import ConflictingSamplesError, MalformedImportError, PingerError, UsageError
+from pinger.errors import ConflictingSamplesError, MalformedImportError, PingerError, StoreError, UsageError
 from pinger.lineprotocol import LinePoint, LineProtocolError, parse_line, parse_line_fast
 from pinger.models import Sample
 from pinger.progress import Progress
 from pinger.schema import PING
 from pinger.store import open_history_store
-from pinger.store.bulk import Batch, rtt_codes, settle
+from pinger.store.bulk import Batch, TimeOrderedFeed, rtt_codes, settle
 from pinger.store.merge import Conflict, MergeCounts
 from pinger.store.packing import rtt_value
 from pinger.store.sqlite import SqliteStore
@@ -64,7 +64,7 @@ FUTURE_SLACK_S = 86_400  # a sample may be stamped up to a day ahead of this hos
 CHUNK_BYTES = 1 << 20
 MAX_LINE_BYTES = 4 << 20  # a longer "line" is not a ping point; keeps memory bounded for a file without line ends
 CACHE_ENTRIES = 50_000  # per dictionary of texts seen before: at most a few MB
-BATCH_SAMPLES = 1_000_000  # samples handed to the store at a time (~30 MB of arrays)
+BATCH_SAMPLES = 250_000  # samples handed to the store at a time (~9 MB of arrays)
 FAST_PATH = True  # False: every line through the careful parser (benchmarks and tests compare the two)
 
 _NS = 1_000_000_000
@@ -74,7 +74,7 @@ _BAD = "\ud800"  # starts a line that could not be read (a lone surrogate: never
 _BOM = b"\xef\xbb\xbf"
 _GZIP = b"\x1f\x8b"
 _MISSING = -(1 << 62)  # a time not in the dictionary
-_NOT_SEPARATORS = bytes(value for value in range(256) if value not in b" \n")
+_NOT_WHITESPACE = bytes(value for value in range(256) if value not in b" \n\t\r\x0b\x0c")  # bytes.split()
 
 
 class ImportStats:
@@ -151,32 +151,37 @@ def import_file(
 
 def _into_sqlite(store: SqliteStore, reader: _Reader, blocks: Iterator[Arrays]) -> int:
     """The arrays into packed rows, one transaction; malformed lines or a conflict keep nothing."""
-    pool_of = np.zeros(0, dtype=np.int64)
-    host_of = np.zeros(0, dtype=np.int64)
     with store.bulk("measured") as writer:
-        for arrays in _batches(blocks):
-            if reader.problems.count:
-                continue  # read on to count every malformed line; nothing will be kept
-            if len(reader.pools) > len(pool_of):
-                new = slice(len(pool_of), len(reader.pools))
-                pool_of = np.concatenate([pool_of, [store.rosters.pool_id(name) for name in reader.pools[new]]])
-                host_of = np.concatenate([host_of, store.rosters.host_ids(reader.hosts[new])]).astype(np.int64)
-            batch = Batch(
-                arrays.time,
-                pool_of[arrays.series],
-                host_of[arrays.series],
-                arrays.up,
-                rtt_codes(arrays.rtt),
-                arrays.line,
-            )
-            try:
-                store.write_batch(writer, batch)
-            except Conflict as conflict:
-                names = (store.rosters.host_name, store.rosters.pool_name)
-                raise ConflictingSamplesError(reader.conflict(conflict, *names)) from None
-        reader.finish()
+        feed = store.feed(writer)
+        try:
+            _feed(store, reader, blocks, feed)
+            reader.finish()
+            feed.finish()
+        except Conflict as conflict:
+            raise ConflictingSamplesError(
+                reader.conflict(conflict, store.rosters.host_name, store.rosters.pool_name)
+            ) from None
+        except sqlite3.Error as err:
+            raise StoreError(f"Cannot write to the SQLite store {store.path}: {err}") from None
+        finally:
+            feed.close()
     reader.stats.merged = writer.counts
     return writer.counts.added + writer.counts.replaced_reconstructed
+
+
+def _feed(store: SqliteStore, reader: _Reader, blocks: Iterator[Arrays], feed: TimeOrderedFeed) -> None:
+    """Every batch of the input, with the store's pool and host ids, into the feed."""
+    pool_of = np.zeros(0, dtype=np.int64)
+    host_of = np.zeros(0, dtype=np.int64)
+    for arrays in _batches(blocks):
+        if reader.problems.count:
+            continue  # read on to count every malformed line; nothing will be kept
+        if len(reader.pools) > len(pool_of):
+            new = slice(len(pool_of), len(reader.pools))
+            pool_of = np.concatenate([pool_of, [store.rosters.pool_id(name) for name in reader.pools[new]]])
+            host_of = np.concatenate([host_of, store.rosters.host_ids(reader.hosts[new])]).astype(np.int64)
+        series = arrays.series
+        feed.feed(Batch(arrays.time, pool_of[series], host_of[series], arrays.up, rtt_codes(arrays.rtt), arrays.line))
 
 
 def _settled_samples(reader: _Reader, blocks: Iterator[Arrays]) -> Iterator[Sample]:
@@ -452,13 +457,13 @@ class _Reader:
         self.pools: list[str] = []  # per series: its pool and canonical host
         self.hosts: list[str] = []
         self._series_of: dict[tuple[str, str], int] = {}
-        self._series_text: dict[bytes, int] = {}
-        self._fields_text: dict[bytes, int] = {}
+        self._series_text = _Texts(-1)
+        self._fields_text = _Texts(-1)
         self._field_of: dict[tuple[bool, float | None], int] = {}
         self._field_up: list[bool] = []
         self._field_rtt: list[float] = []
         self._field_arrays: tuple[np.ndarray, np.ndarray] | None = None
-        self._time_text: dict[bytes, int] = {}
+        self._time_text = _Texts(_MISSING)
         self.number = 0  # lines read
 
     def blocks(self, source: _Input, on_progress: Callable[[int], None] | None = None) -> Iterator[Arrays]:
@@ -469,7 +474,9 @@ class _Reader:
             else:
                 first = self.number + 1
                 self.number += block.count(b"\n") + 1
-                arrays = self._vector(block, first) if self.fast and _is_plain(block) else self._lines(block, first)
+                arrays = self._vector(block, first) if self.fast and _is_plain(block) else None
+                if arrays is None:
+                    arrays = self._lines(block, first)
                 self.stats.samples += len(arrays.time)
                 if len(arrays.time):
                     yield arrays
@@ -484,24 +491,32 @@ class _Reader:
 
     # -- a block of plain lines, vectorised
 
-    def _vector(self, block: bytes, first: int) -> Arrays:
-        tokens = block.replace(b"\n", b" ").split(b" ")
-        count = len(tokens) // 3
-        series_texts, field_texts, time_texts = tokens[0::3], tokens[1::3], tokens[2::3]
-        series = np.fromiter(map(self._series_text.get, series_texts, repeat(-1)), np.int64, count)
-        fields = np.fromiter(map(self._fields_text.get, field_texts, repeat(-1)), np.int64, count)
-        times = np.fromiter(map(self._time_text.get, time_texts, repeat(_MISSING)), np.int64, count)
-        unknown_times = np.flatnonzero(times == _MISSING)
-        if len(unknown_times):
-            self._learn_times({time_texts[index] for index in unknown_times.tolist()})
-            times[unknown_times] = np.fromiter(
-                map(self._time_text.get, (time_texts[i] for i in unknown_times.tolist()), repeat(_MISSING)),
-                np.int64,
-                len(unknown_times),
-            )
+    def _vector(self, block: bytes, first: int) -> Arrays | None:
+        """The block's samples, or None when a line has an empty section (not plain after all)."""
+        tokens = block.split()
+        count = block.count(b"\n") + 1
+        if len(tokens) != 3 * count:
+            return None  # a line with an empty section: not plain after all
+        series = np.fromiter(map(self._series_text.__getitem__, tokens[0::3]), np.int64, count)
+        fields = np.fromiter(map(self._fields_text.__getitem__, tokens[1::3]), np.int64, count)
+        times = self._time_runs(block, tokens, count)
+        if times is None:
+            time_texts = tokens[2::3]
+            new_times = set(time_texts) - self._time_text.keys()
+            if new_times:
+                self._learn_times(new_times)
+            times = np.fromiter(map(self._time_text.__getitem__, time_texts), np.int64, count)
         careful = np.flatnonzero((series < 0) | (fields < 0) | (times == _MISSING))
         valid = np.ones(count, dtype=bool)
+        series_get, fields_get, times_get = self._series_text.get, self._fields_text.get, self._time_text.get
         for index in careful.tolist():
+            # A text first seen earlier in this block is known by now: look again before parsing.
+            known_series = series_get(tokens[3 * index])
+            known_time = times_get(tokens[3 * index + 2])
+            known_fields = fields_get(tokens[3 * index + 1])
+            if known_series is not None and known_time is not None and known_fields is not None:
+                series[index], times[index], fields[index] = known_series, known_time, known_fields
+                continue
             found = self._careful(_decoded(b" ".join(tokens[3 * index : 3 * index + 3])), first + index)
             if found is None:
                 valid[index] = False
@@ -514,6 +529,38 @@ class _Reader:
             lines = np.arange(first, first + count, dtype=np.int64)
         up, rtt = self._fields()
         return Arrays(series, times, up[fields], rtt[fields], lines)
+
+    def _time_runs(self, block: bytes, tokens: list[bytes], count: int) -> np.ndarray | None:
+        """The block's times when its lines come in runs of one timestamp (a sweep after another): each
+        run found by searching the block for its text, no look-up per line. None otherwise."""
+        values: list[int] = []
+        lengths: list[int] = []
+        line = 0
+        while line < count:
+            if len(values) == 16:
+                return None  # many short runs: a look-up per line is cheaper
+            text = tokens[3 * line + 2]
+            value = self._time_text.get(text)
+            if value is None:
+                self._learn_times({text})
+                value = self._time_text.get(text)
+                if value is None:
+                    return None
+            pattern = b" " + text + b"\n"
+            at_end = block.endswith(pattern[:-1])
+            last = block.rfind(pattern)
+            if at_end:
+                last_line = count - 1
+            elif last >= 0:
+                last_line = block.count(b"\n", 0, last + len(pattern) - 1)
+            else:
+                return None
+            if block.count(pattern) + at_end != last_line - line + 1:
+                return None  # the run is not contiguous
+            values.append(value)
+            lengths.append(last_line - line + 1)
+            line = last_line + 1
+        return np.repeat(np.array(values, dtype=np.int64), lengths)
 
     def _learn_times(self, texts: set[bytes]) -> None:
         """Timestamps not seen before: in the dictionary when plausible (others go to the careful parser)."""
@@ -657,15 +704,25 @@ class _Reader:
         )
 
 
+class _Texts(dict[bytes, int]):
+    """Texts seen before and what they gave; a text not seen reads as ``missing`` (and is not added):
+    ``map(texts.__getitem__, …)`` runs at C speed, twice as fast as ``get`` with a default."""
+
+    def __init__(self, missing: int):
+        super().__init__()
+        self.missing = missing
+
+    def __missing__(self, key: bytes) -> int:
+        return self.missing
+
+
 def _is_plain(block: bytes) -> bool:
-    """Whether every line of the block is SERIES FIELDS TIME with one space between and nothing to unescape."""
+    """Whether every line of the block has two spaces, no other white space and nothing to unescape
+    (``_vector`` then checks that no section is empty)."""
     if b"\\" in block or b'"' in block or b"#" in block:
         return False
-    separators = block.translate(None, _NOT_SEPARATORS)
-    lines = separators.count(b"\n") + 1
-    if separators != b"  \n" * (lines - 1) + b"  ":
-        return False
-    return not (b"  " in block or b"\n " in block or b" \n" in block or block[:1] == b" " or block[-1:] == b" ")
+    separators = block.translate(None, _NOT_WHITESPACE)
+    return len(separators) % 3 == 2 and separators == b"  \n" * (len(separators) // 3) + b"  "
 
 
 class _Problems:

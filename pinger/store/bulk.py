@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -127,8 +129,8 @@ class BulkWriter:
         if not len(batch.time):
             return
         self.counts.added += len(batch.time)
-        order = np.lexsort((batch.host, batch.time, batch.pool))
-        batch = _subset(batch, order)
+        if not _strictly_ordered(batch.pool, batch.time, batch.host):
+            batch = _subset(batch, np.lexsort((batch.host, batch.time, batch.pool)))
         pools = batch.pool
         cuts = np.flatnonzero(pools[1:] != pools[:-1]) + 1
         for start, stop in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(pools)].tolist(), strict=True):
@@ -164,8 +166,9 @@ class BulkWriter:
         roster = self._current.get(pool) or self.rosters.newest(pool)
         known = roster.hosts if roster is not None else ()
         positions = self.rosters.positions(roster) if roster is not None else {}
-        hosts = np.unique(batch.host)
-        new = [host for host in hosts.tolist() if host not in positions]
+        present = np.zeros(int(batch.host.max()) + 1, dtype=bool)
+        present[batch.host] = True
+        new = [host for host in np.flatnonzero(present).tolist() if host not in positions]
         wide = self.rosters.exact(pool, (*known, *new)) if new or roster is None else roster
         self._current[pool] = wide
         members = np.array(wide.hosts, dtype=np.int64)
@@ -300,9 +303,151 @@ class BulkWriter:
         self.rows_written += len(rows)
 
 
+class _Run:
+    """A spilled batch, sorted by time: one raw file per column (``BASE-NAME``)."""
+
+    def __init__(self, base: Path, length: int):
+        self.base = base
+        self.length = length
+        self.dtypes: dict[str, np.dtype[Any]] = {}
+        self.time: np.ndarray = np.zeros(0, dtype=np.int64)
+
+    def column(self, name: str) -> Path:
+        return self.base.with_name(f"{self.base.name}-{name}")
+
+    def read(self, name: str, start: int, end: int) -> np.ndarray:
+        dtype = self.dtypes[name]
+        return np.fromfile(self.column(name), dtype=dtype, count=end - start, offset=start * dtype.itemsize)
+
+
+class TimeOrderedFeed:
+    """Batches in any order into a BulkWriter, each sweep time written once: what import and
+    ``write_samples`` feed.
+
+    Packing wants a sweep's samples together: a batch whose sweep times all lie after the previous
+    one's (a file in sweep order) is written as it comes, one batch behind. Once a batch reaches back
+    into earlier times (a file in series order: every sweep of one host, then the next host), every
+    batch from then on is sorted by time and spilled to a temporary file beside the store, and at
+    ``finish`` the spilled runs are read back a window of time at a time (memory maps; each window
+    about ``window`` samples, all of its sweeps complete) and written. Memory holds two batches or one
+    window; the temporary directory holds the spilled samples (27 bytes each) until ``finish``.
+    """
+
+    def __init__(self, writer: BulkWriter, spill_dir: Path, window: int = 250_000):
+        self.writer = writer
+        self.spill_dir = spill_dir
+        self.window = window
+        self._held: Batch | None = None
+        self._runs: list[_Run] = []
+        self._temporary: tempfile.TemporaryDirectory[str] | None = None
+
+    def feed(self, batch: Batch) -> None:
+        if not len(batch.time):
+            return
+        if self._runs:
+            self._spill(batch)
+            return
+        held = self._held
+        if held is None or int(batch.time.min()) >= int(held.time.max()):
+            if held is not None:
+                self.writer.write(held)
+            self._held = batch
+            return
+        self._spill(held)
+        self._held = None
+        self._spill(batch)
+
+    def finish(self) -> None:
+        """Write what is held or spilled, then remove the spilled runs."""
+        try:
+            if self._held is not None:
+                if self._runs:
+                    self._spill(self._held)
+                else:
+                    self.writer.write(self._held)
+                self._held = None
+            if self._runs:
+                self._write_spilled()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._runs = []
+        if self._temporary is not None:
+            self._temporary.cleanup()
+            self._temporary = None
+
+    def _spill(self, batch: Batch) -> None:
+        if self._temporary is None:
+            self._temporary = tempfile.TemporaryDirectory(prefix=".pinger-import-", dir=self.spill_dir)
+        order = np.argsort(batch.time, kind="stable")
+        run = _Run(Path(self._temporary.name) / str(len(self._runs)), len(order))
+        for name in Batch._fields:
+            column = getattr(batch, name)
+            if column is None:
+                column = np.full(len(batch.time), -1, dtype=np.int64)
+            column = column[order]
+            run.dtypes[name] = column.dtype
+            column.tofile(run.column(name))
+        run.time = np.memmap(run.column("time"), dtype=np.int64, mode="r")  # searched, a few pages at a time
+        self._runs.append(run)
+
+    def _write_spilled(self) -> None:
+        runs = self._runs
+        positions = [0] * len(runs)
+        last = max(int(run.time[-1]) for run in runs)
+        low = min(int(run.time[0]) for run in runs)
+        while low <= last:
+            high = self._window_end(low, last, positions)
+            ends = [int(np.searchsorted(run.time, high, "left")) for run in runs]
+            parts = [
+                {name: run.read(name, start, end) for name in Batch._fields}
+                for run, start, end in zip(runs, positions, ends, strict=True)
+                if end > start
+            ]
+            positions = ends
+            if parts:
+                columns = {name: np.concatenate([part[name] for part in parts]) for name in Batch._fields}
+                line = columns["line"]
+                self.writer.write(
+                    Batch(
+                        columns["time"],
+                        columns["pool"],
+                        columns["host"],
+                        columns["up"],
+                        columns["code"],
+                        None if (line < 0).all() else line,
+                    )
+                )
+            low = high
+
+    def _window_end(self, low: int, last: int, positions: list[int]) -> int:
+        """The first time after ``low`` such that the samples of [low, end) hold about ``window``."""
+
+        def count(end: int) -> int:
+            return sum(
+                int(np.searchsorted(run.time, end, "left")) - start
+                for run, start in zip(self._runs, positions, strict=True)
+            )
+
+        top = last + 1
+        if count(top) <= self.window:
+            return top
+        bottom = low + 1
+        while bottom < top:
+            middle = (bottom + top) // 2
+            if count(middle) < self.window:
+                bottom = middle + 1
+            else:
+                top = middle
+        return max(bottom, low + 1)
+
+
 def settle(batch: Batch, policy: Policy, counts: MergeCounts, reconstructed: bool, keep_order: bool = False) -> Batch:
     """The batch with one sample per host and second (see the module), in (time, host) order, or in its
     own order with ``keep_order``. Raises Conflict (policy "measured"), naming the first line of the two."""
+    if _strictly_ordered(batch.time, batch.host):
+        return batch  # already in (time, host) order without a repeat: the common case, no sorting
     tiebreak = batch.line if batch.line is not None else np.arange(len(batch.time))
     order = np.lexsort((tiebreak, batch.host, batch.time))
     ordered = _subset(batch, order)
@@ -342,6 +487,18 @@ def settle(batch: Batch, policy: Policy, counts: MergeCounts, reconstructed: boo
     if keep_order:
         return _subset(batch, np.sort(order[keep]))
     return _subset(ordered, keep)
+
+
+def _strictly_ordered(*keys: np.ndarray) -> bool:
+    """Whether the rows of these key columns are in strictly increasing order (the first column first)."""
+    if len(keys[0]) < 2:
+        return True
+    greater = np.zeros(len(keys[0]) - 1, dtype=bool)
+    equal = np.ones(len(keys[0]) - 1, dtype=bool)
+    for key in keys:
+        greater |= equal & (key[1:] > key[:-1])
+        equal &= key[1:] == key[:-1]
+    return bool(greater.all())
 
 
 def _subset(batch: Batch, which: np.ndarray) -> Batch:

@@ -33,12 +33,12 @@ from .rosters import Rosters
 from .tables import insert_sql, record_of, rows, select_sql
 
 if TYPE_CHECKING:
-    from .bulk import Batch, BulkWriter
+    from .bulk import Batch, BulkWriter, TimeOrderedFeed
     from .interface import DaySamples, SampleRuns
 
 Access = Literal["create", "write", "read"]
 BUSY_TIMEOUT_S = 30.0
-BULK_CACHE_KIB = 65_536  # SQLite's page cache while a bulk write runs (default: 2 MB)
+BULK_CACHE_KIB = 16_384  # SQLite's page cache while a bulk write runs (default: 2 MB)
 
 
 class SqliteStore:
@@ -258,9 +258,20 @@ class SqliteStore:
 
         counted = [0]
         with self.bulk(policy, reconstructed) as writer:
-            for batch in batches_of_rows(self.rosters, samples, counted):
-                writer.write(batch)
+            feed = self.feed(writer)
+            try:
+                for batch in batches_of_rows(self.rosters, samples, counted):
+                    feed.feed(batch)
+                feed.finish()
+            finally:
+                feed.close()
         return counted[0]
+
+    def feed(self, writer: BulkWriter) -> TimeOrderedFeed:
+        """A TimeOrderedFeed into ``writer`` that spills beside the store."""
+        from .bulk import TimeOrderedFeed
+
+        return TimeOrderedFeed(writer, self.path.parent)
 
     @contextlib.contextmanager
     def bulk(self, policy: Policy, reconstructed: bool = False) -> Iterator[BulkWriter]:
