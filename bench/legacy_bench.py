@@ -6,7 +6,8 @@ the first system does, the last session of each PC still open), records in dumpd
 computers, computer days, intervals, each by pk). Then, in one child process, runs the import's
 steps as `pinger import-legacy` does and times each: reading and checking the dump, writing the
 samples into a fresh SQLite store (committed; then closing it, which checkpoints its WAL),
-aggregating the imported days; and reports samples/s of the write and the child's peak RSS.
+aggregating the imported days; and reports samples/s of the write, the store's size and the
+child's peak RSS.
 With --read-only it stops after reading and checking (for dumps whose history would take long
 to write). Pings nothing.
 
@@ -140,7 +141,7 @@ CHILD = r"""
 import json, sys, time
 from pathlib import Path
 from pinger.config_load import parse_config
-from pinger.ingestion.legacy import check_existing_config, scan_dump, history_samples, host_batches
+from pinger.ingestion.legacy import check_existing_config, scan_dump, _write_packed
 from pinger.ingestion.legacy_config import config_text
 from pinger.ingestion.legacy_samples import grid_around
 from pinger.store import open_history_store
@@ -160,11 +161,11 @@ if not read_only:
     grid = grid_around(scan.first_ms, scan.last_ms, 300)
     started = time.monotonic()
     store = open_history_store(config, "create")
-    figures["samples"] = sum(store.write_samples(history_samples(scan, pool_of, grid, batch))
-                             for batch in host_batches(scan, grid))
+    figures["samples"] = _write_packed(store, scan, config, pool_of, grid)[0]
     figures["write_s"] = time.monotonic() - started
     store.close()
     figures["close_s"] = time.monotonic() - started - figures["write_s"]
+    figures["store_bytes"] = sum(p.stat().st_size for p in work.glob("store.sqlite*"))
     started = time.monotonic()
     aggregate_days(config, local_day(grid.first, config.timezone), local_day(grid.last, config.timezone))
     figures["aggregate_s"] = time.monotonic() - started
@@ -216,6 +217,8 @@ def main() -> int:
                 f"closing the store (its WAL checkpoint) {figures['close_s']:.1f} s more"
             )
             print(f"aggregate: {figures['aggregate_s']:.1f} s")
+            size = figures["store_bytes"]
+            print(f"store: {size / 1e6:,.0f} MB, {size / samples:.2f} bytes/sample")
         print(f"whole child: wall {wall:.1f} s, peak RSS {figures['peak_rss_mb']:.0f} MB (VmHWM)")
     return 0
 

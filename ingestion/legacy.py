@@ -6,12 +6,15 @@ Two steps, so that bad input is refused before anything is written:
    spools the computer days and intervals into a temporary SQLite file; then checks references
    and overlaps there, in each computer's time order. Memory holds the pools and computers, not
    the intervals.
-2. ``_write_history`` turns each computer's intervals into samples (``legacy_samples``), a host
-   after another in the store's key order, and hands them to ``HistoryStore.write_samples`` in
-   batches of about BATCH_SAMPLES (one transaction each).
+2. ``_write_history`` turns each computer's intervals into samples (``legacy_samples``) on the
+   grid of the first system's cadence: into the SQLite store as packed rows a block of sweep times
+   at a time (``legacy_write``, NumPy), into any other store a host after another through
+   ``HistoryStore.write_samples`` in batches of about BATCH_SAMPLES; one transaction per batch.
 
-The samples lie on the clock-aligned grid of the first system's cadence, so importing the same
-dump again writes the same (host, time) keys, which the store replaces: nothing is stored twice.
+The samples are marked reconstructed, and measured samples win (the store's merge rule): where
+the collector measured a computer within ``aggregate.hold`` of a grid time, the reconstructed
+sample is left out and counted. The samples lie on the clock-aligned grid, so importing the same
+dump again writes the same (host, time) keys: nothing is stored twice.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from pinger.models import SampleRow
 from pinger.output import write_text
 from pinger.progress import Progress
 from pinger.store import open_history_store
+from pinger.store.sqlite import SqliteStore
 
 from .legacy_config import LegacyPool, config_text
 from .legacy_dump import FixtureRecord, read_fixture
@@ -78,7 +82,8 @@ class DumpScan(NamedTuple):
 
 
 class LegacyImport(NamedTuple):
-    """What an import did; ``first_day``/``last_day``: the local days the samples cover (None: no samples)."""
+    """What an import did; ``first_day``/``last_day``: the local days the samples cover (None: no samples);
+    ``kept_measured``: samples left out where the store had measured ones (measured wins)."""
 
     config: Config
     config_written: Path | None
@@ -87,6 +92,7 @@ class LegacyImport(NamedTuple):
     midnight_splits: int
     first_day: dt.date | None
     last_day: dt.date | None
+    kept_measured: int = 0
 
 
 def _refuse(scan_path: Path, record: FixtureRecord | tuple[int, str, int], message: str) -> LegacyDumpError:
@@ -450,25 +456,68 @@ def _write_history(
     # Validated input, and samples keyed by (host, time): a failure part way (a full disk) leaves
     # whole batches behind, which importing again replaces.
     store = open_history_store(config, "create")
+    kept = duplicates = 0
     try:
-        for batch in host_batches(scan, grid):
-            written += store.write_samples(history_samples(scan, pool_of, grid, batch, on_host))
+        if isinstance(store, SqliteStore):
+            written, kept, duplicates, splits = _write_packed(store, scan, config, pool_of, grid)
+        else:
+            for batch in host_batches(scan, grid):
+                written += store.write_samples(history_samples(scan, pool_of, grid, batch, on_host))
+            progress.update(len(scan.computers), "hosts")
     finally:
         store.close()
-    progress.update(len(scan.computers), "hosts")
     tz: ZoneInfo = config.timezone
     log.info(
-        "imported %d ping samples of %d hosts every %ds from %s to %s (%d midnight splits merged)",
+        "imported %d reconstructed ping samples of %d hosts every %ds from %s to %s (%d midnight splits merged)%s%s",
         written,
         len(scan.computers),
         grid.step,
         _utc(grid.first),
         _utc(grid.last),
         splits,
+        f"; {kept} left out where the collector measured the host within aggregate.hold (measured samples win)"
+        if kept
+        else "",
+        f"; {duplicates} were stored already" if duplicates else "",
     )
     return LegacyImport(
-        config, written_to, len(scan.computers), written, splits, local_day(grid.first, tz), local_day(grid.last, tz)
+        config,
+        written_to,
+        len(scan.computers),
+        written,
+        splits,
+        local_day(grid.first, tz),
+        local_day(grid.last, tz),
+        kept,
     )
+
+
+def _write_packed(
+    store: SqliteStore, scan: DumpScan, config: Config, pool_of: dict[str, str], grid: Grid
+) -> tuple[int, int, int, int]:
+    """The history into the SQLite store's packed rows (``legacy_write``): (samples, kept measured,
+    duplicates, midnight splits)."""
+    from .legacy_write import grid_intervals, write_history
+
+    by_host = {computer.host: computer.pk for computer in scan.computers.values()}
+    pools: list[tuple[str, list[str]]] = []
+    columns: dict[int, int] = {}
+    for pool in config.pools:
+        hosts = [host.name for host in pool.hosts if host.name in by_host and pool_of.get(host.name) == pool.name]
+        for host in hosts:
+            columns[by_host[host]] = len(columns)
+        if hosts:
+            pools.append((pool.name, hosts))
+    db = sqlite3.connect(scan.spool, isolation_level=None)
+    try:
+        intervals = grid_intervals(db, columns, grid, (scan.last_ms or 0) + 1)
+    finally:
+        db.close()
+    progress = Progress(grid.size, "import-legacy")
+    written = write_history(
+        store, pools, intervals, grid, config.aggregate.hold, lambda done: progress.update(done, "sweep times")
+    )
+    return written.samples, written.kept_measured, written.duplicates, intervals.splits
 
 
 def _utc(time_s: int) -> str:

@@ -21,16 +21,18 @@ import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from .merge import INSERT_ROW, Conflict, Incoming, MergeCounts, Policy, Stored, merge_time
+from .merge import COLUMNS, INSERT_ROW, Conflict, Incoming, MergeCounts, Policy, Stored, merge_time
 from .packing import GROUP, MEASURED, PART, RECONSTRUCTED, RTT_COARSE, RTT_COARSE_OFFSET, RTT_NONE, Slot, pack
 from .rosters import Roster, Rosters
 
 _FINE_LIMIT_MS = (RTT_COARSE - 0.5) / 100
+_KEY = itemgetter(0, 1, 2)  # a row's (time, pool, part)
 CHUNK = 200_000  # SampleRows converted to a Batch at a time by batches_of_rows
 
 
@@ -88,6 +90,7 @@ class BulkWriter:
         self.source = RECONSTRUCTED if reconstructed else MEASURED
         self.counts = MergeCounts()
         self.rows_written = 0
+        self._rows: list[tuple[Any, ...]] = []  # packed, not inserted yet: see flush_rows
         self._current: dict[int, Roster] = {}
         self._counts: dict[tuple[int, int], tuple[int, int]] = {}
 
@@ -115,6 +118,27 @@ class BulkWriter:
                     INSERT_ROW, (time, pool, 0, empty.id, b"", None, None, None, MEASURED, None, online, total)
                 )
 
+    def flush_rows(self) -> None:
+        """Insert the rows packed so far in key order: appended at the end of the tree, each page filled
+        (pool after pool, the rows would land between each other and leave pages half empty)."""
+        rows, self._rows = self._rows, []
+        if not rows:
+            return
+        rows.sort(key=_KEY)
+        # Only the columns some row uses: sqlite3 binds None (and bytes) slowly, so columns that are NULL
+        # in every row are left to their default, which halves the insert's cost for reconstructed rows.
+        used = [
+            index
+            for index in range(len(COLUMNS))
+            if index < 5 or index == 8 or list(map(itemgetter(index), rows)).count(None) < len(rows)
+        ]
+        if len(used) < len(COLUMNS):
+            pick = itemgetter(*used)
+            rows = [pick(row) for row in rows]
+        names = ", ".join(COLUMNS[index] for index in used)
+        self.db.executemany(f"INSERT INTO sweeps ({names}) VALUES ({', '.join('?' * len(used))})", rows)
+        self.rows_written += len(rows)
+
     def _write(self, batch: Batch) -> None:
         if not len(batch.time):
             return
@@ -135,6 +159,7 @@ class BulkWriter:
         cuts = np.flatnonzero(pools[1:] != pools[:-1]) + 1
         for start, stop in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(pools)].tolist(), strict=True):
             self._write_pool(int(pools[start]), _slice(batch, start, stop))
+        self.flush_rows()
 
     # -- settling the batch ------------------------------------------------------------------------
 
@@ -185,6 +210,110 @@ class BulkWriter:
         else:
             self._pack(pool, wide, batch, position)
 
+    def stored_rows(self, first: int, last: int) -> dict[tuple[int, int, int], tuple[int, bytes, bytes | None, int]]:
+        """The rows stored with first <= time <= last: (time, pool, part) -> (roster, up, seen, source)."""
+        return {
+            (time, pool, part): (roster, up, seen, source)
+            for time, pool, part, roster, up, seen, source in self.db.execute(
+                "SELECT time, pool, part, roster, up, seen, source FROM sweeps WHERE time >= ? AND time <= ?",
+                (first, last),
+            )
+        }
+
+    def write_matrix(
+        self,
+        pool: int,
+        roster: Roster,
+        times: np.ndarray,
+        up: np.ndarray,
+        seen: np.ndarray | None = None,
+        stored: dict[tuple[int, int, int], tuple[int, bytes, bytes | None, int]] | None = None,
+    ) -> None:
+        """One pool's rows from a dense matrix: ``up[i, j]`` is roster position j at times[i] (increasing),
+        ``seen`` False where there is no sample (None: everywhere one). No round-trip times. ``stored``:
+        the rows the store has at these times (``stored_rows``); where one is, a reconstructed row on the
+        same roster is compared and replaced whole, anything else is merged a sample at a time."""
+        size = len(roster.hosts)
+        parts = max(1, -(-size // PART))
+        codes = np.full(up.shape, RTT_NONE, dtype=np.uint16)
+        mine = {(time, part) for (time, row_pool, part) in (stored or {}) if row_pool == pool}
+        fresh = np.ones(len(times), dtype=bool)
+        if mine:
+            fresh = np.array([not any((int(time), part) in mine for part in range(parts)) for time in times.tolist()])
+            self._write_over(
+                pool, roster, times[~fresh], up[~fresh], None if seen is None else seen[~fresh], stored or {}
+            )
+        if not fresh.any():
+            return
+        times_list = times[fresh].tolist()
+        up_fresh = up[fresh]
+        seen_fresh = np.ones_like(up_fresh) if seen is None else seen[fresh]
+        self.counts.added += int(seen_fresh.sum())
+        rows = []
+        for part in range(parts):
+            low = part * PART
+            count = min(PART, size - low)
+            rows += self._part_rows(
+                pool,
+                roster.id,
+                part,
+                times_list,
+                seen_fresh[:, low : low + count],
+                up_fresh[:, low : low + count] & seen_fresh[:, low : low + count],
+                codes[: len(times_list), low : low + count],
+            )
+        self._rows += rows
+
+    def _write_over(
+        self,
+        pool: int,
+        roster: Roster,
+        times: np.ndarray,
+        up: np.ndarray,
+        seen: np.ndarray | None,
+        stored: dict[tuple[int, int, int], tuple[int, bytes, bytes | None, int]],
+    ) -> None:
+        """write_matrix at sweep times the store has rows for."""
+        size = len(roster.hosts)
+        reconstructed = self.source == RECONSTRUCTED
+        for row, time in enumerate(times.tolist()):
+            row_seen = np.ones(size, dtype=bool) if seen is None else seen[row]
+            row_up = up[row] & row_seen
+            whole = True
+            updates = []
+            for part in range(max(1, -(-size // PART))):
+                low = part * PART
+                count = min(PART, size - low)
+                found = stored.get((time, pool, part))
+                packed = np.packbits(row_up[low : low + count], bitorder="little").tobytes().rstrip(b"\0")
+                if (
+                    found is None
+                    or found[0] != roster.id
+                    or found[2] is not None
+                    or found[3] != self.source
+                    or not row_seen[low : low + count].all()
+                ):
+                    whole = False
+                    break
+                updates.append((packed, found[1], part, count))
+            if whole:
+                for packed, old, part, count in updates:
+                    if packed == old:
+                        self.counts.duplicates += count
+                    else:
+                        self.counts.replaced += count
+                        self.db.execute(
+                            "UPDATE sweeps SET up = ? WHERE time = ? AND pool = ? AND part = ?",
+                            (packed, time, pool, part),
+                        )
+                continue
+            incoming = [
+                Incoming(pool, host, Slot(int(row_up[position]), RTT_NONE, reconstructed), -1)
+                for position, host in enumerate(roster.hosts)
+                if row_seen[position]
+            ]
+            merge_time(self.db, self.rosters, time, incoming, self.policy, self.counts)
+
     def _pack(self, pool: int, roster: Roster, batch: Batch, position: np.ndarray) -> None:
         """Rows for the samples (in time order) of one pool on one roster."""
         if not len(batch.time):
@@ -218,8 +347,7 @@ class BulkWriter:
                 up[:, low : low + count],
                 codes[:, low : low + count],
             )
-        self.db.executemany(INSERT_ROW, rows)
-        self.rows_written += len(rows)
+        self._rows += rows
 
     def _part_rows(
         self,
@@ -299,8 +427,7 @@ class BulkWriter:
                         codes.append(code)
                 packed = pack(count, up_bits, codes, seen_bits, seen_bits if self.source == RECONSTRUCTED else None)
                 rows.append((time, pool, part, roster.id, *packed[:4], packed.source, packed.reconstructed, None, None))
-        self.db.executemany(INSERT_ROW, rows)
-        self.rows_written += len(rows)
+        self._rows += rows
 
 
 class _Run:

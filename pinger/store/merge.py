@@ -26,10 +26,8 @@ from .packing import MEASURED, PART, Slot, pack_slots, part_sizes, unpack
 from .rosters import Roster, Rosters
 
 Policy = Literal["replace", "measured", "reconstructed"]
-INSERT_ROW = (
-    "INSERT INTO sweeps (time, pool, part, roster, up, seen, rtt, rank, source, reconstructed, online, total) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+COLUMNS = ("time", "pool", "part", "roster", "up", "seen", "rtt", "rank", "source", "reconstructed", "online", "total")
+INSERT_ROW = f"INSERT INTO sweeps ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
 class Incoming(NamedTuple):
