@@ -20,6 +20,7 @@ it was, at schema 2, and the next open starts the migration again; a full disk i
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -54,6 +55,7 @@ def rewrite_store(path: Path, timezone: ZoneInfo, block_samples: int = BLOCK_SAM
     """Rewrite the schema-2 file at ``path`` as schema 3 (see the module); StoreError on failure."""
     old = _exclusive(path)
     target = temporary_path(path)
+    replaced = False
     try:
         version = old.execute("PRAGMA user_version").fetchone()[0]
         if version != PACKED_VERSION - 1:
@@ -79,6 +81,7 @@ def rewrite_store(path: Path, timezone: ZoneInfo, block_samples: int = BLOCK_SAM
             target.unlink(missing_ok=True)
             raise
         os.replace(target, path)
+        replaced = True
         _sync_directory(path.parent)
         after = _on_disk(path)
         log.info(
@@ -90,7 +93,16 @@ def rewrite_store(path: Path, timezone: ZoneInfo, block_samples: int = BLOCK_SAM
             after / 1e6,
         )
     finally:
+        if not replaced:
+            _release(old)
         old.close()
+
+
+def _release(old: sqlite3.Connection) -> None:
+    """The old file back in WAL mode, as it was (the write lock let go first)."""
+    with contextlib.suppress(sqlite3.Error):
+        old.execute("ROLLBACK")
+        old.execute("PRAGMA journal_mode=WAL")
 
 
 def _exclusive(path: Path) -> sqlite3.Connection:
@@ -153,6 +165,9 @@ def _build(old: sqlite3.Connection, path: Path, target: Path, block_samples: int
         new.close()
     with target.open("rb+") as handle:
         os.fsync(handle.fileno())
+    log.info(
+        "the new file %s is complete: %.1f MB beside the old one, which it now replaces", target, _on_disk(target) / 1e6
+    )
     return samples
 
 
