@@ -744,3 +744,71 @@ def test_iter_samples_is_lazy(tmp_path, monkeypatch):
     first = next(samples)
     assert tuple(first) == (T, "A", "10.0.0.1", 1, 0.25)
     samples.close()
+
+
+# -- pipes and compressed files (issue 20 item 14) ---------------------------------------------
+
+
+def test_the_command_line_imports_from_standard_input(write_config, tmp_path):
+    import subprocess
+
+    from tests.support import ROOT, pinger_command
+
+    config = write_config(f"""
+        timezone: UTC
+        storage: {{path: {tmp_path / "store.sqlite"}}}
+        pools:
+          - {{name: A, watts: 80, hosts: [10.0.0.0/24]}}
+    """)
+    text = "\n".join(ping(host=f"10.0.0.{i}") for i in range(1, 4)) + "\n"
+    result = subprocess.run(
+        pinger_command("import", "-c", str(config), "/dev/stdin"), input=text, capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    assert "imported 3 ping samples from /dev/stdin (3 lines): 3 stored" in result.stderr
+    with sqlite3.connect(tmp_path / "store.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM ping").fetchone() == (3,)
+
+
+def test_a_named_pipe_of_a_gzip_stream_is_read_as_it_comes(config, tmp_path):
+    # `pinger import <(zcat file.gz)` hands a pipe that cannot seek; here the pipe even carries the gzip bytes.
+    import gzip
+    import os
+    import threading
+
+    from pinger.ingestion.line_protocol import import_file
+
+    lines = [ping(host=f"10.0.0.{i}", time=(T + 300 * k) * NS) for k in range(200) for i in range(1, 11)]
+    fifo = tmp_path / "samples.lp.gz"
+    os.mkfifo(fifo)
+    payload = gzip.compress(("\n".join(lines) + "\n").encode())
+
+    def feed() -> None:
+        with fifo.open("wb") as pipe:
+            for start in range(0, len(payload), 1000):  # in small pieces, as a pipe delivers
+                pipe.write(payload[start : start + 1000])
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        assert import_file(config, fifo, now=NOW) == 2000
+    finally:
+        writer.join()
+    assert len(stored(config)) == 2000
+
+
+def test_a_gzip_file_is_read_directly_and_a_damaged_one_is_one_sentence(config, tmp_path):
+    import gzip
+
+    from pinger.errors import UsageError
+    from pinger.ingestion.line_protocol import import_file
+
+    path = tmp_path / "samples.lp.gz"
+    text = "\n".join(ping(host=f"10.0.0.{i}") for i in range(1, 6)) + "\n"
+    path.write_bytes(gzip.compress(text.encode()))
+    assert import_file(config, path, now=NOW) == 5
+    damaged = tmp_path / "damaged.lp.gz"
+    damaged.write_bytes(gzip.compress((text * 2000).encode())[:-40])  # cut short
+    with pytest.raises(UsageError, match=r"damaged.lp.gz: not a readable gzip file \("):
+        import_file(config, damaged, now=NOW)
+    assert len(stored(config)) == 5  # the damaged file changed nothing
