@@ -13,8 +13,15 @@ then loads DAYS days (default 30) of the same hosts through ``write_samples`` (`
 a host after another, the old ``(host, time)`` key's order; ``sweep``: a sweep after another) and
 times SWEEPS more sweeps written after them; reports the medians and the range.
 
+``view``: times queries of the ``ping`` relation as an analyst writes them (one host-day, with and
+without its pool, one pool-day, a whole day) on DAYS (default 2) days of HOSTS hosts: on schema 2 the
+old table, on schema 3 the view. ``overflow``: a HOSTS-host pool (default 2,000) packed one row per
+sweep or one row per 256 hosts: bytes per sample and overflow pages.
+
 Usage: python -m bench.store_bench size [--hosts 10000] [--days 1] [--pool-sizes mixed|N] [--no-rtt]
        python -m bench.store_bench write [--hosts 16382] [--days 30] [--sweeps 21] [--load-order sweep|host]
+       python -m bench.store_bench view [--hosts 10000] [--days 2]
+       python -m bench.store_bench overflow [--hosts 2000]
 """
 
 from __future__ import annotations
@@ -22,12 +29,15 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from bench import store_data
 from pinger.models import CollectorStatus, HostResult, SweepResult
@@ -108,9 +118,77 @@ def measure_write(args: argparse.Namespace, work: Path) -> None:
     print(f"write {args.hosts:,} hosts, {args.days:g} days stored: {summary(full)}")
 
 
+def measure_view(args: argparse.Namespace, work: Path) -> None:
+    """Queries of ``ping`` as an analyst writes them, on DAYS days of HOSTS hosts (any schema)."""
+    path = work / "store.sqlite"
+    store = SqliteStore(path, UTC)
+    times = store_data.sweep_times(args.days)
+    store.write_samples(row for rows in store_data.sweep_rows(args.hosts, times, args.pool_sizes) for row in rows)
+    store.close()
+    first, last = int(times[0]), int(times[0]) + 86_400
+    layout = store_data.pools(args.hosts, args.pool_sizes)
+    pool, members = layout[3]
+    host = store_data.host_name(members[0])
+    queries = [
+        ("one host, one day", "SELECT * FROM ping WHERE host = ? AND time >= ? AND time < ?", (host, first, last)),
+        (
+            "one host and its pool, one day",
+            "SELECT * FROM ping WHERE host = ? AND pool = ? AND time >= ? AND time < ?",
+            (host, pool, first, last),
+        ),
+        (
+            f"one pool ({len(members)} hosts), one day",
+            "SELECT * FROM ping WHERE pool = ? AND time >= ? AND time < ?",
+            (pool, first, last),
+        ),
+        ("every sample of one day", "SELECT count(*), sum(up) FROM ping WHERE time >= ? AND time < ?", (first, last)),
+    ]
+    db = sqlite3.connect(path)
+    print(
+        f"view: {args.hosts:,} hosts ({args.pool_sizes} pools), {args.days:g} days stored, {on_disk(path) / 1e6:.0f} MB"
+    )
+    for label, query, parameters in queries:
+        spent = []
+        for _ in range(3 if "every" in label else 7):
+            started = time.perf_counter()
+            found = db.execute(query, parameters).fetchall()
+            spent.append(time.perf_counter() - started)
+        print(f"  {label}: median {statistics.median(spent) * 1000:,.1f} ms ({len(found)} rows)")
+    db.close()
+
+
+def measure_overflow(args: argparse.Namespace, work: Path) -> None:
+    """Why rows hold at most 256 hosts: one pool of HOSTS hosts (default 2,000) packed into one row per
+    sweep, or into one row per 256 hosts, in a table keyed as ``sweeps`` is; bytes per sample and overflow pages."""
+    hosts = args.hosts
+    rng = np.random.default_rng(3)
+    for label, per_row in (("one row per sweep", hosts), ("one row per 256 hosts", 256)):
+        path = work / f"{per_row}.sqlite"
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute(
+            "CREATE TABLE sweeps (time INTEGER NOT NULL, pool INTEGER NOT NULL, part INTEGER NOT NULL, "
+            "up BLOB NOT NULL, rtt BLOB, PRIMARY KEY (time, pool, part)) WITHOUT ROWID"
+        )
+        db.execute("BEGIN")
+        for sweep in range(2000):
+            up = rng.random(hosts) < 0.45
+            for part, first in enumerate(range(0, hosts, per_row)):
+                chunk = up[first : first + per_row]
+                codes = rng.integers(10, 200, int(chunk.sum())).astype(">u2").tobytes()
+                bits = np.packbits(chunk, bitorder="little").tobytes()
+                db.execute("INSERT INTO sweeps VALUES (?, 1, ?, ?, ?)", (sweep * 300, part, bits, codes))
+        db.execute("COMMIT")
+        overflow = db.execute("SELECT count(*) FROM dbstat WHERE name = 'sweeps' AND pagetype = 'overflow'").fetchone()[
+            0
+        ]
+        db.close()
+        size = on_disk(path) / (2000 * hosts)
+        print(f"overflow, {hosts:,}-host pool, {label}: {size:.2f} bytes/sample, {overflow:,} overflow pages")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.store_bench")
-    parser.add_argument("what", choices=("size", "write"))
+    parser.add_argument("what", choices=("size", "write", "view", "overflow"))
     parser.add_argument("--hosts", type=int)
     parser.add_argument("--days", type=float)
     parser.add_argument("--pool-sizes", default="mixed", help="mixed (20 to 60 hosts, 40 on average) or a number")
@@ -119,14 +197,15 @@ def main() -> int:
     parser.add_argument("--load-order", choices=("sweep", "host"), default="sweep")
     parser.add_argument("--dir", type=Path, help="where to build the store (default: a temporary directory)")
     args = parser.parse_args()
-    args.hosts = args.hosts or (10_000 if args.what == "size" else 16_382)
-    args.days = args.days if args.days is not None else (1.0 if args.what == "size" else 30.0)
+    args.hosts = args.hosts or {"write": 16_382, "overflow": 2_000}.get(args.what, 10_000)
+    args.days = args.days if args.days is not None else {"write": 30.0, "view": 2.0}.get(args.what, 1.0)
     print(
         f"# store benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}"
     )
     with tempfile.TemporaryDirectory(dir=args.dir) as work_dir:
-        (measure_size if args.what == "size" else measure_write)(args, Path(work_dir))
+        measure = {"size": measure_size, "write": measure_write, "view": measure_view, "overflow": measure_overflow}
+        measure[args.what](args, Path(work_dir))
     return 0
 
 
