@@ -280,3 +280,26 @@ def test_numpy_codes_match_the_pure_python_codes():
     values = [0.0, 0.004, 0.005, 0.015, 0.253, 499.99, 499.994, 499.996, 500.4, 712.345, 16_034.0, 99_999.0]
     assert rtt_codes(np.array(values)).tolist() == [rtt_code(value) for value in values]
     assert rtt_codes(np.array([np.nan])).tolist() == [RTT_NONE]
+
+
+def test_the_analysts_reader_gives_what_the_view_gives(tmp_path):
+    rng = random.Random(3)
+    store = SqliteStore(tmp_path / "s.sqlite", UTC)
+    hosts = [f"pc-{i}" for i in range(300)]
+    for step in range(4):
+        store.write_sweep(
+            *sweep(T + 300 * step, *(("A", h, rng.random() < 0.5, round(rng.uniform(0.1, 5), 2)) for h in hosts))
+        )
+    store.close()
+    reader = SqliteStore(tmp_path / "s.sqlite", UTC, "read")
+    try:
+        found = []
+        for group in reader.read_groups(T, T + 3600, codes=True):
+            names = reader.rosters.host_names(group.host.tolist())
+            for row, when in enumerate(group.times.tolist()):
+                for column, name in enumerate(names):
+                    up = bool(group.up[row, column])
+                    found.append((when, "A", name, int(up), rtt_value(int(group.code[row, column])) if up else None))
+    finally:
+        reader.close()
+    assert sorted(found) == sorted(view(tmp_path / "s.sqlite"))

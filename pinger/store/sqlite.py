@@ -35,6 +35,7 @@ from .tables import insert_sql, record_of, rows, select_sql
 if TYPE_CHECKING:
     from .bulk import Batch, BulkWriter, TimeOrderedFeed
     from .interface import DaySamples, SampleRuns
+    from .read import Group
 
 Access = Literal["create", "write", "read"]
 BUSY_TIMEOUT_S = 30.0
@@ -344,6 +345,14 @@ class SqliteStore:
             return DaySamples(_runs_of(self._table_host_samples(names, start, stop), names))
         index_of = self._known_hosts(names)
         return day_samples(read_groups(self._db, self.rosters, start, stop), index_of)
+
+    def read_groups(self, start: float, stop: float, codes: bool = False) -> list[Group]:
+        """The packed rows with start <= time < stop as NumPy matrices, a Group per roster part (hosts x sweep
+        times): what analysts read whole days with, far faster than the ``ping`` view (docs/store.md)."""
+        from .read import read_groups
+
+        self._require_packed()
+        return read_groups(self._db, self.rosters, start, stop, codes=codes)
 
     def _known_hosts(self, names: Sequence[str]) -> dict[int, int]:
         """host id -> index in ``names`` for the names the store has (the first index of a repeated name)."""
