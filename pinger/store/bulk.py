@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .merge import COLUMNS, INSERT_ROW, Conflict, Incoming, MergeCounts, Policy, Stored, merge_time
+from .merge import INSERT_ROW, Conflict, Incoming, MergeCounts, Policy, Stored, insert_rows, merge_time
 from .packing import GROUP, MEASURED, PART, RECONSTRUCTED, RTT_COARSE, RTT_COARSE_OFFSET, RTT_NONE, Slot, pack
 from .rosters import Roster, Rosters
 
@@ -125,18 +125,7 @@ class BulkWriter:
         if not rows:
             return
         rows.sort(key=_KEY)
-        # Only the columns some row uses: sqlite3 binds None (and bytes) slowly, so columns that are NULL
-        # in every row are left to their default, which halves the insert's cost for reconstructed rows.
-        used = [
-            index
-            for index in range(len(COLUMNS))
-            if index < 5 or index == 8 or list(map(itemgetter(index), rows)).count(None) < len(rows)
-        ]
-        if len(used) < len(COLUMNS):
-            pick = itemgetter(*used)
-            rows = [pick(row) for row in rows]
-        names = ", ".join(COLUMNS[index] for index in used)
-        self.db.executemany(f"INSERT INTO sweeps ({names}) VALUES ({', '.join('?' * len(used))})", rows)
+        insert_rows(self.db, rows)
         self.rows_written += len(rows)
 
     def _write(self, batch: Batch) -> None:

@@ -25,7 +25,7 @@ from pinger.models import CollectorStatus, HostDay, HostResult, HostSamples, Poo
 from pinger.schema import ALL, COLLECTOR, HOST_DAILY, POOL_DAILY, POOL_HOURLY, Measurement
 
 from .interface import SpoolFill
-from .merge import INSERT_ROW, Incoming, MergeCounts, Policy, merge_time
+from .merge import Incoming, MergeCounts, Policy, insert_rows, merge_time
 from .migrations import PACKED_VERSION, RewriteNeeded, Transaction, check_current, migrate, present_columns
 from .packing import PART, RTT_NONE, Slot, pack, rtt_code
 from .readonly import connect_read_only
@@ -195,7 +195,7 @@ class SqliteStore:
                     packed = pack(min(PART, size - part * PART), up_bits, codes, seen_bits)
                     counts = (online, len(results)) if part == 0 else (None, None)
                     written.append((when, pool, part, roster.id, *packed[:4], packed.source, None, *counts))
-        self._db.executemany(INSERT_ROW, written)
+        insert_rows(self._db, written)
 
     def _overlaps_stored(self, when: int, pools: set[int], ids: dict[str, tuple[int, ...]]) -> bool:
         """Whether rows stored at this time hold a pool of the sweep or one of its hosts (two collectors
