@@ -15,7 +15,8 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from operator import itemgetter
+from itertools import compress, groupby
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
@@ -28,7 +29,7 @@ from pinger.schema import ALL, COLLECTOR, HOST_DAILY, MEASUREMENTS, POOL_DAILY, 
 from .interface import SpoolFill
 from .merge import Incoming, MergeCounts, Policy, insert_rows, merge_time
 from .migrations import PACKED_VERSION, RewriteNeeded, Transaction, check_current, migrate, present_columns
-from .packing import PART, RTT_NONE, Slot, pack, rtt_code
+from .packing import PART, RTT_COARSE, RTT_NONE, Slot, pack, rtt_code
 from .readonly import connect_read_only
 from .rosters import Rosters
 from .tables import insert_sql, record_of, rows, select_sql, unused_columns
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
     from .read import Group
 
 Access = Literal["create", "write", "read"]
+_POOL, _HOST, _UP, _RTT = (attrgetter(name) for name in ("pool", "host", "up", "rtt_ms"))
+_POWERS = [1 << position for position in range(PART)]
+_FINE_MS = (RTT_COARSE - 0.5) / 100  # below this, rtt_code is round(rtt * 100)
 BUSY_TIMEOUT_S = 30.0
 BULK_CACHE_KIB = 16_384  # SQLite's page cache while a bulk write runs (default: 2 MB)
 
@@ -87,6 +91,9 @@ class SqliteStore:
             raise
         self.rosters = Rosters(self._db)
         self._writable = access != "read"
+        self._sweep_ids: dict[
+            str, tuple[tuple[str, ...], tuple[int, ...]]
+        ] = {}  # pool -> its last sweep's hosts and ids
         if self._writable:
             self._pack_staged()
 
@@ -147,13 +154,20 @@ class SqliteStore:
     def _write_sweep_rows(self, sweep: SweepResult) -> None:
         when = sweep.scheduled
         by_pool: dict[str, list[HostResult]] = {}
-        for outcome in sweep.hosts:
-            found = by_pool.get(outcome.pool)
+        for name, outcomes in groupby(sweep.hosts, key=_POOL):  # a pool's hosts follow each other in a sweep
+            found = by_pool.get(name)
             if found is None:
-                found = by_pool[outcome.pool] = []
-            found.append(outcome)
+                by_pool[name] = list(outcomes)
+            else:
+                found.extend(outcomes)
         rosters = self.rosters
-        ids = {name: tuple(rosters.host_ids([result.host for result in results])) for name, results in by_pool.items()}
+        ids = {}
+        for name, results in by_pool.items():
+            names = tuple(map(_HOST, results))
+            known = self._sweep_ids.get(name)
+            if known is None or known[0] != names:  # the same hosts as last sweep: their ids again
+                known = self._sweep_ids[name] = (names, tuple(rosters.host_ids(names)))
+            ids[name] = known[1]
         pools = {name: rosters.pool_id(name) for name in by_pool}
         if self._overlaps_stored(when, set(pools.values()), ids):
             self._merge_sweep(sweep, by_pool, pools, ids)
@@ -162,17 +176,18 @@ class SqliteStore:
         for name, results in by_pool.items():
             pool, hosts = pools[name], ids[name]
             roster = rosters.for_sweep(pool, hosts)
-            online = sum(1 for result in results if result.up)
+            ups = list(map(_UP, results))
+            online = sum(ups)
             if roster.hosts == hosts:
-                parts = [results[first : first + PART] for first in range(0, len(results), PART)] or [[]]
-                for part, chunk in enumerate(parts):
-                    up_bits = 0
-                    codes = []
-                    for position, result in enumerate(chunk):
-                        if result.up:
-                            up_bits |= 1 << position
-                            codes.append(rtt_code(result.rtt_ms))
-                    packed = pack(len(chunk), up_bits, codes)
+                rtts = list(map(_RTT, results))
+                for part, first in enumerate(range(0, max(len(results), 1), PART)):
+                    up_part = ups[first : first + PART]
+                    up_bits = sum(compress(_POWERS, up_part))  # bit i set where position i is up
+                    codes = [
+                        round(rtt * 100) if rtt is not None and 0 <= rtt < _FINE_MS else rtt_code(rtt)
+                        for rtt in compress(rtts[first : first + PART], up_part)
+                    ]
+                    packed = pack(len(up_part), up_bits, codes)
                     counts = (online, len(results)) if part == 0 else (None, None)
                     written.append((when, pool, part, roster.id, *packed[:4], packed.source, None, *counts))
             else:
@@ -445,9 +460,11 @@ class SqliteStore:
                 yield
         except sqlite3.Error as err:
             self.rosters.rollback()
+            self._sweep_ids.clear()
             raise StoreError(f"Cannot write to the SQLite store {self.path}: {err}") from None
         except BaseException:
             self.rosters.rollback()
+            self._sweep_ids.clear()
             raise
         self.rosters.commit()
 
