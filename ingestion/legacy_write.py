@@ -22,7 +22,6 @@ from typing import NamedTuple
 import numpy as np
 
 from pinger.store.bulk import BulkWriter
-from pinger.store.read import read_groups
 from pinger.store.rosters import Roster
 from pinger.store.sqlite import SqliteStore
 
@@ -155,7 +154,7 @@ class _Layout:
         """times x columns: False where a measured sample of the computer lies within ``hold``; None: none."""
         if not len(times):
             return None
-        groups = read_groups(self.store._db, self.store.rosters, times[0] - hold, times[-1] + hold + 1)
+        groups = self.store.read_groups(int(times[0] - hold), int(times[-1] + hold + 1))
         measured = [group for group in groups if group.reconstructed is None or not group.reconstructed.all()]
         if not measured:
             return None

@@ -1,7 +1,9 @@
 """What the rest of Pinger needs of a store: SweepStore (the collector), HistoryStore (aggregator, export, import).
 
 Both stores (SqliteStore, InfluxStore) implement both protocols; a store without an outbox
-answers the outbox questions explicitly (no backlog, no spool, no delivery errors).
+answers the outbox questions explicitly (no backlog, no spool, no delivery errors). The aggregator
+reads a day through ``day_samples`` where a store has it (the SQLite store; DaySamples below),
+else through ``host_samples``.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from operator import itemgetter
 from typing import Any, Literal, NamedTuple
 
-from .packing import MEASURED, PART, Slot, pack_slots, part_sizes, unpack
+from .packing import PART, Slot, pack_slots, part_sizes, unpack
 from .rosters import Roster, Rosters
 
 Policy = Literal["replace", "measured", "reconstructed"]
@@ -144,12 +144,10 @@ def merge_time(
         if same and old.reconstructed == sample.slot.reconstructed:
             counts.duplicates += 1
             continue
-        if policy == "measured" and not old.reconstructed and not same:
+        if policy == "measured" and not old.reconstructed:
             raise Conflict(time, sample.host, sample, Stored(holder, old), (lines or {}).get(sample.host))
-        if policy == "measured" and old.reconstructed:
+        if policy == "measured":
             counts.replaced_reconstructed += 1
-        elif policy == "measured":
-            counts.duplicates += 1  # the same values, measured both times
         else:
             counts.replaced += 1
         del rows[holder].samples[sample.host]
@@ -191,10 +189,3 @@ def _rewrite(db: sqlite3.Connection, rosters: Rosters, time: int, row: _Row) -> 
         db.execute(
             INSERT_ROW, (time, row.pool, part, roster.id, *packed[:4], packed.source, packed.reconstructed, *counts)
         )
-
-
-def slot_of(up: int, code: int, reconstructed: bool = False) -> Slot:
-    return Slot(up, code, reconstructed)
-
-
-__all__ = ["MEASURED", "Conflict", "Incoming", "MergeCounts", "Policy", "Stored", "merge_time", "slot_of"]
