@@ -36,6 +36,12 @@ PHASE_S = 37  # the first system's pings run at :00:37, :05:37, ... (celery beat
 DAY_S = 86_400
 
 
+def first_day_of(days: int) -> dt.date:
+    """FIRST_DAY, or earlier where the dump would reach into the future (the import refuses instants more
+    than a day ahead of the clock)."""
+    return min(FIRST_DAY, dt.date.today() - dt.timedelta(days=days + 2))
+
+
 def _iso(seconds: float) -> str:
     whole = int(seconds)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int(round((seconds - whole) * 1000)):03d}Z"
@@ -62,7 +68,8 @@ def _record(model: str, pk: int, fields: str) -> str:
 
 def generate(path: Path, computers: int, days: int) -> tuple[int, int]:
     """Write the fixture; return (computer days, intervals)."""
-    base = int(dt.datetime.combine(FIRST_DAY, dt.time(), dt.UTC).timestamp())
+    first_day = first_day_of(days)
+    base = int(dt.datetime.combine(first_day, dt.time(), dt.UTC).timestamp())
     pools = -(-computers // 50)
 
     def pieces() -> list[tuple[int, int, float, float | None]]:
@@ -112,7 +119,7 @@ def generate(path: Path, computers: int, days: int) -> tuple[int, int]:
             )
         out.write(",\n".join(parts))
         for (computer, day), pk in day_pks.items():
-            date = (FIRST_DAY + dt.timedelta(days=day)).isoformat()
+            date = (first_day + dt.timedelta(days=day)).isoformat()
             out.write(
                 ",\n"
                 + _record(
