@@ -94,6 +94,8 @@ def ping_view_sql() -> str:
         "JOIN pools AS p ON p.id = s.pool "
         f"JOIN roster_hosts AS r ON r.roster = s.roster AND r.position >= s.part * {PART} "
         f"AND r.position < s.part * {PART} + {PART} "
+        # A host's rosters name their pool: the rows of other pools are passed over without a look-up.
+        "JOIN rosters AS ro ON ro.id = r.roster AND ro.pool = s.pool "
         "JOIN hosts AS h ON h.id = r.host "
         f"WHERE s.seen IS NULL OR {_bit('s.seen', f'r.position % {PART}')}) "
         "UNION ALL SELECT time, pool, host, up, rtt_ms FROM ping_staged"
