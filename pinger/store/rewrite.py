@@ -41,7 +41,7 @@ from .rosters import Rosters
 
 log = logging.getLogger("pinger.store")
 
-BLOCK_SAMPLES = 1_000_000  # samples per block of time, about (memory: ~60 MB of arrays)
+BLOCK_SAMPLES = 250_000  # samples per block of time, about (memory: ~40 MB at the peak of a block)
 FIRST_BLOCK_S = 86_400
 SUFFIX = ".schema3"
 LOCK_WAIT_S = 30.0
@@ -152,7 +152,7 @@ def _build(old: sqlite3.Connection, path: Path, target: Path, block_samples: int
     try:
         new.execute("PRAGMA journal_mode=OFF")  # a failed build is deleted, never used
         new.execute("PRAGMA synchronous=OFF")
-        new.execute(f"PRAGMA cache_size = -{64 << 10}")
+        new.execute(f"PRAGMA cache_size = -{16 << 10}")
         new.execute("BEGIN")
         _copy_tables(old, new)
         for statement in create_statements():
