@@ -107,7 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     importer = command(
         "import", "load raw ping samples given as InfluxDB line protocol into the configured store", _import
     )
-    importer.add_argument("file", metavar="FILE.lp", help="line protocol; lines of other measurements are skipped")
+    importer.add_argument(
+        "file",
+        metavar="FILE.lp",
+        help="line protocol, plain or gzip, a file or a pipe (/dev/stdin); lines of other measurements are skipped",
+    )
     importer.add_argument(
         "--precision",
         choices=("s", "ms", "us", "ns"),
