@@ -1,4 +1,9 @@
-"""Daily pool rows as CSV: the long layout (a row per day and pool), the wide one, or the first system's."""
+"""Daily pool rows as CSV: the long layout (a row per day and pool), the wide one, or the first system's.
+
+Pools come in the order of ``--pools`` (each once), else in config order, in every layout. The Excel
+dialects apply OWASP's CSV injection rule to text cells (``guard_formula``): a spreadsheet runs a cell
+starting with = + - @ tab or carriage return as a formula, and a phase or tag is free text.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +21,11 @@ from pinger.models import PoolDay, PoolHour
 from pinger.numbers import format_value
 from pinger.output import write_text
 from pinger.schema import ENERGY_FIELDS, POOL_DAILY, POOL_HOURLY, WIDE_FIGURES, Measurement, long_columns
-from pinger.store import open_history_store
+from pinger.store import HistoryStore, open_history_store
 
+from .job import days_between, sampled_days
 from .legacy_csv import DIALECTS as LEGACY_DIALECTS
-from .legacy_csv import legacy_rows, render_legacy_csv
+from .legacy_csv import guard_formula, legacy_rows, render_legacy_csv
 
 log = logging.getLogger("pinger.export")
 
@@ -29,13 +35,14 @@ class Dialect(NamedTuple):
     line_end: str
     decimal: str
     bom: bool
+    guard_formulas: bool = False  # read by a spreadsheet: text cells never start a formula (guard_formula)
 
 
 DIALECTS = {
     "unix": Dialect(",", "\n", ".", False),
     # Excel detects UTF-8 by the byte-order mark; without it, umlauts in pool names break.
-    "excel": Dialect(",", "\r\n", ".", True),
-    "excel-de": Dialect(";", "\r\n", ",", True),
+    "excel": Dialect(",", "\r\n", ".", True, True),
+    "excel-de": Dialect(";", "\r\n", ",", True, True),
 }
 
 
@@ -88,11 +95,24 @@ def wide_rows(
 
 
 def render_csv(rows: Iterable[Sequence[object]], dialect: Dialect) -> str:
+    """Rows as CSV text; numbers by ``format_value``, text as it is but for ``guard_formula`` in the Excel dialects."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=dialect.delimiter, lineterminator=dialect.line_end)
+    guard = dialect.guard_formulas
     for row in rows:
-        writer.writerow([format_value(value, dialect.decimal) for value in row])
+        writer.writerow(
+            [
+                guard_formula(value) if guard and isinstance(value, str) else format_value(value, dialect.decimal)
+                for value in row
+            ]
+        )
     return ("\ufeff" if dialect.bom else "") + buffer.getvalue()
+
+
+def in_pool_order(records: Sequence[PoolDay], pools: Sequence[str]) -> list[PoolDay]:
+    """The records by day, and within a day in the order of ``pools`` (the store returns them byte-wise)."""
+    position = {name: index for index, name in enumerate(pools)}
+    return sorted(records, key=lambda record: (record.day, position.get(record.pool, len(position))))
 
 
 def export_csv(
@@ -110,22 +130,15 @@ def export_csv(
             f"--layout legacy is the first system's CSV, written in its dialects "
             f"{' or '.join(LEGACY_DIALECTS)}, not {dialect_name}"
         )
-    pools = list(pools) if pools else [pool.name for pool in config.pools]
+    pools = list(dict.fromkeys(pools)) if pools else [pool.name for pool in config.pools]
     store = open_history_store(config, "read")
     try:
-        records = store.pool_days(first, last, pools)
+        records = in_pool_order(store.pool_days(first, last, pools), pools)
+        days_found = {record.day for record in records}
+        if len(days_found) < (last - first).days + 1:
+            _advise_aggregating(config, store, first, last, days_found)
     finally:
         store.close()
-    days_found = {record.day for record in records}
-    missing = (last - first).days + 1 - len(days_found)
-    if missing:
-        log.warning(
-            "%d of the %d days from %s to %s have no daily rows yet; run pinger aggregate for them",
-            missing,
-            (last - first).days + 1,
-            first,
-            last,
-        )
     if layout == "legacy":
         hosts = {pool.name: len(pool.hosts) for pool in config.pools}
         text = render_legacy_csv(legacy_rows(records, [(name, hosts[name]) for name in pools]), dialect_name)
@@ -140,6 +153,34 @@ def export_csv(
     # UTF-8, line ends as the dialect has them; None or "-" is standard output (see pinger.output).
     write_text(output, text)
     return len(records)
+
+
+def _advise_aggregating(
+    config: Config, store: HistoryStore, first: dt.date, last: dt.date, days_found: set[dt.date]
+) -> None:
+    """Name the days of the range that samples can decide but that have no daily rows: the ones ``pinger
+    aggregate`` would compute (not the millions of days of a range like 0001-01-01..9999-12-30)."""
+    first_time, last_time = store.first_sample_time(), store.last_sample_time()
+    if first_time is None or last_time is None:
+        log.warning("no daily rows for some days from %s to %s, and the store has no samples to aggregate", first, last)
+        return
+    first_sampled, last_sampled = sampled_days(config, first_time, last_time)
+    start, end = max(first, first_sampled), min(last, last_sampled)
+    if start > end:
+        return  # no day of the range has samples: nothing to aggregate, nothing to advise
+    missing = [day for day in days_between(start, end) if day not in days_found]
+    if not missing:
+        return
+    outside = " (the store has no samples for the other days of the range)" if (start, end) != (first, last) else ""
+    log.warning(
+        "the %d days from %s to %s have samples but no daily rows yet: run pinger aggregate --from %s --to %s%s",
+        len(missing),
+        missing[0],
+        missing[-1],
+        missing[0],
+        missing[-1],
+        outside,
+    )
 
 
 HOURLY_COLUMNS = ("start", "date", *POOL_HOURLY.tag_names, *POOL_HOURLY.field_names)
@@ -162,10 +203,11 @@ def export_hourly_csv(
     config: Config, first: dt.date, last: dt.date, pools: Sequence[str] | None, dialect_name: str, output: str | None
 ) -> int:
     """Write the pool_hourly rows of the local days first..last as long CSV; return the number of rows."""
-    pools = list(pools) if pools else [pool.name for pool in config.pools]
+    pools = list(dict.fromkeys(pools)) if pools else [pool.name for pool in config.pools]
+    position = {name: index for index, name in enumerate(pools)}
     store = open_history_store(config, "read")
     try:
-        records = store.pool_hours(first, last, pools)
+        records = sorted(store.pool_hours(first, last, pools), key=lambda hour: (hour.time, position[hour.pool]))
     finally:
         store.close()
     if not records:

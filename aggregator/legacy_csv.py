@@ -4,7 +4,8 @@ The first system's export (its ``views.py``): a header ``Datum`` and per pool th
 below; one row per day with, per pool, an empty cell, the room number, the runtime sum in hours,
 that sum over the PCs that ran (0 when none), ``Verbrauch`` in watt-hours, and the number of PCs.
 Written with Python's csv dialects ``unix`` (every field quoted, LF) or ``excel`` (quoted only
-where needed, CRLF), no byte-order mark, numbers as ``str(float)``.
+where needed, CRLF), no byte-order mark, numbers as ``str(float)``. In ``excel`` a text cell that a
+spreadsheet would run as a formula gets a leading apostrophe (``guard_formula``); numbers stay as they are.
 """
 
 from __future__ import annotations
@@ -61,5 +62,26 @@ def legacy_rows(records: Sequence[PoolDay], pools: Sequence[tuple[str, int]]) ->
 
 def render_legacy_csv(rows: Iterable[Sequence[str]], dialect: str) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, dialect=DIALECTS[dialect]).writerows(rows)
+    writer = csv.writer(buffer, dialect=DIALECTS[dialect])
+    if dialect == "excel":  # every cell here is text, numbers too: guard the cells that are not numbers
+        rows = ([cell if _is_number(cell) else guard_formula(cell) for cell in row] for row in rows)
+    writer.writerows(rows)
     return buffer.getvalue()
+
+
+# OWASP's CSV injection rule (https://owasp.org/www-community/attacks/CSV_Injection): cells starting with these
+# are formulas to a spreadsheet; a leading apostrophe makes Excel and LibreOffice show them as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def guard_formula(text: str) -> str:
+    """The text with a leading apostrophe when a spreadsheet would take it for a formula; else as it is."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import signal
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pinger.config import Config
 from pinger.config_load import reload_config
 from pinger.localtime import local_day
+from pinger.stop_signal import StopSignal
 from pinger.store import open_history_store
 
 from .job import aggregate_days
@@ -44,19 +43,21 @@ def days_to_catch_up(
 
 
 class NightlyAggregator:
+    """The ``aggregate --nightly`` daemon: a catch-up at start, then one at ``aggregate.at`` each day; a failed
+    run is retried every RETRY_MINUTES until one succeeds. SIGTERM or SIGINT stop it at once, wherever its
+    loop stands (see pinger.stop_signal); a catch-up under way is finished first."""
+
     def __init__(self, config_path: Path, config: Config):
         self.config_path = config_path
         self.config = config
-        self.stop_requested = threading.Event()
-        self.stop_signal: str | None = None
+        self.stop = StopSignal()
+
+    @property
+    def stop_signal(self) -> str | None:
+        return self.stop.received
 
     def install_signal_handlers(self) -> None:
-        signal.signal(signal.SIGTERM, self._stop_on_signal)
-        signal.signal(signal.SIGINT, self._stop_on_signal)
-
-    def _stop_on_signal(self, number: int, _frame: object) -> None:
-        self.stop_signal = signal.Signals(number).name
-        self.stop_requested.set()
+        self.stop.install()
 
     def catch_up(self) -> None:
         self.config = reload_config(self.config_path, self.config)
@@ -96,15 +97,19 @@ class NightlyAggregator:
         scheduler = schedule.Scheduler()
         at = self.config.aggregate.at.strftime("%H:%M")
         scheduler.every().day.at(at, self.config.timezone.key).do(self._nightly_job, scheduler)
-        if not self.run_safely():
-            scheduler.every(RETRY_MINUTES).minutes.do(self._retry_job).tag("retry")
-        log.info("nightly: next run at %s %s", at, self.config.timezone.key)
-        while not self.stop_requested.wait(min(max(scheduler.idle_seconds or 0.0, 0.0), 60.0)):
+        self._nightly_job(scheduler)  # the catch-up at start
+        self._log_next_run(scheduler)
+        while not self.stop.sleep(min(max(scheduler.idle_seconds or 0.0, 0.0), 60.0)):
+            due = [job for job in scheduler.jobs if job.should_run]
             scheduler.run_pending()
-        log.info("nightly: stopping (%s)", self.stop_signal or "asked to")
+            if due:
+                self._log_next_run(scheduler)
+        log.info("nightly: stopping (%s)", self.stop.received)
 
     def _nightly_job(self, scheduler: schedule.Scheduler) -> None:
-        if not self.run_safely() and not scheduler.get_jobs("retry"):
+        if self.run_safely():
+            scheduler.clear("retry")  # a retry still pending has nothing left to do
+        elif not scheduler.get_jobs("retry"):
             scheduler.every(RETRY_MINUTES).minutes.do(self._retry_job).tag("retry")
 
     def _retry_job(self) -> type[schedule.CancelJob] | None:
@@ -113,3 +118,30 @@ class NightlyAggregator:
         if self.run_safely():
             return schedule.CancelJob
         return None
+
+    def _log_next_run(self, scheduler: schedule.Scheduler) -> None:
+        """Say when the next run is: the retry when one comes before the nightly run."""
+        zone = self.config.timezone.key
+        at = self.config.aggregate.at.strftime("%H:%M")
+        retry = scheduler.get_jobs("retry")
+        nightly = [job for job in scheduler.jobs if "retry" not in job.tags]
+        if (
+            retry
+            and retry[0].next_run is not None
+            and (not nightly or nightly[0].next_run is None or retry[0].next_run < nightly[0].next_run)
+        ):
+            when = next_run_text(retry[0].next_run, self.config.timezone)
+            log.info(
+                "nightly: next run at %s %s (a retry, every %d minutes until one succeeds), then daily at %s",
+                when,
+                zone,
+                RETRY_MINUTES,
+                at,
+            )
+        else:
+            log.info("nightly: next run at %s %s", at, zone)
+
+
+def next_run_text(next_run: dt.datetime, tz: dt.tzinfo) -> str:
+    """A job's next run (schedule keeps it naive, in the machine's local time) as HH:MM in the config's zone."""
+    return next_run.astimezone(tz).strftime("%H:%M")

@@ -26,19 +26,17 @@ def build(work: Path, pools: int, weeks: int) -> tuple[Path, str, str]:
     study = synthetic_study(
         pools=pools, treated=pools // 2, weeks_before=weeks // 2, weeks_after=weeks - weeks // 2, seed=1
     )
-    baseline, sign = study.study.phases
     lines = ["timezone: UTC", f"storage: {{path: {work / 'store.sqlite'}}}", "pools:"]
     for index, pool in enumerate(study.pools):  # addresses only name the PCs here: nothing is pinged
         lines.append(
             f"  - {{name: {pool.name}, watts: 80, open: {{mon-fri: '08:00-20:00'}}, "
             f"hosts: [10.{index}.0.1-10.{index}.0.{len(pool.hosts)}]}}"
         )
-    lines += [
-        "study:",
-        "  phases:",
-        f"    - {{name: baseline, start: {baseline.start}, end: {baseline.end}}}",
-        f"    - {{name: {sign.name}, start: {sign.start}, pools: [{', '.join(sorted(sign.pools or ()))}]}}",
-    ]
+    lines += ["study:", "  phases:"]
+    for phase in study.study.phases:
+        end = f", end: {phase.end}" if phase.end else ""
+        pools = f", pools: [{', '.join(sorted(phase.pools))}]" if phase.pools is not None else ""
+        lines.append(f"    - {{name: {phase.name}, start: {phase.start}{end}{pools}}}")
     config = work / "bench.yaml"
     config.write_text("\n".join(lines) + "\n")
     store = SqliteStore(work / "store.sqlite", ZoneInfo("UTC"), "create")

@@ -1,22 +1,31 @@
-"""The collector loop: one sweep per interval on the clock's boundaries, handed to the writer thread for the store."""
+"""The collector loop: one sweep per interval on the clock's boundaries, handed to the writer thread for the store.
+
+``run`` returns how many sweeps were taken and how many of them could not be stored (the command
+line exits 1 when any were lost), and raises StoreFileLost when the store's file was deleted or
+replaced under the running collector (collector/store_file.py says why it stops then).
+Log lines carry times in the config's time zone, with the zone's name.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-import math
 import signal
-import threading
-import time
 from pathlib import Path
+from typing import NamedTuple
 
 from pinger.config import Config
 from pinger.config_load import reload_config
 from pinger.errors import StoreError
 from pinger.models import CollectorStatus, SweepResult
+from pinger.stop_signal import StopSignal
 from pinger.store import SweepStore, open_sweep_store
 
+from .engine import ping_addresses
 from .lock import CollectorLock
-from .sweep import run_sweep
+from .schedule import Clock, Schedule, Slot, SystemClock, next_boundary
+from .store_file import StoreFileWatch
+from .sweep import Ping, run_sweep
 from .targets import Resolver
 from .writer import SweepWriter
 
@@ -36,50 +45,87 @@ def local_store_file(config: Config) -> Path:
     return config.storage.path
 
 
-def next_boundary(now: float, interval: float) -> float:
-    """The first interval boundary (multiple of ``interval`` since the epoch) at or after ``now``."""
-    return math.ceil(now / interval) * interval
+__all__ = ["Collector", "CollectorRun", "local_store_file", "next_boundary", "open_collector"]
+
+
+def open_collector(config: Config, clock: Clock | None = None) -> Collector:
+    """A Collector for ``config``: its lock taken first (a second collector changes nothing), then its store
+    opened and checked (a wrong token, org or bucket ends the start here, in one sentence). Whatever was taken
+    is given back when a later step fails."""
+    lock = CollectorLock(local_store_file(config), config.collector_name, [p.name for p in config.pools])
+    lock.acquire()
+    try:
+        store = open_sweep_store(config)
+    except BaseException:
+        lock.release()
+        raise
+    try:
+        store.check()
+    except BaseException:
+        store.close(flush_seconds=0)
+        lock.release()
+        raise
+    return Collector(config, store, lock, clock=clock)
+
+
+class CollectorRun(NamedTuple):
+    """What a run did: sweeps taken, and how many of them could not be stored (lost)."""
+
+    sweeps: int
+    lost: int
 
 
 class Collector:
-    """Runs sweeps on schedule until stopped; reloads the config on SIGHUP."""
+    """Runs sweeps on schedule until stopped; reloads the config (``config.source``) on SIGHUP or when its file
+    changes. It is handed what it works with, and owns them from then on: ``store``, open and checked, is
+    closed and ``lock``, acquired, released when ``run`` ends (``open_collector`` takes both for a config).
+    Injected for tests: ``clock`` (the wall and monotonic clocks the schedule reads), ``ping`` (how a sweep
+    pings, collector.engine.ping_addresses), ``resolver`` (DNS) and ``store_file`` (the watch on the store's
+    local file; default: the config's)."""
 
-    def __init__(self, config_path: Path, config: Config):
-        self.config_path = config_path
+    def __init__(
+        self,
+        config: Config,
+        store: SweepStore,
+        lock: CollectorLock,
+        *,
+        clock: Clock | None = None,
+        ping: Ping = ping_addresses,
+        resolver: Resolver | None = None,
+        store_file: StoreFileWatch | None = None,
+    ):
         self.config = config
-        self.lock = CollectorLock(local_store_file(config), config.collector_name, [p.name for p in config.pools])
-        self.lock.acquire()  # before the store is touched: a second collector changes nothing
-        try:
-            self.store: SweepStore = open_sweep_store(config)
-        except BaseException:
-            self.lock.release()
-            raise
-        self.resolver = Resolver()
-        self.stop_requested = threading.Event()
-        self.reload_requested = threading.Event()
+        self.store = store
+        self.lock = lock
+        self.clock: Clock = clock or SystemClock()
+        self.ping = ping
+        self.resolver = resolver or Resolver()
+        # deleted or replaced under us: stop (exit 1)
+        self.store_file = store_file or StoreFileWatch(local_store_file(config))
+        self.stop = StopSignal()
+        self._reload_asked = False  # set by SIGHUP's handler: a plain store, safe wherever the signal lands
         self.writer: SweepWriter | None = None
-        self.stop_signal: str | None = None
+        self.lost = 0  # sweeps that could not be stored, known at the end of a run
         self._spool_warned_at = 0  # the last fill level (percent) warned about
         self._config_stamp: int | None = None
         self._config_file_changed()  # remember the file as loaded
-        try:
-            self.store.check()  # wrong token, org or bucket end the collector here, with one clear sentence
-        except Exception:
-            self.store.close(flush_seconds=0)
-            self.lock.release()
-            raise
+
+    @property
+    def stop_signal(self) -> str | None:
+        """What asked the collector to stop (SIGTERM, SIGINT, "asked to"), or None."""
+        return self.stop.received
 
     def install_signal_handlers(self) -> None:
-        signal.signal(signal.SIGTERM, self._stop_on_signal)
-        signal.signal(signal.SIGINT, self._stop_on_signal)
-        signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
+        """SIGTERM and SIGINT stop the collector (pinger.stop_signal: no lock is taken in a handler, and the
+        wait for the next sweep ends at once); SIGHUP asks for a reload before the next sweep."""
+        self.stop.install()
+        signal.signal(signal.SIGHUP, self._reload_on_signal)
 
-    def _stop_on_signal(self, number: int, _frame: object) -> None:
-        self.stop_signal = signal.Signals(number).name
-        self.stop_requested.set()
+    def _reload_on_signal(self, _number: int, _frame: object) -> None:
+        self._reload_asked = True
 
-    def run(self, sweeps: int | None = None, immediately: bool = False) -> int:
-        """Sweep ``sweeps`` times (None: until stopped); return the number of sweeps done."""
+    def run(self, sweeps: int | None = None, immediately: bool = False) -> CollectorRun:
+        """Sweep ``sweeps`` times (None: until stopped); say how many sweeps were done and how many are lost."""
         storage = self.config.storage
         where = (
             f"InfluxDB {storage.influxdb.url} bucket {storage.influxdb.bucket} via spool {storage.influxdb.spool}"
@@ -94,45 +140,87 @@ class Collector:
             self.config.interval,
             where,
         )
-        self.writer = writer = SweepWriter(self.store, self.config.interval)
+        self.writer = writer = SweepWriter(self.store, self.config.interval, self.store_file)
         try:
-            return self._sweep_on_schedule(writer, sweeps, immediately)
+            done = self._sweep_on_schedule(writer, sweeps, immediately)
         finally:
             self._shut_down()
+        return CollectorRun(done, self.lost)
 
     def _sweep_on_schedule(self, writer: SweepWriter, sweeps: int | None, immediately: bool) -> int:
         done = 0
-        due = time.time() if immediately else next_boundary(time.time(), self.config.interval)
-        while sweeps is None or done < sweeps:
-            if self.stop_requested.wait(max(0.0, due - time.time())):
+        schedule = Schedule(self.config.interval, self.clock)
+        previous_duration = 0.0
+        while (sweeps is None or done < sweeps) and self.stop.received is None:
+            slot = schedule.next(self.stop, immediately=immediately and done == 0)
+            if slot is None:
                 break
-            if self.reload_requested.is_set() or self._config_file_changed():
+            if self._reload_asked or self._config_file_changed():
                 self._reload()
-            scheduled = int(due)
-            sweep = run_sweep(self.config, self.resolver, scheduled=scheduled)
+                schedule.interval = self.config.interval
+            self._log_schedule(slot, previous_duration)
+            sweep = run_sweep(self.config, self.resolver, scheduled=slot.stamp, ping=self.ping)
+            previous_duration = sweep.duration_s
             self._store(writer, sweep)
             done += 1
             writer.wait_for(sweep, min(LOG_AFTER_WRITE_S, self.config.interval / 10))
+            if writer.fatal is not None:
+                raise writer.fatal
             backlog = writer.waiting() + self.store.backlog()
+            observed = sweep.observed
+            unobserved = len(sweep.hosts) - observed
             log.info(
-                "sweep %s: %d/%d hosts on, %.3f s%s",
-                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(scheduled)),
+                "sweep %s: %d/%d hosts on,%s %.3f s%s",
+                self._when(slot.stamp),
                 sweep.online,
-                len(sweep.hosts),
+                observed,
+                f" {unobserved} not observed," if unobserved else "",
                 sweep.duration_s,
                 f", {backlog} sweeps waiting to be written" if backlog else "",
             )
             self._warn_if_spool_fills()
-            following = next_boundary(time.time(), self.config.interval)
-            if following == due:
-                following += self.config.interval
-            missed = int(round((following - due) / self.config.interval)) - 1
-            if missed > 0:
-                log.warning(
-                    "the sweep took %.1f s, longer than the interval: %d sweeps skipped", sweep.duration_s, missed
-                )
-            due = following
         return done
+
+    def _log_schedule(self, slot: Slot, previous_duration: float) -> None:
+        """Say why a sweep is not at its boundary, or why boundaries got no sweep (never blaming a quick sweep)."""
+        interval = self.config.interval
+        if slot.step_s:
+            log.warning(
+                "the wall clock stepped %s by %s since the previous sweep (NTP or a manual change): this sweep "
+                "carries the corrected clock's time, %s",
+                "ahead" if slot.step_s > 0 else "back",
+                _span(abs(slot.step_s)),
+                self._when(slot.stamp),
+            )
+        if slot.overrun:
+            if previous_duration > interval:
+                log.warning(
+                    "the sweep took %.1f s, longer than the interval %gs: %d sweeps skipped",
+                    previous_duration,
+                    interval,
+                    slot.overrun,
+                )
+            else:
+                log.warning(
+                    "%d sweeps skipped: the collector was held up for %.1f s after the previous sweep started "
+                    "(stopped, suspended or starved of CPU; the sweep itself took %.1f s)",
+                    slot.overrun,
+                    slot.since_previous_s,
+                    previous_duration,
+                )
+        if slot.late_s:
+            log.warning(
+                "the sweep due at %s started %.1f s late (the collector was stopped, suspended or starved of CPU): "
+                "it carries the time it ran, %s%s",
+                self._when(slot.due),
+                slot.late_s,
+                self._when(slot.stamp),
+                f"; {slot.late_skips} sweeps skipped" if slot.late_skips else "",
+            )
+
+    def _when(self, time_s: float) -> str:
+        """A time as the log says it: in the config's zone, with the zone's name (health says times alike)."""
+        return dt.datetime.fromtimestamp(time_s, self.config.timezone).strftime("%Y-%m-%d %H:%M:%S %Z")
 
     def _shut_down(self) -> None:
         """Last try at the sweeps still waiting; say plainly what is lost; close the store."""
@@ -140,13 +228,14 @@ class Collector:
             log.info("collector %s: stopping (%s)", self.config.collector_name, self.stop_signal)
         writer_ended = self.writer is None or self.writer.stop(FINAL_WRITE_S)
         unwritten = self.writer.unwritten() if self.writer is not None else []
+        self.lost = len(unwritten)
         if unwritten:
             first, last = unwritten[0].scheduled, unwritten[-1].scheduled
             log.error(
                 "stopping with %d sweeps that could not be stored (%s to %s): they are lost",
                 len(unwritten),
-                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(first)),
-                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last)),
+                self._when(first),
+                self._when(last),
             )
         if writer_ended:
             self.store.close()
@@ -174,7 +263,7 @@ class Collector:
         status = CollectorStatus(
             time=sweep.scheduled,
             collector=self.config.collector_name,
-            hosts=len(sweep.hosts),
+            hosts=sweep.observed,
             online=sweep.online,
             sweep_s=round(sweep.duration_s, 4),
             spool_backlog=writer.waiting_before(sweep) + self.store.backlog(),
@@ -189,7 +278,7 @@ class Collector:
 
     def _config_file_changed(self) -> bool:
         try:
-            stamp = self.config_path.stat().st_mtime_ns
+            stamp = self.config.source.stat().st_mtime_ns
         except OSError:
             return False  # a file being replaced: look again at the next sweep
         changed = self._config_stamp is not None and stamp != self._config_stamp
@@ -197,9 +286,17 @@ class Collector:
         return changed
 
     def _reload(self) -> None:
-        self.reload_requested.clear()
+        self._reload_asked = False
         previous = self.config
-        self.config = reload_config(self.config_path, self.config)
+        self.config = reload_config(self.config.source, self.config)
         if self.config is not previous:
             self.lock.update_pools([pool.name for pool in self.config.pools])
             log.info("config reloaded: %d hosts in %d pools", self.config.host_count, len(self.config.pools))
+
+
+def _span(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from pinger.config import PingSettings
-from pinger.errors import PingerError, PingPermissionError
+from pinger.errors import FamilyUnavailable, PingerError, PingPermissionError
 
 _ECHO_REPLY = 0
 _ECHO_REPLY_V6 = 129
@@ -57,10 +57,6 @@ class EchoOutcome(NamedTuple):
     @property
     def up(self) -> bool:
         return self.rtt_ms is not None
-
-
-class FamilyUnavailable(PingerError):
-    """This machine has no IPv6 (or no IPv4) ICMP at all: hosts of that version are reported off."""
 
 
 class IcmpSocket:
@@ -226,70 +222,94 @@ def _ping_round(
 ) -> None:
     pending, channels = _open_channels(addresses, pending, settings, errors)
     try:
-        if not pending:
-            return
-        sockets = [icmp.sock for icmp in channels.values()]
-        blocks = (len(pending) + _SEQUENCES - 1) // _SEQUENCES
-        # A fresh identifier range per round: replies to earlier rounds or sweeps never match.
-        id_base = int.from_bytes(os.urandom(2), "big") % (65536 - blocks + 1)
-        # Replies are matched by (source, identifier, sequence); IPv6 sources by their packed form,
-        # since the same address has more than one spelling.
-        expected: dict[tuple[str | bytes, int, int], int] = {}
-        sent_at: dict[int, float] = {}
-        spacing = 1.0 / settings.rate
-        next_send = time.monotonic()
-        position = 0
-        deadline: float | None = None
-
-        while True:
-            now = time.monotonic()
-            burst = 0
-            while position < len(pending) and next_send <= now and burst < _BURST:
-                index = pending[position]
-                address = addresses[index]
-                identifier = id_base + position // _SEQUENCES
-                sequence = position % _SEQUENCES
-                v6 = ":" in address
-                icmp = channels[v6]
-                try:
-                    if v6:
-                        icmp.sock.sendto(echo_request_v6(identifier, sequence), (address, 0))
-                    else:
-                        icmp.sock.sendto(echo_request(identifier, sequence), (address, 0))
-                except OSError as err:
-                    if err.errno in _RETRYABLE_SEND_ERRORS:  # send queue full: let it drain, then resend
-                        select.select(sockets, [], [], 0.001)
-                        _drain(channels, expected, sent_at, outcomes)
-                        now = time.monotonic()
-                        continue
-                    errors[index] = f"send failed: {err.strerror or err}"
-                else:
-                    if errors:
-                        errors.pop(index, None)  # an earlier round's send error no longer applies
-                    # Datagram sockets: the kernel picks the identifier and filters replies itself.
-                    key_id = identifier if icmp.raw else 0
-                    source = socket.inet_pton(socket.AF_INET6, address) if v6 else address
-                    expected[(source, key_id, sequence)] = index
-                    sent_at[index] = time.monotonic()
-                position += 1
-                burst += 1
-                # Pace to the rate without bursting to catch up more than 10 ms of backlog.
-                next_send = max(next_send + spacing, now - 0.01)
-                if next_send > now:
-                    now = time.monotonic()
-            if position == len(pending) and deadline is None:
-                deadline = time.monotonic() + settings.timeout
-            # Drain between bursts so replies never pile up beyond the receive buffer.
-            _drain(channels, expected, sent_at, outcomes)
-            now = time.monotonic()
-            if deadline is not None and (not expected or now >= deadline):
-                break
-            wait = (deadline if deadline is not None else next_send) - now
-            if wait > 0:
-                select.select(sockets, [], [], wait)
+        if pending:
+            _Round(addresses, pending, channels, settings, outcomes, errors).run()
     finally:
         for icmp in channels.values():
             icmp.close()
+
+
+class _Round:
+    """One round: an echo request to each pending host, paced to ``rate`` in bursts, replies drained between
+    bursts; it ends when every host answered or ``timeout`` after the last request. Replies are matched by
+    (source, identifier, sequence); IPv6 sources by their packed form, since one address has more than one
+    spelling. A fresh identifier range per round: replies to earlier rounds or sweeps never match."""
+
+    def __init__(
+        self,
+        addresses: Sequence[str],
+        pending: list[int],
+        channels: dict[bool, IcmpSocket],
+        settings: PingSettings,
+        outcomes: list[EchoOutcome | None],
+        errors: dict[int, str],
+    ):
+        self.addresses, self.pending, self.channels = addresses, pending, channels
+        self.outcomes, self.errors = outcomes, errors
+        self.timeout = settings.timeout
+        self.spacing = 1.0 / settings.rate
+        self.sockets = [icmp.sock for icmp in channels.values()]
+        blocks = (len(pending) + _SEQUENCES - 1) // _SEQUENCES
+        self.id_base = int.from_bytes(os.urandom(2), "big") % (65536 - blocks + 1)
+        self.expected: dict[tuple[str | bytes, int, int], int] = {}
+        self.sent_at: dict[int, float] = {}
+        self.next_send = time.monotonic()
+        self.position = 0  # the next pending host to send to
+
+    def run(self) -> None:
+        deadline: float | None = None
+        while True:
+            self._send_burst(time.monotonic())
+            if self.position == len(self.pending) and deadline is None:
+                deadline = time.monotonic() + self.timeout
+            # Drain between bursts so replies never pile up beyond the receive buffer.
+            _drain(self.channels, self.expected, self.sent_at, self.outcomes)
+            now = time.monotonic()
+            if deadline is not None and (not self.expected or now >= deadline):
+                return
+            wait = (deadline if deadline is not None else self.next_send) - now
+            if wait > 0:
+                select.select(self.sockets, [], [], wait)
+
+    def _send_burst(self, now: float) -> None:
+        """Send what is due by ``now``, at most _BURST requests; pace to the rate without bursting to catch up
+        more than 10 ms of backlog."""
+        burst = 0
+        pending, spacing = self.pending, self.spacing
+        while self.position < len(pending) and self.next_send <= now and burst < _BURST:
+            if not self._send(pending[self.position], self.position):  # send queue full: drained, sent again
+                now = time.monotonic()
+                continue
+            self.position += 1
+            burst += 1
+            self.next_send = max(self.next_send + spacing, now - 0.01)
+            if self.next_send > now:
+                now = time.monotonic()
+
+    def _send(self, index: int, position: int) -> bool:
+        """One echo request to ``addresses[index]``; False when the send queue was full (drained meanwhile: send
+        again). A send that fails otherwise leaves the host's error and counts as done."""
+        address = self.addresses[index]
+        identifier = self.id_base + position // _SEQUENCES
+        sequence = position % _SEQUENCES
+        v6 = ":" in address
+        icmp = self.channels[v6]
+        try:
+            icmp.sock.sendto((echo_request_v6 if v6 else echo_request)(identifier, sequence), (address, 0))
+        except OSError as err:
+            if err.errno in _RETRYABLE_SEND_ERRORS:
+                select.select(self.sockets, [], [], 0.001)
+                _drain(self.channels, self.expected, self.sent_at, self.outcomes)
+                return False
+            self.errors[index] = f"send failed: {err.strerror or err}"
+            return True
+        if self.errors:
+            self.errors.pop(index, None)  # an earlier round's send error no longer applies
+        # Datagram sockets: the kernel picks the identifier and filters replies itself.
+        source = socket.inet_pton(socket.AF_INET6, address) if v6 else address
+        self.expected[(source, identifier if icmp.raw else 0, sequence)] = index
+        self.sent_at[index] = time.monotonic()
+        return True
 
 
 def _drain(

@@ -28,13 +28,15 @@ class Target(NamedTuple):
 class Resolver:
     """Resolves DNS names to one address each (IPv4 first), caching answers and failures briefly.
 
-    A name that stops resolving is logged once, and again only after it resolved in between.
+    A name that stops resolving is logged once, and again only after it resolved in between; so is
+    a name that resolves to the address of a host listed before it (``shared``).
     """
 
     def __init__(self, cache_seconds: float = CACHE_SECONDS):
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, str | None, str | None]] = {}
         self._failing: set[str] = set()
+        self.shared: dict[str, str] = {}  # name -> the address it shares with an earlier host, as last logged
 
     def resolve(self, names: list[str]) -> dict[str, tuple[str | None, str | None]]:
         """name -> (address, error)."""
@@ -48,7 +50,7 @@ class Resolver:
                     self._cache[name] = (now + self.cache_seconds, address, error)
                     if error and name not in self._failing:
                         self._failing.add(name)
-                        log.warning("host %s: %s (reported off until it resolves)", name, error)
+                        log.warning("host %s: %s (not observed until it resolves)", name, error)
                     elif not error and name in self._failing:
                         self._failing.discard(name)
                         log.info("host %s resolves again, to %s", name, address)
@@ -74,7 +76,13 @@ def _link_local(address: tuple[Any, ...]) -> bool:
 
 
 def build_targets(config: Config, resolver: Resolver) -> list[Target]:
-    """Every configured host as a Target, in config order."""
+    """Every configured host as a Target, in config order.
+
+    Two hosts that reach one address (``pc-a`` resolving to 10.0.0.7, and 10.0.0.7 listed too) are one
+    PC: it is pinged once, for the host listed first; the later one gets no address and the reason, so
+    it is not observed and the PC is not counted twice. The loader already refuses an address listed
+    twice; a name's address is only known at the sweep. Each such host is logged once.
+    """
     names = [host.name for pool in config.pools for host in pool.hosts if not host.is_address]
     resolved = resolver.resolve(names) if names else {}
     targets: list[Target] = []
@@ -87,7 +95,35 @@ def build_targets(config: Config, resolver: Resolver) -> list[Target]:
             if address is not None and config.allow is not None and not _allowed(address, config):
                 address, error = None, f"resolves to {address}, outside the allowed networks (allow:)"
             targets.append(Target(pool.name, host.name, address, error))
+    if names:  # addresses alone cannot coincide: the loader refused that
+        _ping_each_address_once(targets, resolver)
     return targets
+
+
+def _ping_each_address_once(targets: list[Target], resolver: Resolver) -> None:
+    """Leave an address to the first target that has it; the later ones are not observed, with the reason."""
+    first_with: dict[str, str] = {}
+    for index, target in enumerate(targets):
+        if target.address is None:
+            continue
+        owner = first_with.setdefault(target.address, target.host)
+        if owner == target.host:
+            if resolver.shared.pop(target.host, None) is not None:
+                log.info("host %s has an address of its own again, %s", target.host, target.address)
+            continue
+        if resolver.shared.get(target.host) != target.address:
+            resolver.shared[target.host] = target.address
+            log.warning(
+                "host %s reaches %s, as %s listed before it does: one PC, pinged and counted once, as %s "
+                "(list it once in the config)",
+                target.host,
+                target.address,
+                owner,
+                owner,
+            )
+        targets[index] = target._replace(
+            address=None, error=f"reaches {target.address}, as {owner} does: counted once, as {owner}"
+        )
 
 
 def _allowed(address: str, config: Config) -> bool:

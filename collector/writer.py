@@ -7,6 +7,10 @@ fails is tried again when the next sweep arrives and once more at shutdown; what
 unwritten then is reported as lost by the caller, with its time span. Nothing is dropped
 silently. When writing catches up after a wait, one log line says how long the store held the
 sweeps back, why, and how many sweeps waited.
+
+Before each write the store's file is checked (``StoreFileWatch``): when it was deleted or replaced,
+writing stops for good and ``fatal`` holds the StoreFileLost for the collector to raise; the sweeps
+still waiting are then lost, and reported so by the caller.
 """
 
 from __future__ import annotations
@@ -16,18 +20,22 @@ import threading
 import time
 from collections import deque
 
-from pinger.errors import StoreError
+from pinger.errors import StoreError, StoreFileLost
 from pinger.models import CollectorStatus, SweepResult
 from pinger.store import SweepStore
+
+from .store_file import StoreFileWatch
 
 log = logging.getLogger("pinger.collector")
 
 
 class SweepWriter:
-    def __init__(self, store: SweepStore, interval: float):
+    def __init__(self, store: SweepStore, interval: float, store_file: StoreFileWatch | None = None):
         self.store = store
         self.interval = interval
+        self.store_file = store_file
         self.write_errors = 0
+        self.fatal: StoreFileLost | None = None  # set when the store's file is gone: nothing is written after it
         self._waiting: deque[tuple[SweepResult, CollectorStatus]] = deque()
         self._changed = threading.Condition()
         self._attempt_due = False  # try the oldest waiting sweep now (after a failure: at the next sweep)
@@ -60,7 +68,11 @@ class SweepWriter:
         sweep's log line can say whether it is stored (as it normally is by then)."""
         deadline = time.monotonic() + seconds
         with self._changed:
-            while (self._writing or self._attempt_due) and any(queued is sweep for queued, _ in self._waiting):
+            while (
+                (self._writing or self._attempt_due)
+                and self.fatal is None
+                and any(queued is sweep for queued, _ in self._waiting)
+            ):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return
@@ -91,6 +103,9 @@ class SweepWriter:
             written = self._write(sweep, status)
             with self._changed:
                 self._writing = False
+                if self.fatal is not None:
+                    self._changed.notify_all()
+                    return
                 if written:
                     self._waiting.popleft()
                     self._held_count += self._held_since is not None
@@ -103,7 +118,14 @@ class SweepWriter:
     def _write(self, sweep: SweepResult, status: CollectorStatus) -> bool:
         started = time.monotonic()
         try:
+            if self.store_file is not None:
+                self.store_file.check()
             self.store.write_sweep(sweep, status)
+            if self.store_file is not None:
+                self.store_file.written()
+        except StoreFileLost as err:  # the collector raises it (its one sentence) after this sweep
+            self.fatal = err
+            return False
         except StoreError as err:
             self.write_errors += 1
             self._held_since = self._held_since or started

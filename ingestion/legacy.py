@@ -44,7 +44,7 @@ from pinger.store import open_history_store
 from pinger.store.sqlite import SqliteStore
 
 from .legacy_config import LegacyPool, config_text
-from .legacy_dump import FixtureRecord, read_fixture
+from .legacy_dump import FixtureRecord, fits_a_key, read_fixture
 from .legacy_samples import Grid, grid_around, merge_midnight_splits, states_on_grid
 from .line_protocol import EARLIEST_S, FUTURE_SLACK_S
 
@@ -111,7 +111,11 @@ def _field(path: Path, record: FixtureRecord, name: str, kind: type, *, nullable
     if value is None and nullable:
         return None
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise _refuse(path, record, f"field {name} must be {_KINDS[kind]}, not {json.dumps(value)}")
+        long_number = isinstance(value, int) and not fits_a_key(value)
+        shown = "a number that long" if long_number else json.dumps(value)
+        raise _refuse(path, record, f"field {name} must be {_KINDS[kind]}, not {shown}")
+    if isinstance(value, int) and not fits_a_key(value):
+        raise _refuse(path, record, f"field {name} is larger than a database key (64 bits) can be")
     return value
 
 
@@ -141,7 +145,7 @@ def scan_dump(path: Path, spool_dir: Path, *, now: float | None = None) -> DumpS
     try:
         db.execute("PRAGMA journal_mode=OFF")
         db.execute("PRAGMA synchronous=OFF")
-        db.execute("CREATE TABLE day (pk INTEGER, computer INTEGER, record INTEGER)")
+        db.execute("CREATE TABLE day (pk INTEGER, computer INTEGER, record INTEGER, date INTEGER)")
         db.execute("CREATE TABLE interval (pk INTEGER, day INTEGER, start INTEGER, end INTEGER, record INTEGER)")
         db.execute("BEGIN")
         scan = _read(path, db, progress, spool, latest_ms)
@@ -157,7 +161,7 @@ def _read(path: Path, db: sqlite3.Connection, progress: Progress, spool: Path, l
     pool_names: dict[str, FixtureRecord] = {}
     computers: dict[int, Computer] = {}
     by_host: dict[str, Computer] = {}
-    days: list[tuple[int, int, int]] = []
+    days: list[tuple[int, int, int, int]] = []
     intervals: list[tuple[int, int, int, int | None, int]] = []
     count = open_count = skipped = 0
     first_ms: int | None = None
@@ -194,12 +198,12 @@ def _read(path: Path, db: sqlite3.Connection, progress: Progress, spool: Path, l
             computer = _field(path, record, "computer", int)
             date = _field(path, record, "date", str)
             try:
-                dt.date.fromisoformat(date)
+                epoch_day = (dt.date.fromisoformat(date) - _EPOCH.date()).days
             except ValueError:
                 raise _refuse(path, record, f"date {date!r} is not YYYY-MM-DD") from None
-            days.append((record.pk, computer, record.number))
+            days.append((record.pk, computer, record.number, epoch_day))
             if len(days) >= _BATCH:
-                db.executemany("INSERT INTO day VALUES (?, ?, ?)", days)
+                db.executemany("INSERT INTO day VALUES (?, ?, ?, ?)", days)
                 days.clear()
         elif model == "computer":
             pool_pk = _field(path, record, "pool", int)
@@ -241,7 +245,7 @@ def _read(path: Path, db: sqlite3.Connection, progress: Progress, spool: Path, l
         else:
             raise _refuse(path, record, f"unknown model: the first system's dump has {', '.join(MODELS)}")
     db.executemany("INSERT INTO interval VALUES (?, ?, ?, ?, ?)", intervals)
-    db.executemany("INSERT INTO day VALUES (?, ?, ?)", days)
+    db.executemany("INSERT INTO day VALUES (?, ?, ?, ?)", days)
     hosts: dict[int, list[str]] = {pk: [] for pk in pools}
     for computer in sorted(computers.values(), key=lambda c: c.pk):
         if computer.pool_pk not in pools:
@@ -269,7 +273,9 @@ def _read(path: Path, db: sqlite3.Connection, progress: Progress, spool: Path, l
 
 
 def _check_spooled(path: Path, db: sqlite3.Connection, computers: dict[int, Computer]) -> None:
-    """References between the spooled records, duplicate pks, and overlapping intervals of a computer."""
+    """References between the spooled records, duplicate pks, intervals off their day or far from all the
+    others (a mistyped date: 2016 for 2026 would stretch every host's samples over ten years), and
+    overlapping intervals of a computer."""
     db.execute("CREATE INDEX day_pk ON day (pk)")
     duplicate = db.execute(
         "SELECT b.record, b.pk, a.record FROM day a JOIN day b "
@@ -279,6 +285,14 @@ def _check_spooled(path: Path, db: sqlite3.Connection, computers: dict[int, Comp
         raise _refuse(
             path, (duplicate[0], f"{APP}.computerday", duplicate[1]), f"pk given twice (also record {duplicate[2]})"
         )
+    try:
+        db.execute("CREATE UNIQUE INDEX interval_pk ON interval (pk)")
+    except sqlite3.IntegrityError:
+        pk, earlier, later = db.execute(
+            "SELECT pk, min(record), max(record) FROM interval GROUP BY pk HAVING count(*) > 1 "
+            "ORDER BY max(record) LIMIT 1"
+        ).fetchone()
+        raise _refuse(path, (later, f"{APP}.interval", pk), f"pk given twice (also record {earlier})") from None
     db.execute("CREATE TEMP TABLE known (pk INTEGER PRIMARY KEY)")
     db.executemany("INSERT INTO known VALUES (?)", ((pk,) for pk in computers))
     orphan = db.execute(
@@ -296,13 +310,15 @@ def _check_spooled(path: Path, db: sqlite3.Connection, computers: dict[int, Comp
         raise _refuse(path, (orphan[0], f"{APP}.interval", orphan[1]), f"its day pk {orphan[2]} is not in the dump")
     db.execute(
         "CREATE TABLE ordered (computer INTEGER, start INTEGER, end INTEGER, record INTEGER, pk INTEGER, "
-        "PRIMARY KEY (computer, start, record)) WITHOUT ROWID"
+        "day INTEGER, date INTEGER, PRIMARY KEY (computer, start, record)) WITHOUT ROWID"
     )
     db.execute(
-        "INSERT INTO ordered SELECT d.computer, i.start, i.end, i.record, i.pk "
+        "INSERT INTO ordered SELECT d.computer, i.start, i.end, i.record, i.pk, d.pk, d.date "
         "FROM interval i JOIN day d ON d.pk = i.day ORDER BY d.computer, i.start, i.record"
     )
     db.execute("DROP TABLE interval")
+    _check_interval_days(path, db)
+    _check_far_from_the_rest(path, db)
     previous: tuple[int, int, int | None, int, int] | None = None
     for row in db.execute("SELECT computer, start, end, record, pk FROM ordered"):
         if previous is not None and previous[0] == row[0] and (previous[2] is None or row[1] < previous[2]):
@@ -314,6 +330,74 @@ def _check_spooled(path: Path, db: sqlite3.Connection, computers: dict[int, Comp
                 f"{computers[row[0]].host}" + (", which is still open" if previous[2] is None else ""),
             )
         previous = row
+
+
+_DAY_MS = 86_400_000
+DAY_SLACK = 1  # an interval may lie a day off the date of its computer day (a system not quite on UTC)
+MAX_APART_DAYS = 366  # intervals more than a year away from all the others are taken for a mistyped date
+
+
+def _check_interval_days(path: Path, db: sqlite3.Connection) -> None:
+    """Each interval lies on its computer day (the UTC date it started on, its end on that day too, a
+    midnight split closing it at 23:59:59), give or take DAY_SLACK: else its date is mistyped."""
+    found = db.execute(
+        "SELECT record, pk, start, end, day, date FROM ordered "
+        "WHERE start < (date - ?) * ? OR start >= (date + 1 + ?) * ? "
+        "OR (end IS NOT NULL AND end >= (date + 1 + ?) * ?) ORDER BY record LIMIT 1",
+        (DAY_SLACK, _DAY_MS, DAY_SLACK, _DAY_MS, DAY_SLACK, _DAY_MS),
+    ).fetchone()
+    if found is None:
+        return
+    record, pk, start, end, day, date = found
+    start_off = not (date - DAY_SLACK) * _DAY_MS <= start < (date + 1 + DAY_SLACK) * _DAY_MS
+    name, instant = ("start_time", start) if start_off else ("end_time", end)
+    raise _refuse(
+        path,
+        (record, f"{APP}.interval", pk),
+        f"{name} {_iso_ms(instant)} is not on its day (computerday pk {day}, "
+        f"{_EPOCH.date() + dt.timedelta(days=date)}): a mistyped date?",
+    )
+
+
+def _check_far_from_the_rest(path: Path, db: sqlite3.Connection) -> None:
+    """Refuse the intervals on one side of a gap of more than MAX_APART_DAYS between the days that have
+    intervals, on the side holding fewer of them, naming the one nearest the gap: a date mistyped in both
+    an interval and its day (2016 for 2026) leaves it alone in its year."""
+    days = db.execute("SELECT start / ? AS day, count(*) FROM ordered GROUP BY day ORDER BY day", (_DAY_MS,)).fetchall()
+    if len(days) < 2:
+        return
+    widest = max(range(1, len(days)), key=lambda index: days[index][0] - days[index - 1][0])
+    apart = days[widest][0] - days[widest - 1][0]
+    if apart <= MAX_APART_DAYS:
+        return
+    before = sum(count for _, count in days[:widest])
+    after = sum(count for _, count in days[widest:])
+    boundary = days[widest][0] * _DAY_MS
+    if before <= after:  # the earlier side is the odd one out: its latest interval
+        others = (days[widest][0], days[-1][0])
+        record, pk, start = db.execute(
+            "SELECT record, pk, start FROM ordered WHERE start < ? ORDER BY start DESC, record LIMIT 1", (boundary,)
+        ).fetchone()
+        where = "before"
+    else:
+        others = (days[0][0], days[widest - 1][0])
+        record, pk, start = db.execute(
+            "SELECT record, pk, start FROM ordered WHERE start >= ? ORDER BY start, record LIMIT 1", (boundary,)
+        ).fetchone()
+        where = "after"
+    first, last = (_EPOCH.date() + dt.timedelta(days=day) for day in others)
+    raise _refuse(
+        path,
+        (record, f"{APP}.interval", pk),
+        f"starts {_EPOCH.date() + dt.timedelta(days=start // _DAY_MS)}, {apart:,} days {where} the dump's other "
+        f"intervals ({first} to {last}): more than a year apart, a mistyped date?",
+    )
+
+
+def _iso_ms(instant_ms: int) -> str:
+    """An instant as the first system writes it: 2026-10-20T05:40:12.069Z."""
+    moment = _EPOCH + dt.timedelta(milliseconds=instant_ms)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def check_existing_config(scan: DumpScan, config: Config) -> dict[str, str]:

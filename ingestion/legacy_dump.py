@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
@@ -101,6 +102,11 @@ class _Reader:
                     raise self.not_json(err.msg, err.pos) from None
                 self.fill()
                 continue
+            except ValueError:  # Python refuses to convert an integer of more than 4,300 digits
+                raise LegacyDumpError(
+                    f"{self.path}: line {self.line()}: a number of more than {sys.get_int_max_str_digits():,} "
+                    "digits, which no record of the first system has; is it the output of manage.py dumpdata?"
+                ) from None
             if end == len(self.buffer) and not self.eof and self.fill():  # a number may go on in the next chunk
                 continue
             self.pos = end
@@ -158,4 +164,19 @@ def _record(found: Any, number: int, path: Path) -> FixtureRecord:
         raise LegacyDumpError(
             f"{path}: record {number} ({found['model']}): its pk must be a whole number, not {json.dumps(pk)}"
         )
+    if not fits_a_key(pk):
+        raise LegacyDumpError(
+            f"{path}: record {number} ({found['model']}): its pk {_shown(pk)} is larger than a database key "
+            "(64 bits) can be"
+        )
     return FixtureRecord(number, found["model"].lower(), pk, found["fields"])
+
+
+def fits_a_key(value: int) -> bool:
+    """Whether a whole number fits a 64-bit database key, as Django's (and SQLite's) do."""
+    return -(2**63) <= value < 2**63
+
+
+def _shown(value: int) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else f"{text[:20]}… ({len(text):,} digits)"

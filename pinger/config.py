@@ -14,6 +14,11 @@ from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
+# The defaults of what a config may leave out are written here, on the types, and nowhere else: the loader
+# passes on what the file gives and lets the type fill in the rest. Config's own fields have no defaults
+# (each follows a rule), except the interval:
+DEFAULT_INTERVAL_S = 300.0  # Config.interval: one sweep every 5 minutes
+
 
 class Host(NamedTuple):
     """One PC: an IPv4 or IPv6 address or a DNS name, and its draw while on and off."""
@@ -80,7 +85,16 @@ class Phase(NamedTuple):
 
 
 class Study(NamedTuple):
+    """The study's phases. One phase name may have several entries, for different pools and start dates
+    (staggered starts: one intervention); a pool is in at most one phase on any day.
+
+    ``baseline`` names the baseline phase: the config's ``study.baseline``, else the phase that starts
+    first (the loader fills it in and refuses a tie). None only for a study without phases, or one built
+    in code that leaves the choice to ``reporting.study.baseline_of`` (the same rule).
+    """
+
     phases: tuple[Phase, ...] = ()
+    baseline: str | None = None
 
     def phase_for(self, pool: str, day: dt.date) -> str | None:
         """The phase a pool is in on a day (the loader guarantees at most one)."""
@@ -101,9 +115,9 @@ class InfluxSettings(NamedTuple):
     url: str
     org: str
     bucket: str
-    daily_bucket: str
     token: str
-    spool: Path
+    daily_bucket: str = "pinger_daily"
+    spool: Path = Path("data/spool.sqlite")
     spool_max_bytes: int = 10**9
 
     def __repr__(self) -> str:  # the token never reaches a log line through repr
@@ -121,8 +135,8 @@ class StorageSettings(NamedTuple):
 
 
 class AggregateSettings(NamedTuple):
-    at: dt.time
-    hold: float  # seconds
+    hold: float  # seconds; the loader's default is the config's interval
+    at: dt.time = dt.time(0, 30)  # local time of the nightly run
     recheck_days: int = 3  # the nightly run also redoes this many finished days, for samples that came late
 
 

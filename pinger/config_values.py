@@ -1,7 +1,8 @@
 """How one configuration value's text becomes a typed value: durations, sizes, times, networks, hosts.
 
 Each converter takes the scalar's text and returns the value, or raises InvalidValue with a
-message meant for the user (the loader adds file, line and field).
+message meant for the user (the loader adds file, line and field). The command line's options use
+the same converters (pinger/cli.py turns InvalidValue into argparse's one-sentence error).
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import re
 import socket
 from collections.abc import Callable
 from itertools import pairwise
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .config import WEEKDAYS
+
+T = TypeVar("T")
 
 MAX_ADDRESSES_PER_ENTRY = 65536
 MAX_DURATION = 86400.0  # seconds: interval, ping.timeout and aggregate.hold are at most one day
@@ -79,13 +83,26 @@ def parse_size(text: str) -> int:
     return size
 
 
-def nonnegative_number(text: str) -> float:
+def _parsed(text: str, parse: Callable[[str], T], what: str) -> T:
+    """``parse(text)``; its ValueError as InvalidValue saying the text is not ``what``."""
     try:
-        value = float(text)
+        return parse(text)
     except ValueError:
-        raise InvalidValue(f"{text!r} is not a number") from None
+        raise InvalidValue(f"{text!r} is not {what}") from None
+
+
+def nonnegative_number(text: str) -> float:
+    value = _parsed(text, float, "a number")
     if not value >= 0 or value == float("inf"):
         raise InvalidValue("must be a number of zero or more")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A share of a whole, from 0 to 1 (both included)."""
+    value = _parsed(text, float, "a number")
+    if not 0.0 <= value <= 1.0:
+        raise InvalidValue(f"{text} is not between 0 and 1")
     return value
 
 
@@ -98,12 +115,16 @@ def watts(text: str) -> float:
 
 
 def nonnegative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise InvalidValue(f"{text!r} is not a whole number") from None
+    value = _parsed(text, int, "a whole number")
     if value < 0:
         raise InvalidValue("must be zero or more")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = _parsed(text, int, "a whole number")
+    if value < 1:
+        raise InvalidValue("must be 1 or more")
     return value
 
 
@@ -133,10 +154,7 @@ def time_of_day(text: str) -> dt.time:
 
 
 def date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidValue(f"{text!r} is not a date (write YYYY-MM-DD)") from None
+    return _parsed(text.strip(), dt.date.fromisoformat, "a date (YYYY-MM-DD)")
 
 
 def privileged(text: str) -> bool | None:
@@ -187,9 +205,11 @@ def ipv6(text: str) -> ipaddress.IPv6Address:
         address = ipaddress.IPv6Address(text)
     except ValueError:
         raise InvalidValue(f"{text!r} is not an IPv6 address") from None
+    if address.scope_id:  # "::1%lo": a zone index names an interface; loopback with one is no link-local address
+        raise InvalidValue(f"{text!r} carries a zone index (%{address.scope_id}); write the address without it")
     if address.ipv4_mapped is not None:
         raise InvalidValue(f"{text!r} is an IPv4-mapped address; list {address.ipv4_mapped} instead")
-    if address.is_link_local or address.scope_id:
+    if address.is_link_local:
         raise InvalidValue(f"{text!r} is link-local and would need an interface; list a global or unique-local address")
     return address
 
@@ -228,30 +248,14 @@ def host_spec_size(text: str) -> int:
     return _host_spec(text)[0]
 
 
-def _host_spec(text: str) -> tuple[int, Callable[[], list[str]], bool]:
+_HostSpec = tuple[int, Callable[[], list[str]], bool]  # how many hosts, a function making their names, addresses?
+
+
+def _host_spec(text: str) -> _HostSpec:
     """An entry's number of hosts, a function making their names, and whether they are addresses."""
     text = text.strip()
     if "/" in text:
-        try:
-            network = ipaddress.ip_network(text, strict=False)
-        except ValueError:
-            raise InvalidValue(f"{text!r} is not a CIDR network (write e.g. 10.1.2.0/28 or fd00:1::/120)") from None
-        if ipaddress.ip_address(text.split("/")[0]) != network.network_address:
-            raise InvalidValue(f"{text!r} has host bits set; did you mean {network}?")
-        if network.version == 6:
-            ipv6(str(network.network_address))  # refuses link-local and IPv4-mapped networks
-        if network.num_addresses > MAX_ADDRESSES_PER_ENTRY + 2:
-            raise InvalidValue(f"{text!r} holds more than {MAX_ADDRESSES_PER_ENTRY} addresses; split it")
-        # IPv4 leaves out the network and broadcast addresses up to /30, IPv6 the subnet-router
-        # anycast address up to /126 (what ipaddress's hosts() does).
-        every = network.prefixlen >= network.max_prefixlen - 1
-        count = network.num_addresses if every else network.num_addresses - (2 if network.version == 4 else 1)
-
-        def cidr_names() -> list[str]:
-            addresses = list(network.hosts()) if network.version == 6 or network.prefixlen < 31 else list(network)
-            return [str(a) for a in addresses]
-
-        return count, cidr_names, True
+        return _cidr(text)
     if "-" in text and ":" in text:
         first_text, last_text = (part.strip() for part in text.split("-", 1))
         first, last = ipv6(first_text), ipv6(last_text)
@@ -274,6 +278,29 @@ def _host_spec(text: str) -> tuple[int, Callable[[], list[str]], bool]:
         raise InvalidValue(f"{text!r} is neither an IP address, a range a-b, a CIDR network nor a DNS name")
     name = text.rstrip(".").lower()
     return 1, lambda: [name], False
+
+
+def _cidr(text: str) -> _HostSpec:
+    """A CIDR network entry: IPv4 leaves out the network and broadcast addresses up to /30, IPv6 the
+    subnet-router anycast address up to /126 (what ipaddress's hosts() does)."""
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise InvalidValue(f"{text!r} is not a CIDR network (write e.g. 10.1.2.0/28 or fd00:1::/120)") from None
+    if ipaddress.ip_address(text.split("/")[0]) != network.network_address:
+        raise InvalidValue(f"{text!r} has host bits set; did you mean {network}?")
+    if network.version == 6:
+        ipv6(str(network.network_address))  # refuses link-local and IPv4-mapped networks
+    if network.num_addresses > MAX_ADDRESSES_PER_ENTRY + 2:
+        raise InvalidValue(f"{text!r} holds more than {MAX_ADDRESSES_PER_ENTRY} addresses; split it")
+    every = network.prefixlen >= network.max_prefixlen - 1
+    count = network.num_addresses if every else network.num_addresses - (2 if network.version == 4 else 1)
+
+    def cidr_names() -> list[str]:
+        addresses = list(network.hosts()) if network.version == 6 or network.prefixlen < 31 else list(network)
+        return [str(a) for a in addresses]
+
+    return count, cidr_names, True
 
 
 def _range_count(text: str, first: int, last: int) -> int:
@@ -347,11 +374,31 @@ def positive_rate(text: str) -> float:
     return value
 
 
-_POOL_NAME = re.compile(r"^[^\W_][\w .-]*$")
+_POOL_NAME = re.compile(r"^[^\W_][\w .-]*\Z")
+# C0 and C1 controls and DEL: InfluxDB line protocol cannot carry a line feed in a tag at all, and the
+# others break CSV cells, terminals and Grafana labels.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def pool_name(text: str) -> str:
     name = text.strip()
     if not _POOL_NAME.match(name):
+        refuse_control_characters(name)
         raise InvalidValue(f"{text!r} is not a pool name (letters, digits, space, . _ -)")
     return name
+
+
+def refuse_control_characters(text: str) -> str:
+    """The text, unless it holds a control character; then InvalidValue naming it."""
+    found = _CONTROL.search(text)
+    if found:
+        raise InvalidValue(
+            f"{text!r} holds a control character (U+{ord(found.group()):04X}): names and tags go into InfluxDB "
+            "line protocol and CSV, which cannot carry it"
+        )
+    return text
+
+
+def label(text: str) -> str:
+    """A free-form name or tag (collector name, tag key or value): not empty, no control characters."""
+    return refuse_control_characters(nonempty(text))

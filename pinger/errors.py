@@ -1,4 +1,17 @@
-"""The exceptions Pinger raises on purpose, each carrying a message meant for the user."""
+"""The exceptions Pinger raises on purpose, each carrying a message meant for the user.
+
+One class per failure, here, with the exit code on the class. Four classes live beside the code that raises
+them, on purpose: each is a step's report to its caller, never a command's failure, and the caller adds
+what the user needs (file, line, field, what happens next) and raises a class from here:
+
+* ``pinger.config_values.InvalidValue``: a value's text is wrong. The config loader adds file, line and
+  field (ConfigError); the command line names the option (UsageError).
+* ``pinger.config_reader._UnsetVariable``: an InvalidValue that ``check-config --allow-unset-env`` lets pass.
+* ``pinger.lineprotocol.LineProtocolError``: one line is malformed (a ValueError, as ``int()``'s is). The
+  importer collects every one and raises MalformedImportError.
+* ``pinger.store.influx_delivery.Unreachable``: the server did not answer. The InfluxDB store keeps the batch
+  spooled, and the import turns it into a StoreError saying where the samples wait.
+"""
 
 from __future__ import annotations
 
@@ -42,13 +55,26 @@ class PingPermissionError(PingerError):
     """ICMP sockets cannot be opened with the privileges this process has."""
 
 
+class FamilyUnavailable(PingerError):
+    """This machine has no IPv6 (or no IPv4) ICMP at all. The sweep engine catches it: that version's hosts are
+    not observed, with this sentence as their error, and the sweep goes on."""
+
+
 class StoreError(PingerError):
     """The configured store cannot be opened, read or written."""
+
+
+class SpoolFull(StoreError):
+    """The InfluxDB spool reached its size bound (storage.influxdb.spool_max): the batch was not accepted."""
 
 
 class StoreMissing(StoreError):
     """A command that reads the store found none where the config says: only the collector and
     the import create one."""
+
+
+class StoreFileLost(PingerError):
+    """The store's file was deleted or replaced while the collector wrote it: the collector stops (exit 1)."""
 
 
 class CollectorConflict(PingerError):
@@ -63,6 +89,15 @@ class InfluxConfigError(StoreError):
 
 class OutputError(PingerError):
     """The output file the user named (or standard output) cannot be written."""
+
+
+class OutputIsInput(UsageError):
+    """The output the user named is the same file as one of the command's inputs (the config, the store,
+    the dump): refused before anything is read or written, whatever ``--force`` says (exit 2)."""
+
+
+class FigureUnavailable(PingerError):
+    """matplotlib is not installed: an HTML report or plan shows this sentence where its figure would be."""
 
 
 class ReportInputError(UsageError):

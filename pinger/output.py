@@ -15,6 +15,9 @@
 Every failure is an :class:`~pinger.errors.OutputError` whose message is one sentence naming the file,
 such as ``cannot write /dev/full: no space left on device``. A broken pipe on standard output stays
 ``BrokenPipeError``: the command line ends quietly on it (``pinger export | head``).
+
+Before a command reads anything, ``refuse_output_over_inputs`` makes sure its output is none of its
+inputs: ``export -o data/pinger.sqlite`` would otherwise replace the store with a CSV.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ import os
 import secrets
 import stat
 import sys
+from collections.abc import Iterable
 
-from .errors import OutputError
+from .errors import OutputError, OutputIsInput
 
 STANDARD_OUTPUT = "-"
 """The name that means standard output, as in most Unix tools (a file named - is ``./-``)."""
@@ -63,6 +67,63 @@ def write_bytes(path: str | os.PathLike[str] | None, data: bytes) -> None:
         raise OutputError(f"cannot write {name}: it is a directory")
     else:
         _write_in_place(name, data, is_link=stat.S_ISLNK(found.st_mode))
+
+
+def refuse_output_over_inputs(
+    output: str | os.PathLike[str] | None,
+    inputs: Iterable[tuple[str, str | os.PathLike[str]]],
+    option: str = "-o",
+) -> None:
+    """Raise OutputIsInput when ``output`` (as ``write_bytes`` takes it) is the same file as one of ``inputs``.
+
+    ``inputs`` are (what it is, path) pairs, such as ("the store", "data/pinger.sqlite"); a path need not
+    exist. Two names are the same file when they reach one inode (device and inode number, following
+    symbolic links: a link, a hard link, ``..`` or another spelling), or, where one of them does not exist
+    yet, when their resolved paths are equal (a dangling link to the store's future ``-wal``). Standard
+    output (``None`` or ``-``) is checked too: ``pinger export >> data/pinger.sqlite`` would append to the
+    store. Nothing is opened for writing here.
+    """
+    pairs = [(role, os.fspath(path)) for role, path in inputs]
+    if output is None or (isinstance(output, str) and output == STANDARD_OUTPUT):
+        written = _standard_output_file()
+        if written is None:
+            return
+        for role, path in pairs:
+            if _same_inode(written, _stat(path)):
+                raise OutputIsInput(
+                    f"standard output is {role} {path} (the same file): pinger never writes its output over one "
+                    "of its inputs; send it elsewhere"
+                )
+        return
+    name = os.fspath(output)
+    found = _stat(name)
+    resolved = os.path.realpath(name)
+    for role, path in pairs:
+        if _same_inode(found, _stat(path)) or resolved == os.path.realpath(path):
+            raise OutputIsInput(
+                f"{option} {name} is {role} {path} (the same file): pinger never writes its output over one of "
+                "its inputs; choose another file"
+            )
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except (OSError, ValueError):  # not there (or not reachable), or a name with a NUL byte
+        return None
+
+
+def _same_inode(a: os.stat_result | None, b: os.stat_result | None) -> bool:
+    return a is not None and b is not None and (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _standard_output_file() -> os.stat_result | None:
+    """What standard output is, when it is a regular file (a redirection such as ``> out.csv``); else None."""
+    try:
+        found = os.fstat(sys.stdout.fileno())
+    except (AttributeError, ValueError, OSError):  # replaced by a stream without a descriptor, or closed
+        return None
+    return found if stat.S_ISREG(found.st_mode) else None
 
 
 def _write_standard_output(data: bytes) -> None:

@@ -3,7 +3,7 @@
 Everything else is derived from these declarations: the SQLite tables, INSERTs and SELECTs
 (``pinger.store.tables``), the line protocol written to InfluxDB and the Flux read-back
 (``pinger.store.influx``), the CSV columns (``long_columns``), and the names the tests check
-dashboards and docs against. DESIGN.md's data schema lists the same.
+dashboards and docs against. docs/design.md shows where this sits in the data's way through Pinger.
 
 A field's type comes from its record's annotation (``pinger.models``): ``int``, ``float`` or
 ``str``, each optionally ``| None``: NULL in SQLite, left out of the InfluxDB point. (No bool:

@@ -1,120 +1,160 @@
-"""The report's figure: per outcome, each pool's daily series with the phases shaded and the phase means with
-their intervals, as SVG text (matplotlib, from the optional extra ``pinger[report]``, imported only here)."""
+"""The report's figure, as SVG text (matplotlib, from the optional extra ``pinger[report]``, imported only here).
+
+The upper panel is the effect over time: per treated pool, each week's gap to its controls relative
+to its baseline (the event study), with its 95 % band, the phase's overall effect as a line over its
+weeks, and a dashed line where each phase starts (one per start date with staggered starts). Before
+the start the weeks should hover around 0 (the pre-trend), after it they show the effect and whether
+it fades. The lower panel shows each pool's weekly mean runtime per PC, the levels the gaps come from.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 from collections import defaultdict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .analysis import Analysis
+from pinger.errors import FigureUnavailable
+
+from .analysis import CONTROLS, Analysis
+from .comparison import WeekGap
+from .outcomes import RUNTIME
 from .request import Context
+from .statistics import week_number
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-LABELS = {
-    "runtime_per_pc_h": "runtime per PC (h)",
-    "runtime_closed_per_pc_h": "runtime outside opening hours per PC (h)",
-    "share_on_at_close": "share of PCs on at closing",
-    "energy_per_pc_kwh": "energy per PC (kWh)",
-    "cost_per_pc": "cost per PC",
-}
+
+def require_matplotlib() -> None:
+    """Raise FigureUnavailable, whose sentence says what to install, when matplotlib is not installed."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise FigureUnavailable("The figure needs matplotlib: pip install 'pinger[report]'.") from None
 
 
-class FigureUnavailable(Exception):
-    """matplotlib is not installed; the message says what to install."""
+def svg_or_note(draw: Callable[[], str]) -> str:
+    """The figure ``draw`` makes (SVG text), or without matplotlib a note in its place saying what to install."""
+    try:
+        return draw()
+    except FigureUnavailable as missing:
+        return f"<p class=note>{html.escape(str(missing))}</p>"
 
 
 def figure_svg(analysis: Analysis, context: Context) -> str:
     """The figure as an ``<svg>`` element (no XML prolog), ready to sit inside HTML; no fonts or links fetched."""
-    try:
-        import matplotlib
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise FigureUnavailable("The figure needs matplotlib: pip install 'pinger[report]'.") from None
-    outcomes = list(dict.fromkeys(summary.outcome for summary in analysis.phases if summary.mean is not None))
+    require_matplotlib()
+    import matplotlib
+    from matplotlib.figure import Figure
+
     pools = list(context.request.pools)
+    colours = {pool: f"C{index % 10}" for index, pool in enumerate(pools)}
     with matplotlib.rc_context({"svg.hashsalt": "pinger-report", "svg.fonttype": "none"}):
-        figure = Figure(figsize=(10, 2.6 * max(len(outcomes), 1)), layout="constrained")
-        axes = figure.subplots(max(len(outcomes), 1), 1, sharex=True, squeeze=False)[:, 0]
-        colours = {pool: f"C{index % 10}" for index, pool in enumerate(pools)}
-        for ax, outcome in zip(axes, outcomes, strict=False):
-            _shade_phases(ax, context)
-            series: dict[str, list[tuple[dt.date, float, str | None]]] = defaultdict(list)
-            for day in context.days:
-                if outcome in day.values:
-                    series[day.pool].append((day.day, day.values[outcome], day.phase))
-            for pool, points in series.items():
-                ax.plot(
-                    [d for d, _, _ in points],
-                    [v for _, v, _ in points],
-                    lw=0.8,
-                    alpha=0.6,
-                    color=colours[pool],
-                    label=pool,
-                )
-            _phase_means(ax, analysis, outcome, series, colours)
-            label = LABELS.get(outcome, outcome)
-            if outcome == "cost_per_pc" and analysis.pricing.currency:
-                label += f" ({analysis.pricing.currency})"
-            ax.set_ylabel(label, fontsize=8)
-            ax.grid(alpha=0.3)
-        handles, labels = axes[0].get_legend_handles_labels()
+        figure = Figure(figsize=(10, 6.4), layout="constrained")
+        effect_ax, level_ax = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+        _effects(effect_ax, analysis, colours)
+        _levels(level_ax, context, colours)
+        _starts(effect_ax, level_ax, analysis)
+        for ax in (effect_ax, level_ax):
+            ax.xaxis_date()  # the x values are matplotlib date numbers
+        handles, labels = effect_ax.get_legend_handles_labels()
         if handles:
-            figure.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), 8), fontsize=8)
+            effect_ax.legend(handles, labels, loc="upper left", fontsize=7, ncols=min(len(labels), 4))
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     return text[text.index("<svg") :]
 
 
-def _phase_means(
-    ax: Axes,
-    analysis: Analysis,
-    outcome: str,
-    series: dict[str, list[tuple[dt.date, float, str | None]]],
-    colours: dict[str, str],
-) -> None:
-    """Each pool's phase mean as a thick line over the phase's days, its interval (if any) as a band (two collections:
-    one artist per mean costs seconds with 40 pools)."""
-    from matplotlib.collections import LineCollection, PolyCollection
+def _x(day: dt.date) -> float:
+    """A date as matplotlib's axis number (days since its epoch)."""
     from matplotlib.dates import date2num
 
-    lines, bands, line_colours, band_colours = [], [], [], []
-    for summary in analysis.phases:
-        if summary.outcome != outcome or summary.mean is None:
-            continue
-        dates = [day for day, _, phase in series[summary.pool] if phase == summary.phase]
-        if not dates:
-            continue
-        start, end = float(date2num(min(dates))), float(date2num(max(dates)))
-        lines.append([(start, summary.mean), (end, summary.mean)])
-        line_colours.append(colours[summary.pool])
-        if summary.ci_low is not None and summary.ci_high is not None:  # none with a single week
-            bands.append(
-                [(start, summary.ci_low), (end, summary.ci_low), (end, summary.ci_high), (start, summary.ci_high)]
+    return float(date2num(day))
+
+
+def _middle(week: WeekGap) -> float:
+    return _x(week.first + dt.timedelta(days=3))
+
+
+def _effects(ax: Axes, analysis: Analysis, colours: dict[str, str]) -> None:
+    by_pool: dict[tuple[str, str], list[WeekGap]] = defaultdict(list)
+    for week in analysis.weeks:
+        by_pool[week.pool, week.phase].append(week)
+    ax.axhline(0.0, color="0.4", lw=0.8)
+    for (pool, phase), weeks in by_pool.items():
+        colour = colours.get(pool, "C0")
+        dates = [_middle(week) for week in weeks]
+        ax.plot(dates, [week.gap for week in weeks], marker="o", ms=3, lw=1.2, color=colour, label=f"{pool}: {phase}")
+        banded = [
+            (_middle(week), week.ci_low, week.ci_high)
+            for week in weeks
+            if week.ci_low is not None and week.ci_high is not None
+        ]
+        if banded:
+            ax.fill_between(
+                [x for x, _, _ in banded],
+                [low for _, low, _ in banded],
+                [high for _, _, high in banded],
+                color=colour,
+                alpha=0.15,
+                lw=0,
             )
-            band_colours.append(colours[summary.pool])
-    ax.add_collection(PolyCollection(bands, facecolors=band_colours, alpha=0.25, linewidths=0))
-    ax.add_collection(LineCollection(lines, colors=line_colours, linewidths=2))
-    ax.autoscale_view()
+        effect = next(
+            (
+                e
+                for e in analysis.effects
+                if e.pool == pool and e.phase == phase and e.outcome == RUNTIME and e.versus == CONTROLS
+            ),
+            None,
+        )
+        after = [week for week in weeks if week.week >= 0]
+        if effect is not None and after:
+            ax.hlines(
+                effect.estimate, _x(after[0].first), _x(after[-1].first + dt.timedelta(days=7)), colors=colour, lw=2.5
+            )
+    if not by_pool:
+        ax.text(0.5, 0.5, "no effect versus controls to show", transform=ax.transAxes, ha="center", fontsize=9)
+    ax.set_ylabel("weekly gap to controls,\nminus the baseline's (h per PC)", fontsize=8)
+    ax.set_title("Effect over time: runtime per PC and day versus controls (95 % band)", fontsize=9)
+    ax.grid(alpha=0.3)
 
 
-def _shade_phases(ax: Axes, context: Context) -> None:
-    from matplotlib.dates import date2num
+def _levels(ax: Axes, context: Context, colours: dict[str, str]) -> None:
+    sums: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for day in context.days:
+        if RUNTIME in day.values:
+            sums[day.pool][week_number(day.day.toordinal(), 1)].append(day.values[RUNTIME])
+    for pool, weeks in sums.items():
+        ordered = sorted(weeks)
+        ax.plot(
+            [_x(dt.date.fromordinal(week * 7 + 1 + 3)) for week in ordered],
+            [sum(weeks[week]) / len(weeks[week]) for week in ordered],
+            lw=0.8,
+            alpha=0.7,
+            color=colours.get(pool, "C0"),
+        )
+    ax.set_ylabel("weekly mean runtime\nper PC (h)", fontsize=8)
+    ax.grid(alpha=0.3)
 
-    first, last = context.request.first, context.request.last
-    for index, phase in enumerate(context.phases):
-        start, end = max(phase.start, first), min(phase.end or last, last)
-        if start > end:
-            continue
-        ax.axvspan(
-            float(date2num(start)),
-            float(date2num(end + dt.timedelta(days=1))),
-            color=f"C{(index + 3) % 10}",
-            alpha=0.1,
-            lw=0,
-            label=f"phase {phase.name}" + (f" ({', '.join(sorted(phase.pools))})" if phase.pools else ""),
+
+def _starts(effect_ax: Axes, level_ax: Axes, analysis: Analysis) -> None:
+    """A dashed line at each phase's start in each pool's event study (staggered starts: one per date)."""
+    starts: dict[dt.date, set[str]] = defaultdict(set)
+    for week in analysis.weeks:
+        if week.week == 0:
+            starts[week.first].add(week.phase)
+    for index, (day, phases) in enumerate(sorted(starts.items())):
+        for ax in (effect_ax, level_ax):
+            ax.axvline(_x(day), color="0.2", ls="--", lw=0.8)
+        effect_ax.annotate(
+            f"{', '.join(sorted(phases))} starts {day}",
+            (_x(day), 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(2, -10 - 9 * (index % 3)),  # starts a week apart: labels one under the other
+            textcoords="offset points",
+            fontsize=7,
         )

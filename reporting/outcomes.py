@@ -35,6 +35,8 @@ class DayOutcomes(NamedTuple):
 class Selection(NamedTuple):
     days: list[DayOutcomes]
     left_out: Counter[tuple[str, str | None]]  # (pool, phase): days below the coverage threshold
+    # Every (pool, day) with a row, kept or not: what tells "no daily row" from "left out" in the notes.
+    rows: frozenset[tuple[str, dt.date]] = frozenset()
 
 
 def outcomes_of(row: PoolDay, pool: Pool, tz: ZoneInfo, priced: bool = False) -> dict[str, float]:
@@ -84,9 +86,13 @@ def select_days(
     """
     kept: list[DayOutcomes] = []
     left_out: Counter[tuple[str, str | None]] = Counter()
+    seen: set[tuple[str, dt.date]] = set()
     for row in rows:
         pool = pools.get(row.pool)
-        if pool is None or not keeps_weekday(row.day, pool, days_mode):
+        if pool is None:
+            continue
+        seen.add((row.pool, row.day))
+        if not keeps_weekday(row.day, pool, days_mode):
             continue
         phase = study.phase_for(row.pool, row.day)
         if row.coverage < min_coverage:
@@ -95,4 +101,4 @@ def select_days(
         values = outcomes_of(row, pool, tz, priced)
         if values:
             kept.append(DayOutcomes(row.day, row.pool, phase, values))
-    return Selection(kept, left_out)
+    return Selection(kept, left_out, frozenset(seen))

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from pinger.config import Config, Energy, Phase, Pool, Study
+from pinger.config import Config, Energy, Pool, Study
 from pinger.errors import ReportInputError
 from pinger.models import PoolDay
 from pinger.output import write_text
 from pinger.store import open_history_store
 
-from .outcomes import DayOutcomes, select_days
+from .outcomes import select_days
 from .request import Context, ReportRequest
 from .study import baseline_of
 
@@ -26,11 +27,7 @@ log = logging.getLogger("pinger.report")
 def run_report(config: Config, request: ReportRequest, report_format: str, output: str | None) -> None:
     """Write the report, or raise a PingerError before anything is written."""
     baseline_of(config.study, config.source)  # no phases: say what to add before touching the store
-    store = open_history_store(config, "read")
-    try:
-        rows = store.pool_days(request.first, request.last, list(request.pools))
-    finally:
-        store.close()
+    rows = stored_rows(config, request.first, request.last, request.pools)
     pools = {pool.name: pool for pool in config.pools}
     analysis, context = analyse_rows(
         rows, pools, config.study, config.timezone, request, str(config.source), config.energy
@@ -39,6 +36,15 @@ def run_report(config: Config, request: ReportRequest, report_format: str, outpu
 
     write_text(output, render(report_format, analysis, context))
     log.info("report: %d of %d pool-days used, %d effects", len(context.days), len(rows), len(analysis.effects))
+
+
+def stored_rows(config: Config, first: dt.date, last: dt.date, pools: Sequence[str]) -> list[PoolDay]:
+    """The stored pool_daily rows of ``pools`` from first to last, by date then pool (the store read only)."""
+    store = open_history_store(config, "read")
+    try:
+        return store.pool_days(first, last, list(pools))
+    finally:
+        store.close()
 
 
 def analyse_rows(
@@ -52,8 +58,8 @@ def analyse_rows(
 ) -> tuple[Analysis, Context]:
     """The analysis of stored (or synthetic) pool_daily rows; ReportInputError when they cannot answer.
 
-    ``energy`` is the config's ``energy:`` section: with pricing the cost outcome and cost change are
-    reported, with a CO2 intensity the CO2 change; without it (None) nothing about either.
+    ``energy`` is the config's ``energy:`` section: with pricing the cost change is reported, with a CO2
+    intensity the CO2 change; without it (None) nothing about either.
     """
     energy = energy or Energy()
     baseline = baseline_of(study, source)
@@ -73,25 +79,10 @@ def analyse_rows(
         raise ReportInputError(
             f"none of the {len(rows)} pool-days {span} is left for the report: " + ", ".join(reasons)
         )
-    _require_baselines(selection.days, baseline, span)
     from .analysis import analyse
 
-    analysis = analyse(selection, study, baseline, pools, request.first, request.last, request.days_mode, energy)
+    analysis = analyse(selection, study, baseline, pools, request, energy)
     return analysis, Context(source, request, study.phases, selection.days)
-
-
-def _require_baselines(days: Sequence[DayOutcomes], baseline: Phase, span: str) -> None:
-    """Every pool with days in an intervention phase needs days in the baseline to be compared with."""
-    with_baseline = {day.pool for day in days if day.phase == baseline.name}
-    treated = dict.fromkeys(day.pool for day in days if day.phase not in (None, baseline.name))
-    for pool in treated:
-        if pool not in with_baseline:
-            until = f" to {baseline.end}" if baseline.end else ""
-            raise ReportInputError(
-                f"pool {pool} has no usable days in the baseline phase {baseline.name!r} {span}, "
-                f"so nothing to compare its later phases with: include the baseline's days "
-                f"({baseline.start}{until}) in --from/--to, or lower --min-coverage"
-            )
 
 
 def _names(pools: Sequence[str]) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import tempfile
 import textwrap
@@ -12,7 +11,20 @@ from pathlib import Path
 import pytest
 
 from tests.support import ROOT, pinger_command
+from tests.support.in_process import run_in_process
 from tests.support.lab import Lab, can_build_labs, remove_stale_labs
+from tests.support.processes import HANG_S, Daemon
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark by what a test uses: the `lab` fixture makes it a lab test, the `daemon` fixture a slow one
+    (a daemon sweeps on its interval, in real time). Modules and tests mark the rest themselves."""
+    for item in items:
+        used = getattr(item, "fixturenames", ())
+        if "lab" in used:
+            item.add_marker(pytest.mark.lab)
+        if "daemon" in used:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -53,66 +65,23 @@ def write_config(tmp_path):
 
 @pytest.fixture
 def run_pinger():
-    """Run the pinger CLI in a subprocess (in the root namespace: loopback targets only)."""
+    """Run the pinger CLI in the test's own process: ``main(argv)``, its result as a subprocess's
+    (tests/support/in_process.py); ``env`` is added to the environment for the call."""
+    return run_in_process
 
-    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+
+@pytest.fixture
+def run_pinger_process():
+    """Run the pinger CLI in a subprocess (in the root namespace: loopback targets only), for what needs a
+    process: a standard output that is a file, ``python -m pinger``'s own exit, a call that could hang."""
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = HANG_S) -> subprocess.CompletedProcess:
         full_env = {**os.environ, **(env or {})}
         return subprocess.run(
             pinger_command(*args), capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=full_env
         )
 
     return run
-
-
-SWEEP_LOGGED = "hosts on,"  # the collector's one line per sweep: "sweep …: 3/3 hosts on, 0.004 s"
-
-
-class Daemon:
-    """A pinger daemon in a subprocess whose log (stderr) the test reads as it goes."""
-
-    def __init__(self, argv: list[str], env: dict[str, str] | None = None, popen=subprocess.Popen):
-        self.process = popen(argv, cwd=ROOT, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
-        self.lines: list[str] = []
-
-    def wait_for(self, text: str, count: int = 1) -> None:
-        """Read the log until ``count`` more lines contain ``text``; fail if the daemon ends first."""
-        seen = 0
-        for line in self.process.stderr:
-            self.lines.append(line)
-            if text in line:
-                seen += 1
-                if seen == count:
-                    return
-        raise AssertionError(f"the daemon ended before logging {text!r}:\n{self.log}")
-
-    def wait_for_sweeps(self, count: int) -> None:
-        self.wait_for(SWEEP_LOGGED, count)
-
-    def stop(self, signal_number: int = signal.SIGTERM, timeout: float = 10) -> int:
-        """Signal the daemon, read the rest of its log, and return its exit code."""
-        self.process.send_signal(signal_number)
-        _, rest = self.process.communicate(timeout=timeout)
-        self.lines.extend(rest.splitlines(keepends=True))
-        return self.process.returncode
-
-    def finish(self, timeout: float = 60) -> int:
-        """Wait for a daemon that ends by itself (--sweeps N); return its exit code."""
-        _, rest = self.process.communicate(timeout=timeout)
-        self.lines.extend(rest.splitlines(keepends=True))
-        return self.process.returncode
-
-    @property
-    def log(self) -> str:
-        return "".join(self.lines)
-
-    @property
-    def sweep_lines(self) -> list[str]:
-        return [line for line in self.lines if SWEEP_LOGGED in line]
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture

@@ -173,10 +173,109 @@ def test_collector_silent_counts_in_the_collectors_own_intervals():
     assert rule["data"][0]["relativeTimeRange"] == {"from": 30 * 86400, "to": 0}
 
 
-def test_spool_growth_is_measured_over_30_minutes_and_only_when_it_never_emptied():
+SPOOL_RULE_STEPS = (
+    '|> sort(columns: ["_time"], desc: true)',
+    "identity: {newest: 0, last: -1.0, first: -1.0, lowest: -1.0},",
+    "newest = if accumulator.newest == 0 then int(v: r._time) else accumulator.newest",
+    "inside = int(v: r._time) >= newest - int(v: 30m)",
+    "last: if accumulator.last < 0.0 then r._value else accumulator.last,",
+    "first: if inside then r._value else accumulator.first,",
+    "lowest: if inside and (accumulator.lowest < 0.0 or r._value < accumulator.lowest)",
+    "then r._value else accumulator.lowest,",
+    "_value: if r.lowest > 0.0 then r.last - r.first else 0.0}))",
+)
+MINUTE, INTERVAL = 60, 300
+
+
+def spool_rule():
     (rule,) = [rule for rule in rules() if rule["uid"] == "pinger-spool-growing"]
-    assert rule["data"][0]["relativeTimeRange"] == {"from": 1800, "to": 0}
-    assert "if r.lowest > 0.0 then r.last - r.first else 0.0" in rule["data"][0]["model"]["query"]
+    return rule
+
+
+def spool_rule_value(stored: list[tuple[int, float]], now: int, span: int) -> float | None:
+    """The rule's query on a collector's stored (time, spool_backlog) points, evaluated at ``now`` over the
+    query's range [now - span, now): newest first, the 30 minutes of sweeps before the newest, then the growth
+    when the backlog never reached 0 there. None: no data (the series is not in the result)."""
+    newest = last = first = lowest = None
+    for time, backlog in sorted((p for p in stored if now - span <= p[0] < now), reverse=True):
+        newest = time if newest is None else newest
+        last = backlog if last is None else last
+        if time >= newest - 30 * MINUTE:
+            first = backlog
+            lowest = backlog if lowest is None or backlog < lowest else lowest
+    if newest is None:
+        return None
+    return last - first if lowest > 0 else 0.0
+
+
+def old_spool_rule_value(stored: list[tuple[int, float]], now: int) -> float | None:
+    """The rule as it was: the last 30 minutes before now."""
+    window = sorted(p for p in stored if now - 30 * MINUTE <= p[0] < now)
+    if not window:
+        return None
+    values = [backlog for _, backlog in window]
+    return values[-1] - values[0] if min(values) > 0 else 0.0
+
+
+def simulate(outage: tuple[int, int], every: int, hours: int) -> list[tuple[int, int, float]]:
+    """A collector sweeping every 5 minutes, its spool delivering oldest first: at once outside ``outage``,
+    inside it one sweep per ``every`` seconds (InfluxDB slower than the collector). Each sweep records the
+    spool's backlog when it is taken (the collector's own spool_backlog). (sweep time, arrival time, backlog)."""
+    spool: list[tuple[int, float]] = []
+    arrived: list[tuple[int, int, float]] = []
+    next_delivery = 0
+    for now in range(0, hours * 3600, MINUTE):
+        if now % INTERVAL == 0:
+            spool.append((now, float(len(spool))))
+        slow = outage[0] <= now < outage[1]
+        while spool and (not slow or now >= next_delivery):
+            sweep_time, backlog = spool.pop(0)
+            arrived.append((sweep_time, now, backlog))
+            if slow:
+                next_delivery = now + every
+                break
+    return arrived
+
+
+def test_spool_growing_fires_and_stays_firing_while_the_backlog_grows_then_resolves():
+    rule = spool_rule()
+    query = rule["data"][0]["model"]["query"]
+    assert all(step in query for step in SPOOL_RULE_STEPS), "the rule's query is the one evaluated here"
+    span = rule["data"][0]["relativeTimeRange"]["from"]
+    assert span == 30 * 86400
+    # InfluxDB takes one sweep every 10 minutes from 1 h to 5 h (the collector makes one every 5), then all.
+    arrivals = simulate(outage=(3600, 5 * 3600), every=600, hours=8)
+    states = {}
+    for now in range(0, 8 * 3600, MINUTE):
+        stored = [(sweep, backlog) for sweep, arrived, backlog in arrivals if arrived <= now]
+        states[now] = spool_rule_value(stored, now, span)
+    lag = {now: now - max(sweep for sweep, arrived, _ in arrivals if arrived <= now) for now in states}
+    # Quiet before; firing from 30 minutes of sweeps with a growing spool on, at every evaluation while it
+    # grows, long after the newest delivered sweep is more than 30 minutes old.
+    assert not any(states[now] for now in range(0, 3600, MINUTE))  # None: no data yet, resolved (OK)
+    firing = [now for now in range(3600, 5 * 3600, MINUTE) if states[now] > 0]
+    assert firing and firing == list(range(firing[0], 5 * 3600, MINUTE))
+    assert firing[0] <= 3600 + 90 * MINUTE and max(lag[now] for now in firing) > 90 * MINUTE
+    # Delivery back: it resolves once the delivered sweeps show the spool empty, and stays quiet.
+    assert all(states[now] == 0 for now in range(5 * 3600 + 40 * MINUTE, 8 * 3600, MINUTE))
+
+
+def test_spool_growing_keeps_firing_while_nothing_is_delivered_at_all():
+    span = spool_rule()["data"][0]["relativeTimeRange"]["from"]
+    arrivals = simulate(outage=(3600, 10 * 3600), every=600, hours=4)  # slow for three hours...
+    stored = [(sweep, backlog) for sweep, _, backlog in arrivals]
+    for now in range(4 * 3600, 14 * 3600, 10 * MINUTE):  # ... then nothing more arrives for ten hours
+        assert spool_rule_value(stored, now, span) > 0, now
+
+
+def test_the_old_window_of_the_last_30_minutes_resolved_as_the_backlog_grew():
+    arrivals = simulate(outage=(3600, 5 * 3600), every=600, hours=6)
+    resolved = []
+    for now in range(2 * 3600, 5 * 3600, MINUTE):
+        stored = [(sweep, backlog) for sweep, arrived, backlog in arrivals if arrived <= now]
+        if old_spool_rule_value(stored, now) is None:  # no data: noDataState OK
+            resolved.append(now)
+    assert resolved
 
 
 def test_the_contact_point_is_left_for_the_operator_and_receives_every_alert():

@@ -17,6 +17,14 @@ def subcommands() -> dict[str, argparse.ArgumentParser]:
     return dict(choices.choices)
 
 
+def test_every_command_of_the_parser_has_what_runs_it():
+    from pinger.cli import RUN, RUN_ALONE
+
+    parser = subcommands()
+    assert sorted(parser) == sorted([*RUN, *RUN_ALONE])
+    assert all(parser[name].get_default("loads_config") == (name in RUN) for name in parser)
+
+
 @pytest.mark.parametrize("command", sorted(subcommands()))
 def test_help_names_every_options_default(command):
     for action in subcommands()[command]._actions:
@@ -68,3 +76,35 @@ def test_import_takes_implausible_times_only_when_allowed(write_config, tmp_path
     taken = run_pinger("import", "-c", str(config), str(old), "--allow-any-time")
     assert taken.returncode == 0, taken.stderr
     assert "imported 1 ping samples" in taken.stderr
+
+
+def test_version(run_pinger):
+    from pinger import __version__
+
+    result = run_pinger("--version")
+    assert (result.returncode, result.stdout) == (0, f"pinger {__version__}\n")
+
+
+def test_log_times_are_in_the_configs_zone_and_say_which(write_config, tmp_path, run_pinger):
+    """health speaks the config's zone; the log does too, with the zone's name, whatever the machine's zone."""
+    import datetime as dt
+    import re
+    from zoneinfo import ZoneInfo
+
+    config = write_config(f"""
+        timezone: Asia/Kathmandu
+        allow: [127.0.0.0/8]
+        storage: {{path: {tmp_path / "s.sqlite"}}}
+        pools:
+          - {{name: A, watts: 1, hosts: [127.0.0.1]}}
+    """)
+    result = run_pinger("collect", "-c", str(config), "--once", env={"TZ": "America/Los_Angeles"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines and all(re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0545 (INFO|WARNING) ", line) for line in lines)
+    (sweep,) = [line for line in lines if " INFO sweep " in line]
+    logged, stamped = re.match(r"^(\S+ \S+) \+0545 INFO sweep (\S+ \S+) \+0545: 1/1 hosts on, ", sweep).groups()
+    kathmandu = ZoneInfo("Asia/Kathmandu")
+    now = dt.datetime.now(kathmandu).replace(tzinfo=None)
+    assert abs((dt.datetime.fromisoformat(logged) - now).total_seconds()) < 600
+    assert dt.datetime.fromisoformat(stamped) <= dt.datetime.fromisoformat(logged)

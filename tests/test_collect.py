@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import shutil
 import signal
 import sqlite3
 import threading
@@ -11,25 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from pinger.collector.daemon import Collector, next_boundary
+from pinger.collector.daemon import Collector, next_boundary, open_collector
+from pinger.collector.targets import Resolver
 from pinger.config_load import load_config
 from pinger.errors import StoreError
+from tests.support import loopback_config
 
-
-def loopback_config(write_config, store, hosts="127.0.0.1-127.0.0.3", interval="1s", name="pinger.yaml"):
-    return write_config(
-        f"""
-        timezone: UTC
-        interval: {interval}
-        collector: {{name: loop}}
-        ping: {{timeout: 500ms, retries: 0}}
-        allow: [127.0.0.0/8]
-        storage: {{path: {store}}}
-        pools:
-          - {{name: LOOP, watts: 50, hosts: [{hosts}]}}
-    """,
-        name,
-    )
+pytestmark = pytest.mark.slow  # collectors sweeping on their interval, in real time
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
@@ -103,7 +94,7 @@ def collector_with_failing_writes(write_config, tmp_path, failures: int) -> tupl
     """A collector on 127.0.0.1 whose next ``failures`` sweep writes fail as on a full disk; and its store."""
     store = tmp_path / "s.sqlite"
     path = loopback_config(write_config, store, hosts="127.0.0.1")
-    collector_daemon = Collector(path, load_config(path))
+    collector_daemon = open_collector(load_config(path))
     real_write = collector_daemon.store.write_sweep
     calls = {"failed": 0}
 
@@ -120,7 +111,7 @@ def collector_with_failing_writes(write_config, tmp_path, failures: int) -> tupl
 def test_sweeps_that_cannot_be_written_wait_and_arrive_in_order(write_config, tmp_path, caplog):
     collector_daemon, store = collector_with_failing_writes(write_config, tmp_path, failures=2)
     with caplog.at_level("INFO", logger="pinger.collector"):
-        assert collector_daemon.run(sweeps=3) == 3
+        assert collector_daemon.run(sweeps=3) == (3, 0)
     with sqlite3.connect(store) as db:
         times = [row[0] for row in db.execute("SELECT time FROM ping ORDER BY time")]
         written_errors = [row[0] for row in db.execute("SELECT write_errors FROM collector ORDER BY time")]
@@ -134,7 +125,7 @@ def test_sweeps_that_cannot_be_written_wait_and_arrive_in_order(write_config, tm
 def test_stopping_with_unwritable_sweeps_says_how_many_are_lost(write_config, tmp_path, caplog):
     collector_daemon, store = collector_with_failing_writes(write_config, tmp_path, failures=10)
     with caplog.at_level("INFO", logger="pinger.collector"):
-        assert collector_daemon.run(sweeps=2) == 2
+        assert collector_daemon.run(sweeps=2) == (2, 2)
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT count(*) FROM ping").fetchone()[0] == 0
     lost = [record.getMessage() for record in caplog.records if "are lost" in record.getMessage()]
@@ -171,7 +162,7 @@ def test_a_locked_store_delays_writing_never_sweeping(write_config, tmp_path, ca
     monkeypatch.setattr("pinger.store.sqlite.BUSY_TIMEOUT_S", busy_timeout_s)
     store = tmp_path / "s.sqlite"
     path = loopback_config(write_config, store, hosts="127.0.0.1")
-    collector_daemon = Collector(path, load_config(path))
+    collector_daemon = open_collector(load_config(path))
     locked = threading.Event()
     locker = hold_the_store_locked(store, 3.5, locked)
     real_write = collector_daemon.store.write_sweep
@@ -184,7 +175,7 @@ def test_a_locked_store_delays_writing_never_sweeping(write_config, tmp_path, ca
 
     collector_daemon.store.write_sweep = write_then_lock
     with caplog.at_level("INFO", logger="pinger.collector"):
-        assert collector_daemon.run(sweeps=7) == 7
+        assert collector_daemon.run(sweeps=7) == (7, 0)
     locker.join()
     with sqlite3.connect(store) as db:
         times = [row[0] for row in db.execute("SELECT time FROM ping ORDER BY time")]
@@ -246,3 +237,136 @@ def test_a_lock_left_by_a_killed_collector_does_not_stop_the_next(write_config, 
     again = run_pinger("collect", "-c", str(config), "--once")
     assert again.returncode == 0, again.stderr
     assert "another collector" not in again.stderr
+
+
+# -- issue 20: the store's file deleted under the collector, lost sweeps, hosts not observed ----------------------
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+def test_a_store_file_deleted_or_replaced_under_the_collector_stops_it_loudly(write_config, tmp_path, daemon, how):
+    """rm -rf of the store's directory, or another file moved over the store: the collector notices before its next
+    write, says so in one sentence and exits 1, instead of writing on into a file no one can open."""
+    store = tmp_path / "data" / "s.sqlite"
+    collector = daemon("collect", "-c", str(loopback_config(write_config, store)))
+    collector.wait_for_sweeps(1)
+    if how == "deleted":
+        shutil.rmtree(store.parent)
+    else:
+        other = tmp_path / "other.sqlite"
+        sqlite3.connect(other).close()
+        os.replace(other, store)
+    assert collector.finish(timeout=120) == 1
+    last = collector.lines[-1]
+    assert last == (
+        f"pinger: the store file {store} was {'deleted' if how == 'deleted' else 'replaced by another file'} while "
+        "the collector ran; stopping rather than write sweeps into a file no one can open any more (start the "
+        f"collector again {'to begin a new store there' if how == 'deleted' else 'to write to the file now there'})\n"
+    )
+    assert "Traceback" not in collector.log
+    if how == "replaced":  # the file now there was left alone
+        with sqlite3.connect(store) as db:
+            assert db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+
+
+def test_collect_exits_1_when_sweeps_were_lost(write_config, tmp_path, monkeypatch, capsys):
+    """A full disk for the whole run: every sweep is lost, and the exit code says so (it was 0)."""
+    from pinger.cli import main
+    from pinger.store.sqlite import SqliteStore
+
+    def disk_full(self, sweep, status):
+        raise StoreError(f"Cannot write to the SQLite store {self.path}: database or disk is full")
+
+    monkeypatch.setattr(SqliteStore, "write_sweep", disk_full)
+    monkeypatch.setattr(Collector, "install_signal_handlers", lambda self: None)
+    path = loopback_config(write_config, tmp_path / "s.sqlite", hosts="127.0.0.1")
+    assert main(["collect", "-c", str(path), "--sweeps", "2"]) == 1
+    assert main(["collect", "-c", str(path), "--once"]) == 1
+    monkeypatch.undo()
+    monkeypatch.setattr(Collector, "install_signal_handlers", lambda self: None)
+    assert main(["collect", "-c", str(path), "--once"]) == 0
+
+
+class StubResolver(Resolver):
+    """Answers from a table instead of DNS: name -> address, or None for a name that does not resolve."""
+
+    def __init__(self, answers: dict[str, str | None]):
+        super().__init__()
+        self.answers = answers
+
+    def resolve(self, names):
+        return {
+            name: (self.answers[name], None) if self.answers[name] else (None, "name does not resolve (stub)")
+            for name in names
+        }
+
+
+def test_a_host_that_does_not_resolve_is_not_observed_not_off(write_config, tmp_path, caplog):
+    store = tmp_path / "s.sqlite"
+    path = loopback_config(write_config, store, hosts="127.0.0.1, pc-gone.example")
+    collector_daemon = open_collector(load_config(path))
+    collector_daemon.resolver = StubResolver({"pc-gone.example": None})
+    with caplog.at_level("INFO", logger="pinger.collector"):
+        assert collector_daemon.run(sweeps=2, immediately=True) == (2, 0)
+    with sqlite3.connect(store) as db:
+        hosts = {row[0] for row in db.execute("SELECT host FROM ping")}
+        status = db.execute("SELECT DISTINCT online, total FROM pool_status").fetchall()
+        collector_rows = db.execute("SELECT DISTINCT hosts, online FROM collector").fetchall()
+    assert hosts == {"127.0.0.1"}  # no sample for the name: its time is unobserved, not off
+    assert status == [(1, 1)] and collector_rows == [(1, 1)]  # counts of what was observed
+    sweeps = [r.getMessage() for r in caplog.records if "hosts on" in r.getMessage()]
+    assert len(sweeps) == 2 and all(": 1/1 hosts on, 1 not observed, " in line for line in sweeps)
+
+
+def test_a_gap_lowers_coverage_and_is_not_counted_as_off(write_config, tmp_path):
+    """A day of 5-minute sweeps; pc-b's name does not resolve until noon, and pc-b is on all day. By hand: its
+    samples run from 12:00 to 23:55, each speaking for 5 minutes around it (hold = interval), so it is observed,
+    and on, from 11:55 to midnight: 12 h 5 min; coverage 12.0833 / 24. Stored as off, it read 12.04 h and full
+    coverage."""
+    from pinger.aggregator.job import aggregate_days
+    from pinger.models import CollectorStatus, HostResult, SweepResult
+    from pinger.store.sqlite import SqliteStore
+
+    store = tmp_path / "s.sqlite"
+    path = loopback_config(write_config, store, hosts="127.0.0.1, pc-b.example", interval="5m")
+    config = load_config(path)
+    midnight = 1_793_577_600  # 2026-11-02 00:00 UTC
+    writer = SqliteStore(store, config.timezone)
+    for step in range(288):
+        resolved = step >= 144
+        sweep = SweepResult(
+            midnight + step * 300,
+            0.01,
+            (
+                HostResult("LOOP", "127.0.0.1", False, None),
+                HostResult("LOOP", "pc-b.example", True, 0.2)
+                if resolved
+                else HostResult("LOOP", "pc-b.example", False, None, "name does not resolve"),
+            ),
+        )
+        writer.write_sweep(sweep, CollectorStatus(sweep.scheduled, "loop", sweep.observed, sweep.online, 0.01))
+    writer.close()
+    day = dt.date(2026, 11, 2)
+    aggregate_days(config, day, day)
+    with sqlite3.connect(store) as db:
+        pc_b = db.execute("SELECT runtime_h, coverage FROM host_daily WHERE host = 'pc-b.example'").fetchone()
+        pool = db.execute("SELECT runtime_h, coverage FROM pool_daily").fetchone()
+    observed_h = 12 + 5 / 60
+    assert pc_b == (pytest.approx(observed_h), pytest.approx(observed_h / 24))
+    assert pool == (pytest.approx(observed_h), pytest.approx((1 + observed_h / 24) / 2))
+
+
+def test_two_names_for_one_address_are_pinged_and_counted_once(write_config, tmp_path, caplog):
+    store = tmp_path / "s.sqlite"
+    path = loopback_config(write_config, store, hosts="pc-a.example, 127.0.0.1")
+    collector_daemon = open_collector(load_config(path))
+    collector_daemon.resolver = StubResolver({"pc-a.example": "127.0.0.1"})
+    with caplog.at_level("INFO", logger="pinger.collector"):
+        assert collector_daemon.run(sweeps=2, immediately=True) == (2, 0)
+    with sqlite3.connect(store) as db:
+        samples = db.execute("SELECT host, count(*) FROM ping GROUP BY host").fetchall()
+    assert samples == [("pc-a.example", 2)]  # 127.0.0.1 is the same PC: not counted again
+    shared = [r.getMessage() for r in caplog.records if "counted once" in r.getMessage()]
+    assert shared == [
+        "host 127.0.0.1 reaches 127.0.0.1, as pc-a.example listed before it does: one PC, pinged and counted "
+        "once, as pc-a.example (list it once in the config)"
+    ]  # logged once, not at every sweep

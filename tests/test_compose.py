@@ -337,3 +337,19 @@ def test_operations_doc_explains_tokens_time_zone_alerts_and_exact_csv():
 def test_the_datasource_caps_the_series_a_query_may_return():
     (datasource,) = yaml.safe_load((ROOT / "grafana/provisioning/datasources/influxdb.yaml").read_text())["datasources"]
     assert datasource["jsonData"]["maxSeries"] == 1000, "set deliberately: no panel may draw more than 1000 series"
+
+
+def test_influxdb_runs_hardened_so_flux_cannot_reach_private_addresses(services):
+    """InfluxDB 2.7 lets any reader's Flux (http.post, sql.from, ...) reach any address unless influxd runs with
+    --hardening-enabled (cmd/influxd/launcher/launcher.go 403-410), whose variable is INFLUXD_HARDENING_ENABLED;
+    Grafana's viewers can send such Flux with Grafana's read token."""
+    assert services["influxdb"]["environment"]["INFLUXD_HARDENING_ENABLED"] == "true"
+    assert "hardening" in (ROOT / "docs" / "operations.md").read_text()
+
+
+def test_operations_doc_says_what_influxdb_cloud_does_differently():
+    text = (ROOT / "docs" / "operations.md").read_text()
+    cloud = text.split("## InfluxDB Cloud", 1)[1].split("\n## ", 1)[0]
+    assert "Cloud Serverless cannot delete by predicate" in cloud and "What to do instead" in cloud
+    assert "InfluxDB OSS never sends `Retry-After`" in cloud and "Cloud's 429" in cloud
+    assert "operations.md#influxdb-cloud" in (ROOT / "docs" / "influxdb.md").read_text()

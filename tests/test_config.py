@@ -307,3 +307,156 @@ def test_check_config_cli_exit_codes(write_config, run_pinger):
 
     result = run_pinger("check-config", env={"PINGER_CONFIG": str(good)})
     assert result.returncode == 0, result.stderr
+
+
+# -- names, tags and files that cannot work (issue 20) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        (
+            'collector: {name: "lab\\n1"}\n',
+            "2: collector.name: 'lab\\n1' holds a control character (U+000A)",
+        ),
+        (
+            'pools:\n  - {name: A, watts: 1, tags: {building: "main\\thall"}, hosts: [10.0.0.1]}\n',
+            "3: pools[0].tags.building: 'main\\thall' holds a control character (U+0009)",
+        ),
+        (
+            'pools:\n  - {name: A, watts: 1, tags: {"bui\\x01lding": main}, hosts: [10.0.0.1]}\n',
+            "3: pools[0].tags.bui\\x01lding: 'bui\\x01lding' holds a control character (U+0001)",
+        ),
+        (
+            'pools:\n  - {name: A, watts: 1, tags: {building: "main\\x85"}, hosts: [10.0.0.1]}\n',
+            "3: pools[0].tags.building: 'main\\x85' holds a control character (U+0085)",
+        ),
+        (
+            'study:\n  phases: [{name: "sign\\ntwo", start: 2026-01-01}]\n',
+            "5: study.phases[0].name: 'sign\\ntwo' holds a control character (U+000A)",
+        ),
+    ],
+)
+def test_control_characters_in_names_and_tags_are_refused_at_load(write_config, body, expected):
+    pools = "pools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n"
+    if body.startswith("collector"):
+        body += pools
+    elif body.startswith("study"):
+        body = pools + body
+    path = write_config("timezone: UTC\n" + body)
+    (problem,) = problems_of(path)
+    assert problem.startswith(f"{path}:{expected}: names and tags go into InfluxDB line protocol and CSV")
+
+
+def test_a_control_character_from_the_environment_is_refused_too(write_config):
+    path = write_config(
+        'timezone: UTC\ncollector: {name: "${NAME}"}\npools:\n  - {name: A, watts: 1, hosts: [10.0.0.1]}\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={"NAME": "lab\r1"})
+    assert caught.value.problems[0].startswith(
+        f"{path}:2: collector.name: 'lab\\r1' holds a control character (U+000D)"
+    )
+
+
+def test_a_merge_key_in_a_pool_takes_the_anchored_fields(write_config):
+    path = write_config("""
+        timezone: UTC
+        pools:
+          - &a {name: A, watts: 80, standby_watts: 1.5, tags: {building: main}, hosts: [10.0.0.1]}
+          - <<: *a
+            name: B
+            watts: 120
+            hosts: [10.0.0.2]
+          - <<: [{watts: 7, open: {mon: "08:00-20:00"}}, *a]
+            name: C
+            hosts: [10.0.0.3]
+    """)
+    a, b, c = load_config(path, environ={}).pools
+    assert (b.name, b.watts, b.standby_watts, b.tags, [h.name for h in b.hosts]) == (
+        "B",
+        120.0,
+        1.5,
+        {"building": "main"},
+        ["10.0.0.2"],
+    )
+    # In a list of merged mappings the earlier one wins (YAML's merge rule); explicit keys win over all.
+    assert (c.watts, c.standby_watts, c.open is not None) == (7.0, 1.5, True)
+
+
+def test_a_merge_key_whose_value_is_no_mapping_is_named(write_config):
+    path = write_config("timezone: UTC\npools:\n  - {<<: [1, 2], name: A, watts: 1, hosts: [10.0.0.1]}\n")
+    assert problems_of(path) == [
+        f"{path}:3: pools[0].<<: a merge key (<<) takes a mapping or a list of mappings, such as *defaults"
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("- timezone: UTC\n- pools: []\n", "1: (top level): the config is a list; it must be a mapping of sections "),
+        ("just some text\n", "1: (top level): the config is a single value; it must be a mapping of sections "),
+    ],
+)
+def test_a_config_that_is_not_a_mapping_says_so(write_config, text, expected):
+    path = write_config(text)
+    (problem,) = problems_of(path)
+    assert problem.startswith(f"{path}:{expected}(timezone:, pools:, …)")
+
+
+def test_decomposed_unicode_names_are_normalised_to_nfc(write_config):
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", "Café")
+    assert decomposed != "Café"
+    path = write_config(f"""
+        timezone: UTC
+        collector: {{name: "{decomposed}-1"}}
+        pools:
+          - {{name: "{decomposed}", watts: 1, tags: {{"{decomposed}": "{decomposed}"}}, hosts: [10.0.0.1]}}
+        study:
+          phases: [{{name: "{decomposed}", start: 2026-01-01, pools: ["{decomposed}"]}}]
+    """)
+    config = load_config(path, environ={})
+    assert config.pools[0].name == "Café" and config.collector_name == "Café-1"
+    assert config.pools[0].tags == {"Café": "Café"}
+    assert config.study.phases[0].name == "Café" and config.study.phases[0].pools == frozenset({"Café"})
+
+
+def test_an_ipv6_address_with_a_zone_index_is_not_called_link_local(write_config):
+    path = write_config("timezone: UTC\npools:\n  - {name: A, watts: 1, hosts: ['::1%lo']}\n")
+    assert problems_of(path) == [
+        f"{path}:3: pools[0].hosts[0]: '::1%lo' carries a zone index (%lo); write the address without it"
+    ]
+
+
+@pytest.mark.parametrize("key", ["path", "influxdb"])
+def test_a_store_path_that_is_a_device_or_directory_is_refused(write_config, tmp_path, key):
+    storage = (
+        "{path: /dev/null}"
+        if key == "path"
+        else "{backend: influxdb, influxdb: {url: 'http://127.0.0.1:9', org: o, bucket: b, token: t, spool: /dev/null}}"
+    )
+    path = write_config(f"timezone: UTC\nstorage: {storage}\npools:\n  - {{name: A, watts: 1, hosts: [10.0.0.1]}}\n")
+    field = "storage.path" if key == "path" else "storage.influxdb.spool"
+    assert problems_of(path) == [
+        f"{path}:2: {field}: /dev/null is a character device, not a store file; name a file (it is created "
+        "when missing)"
+    ]
+    directory = write_config(
+        f"timezone: UTC\nstorage: {{path: {tmp_path}}}\npools:\n  - {{name: A, watts: 1, hosts: [10.0.0.1]}}\n",
+        "dir.yaml",
+    )
+    assert problems_of(directory) == [
+        f"{directory}:2: storage.path: {tmp_path} is a directory, not a store file; name a file (it is created when "
+        "missing)"
+    ]
+
+
+def test_a_store_path_that_is_the_config_itself_is_refused(write_config, tmp_path):
+    link = tmp_path / "store.sqlite"
+    link.symlink_to(tmp_path / "pinger.yaml")
+    path = write_config(
+        f"timezone: UTC\nstorage: {{path: {link}}}\npools:\n  - {{name: A, watts: 1, hosts: [10.0.0.1]}}\n"
+    )
+    assert problems_of(path) == [f"{path}:2: storage.path: {link} is this config file; name the store's own file"]

@@ -198,9 +198,17 @@ def refused_quickly(path) -> list[str]:
     return caught.value.problems
 
 
-def test_aliases_repeating_a_65534_host_list_2000_times_are_refused_quickly(write_config):
-    lines = ["timezone: UTC", "pools:", "  - {name: P0, watts: 1, hosts: &big [10.0.0.0/16]}"]
-    lines += [f"  - {{name: P{i}, watts: 1, hosts: *big}}" for i in range(1, 2001)]
+@pytest.mark.parametrize(
+    "first, repeated",
+    [
+        ("{name: P0, watts: 1, hosts: &big [10.0.0.0/16]}", "{{name: P{i}, watts: 1, hosts: *big}}"),
+        # A merge key (<<) brings the anchored pool's hosts along: they count towards the bound like an alias's.
+        ("&pool {name: P0, watts: 1, hosts: [10.0.0.0/16]}", "{{<<: *pool, name: P{i}}}"),
+    ],
+    ids=["alias", "merge key"],
+)
+def test_aliases_or_merge_keys_repeating_65534_hosts_2000_times_are_refused_quickly(write_config, first, repeated):
+    lines = ["timezone: UTC", "pools:", f"  - {first}"] + [f"  - {repeated.format(i=i)}" for i in range(1, 2001)]
     path = write_config("\n".join(lines) + "\n")
     assert refused_quickly(path) == [
         f"{path}:3: pools: the pools hold 131,133,534 hosts, more than the 1,000,000 a config may have"
@@ -403,7 +411,7 @@ def test_unset_variables_allowed_still_uses_the_ones_that_are_set(write_config):
     assert config.collector_name == "lab-7"
 
 
-def test_check_config_exits_2_with_one_sentence_for_each_limit(tmp_path, write_config, run_pinger):
+def test_check_config_exits_2_with_one_sentence_for_each_limit(tmp_path, write_config, run_pinger_process):
     bomb = write_config(
         "timezone: UTC\npools:\n  - {name: P0, watts: 1, hosts: &big [10.0.0.0/16]}\n"
         + "".join(f"  - {{name: P{i}, watts: 1, hosts: *big}}\n" for i in range(1, 2001)),
@@ -419,7 +427,49 @@ def test_check_config_exits_2_with_one_sentence_for_each_limit(tmp_path, write_c
         (tabs, f"{tabs}:3: tabs are not allowed for indentation, use spaces"),
     ]:
         try:
-            result = run_pinger("check-config", "-c", str(path), timeout=20)
+            result = run_pinger_process("check-config", "-c", str(path), timeout=20)
         except subprocess.TimeoutExpired:
             pytest.fail(f"check-config -c {path} did not finish within 20 seconds")
         assert (result.returncode, result.stderr.splitlines()) == (2, [expected])
+
+
+# -- 6. a sweep of many hosts at a low rate, and ${VAR:-default} (issue 20) ----------------------------------------
+
+
+def test_a_sweep_whose_sending_cannot_finish_within_the_interval_is_refused(write_config):
+    # 65,536 hosts at 2,000 per second: each round sends for 32.768 s and waits 1 s after the last request; with
+    # one retry for the silent ones (at night: most of them) a sweep takes up to 2 × 33.768 = 67.536 s.
+    path = write_config("timezone: UTC\ninterval: 10s\nping: {rate: 2000}\n" + pool("[10.0.0.0-10.0.255.255]"))
+    assert problems_of(path) == [
+        f"{path}:3: ping.rate: a sweep of 65536 hosts at 2000 requests/s takes up to (1 + 1 retry) × "
+        "(65536 / 2000/s + 1s timeout) = 67.5s, not shorter than the interval 10s; raise ping.rate or the "
+        "interval, or split the pools among collectors"
+    ]
+
+
+def test_a_sweep_that_fits_its_interval_is_accepted(write_config):
+    # 16,000 hosts at 2,000/s: 2 × (8 s + 1 s) = 18 s < 20 s.
+    path = write_config("timezone: UTC\ninterval: 20s\n" + pool("[10.0.0.0-10.0.62.127]"))
+    assert load_config(path, environ={}).host_count == 16_000
+
+
+@pytest.mark.parametrize(
+    "environ, expected",
+    [
+        ({}, "data/pinger.sqlite"),
+        ({"DATA_DIR": ""}, "data/pinger.sqlite"),
+        ({"DATA_DIR": "/srv"}, "/srv/pinger.sqlite"),
+    ],
+)
+def test_a_variable_with_a_default_takes_the_default_when_unset_or_empty(write_config, environ, expected):
+    path = write_config("timezone: UTC\nstorage: {path: '${DATA_DIR:-data}/pinger.sqlite'}\n" + pool())
+    assert str(load_config(path, environ=environ).storage.path) == expected
+
+
+@pytest.mark.parametrize("reference", ["${DATA_DIR-data}", "${DATA_DIR:?missing}", "${DATA_DIR:=data}", "${DATA DIR}"])
+def test_a_variable_reference_pinger_does_not_know_is_refused(write_config, reference):
+    path = write_config(f"timezone: UTC\nstorage: {{path: '{reference}/pinger.sqlite'}}\n" + pool())
+    assert problems_of(path) == [
+        f"{path}:2: storage.path: {reference} is not a variable reference Pinger knows: write ${{VAR}}, or "
+        "${VAR:-default} for a default when VAR is unset or empty"
+    ]

@@ -40,6 +40,12 @@ def sweeps(start: float, stop: float, up) -> tuple[list[float], list[bool]]:
     return times, [bool(up(t)) for t in times]
 
 
+def up_between(day: dt.date, start: str, end: str) -> tuple[list[float], list[bool]]:
+    """A day's sweeps over its sample window (Berlin), up from ``start`` to before ``end`` local time, else down."""
+    on_from, on_to = local(day, start), local(day, end)
+    return sweeps(*sample_window(day, BERLIN, HOLD), lambda t: on_from <= t < on_to)
+
+
 def always(_t) -> bool:
     return True
 
@@ -105,8 +111,7 @@ def test_host_up_all_day_counts_the_real_length_of_the_day(day, hours):
 def test_regular_sweeps_give_full_coverage_with_partial_runtime():
     # Up from 08:00 to 16:55 (last up sweep), down otherwise: on 07:57:30..16:57:30 = 9 h, all observed.
     pool = make_pool()
-    on_from, on_to = local(MONDAY, "08:00"), local(MONDAY, "17:00")
-    row = host_day(pool, MONDAY, sweeps(*sample_window(MONDAY, BERLIN, HOLD), lambda t: on_from <= t < on_to))
+    row = host_day(pool, MONDAY, up_between(MONDAY, "08:00", "17:00"))
     assert (row.runtime_h, row.coverage) == (pytest.approx(9.0), pytest.approx(1.0))
 
 
@@ -199,8 +204,7 @@ def test_standby_energy_counts_observed_off_time_only():
     # 0.6 + 16.0833 × 0.002 = 0.6321667 kWh.
     pool = make_pool(standby=2.0)
     host = pc("pc-1", watts=100.0, standby=2.0)
-    on_from, on_to = local(MONDAY, "06:00"), local(MONDAY, "12:00")
-    times, states = sweeps(*sample_window(MONDAY, BERLIN, HOLD), lambda t: on_from <= t < on_to)
+    times, states = up_between(MONDAY, "06:00", "12:00")
     assert host_day(pool, MONDAY, (times, states), host=host).energy_kwh == pytest.approx(0.636)
     gap_from, gap_to = local(MONDAY, "20:00"), local(MONDAY, "22:00")
     kept = [i for i, t in enumerate(times) if not gap_from <= t < gap_to]
@@ -211,8 +215,7 @@ def test_standby_energy_counts_observed_off_time_only():
 def test_per_host_watts():
     # Both hosts on 6 h (as above). pc-1 draws the pool's 80 W → 0.48 kWh; pc-2 overrides 120 W → 0.72 kWh.
     pool = make_pool(pc("pc-1", watts=80.0), pc("pc-2", watts=120.0), watts=80.0)
-    on_from, on_to = local(MONDAY, "06:00"), local(MONDAY, "12:00")
-    samples = sweeps(*sample_window(MONDAY, BERLIN, HOLD), lambda t: on_from <= t < on_to)
+    samples = up_between(MONDAY, "06:00", "12:00")
     rows = [host_day(pool, MONDAY, samples, host=host) for host in pool.hosts]
     assert [row.energy_kwh for row in rows] == [pytest.approx(0.48), pytest.approx(0.72)]
 
@@ -239,12 +242,7 @@ def test_weekday_opening_hours_and_a_sunday_closed_all_day():
     weekdays = ((480, 1200),)
     pool = make_pool(hours=OpeningHours((weekdays,) * 5 + ((), ())))
     for day, closed_h in ((MONDAY, 62.5 / 60), (SUNDAY, 12.0)):
-        on_from, on_to = local(day, "07:00"), local(day, "19:00")
-        row = host_day(
-            pool,
-            day,
-            sweeps(*sample_window(day, BERLIN, HOLD), lambda t, on_from=on_from, on_to=on_to: on_from <= t < on_to),
-        )
+        row = host_day(pool, day, up_between(day, "07:00", "19:00"))
         assert row.runtime_h == pytest.approx(12.0)
         assert row.runtime_closed_h == pytest.approx(closed_h)
         assert row.on_at_close == 0
@@ -258,12 +256,7 @@ def test_weekday_hours_with_a_lunch_break_and_a_closed_sunday_in_host_and_pool_r
     # The pool row (one host) carries the same closed runtime and count, and the phase given.
     pool = make_pool(hours=OpeningHours((((480, 720), (780, 1080)),) * 5 + ((), ())))
     for day, closed_h, at_close in ((MONDAY, 3.0, 2), (SUNDAY, 12.0, 0)):
-        on_from, on_to = local(day, "07:00"), local(day, "19:00")
-        row = host_day(
-            pool,
-            day,
-            sweeps(*sample_window(day, BERLIN, HOLD), lambda t, on_from=on_from, on_to=on_to: on_from <= t < on_to),
-        )
+        row = host_day(pool, day, up_between(day, "07:00", "19:00"))
         assert row.runtime_h == pytest.approx(12.0)
         assert row.runtime_closed_h == pytest.approx(closed_h)
         assert row.on_at_close == at_close

@@ -7,12 +7,12 @@ import shutil
 import struct
 import subprocess
 import sys
-import time
 
 import pytest
 
 from pinger.collector.engine import _PAYLOAD, PERMISSION_HINT, echo_request
 from tests.support import ROOT, as_nobody, pinger_command
+from tests.support.processes import HANG_S
 
 
 def ones_complement_sum(data: bytes) -> int:
@@ -159,19 +159,43 @@ def test_hosts_of_an_ip_version_the_machine_lacks_are_off_with_the_reason(monkey
     assert outcomes[1].error == "IPv6 is not available on this machine"
 
 
+ECHO_SEEN = r"""
+import socket, sys
+target, limit = socket.inet_aton(sys.argv[1]), float(sys.argv[2])
+listen = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))  # every IPv4 packet here
+listen.settimeout(limit)
+print("listening", flush=True)
+while True:
+    packet = listen.recv(2048)
+    if packet[16:20] == target and packet[(packet[0] & 0xF) * 4] == 8:  # to the target, an ICMP echo request
+        print("echo", flush=True)
+        break
+"""
+
+
 def test_a_retry_finds_a_host_that_came_up_mid_sweep(lab, write_config):
-    # The host is off when the first echo leaves and on 1.5 s later, within the first round's 3 s
-    # timeout: only a retry can see it. The same without retries is the control.
+    # The host is off when the first echo leaves (it is seen on the way out, in the sink) and on right after,
+    # within the first round's 3 s timeout: only a retry can see it. The same without retries is the control.
     host = lab.address(0)
     for retries, expected in ((0, set()), (1, {host})):
         lab.switch_off([host])
         config = write_lab_config(write_config, host, host, timeout="3s", retries=retries, name=f"r{retries}.yaml")
-        process = lab.popen(
-            pinger_command("sweep", "-c", str(config), "--json"), cwd=ROOT, stdout=subprocess.PIPE, text=True
+        sink = subprocess.Popen(
+            ["ip", "netns", "exec", lab.sink, sys.executable, "-c", ECHO_SEEN, host, str(HANG_S)],
+            stdout=subprocess.PIPE,
+            text=True,
         )
-        time.sleep(1.5)
+        try:
+            assert sink.stdout.readline() == "listening\n"
+            process = lab.popen(
+                pinger_command("sweep", "-c", str(config), "--json"), cwd=ROOT, stdout=subprocess.PIPE, text=True
+            )
+            assert sink.stdout.readline() == "echo\n"
+        finally:
+            sink.kill()
+            sink.communicate()
         lab.switch_on([host])
-        out, _ = process.communicate(timeout=30)
+        out, _ = process.communicate(timeout=HANG_S)
         assert {r["host"] for r in map(json.loads, out.splitlines()) if r["up"]} == expected, retries
 
 
@@ -200,6 +224,8 @@ while time.monotonic() < deadline:
                                      socket.inet_aton(source), socket.inet_aton(target))
                 send.sendto(header + icmp, (target, 0))
                 sent += 1
+    if sent == len(sources) * 3 * 64:
+        print("forging", flush=True)
     while True:
         try:
             packet, (source, _) = listen.recvfrom(2048)
@@ -223,11 +249,11 @@ def test_foreign_and_forged_replies_are_ignored(lab, write_config):
         [sys.executable, "-c", FORGER, ",".join(off), hosts[0], "2.5"], stdout=subprocess.PIPE, text=True
     )
     other = lab.popen(pinger_command("sweep", "-c", str(config), "--json"), cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    time.sleep(0.3)
+    assert forger.stdout.readline() == "forging\n"
     assert sweep_up_set(lab, config) == on
-    other_out, _ = other.communicate(timeout=30)
+    other_out, _ = other.communicate(timeout=HANG_S)
     assert {r["host"] for r in map(json.loads, other_out.splitlines()) if r["up"]} == on
-    sent, seen = map(int, forger.communicate(timeout=30)[0].split())
+    sent, seen = map(int, forger.communicate(timeout=HANG_S)[0].split())
     assert sent > 0 and seen > 0  # the forged replies really reached ICMP sockets in the lab
 
 

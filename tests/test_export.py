@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import sqlite3
@@ -186,7 +187,7 @@ def test_a_backfill_aggregates_only_the_days_samples_can_decide(stored, run_ping
 
 def test_the_widest_range_costs_what_the_days_with_samples_cost(stored, run_pinger):
     config, _ = stored
-    result = run_pinger("aggregate", "-c", str(config.source), "--from", "0001-01-01", "--to", "9999-12-30", timeout=60)
+    result = run_pinger("aggregate", "-c", str(config.source), "--from", "0001-01-01", "--to", "9999-12-30")
     assert result.returncode == 0, result.stderr
     assert "aggregated 3 day(s) from 2026-11-01 to 2026-11-03: 6 pool rows" in result.stderr
     result = run_pinger("aggregate", "-c", str(config.source), "--from", "2027-01-01", "--to", "2027-12-31")
@@ -227,3 +228,62 @@ def test_progress_of_quick_work_says_nothing(caplog):
             clock.now = done * 0.2
             progress.update(done)
     assert caplog.records == []
+
+
+# -- issue 20: formulas in Excel, pool order, pools given twice, advice that can be followed ------------------------
+
+
+@pytest.mark.parametrize("dialect", ["excel", "excel-de"])
+def test_excel_dialects_neutralise_text_cells_a_spreadsheet_would_run(aggregated_records, dialect):
+    """OWASP's CSV injection rule: a text cell starting with = + - @ tab or CR gets a leading apostrophe, so Excel
+    shows it as text instead of running it. Numbers, negative ones included, stay numbers."""
+    phases = ["=cmd|' /C calc'!A0", "+1", "-2", "@SUM(A1)", "\tx", "\rx"]
+    records = [aggregated_records[0]._replace(phase=phase, runtime_h=-1.5) for phase in phases]
+    text = render_csv(long_rows(records), DIALECTS[dialect])
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=DIALECTS[dialect].delimiter))
+    assert [row[2] for row in rows[1:]] == ["'" + phase for phase in phases]
+    assert {row[5] for row in rows[1:]} == {"-1.5" if dialect == "excel" else "-1,5"}
+    records = records[:5]  # (a carriage return is no phase the unix dialect can write unquoted)
+    unix = list(csv.reader(io.StringIO(render_csv(long_rows(records), DIALECTS["unix"]), newline="")))
+    assert [row[2] for row in unix[1:]] == phases[:5]  # unix is for programs: left as it is
+
+
+def test_the_legacy_excel_dialect_neutralises_text_cells_too():
+    from pinger.aggregator.legacy_csv import render_legacy_csv
+
+    rows = [["Datum", "", "Raum Nr"], ["2026-11-02", "", "=HYPERLINK(1)"], ["2026-11-03", "", "-1.5"]]
+    assert render_legacy_csv(rows, "excel").splitlines()[1:] == ["2026-11-02,,'=HYPERLINK(1)", "2026-11-03,,-1.5"]
+    assert render_legacy_csv(rows, "unix").splitlines()[1] == '"2026-11-02","","=HYPERLINK(1)"'
+
+
+def test_the_long_layout_lists_pools_in_config_order(stored, run_pinger):
+    config, _ = stored  # the config lists Mensa Süd before B2; byte order puts B2 first
+    aggregate_days(config, DAY, DAY)
+    result = run_pinger("export", "-c", str(config.source), "--from", str(DAY), "--to", str(DAY))
+    assert result.returncode == 0, result.stderr
+    assert [line.split(",")[1] for line in result.stdout.splitlines()[1:]] == ["Mensa Süd", "B2"]
+
+
+def test_pools_given_twice_are_exported_once_in_the_order_first_given(stored, run_pinger):
+    config, _ = stored
+    aggregate_days(config, DAY, DAY)
+    common = ("export", "-c", str(config.source), "--from", str(DAY), "--to", str(DAY), "--pools", "B2,Mensa Süd,B2")
+    wide = run_pinger(*common, "--layout", "wide")
+    assert wide.returncode == 0, wide.stderr
+    assert [column.split(" ")[0] for column in wide.stdout.splitlines()[0].split(",")[1:]] == ["B2"] * 5 + ["Mensa"] * 5
+    long = run_pinger(*common)
+    assert [line.split(",")[1] for line in long.stdout.splitlines()[1:]] == ["B2", "Mensa Süd"]
+
+
+def test_export_advises_aggregating_only_the_days_samples_can_decide(stored, run_pinger):
+    config, _ = stored  # samples on 2026-11-02 only: with a 5-minute hold they decide 2026-11-01 to 2026-11-03
+    result = run_pinger("export", "-c", str(config.source), "--from", "0001-01-01", "--to", "9999-12-30")
+    assert result.returncode == 0, result.stderr
+    (advice,) = [line for line in result.stderr.splitlines() if "WARNING" in line]
+    assert advice.endswith(
+        "the 3 days from 2026-11-01 to 2026-11-03 have samples but no daily rows yet: run pinger aggregate "
+        "--from 2026-11-01 --to 2026-11-03 (the store has no samples for the other days of the range)"
+    )
+    aggregate_days(config, dt.date(2026, 11, 1), dt.date(2026, 11, 3))
+    result = run_pinger("export", "-c", str(config.source), "--from", "0001-01-01", "--to", "9999-12-30")
+    assert result.returncode == 0 and "WARNING" not in result.stderr, result.stderr

@@ -110,3 +110,18 @@ def test_a_missing_flux_front_end_fails_instead_of_skipping(monkeypatch, tmp_pat
     monkeypatch.setattr(flux_check, "NODE_MODULES", tmp_path)
     with pytest.raises(FluxCheckUnavailable, match="make test"):
         check_flux(['from(bucket: "pinger") |> range(start: -1h)'])
+
+
+def test_names_check_takes_a_union_of_both_buckets_only_when_each_read_names_its_own():
+    pools = 'tag: "pool", predicate: (r) => r._measurement == "{}", start: 0),\n'
+    both = (
+        "union(tables: [\n"
+        + "  schema.tagValues(bucket: v.defaultBucket, "
+        + pools.format("pool_status")
+        + '  schema.tagValues(bucket: v.defaultBucket + "_daily", '
+        + pools.format("pool_daily")
+        + "])"
+    )
+    assert check_names(both) == []
+    swapped = both.replace("bucket: v.defaultBucket, tag", 'bucket: v.defaultBucket + "_daily", tag', 1)
+    assert check_names(swapped) and "pool_status" in check_names(swapped)[0]

@@ -38,4 +38,4 @@ def test_the_daily_dashboard_shows_cost():
     (cost,) = [p for p in panels if p["title"] == "Energy cost per day"]
     assert 'r._field == "cost"' in cost["targets"][0]["query"]
     (table,) = [p for p in panels if "long layout" in p["title"]]
-    assert '"11|cost"' in table["targets"][0]["query"] and '"12|co2_kg"' in table["targets"][0]["query"]
+    assert '"12|cost"' in table["targets"][0]["query"] and '"13|co2_kg"' in table["targets"][0]["query"]

@@ -15,6 +15,7 @@ import pytest
 
 from pinger.models import CollectorStatus, HostResult, SweepResult
 from tests.support import as_nobody, influx_storage, pinger_command
+from tests.support.processes import HANG_S
 
 UTC = ZoneInfo("UTC")
 
@@ -103,14 +104,24 @@ def test_only_the_configured_collectors_sweeps_count(write_config, tmp_path, run
     assert one_sentence(result).startswith("collector lab-1: no sweep stored yet")
 
 
-def test_a_missing_store_is_named(write_config, tmp_path, run_pinger):
-    config = sqlite_config(write_config, tmp_path)
+@pytest.mark.parametrize(
+    "backend, missing, sentence",
+    [
+        ("sqlite", "data/pinger.sqlite", "pinger: no store at {} (storage.path): run the collector first"),
+        (
+            "influxdb",
+            "spool.sqlite",
+            "pinger: no spool at {} (storage.influxdb.spool): the collector has not run here",
+        ),
+    ],
+)
+def test_a_missing_store_or_spool_is_named(write_config, tmp_path, run_pinger, backend, missing, sentence):
+    config = (sqlite_config if backend == "sqlite" else influx_config)(write_config, tmp_path)
     result = run_pinger("health", "-c", str(config))
     assert result.returncode == 1
-    assert one_sentence(result) == (
-        f"pinger: no store at {tmp_path / 'data' / 'pinger.sqlite'} (storage.path): run the collector first"
-    )
-    assert not (tmp_path / "data").exists(), "health reads; it never creates a store"
+    assert one_sentence(result) == sentence.format(tmp_path / missing)
+    assert not (tmp_path / missing).exists(), "health reads; it never creates a store"
+    assert not (tmp_path / "data").exists()
 
 
 def test_with_influxdb_the_spool_remembers_the_newest_sweep_after_delivery(write_config, tmp_path, run_pinger):
@@ -144,7 +155,7 @@ def test_with_influxdb_a_spool_in_a_directory_health_cannot_write_is_read(public
     os.chmod(spool, 0o644)
     os.chmod(config, 0o644)
     health = as_nobody(pinger_command("health", "-c", str(config)))
-    result = subprocess.run(health, capture_output=True, text=True, cwd="/", timeout=60)
+    result = subprocess.run(health, capture_output=True, text=True, cwd="/", timeout=HANG_S)
     if "Permission denied" in result.stderr and "python" in result.stderr:
         pytest.skip("user nobody cannot run this checkout's Python (a private directory on the way)")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -158,15 +169,6 @@ def test_with_influxdb_a_stale_spool_is_unhealthy(write_config, tmp_path, run_pi
     result = run_pinger("health", "-c", str(config))
     assert result.returncode == 1
     assert " stale, " in one_sentence(result)
-
-
-def test_with_influxdb_a_missing_spool_is_named(write_config, tmp_path, run_pinger):
-    config = influx_config(write_config, tmp_path)
-    result = run_pinger("health", "-c", str(config))
-    assert result.returncode == 1
-    assert one_sentence(result) == (
-        f"pinger: no spool at {tmp_path / 'spool.sqlite'} (storage.influxdb.spool): the collector has not run here"
-    )
 
 
 def test_an_older_spool_is_kept_newest_first(tmp_path):
@@ -196,3 +198,92 @@ def test_the_sentence_names_the_time_in_the_configured_zone():
     assert berlin.sentence == (
         "collector lab-1: healthy, newest sweep 2026-05-28 22:26:40 CEST, 30 s ago (limit: 15 min, 3 intervals)"
     )
+
+
+# -- issue 20: a sweep from the future, rejected batches, a wrong collector name --------------------------------
+
+
+def test_a_sweep_stamped_in_the_future_is_never_fresh(write_config, tmp_path, run_pinger):
+    """A collector stopped 22 minutes ago whose last sweep carries a time two hours ahead (the clock was set back
+    since): health cannot tell whether it is alive, and says so, exit 1."""
+    config = sqlite_config(write_config, tmp_path)
+    store_sweep_at(config, int(time.time()) + 7300)
+    result = run_pinger("health", "-c", str(config))
+    assert result.returncode == 1
+    sentence = one_sentence(result)
+    assert sentence.startswith("collector lab-1: unknown, newest sweep ")
+    assert sentence.endswith(
+        " is 2.0 h ahead of this machine's clock (the clock was set back since, or was ahead then): "
+        "its age, and so whether the collector is alive, cannot be told"
+    )
+
+
+@pytest.mark.parametrize(("ahead", "healthy"), [(-3, True), (4, True), (6, False)])
+def test_only_a_few_seconds_ahead_count_as_now(ahead, healthy):
+    from pinger.collector.health import judge
+
+    assert judge("lab-1", 1_780_000_000 + ahead, 1_780_000_000, 300.0, UTC).healthy is healthy
+
+
+def test_a_wrong_collector_name_lists_the_names_in_the_store(write_config, tmp_path, run_pinger):
+    config = sqlite_config(write_config, tmp_path)
+    store_sweep_at(config, int(time.time()), collector="lab-3")
+    store_sweep_at(config, int(time.time()), collector="lab-2")
+    result = run_pinger("health", "-c", str(config))
+    assert result.returncode == 1
+    assert one_sentence(result) == (
+        "collector lab-1: no sweep stored yet; the store holds sweeps of the collectors lab-2, lab-3: "
+        "is collector.name right?"
+    )
+
+
+def test_with_influxdb_a_wrong_collector_name_lists_the_names_in_the_spool(write_config, tmp_path, run_pinger):
+    config = influx_config(write_config, tmp_path)
+    store_sweep_at(config, int(time.time()), collector="lab-9")
+    result = run_pinger("health", "-c", str(config))
+    assert result.returncode == 1
+    assert one_sentence(result) == (
+        "collector lab-1: no sweep stored yet; the spool holds sweeps of the collector lab-9: is collector.name right?"
+    )
+
+
+def reject_spooled_batches(config_path, reason: str, rejected_at: float | None = None) -> None:
+    """As the delivery does when InfluxDB answers 400: every spooled batch moves to the rejected table."""
+    from pinger.config_load import load_config
+    from pinger.store.spool import Spool
+
+    config = load_config(config_path, environ={"INFLUX_TOKEN": "not-a-secret"})
+    spool = Spool(config.storage.influxdb.spool, 10**9)
+    for batch in spool.oldest(10_000):
+        spool.reject(batch, reason)
+    if rejected_at is not None:
+        spool._db().execute("UPDATE rejected SET rejected = ?", (rejected_at,))
+    spool.close()
+
+
+def test_with_influxdb_rejected_batches_make_the_collector_unhealthy(write_config, tmp_path, run_pinger):
+    config = influx_config(write_config, tmp_path)
+    store_sweep_at(config, int(time.time()) - 60)
+    reject_spooled_batches(config, "400 partial write: unable to parse 'collector,collector=lab\\n1 …'")
+    result = run_pinger("health", "-c", str(config))
+    assert result.returncode == 1
+    sentence = one_sentence(result)
+    assert sentence.startswith(
+        "collector lab-1: rejected, InfluxDB refused 1 batch of sweeps as malformed, the newest "
+    )
+    assert sentence.endswith(
+        " ago (400 partial write: unable to parse 'collector,collector=lab\\n1 …'); the spool keeps them in its "
+        "'rejected' table"
+    )
+
+
+def test_with_influxdb_batches_rejected_long_ago_are_mentioned_but_healthy(write_config, tmp_path, run_pinger):
+    config = influx_config(write_config, tmp_path)
+    store_sweep_at(config, int(time.time()) - 3 * 3600)
+    reject_spooled_batches(config, "400 bad", rejected_at=time.time() - 3 * 3600)
+    store_sweep_at(config, int(time.time()) - 60)
+    result = run_pinger("health", "-c", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    sentence = one_sentence(result)
+    assert sentence.startswith("collector lab-1: healthy, newest sweep ")
+    assert sentence.endswith("; 1 batch refused by InfluxDB earlier, the newest 3.0 h ago, is kept in the spool")

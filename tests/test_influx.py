@@ -20,7 +20,9 @@ from itertools import pairwise
 import pytest
 
 from tests.support import ROOT, influx_storage, pinger_command
+from tests.support.in_process import run_in_process
 from tests.support.influx_standin import InfluxStandin
+from tests.support.processes import HANG_S, wait_until
 
 HOSTS = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
 POINTS_PER_SWEEP = len(HOSTS) + 1 + 1  # ping per host, pool_status, collector
@@ -51,6 +53,10 @@ def influx_config(write_config, tmp_path, url, org="pinger", bucket="pinger", in
 
 def collect(daemon, config, token="s3cret-token", *args):
     return daemon("collect", "-c", str(config), *args, env={"INFLUX_TOKEN": token})
+
+
+def writes_arrived(standin) -> int:
+    return len([r for r in standin.requests if r.path == "/api/v2/write"])
 
 
 def spool_backlog(tmp_path) -> int:
@@ -91,10 +97,8 @@ def test_an_outage_mid_run_loses_nothing_and_duplicates_nothing(standin, write_c
     assert spool_backlog(tmp_path) >= 2  # the outage's sweeps wait on disk
     standin.start()
     collector.wait_for_sweeps(3)
-    deadline = time.monotonic() + 20
-    while spool_backlog(tmp_path) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert collector.stop(timeout=30) == 0
+    wait_until(lambda: spool_backlog(tmp_path) == 0, "draining the spool after the outage")
+    assert collector.stop() == 0
     # The stop may catch a delivery in flight (the connection drops) or between deliveries (refused).
     assert re.search(
         r"is not reachable \((connection refused|the server closed the connection without answering)\)", collector.log
@@ -120,7 +124,12 @@ def test_a_server_that_drops_a_write_mid_request_is_reported_in_plain_words(stan
     try:
         store.spool.append("pinger", ["ping,pool=LOOP,host=127.0.0.1 up=1i,rtt_ms=0.1 1780000000000000000"])
         standin.set_delay(5)
-        threading.Timer(0.5, standin.stop).start()
+
+        def go_down_once_the_write_arrived():  # while the server holds its answer back
+            wait_until(lambda: writes_arrived(standin), "the write's arrival")
+            standin.stop()
+
+        threading.Thread(target=go_down_once_the_write_arrived, daemon=True).start()
         with caplog.at_level("INFO", logger="pinger"):
             assert store.deliver_pending(deadline=time.monotonic() + 2) is False
     finally:
@@ -212,6 +221,7 @@ def test_round_trip_against_a_real_influxdb(write_config, tmp_path, daemon):
     assert tables[0].records[0].get_value() == 2 * len(HOSTS)
 
 
+@pytest.mark.slow
 def test_import_aggregate_and_rerun_through_influxdb(standin, write_config, tmp_path):
     # Samples go in with `pinger import` (through the spool), come back with the aggregator's Flux query,
     # and the daily rows land in the daily bucket; a re-run with another phase leaves no stale series.
@@ -236,10 +246,9 @@ def test_import_aggregate_and_rerun_through_influxdb(standin, write_config, tmp_
         lines.append(f"ping,pool=Mensa\\ Süd,host=10.0.0.2 up=0i {t}")
     samples = tmp_path / "samples.lp"
     samples.write_text("\n".join(lines) + "\n")
-    env = {**os.environ, "INFLUX_TOKEN": "s3cret-token"}
 
     def pinger(*args):
-        result = subprocess.run(pinger_command(*args), cwd=ROOT, capture_output=True, text=True, env=env, timeout=60)
+        result = run_in_process(*args, env={"INFLUX_TOKEN": "s3cret-token"})
         assert result.returncode == 0, result.stderr
         return result
 
@@ -301,7 +310,7 @@ def test_import_and_aggregate_against_a_real_influxdb(write_config, tmp_path):
                 ("aggregate", "-c", str(config), "--date", "2026-11-02"),
             ):  # idempotent re-run
                 result = subprocess.run(
-                    pinger_command(*args), cwd=ROOT, capture_output=True, text=True, env=env, timeout=120
+                    pinger_command(*args), cwd=ROOT, capture_output=True, text=True, env=env, timeout=HANG_S
                 )
                 assert result.returncode == 0, result.stderr
             tables = client.query_api().query(
@@ -364,7 +373,7 @@ def test_nightly_catch_up_and_export_through_influxdb(standin, write_config, tmp
         env=env,
         popen=lambda argv, **kw: subprocess.Popen(argv, stdout=subprocess.PIPE, **kw),
     )
-    out, _ = export.process.communicate(timeout=60)
+    out, _ = export.process.communicate(timeout=HANG_S)
     assert export.process.returncode == 0
     # Up all day, every 5 minutes from the first midnight: the first day's edge before 00:00 is unobserved
     # but the day itself is fully covered (the first sample speaks from 00:00 - hold).
@@ -403,17 +412,17 @@ def test_the_spool_is_made_once_when_the_delivery_thread_and_a_sweep_both_need_i
     standin, write_config, tmp_path, monkeypatch
 ):
     from pinger.config_load import load_config
-    from pinger.store import influx
+    from pinger.store import influx, influx_delivery
 
     made = []
-    real_spool = influx.Spool
+    real_spool = influx_delivery.Spool
 
     def slow_spool(*args):
         made.append(args)
         time.sleep(0.2)  # opening takes a while: the second caller arrives meanwhile
         return real_spool(*args)
 
-    monkeypatch.setattr(influx, "Spool", slow_spool)
+    monkeypatch.setattr(influx_delivery, "Spool", slow_spool)
     config = load_config(influx_config(write_config, tmp_path, standin.url), environ={"INFLUX_TOKEN": "s3cret-token"})
     store = influx.InfluxStore(config, deliver=False)
     seen = []

@@ -107,12 +107,19 @@ def test_daily_points_carry_their_local_date_and_the_pools_place_in_the_config(s
 def test_rows_written_before_the_date_field_read_back_by_their_time(standin, write_config, tmp_path):
     from pinger.localtime import day_start
     from pinger.store.influx import point_line
+    from pinger.store.influx_client import write_lines
 
     store = open_store(write_config, tmp_path, standin.url)
     day = dt.date(2026, 11, 2)
     _, pools = rows_of(day)
     try:
-        store._write_lines("pinger_daily", [point_line(POOL_DAILY, p, day_start(day, BERLIN)) for p in pools], 100)
+        write_lines(
+            store.client,
+            "pinger",
+            "pinger_daily",
+            [point_line(POOL_DAILY, p, day_start(day, BERLIN)) for p in pools],
+            100,
+        )
         assert sorted(store.pool_days(day, day)) == sorted(pools)
     finally:
         store.close()
@@ -134,73 +141,145 @@ def grafana_script(query: str, variables: dict, start: dt.datetime, stop: dt.dat
     return "\n".join([*imports, v, *(line for line in lines if not IMPORT.match(line))]) + "\n"
 
 
-def wide_table_query() -> str:
+def table_query(title_part: str) -> str:
     board = json.loads((ROOT / "grafana" / "dashboards" / "daily-runtime-energy.json").read_text())
-    (query,) = [p["targets"][0]["query"] for p in board["panels"] if "Download CSV" in p["title"]]
+    (query,) = [p["targets"][0]["query"] for p in board["panels"] if title_part in p["title"]]
     return query
 
 
+def shown(value) -> str:
+    """A cell as Grafana's download writes it (tests/test_grafana_download.py: unit "string")."""
+    from tests.test_grafana_download import javascript_string
+
+    if value is None:
+        return ""
+    return javascript_string(value) if isinstance(value, float) else str(value)
+
+
 @pytest.mark.skipif(not REAL_URL, reason="no real InfluxDB: set PINGER_TEST_INFLUXDB_URL, _TOKEN and _ORG")
-def test_the_wide_tables_flux_gives_the_exports_header_and_values_on_a_real_influxdb(write_config, tmp_path):
+def test_both_tables_flux_give_the_exports_header_and_values_on_a_real_influxdb(write_config, tmp_path):
+    """The dashboards' own Flux on InfluxDB 2.7 (the GitHub job): over the end of summer time, with pricing,
+    a pool moved in the config for the last day, viewed from New York: both tables' header and every value as
+    Grafana writes it equal `pinger export`'s, string for string."""
     from influxdb_client import InfluxDBClient
 
     token, org = os.environ["PINGER_TEST_INFLUXDB_TOKEN"], os.environ["PINGER_TEST_INFLUXDB_ORG"]
     raw = f"pinger_test_{uuid.uuid4().hex[:8]}"
     daily = raw + "_daily"  # the dashboards read v.defaultBucket + "_daily"
     first, last = dt.date(2026, 10, 24), dt.date(2026, 10, 26)  # over the end of summer time
+    pools = {
+        "Zeta": "{name: Zeta, watts: 50, hosts: [10.0.0.1]}",
+        "Raum": '{name: "Raum Ä 1", watts: 100, hosts: [10.0.0.2]}',
+    }
+
+    def config(name: str, order: tuple[str, str]):
+        return write_config(
+            f"""
+            timezone: Europe/Berlin
+            {influx_storage(REAL_URL, tmp_path / "spool.sqlite", org=org, bucket=raw, daily_bucket=daily)}
+            energy: {{currency: EUR, price: 0.3175, co2_g_per_kwh: 380}}
+            pools:
+              - {pools[order[0]]}
+              - {pools[order[1]]}
+            """,
+            name,
+        )
+
+    before, moved = config("before.yaml", ("Zeta", "Raum")), config("moved.yaml", ("Raum", "Zeta"))
+    env = {**os.environ, "INFLUX_TOKEN": token}
+
+    def pinger(*args: str) -> str:
+        result = subprocess.run(pinger_command(*args), cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
     with InfluxDBClient(url=REAL_URL, token=token, org=org) as client:
         made = [client.buckets_api().create_bucket(bucket_name=name, org=org) for name in (raw, daily)]
         try:
-            config = write_config(f"""
-                timezone: Europe/Berlin
-                {influx_storage(REAL_URL, tmp_path / "spool.sqlite", org=org, bucket=raw, daily_bucket=daily)}
-                pools:
-                  - {{name: Zeta, watts: 50, hosts: [10.0.0.1]}}
-                  - {{name: "Raum Ä 1", watts: 100, hosts: [10.0.0.2]}}
-            """)
             start = int(dt.datetime.combine(first, dt.time(0), BERLIN).timestamp())
             stop = int(dt.datetime.combine(last + dt.timedelta(days=2), dt.time(0), BERLIN).timestamp())
             lines = []
             for t in range(start - 300, stop, 300):
-                hour = dt.datetime.fromtimestamp(t, BERLIN).hour
-                lines.append(f"ping,pool=Zeta,host=10.0.0.1 up={int(8 <= hour < 10)}i {t}")
-                lines.append(f"ping,pool=Raum\\ Ä\\ 1,host=10.0.0.2 up={int(12 <= hour < 18)}i {t}")
+                local = dt.datetime.fromtimestamp(t, BERLIN)
+                zeta = int(8 <= local.hour < 10 or local.minute == 35)
+                lines.append(f"ping,pool=Zeta,host=10.0.0.1 up={zeta}i {t}")
+                lines.append(f"ping,pool=Raum\\ Ä\\ 1,host=10.0.0.2 up={int(12 <= local.hour < 18)}i {t}")
             (tmp_path / "s.lp").write_text("\n".join(lines) + "\n")
-            env = {**os.environ, "INFLUX_TOKEN": token}
-            outputs = []
-            for args in (
-                ("import", "-c", str(config), str(tmp_path / "s.lp"), "--precision", "s"),
-                ("aggregate", "-c", str(config), "--from", str(first), "--to", str(last)),
-                ("export", "-c", str(config), "--from", str(first), "--to", str(last), "--layout", "wide"),
-            ):
-                result = subprocess.run(
-                    pinger_command(*args), cwd=ROOT, capture_output=True, text=True, env=env, timeout=120
-                )
-                assert result.returncode == 0, result.stderr
-                outputs.append(result.stdout)
-            exported = list(csv.reader(io.StringIO(outputs[-1])))
+            pinger("import", "-c", str(before), str(tmp_path / "s.lp"), "--precision", "s")
+            pinger("aggregate", "-c", str(before), "--from", str(first), "--to", str(last))
+            pinger("aggregate", "-c", str(moved), "--date", str(last))  # the last day with the pools swapped
+            span = ("--from", str(first), "--to", str(last))
+            exported = {
+                layout: list(csv.reader(io.StringIO(pinger("export", "-c", str(moved), *span, "--layout", layout))))
+                for layout in ("wide", "long")
+            }
             # A viewer in New York picks the three days in their own zone: the site's three days come back.
             viewer = ZoneInfo("America/New_York")
-            script = grafana_script(
-                wide_table_query(),
-                {"pool": ["Zeta", "Raum Ä 1"]},
-                dt.datetime.combine(first, dt.time(0), viewer),
-                dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), viewer),
-                raw,
-                org,
-            )
-            tables = client.query_api().query(script, org=org)
+            got = {}
+            for layout, title in (("wide", "Download CSV"), ("long", "long layout")):
+                script = grafana_script(
+                    table_query(title),
+                    {"pool": ["Zeta", "Raum Ä 1"]},
+                    dt.datetime.combine(first, dt.time(0), viewer),
+                    dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), viewer),
+                    raw,
+                    org,
+                )
+                tables = client.query_api().query(script, org=org)
+                assert len(tables) == 1, layout
+                header = [c.label for c in tables[0].columns if c.label not in ("result", "table")]
+                got[layout] = [header] + [[shown(r.values[name]) for name in header] for r in tables[0].records]
         finally:
             for bucket in made:
                 client.buckets_api().delete_bucket(bucket)
-    assert len(tables) == 1
-    header = [column.label for column in tables[0].columns if column.label not in ("result", "table")]
-    assert header == exported[0]
-    assert [row[0] for row in exported[1:]] == [str(first), str(first + dt.timedelta(days=1)), str(last)]
-    got = [[record.values[name] for name in header] for record in tables[0].records]
-    assert [row[0] for row in got] == [row[0] for row in exported[1:]]
-    for mine, theirs in zip(got, exported[1:], strict=True):
-        assert mine[1:] == pytest.approx([float(value) for value in theirs[1:]], abs=1e-6)
+    assert exported["wide"][0][1].startswith("Raum Ä 1 ")  # the config's order now
+    assert [row[0] for row in exported["wide"][1:]] == [str(first), str(first + dt.timedelta(days=1)), str(last)]
+    for layout in ("wide", "long"):
+        assert got[layout] == exported[layout], layout
+
+
+def round6_script(values: list[float]) -> str:
+    """A Flux script that rounds each value with the tables' own round6: a table of (i, x, y)."""
+    from tests.test_grafana_download import ROUND6
+
+    body = ROUND6.search(table_query("Download CSV")).group(0)
+    from decimal import Decimal
+
+    # Flux float literals have no exponent: the shortest round-trip digits (Python's repr), written out.
+    literals = [format(Decimal(repr(v)), "f") for v in values]
+    rows = ", ".join(f"{{i: {i}, x: {x if '.' in x else x + '.0'}}}" for i, x in enumerate(literals))
+    return (
+        f'import "array"\nimport "math"\n{body}\narray.from(rows: [{rows}])\n'
+        "  |> map(fn: (r) => ({r with y: round6(x: r.x)}))\n"
+    )
+
+
+def test_the_round6_script_for_the_real_server_is_valid_flux():
+    from tests.support.flux_check import check_flux
+
+    script = round6_script([0.0078125, 1e-7, 12.0, 2.5e-6])
+    assert check_flux([script]) == []
+    assert "x: 0.0000001}" in script and "x: 12.0}" in script and "x: 0.0000025}" in script
+
+
+@pytest.mark.skipif(not REAL_URL, reason="no real InfluxDB: set PINGER_TEST_INFLUXDB_URL, _TOKEN and _ORG")
+def test_round6_on_a_real_flux_engine_rounds_as_the_export_formats():
+    """The tables' round6 run by Flux itself (the GitHub job) on ties, near-ties and long fractions."""
+    import math
+
+    from influxdb_client import InfluxDBClient
+
+    from pinger.numbers import format_value
+
+    values = [0.0078125, 0.0234375, 2.5e-6, 3.5e-6, 1.0000005, 1.4166666666666667, 0.1 + 0.2, 1e-7, 0.0, 12.0]
+    values += [k / 128 for k in range(1, 200, 2)] + [k / 3600 for k in range(1, 3600, 37)]
+    values += [math.nextafter(v, d) for v in (0.0078125, 1.0000005) for d in (0.0, 10.0)]
+    script = round6_script(values)
+    token, org = os.environ["PINGER_TEST_INFLUXDB_TOKEN"], os.environ["PINGER_TEST_INFLUXDB_ORG"]
+    with InfluxDBClient(url=REAL_URL, token=token, org=org) as client:
+        (table,) = client.query_api().query(script, org=org)
+    got = {record.values["i"]: record.values["y"] for record in table.records}
+    assert [shown(got[i]) for i in range(len(values))] == [format_value(v) for v in values]
 
 
 def test_hourly_rows_and_cost_go_to_the_daily_bucket_and_a_redone_day_replaces_its_hours(

@@ -19,6 +19,7 @@ from influxdb_client.rest import ApiException
 from pinger import schema
 from tests.support.influx_standin import InfluxStandin, LineProtocolError, Unsigned, parse_line_protocol
 from tests.support.influx_standin import Point as StoredPoint
+from tests.support.processes import wait_until
 
 ORG = "pinger"
 TOKEN = "s3cret-token"
@@ -76,11 +77,8 @@ def writes(influx):
     return [r for r in influx.requests if r.path == "/api/v2/write"]
 
 
-def wait_for(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
+def wait_for(condition):
+    wait_until(condition, "the points' arrival")
 
 
 # -- writes through the real client ---------------------------------------------------------
@@ -309,7 +307,7 @@ def test_slow_server_times_the_client_out_and_stores_when_it_answers(influx):
         with pytest.raises(urllib3.exceptions.ReadTimeoutError):
             write(impatient, ping_sample("A101", "pc-1", 1))
     assert influx.points() == []
-    wait_for(lambda: influx.points(), timeout=3)  # the write was not lost, only late: retrying must not duplicate
+    wait_for(lambda: influx.points())  # the write was not lost, only late: retrying must not duplicate
     influx.set_delay(0)
 
 

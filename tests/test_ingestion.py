@@ -504,6 +504,7 @@ def peak_python_memory(config, path: Path) -> int:
         tracemalloc.stop()
 
 
+@pytest.mark.slow
 def test_memory_does_not_grow_with_the_file(config, tmp_path, monkeypatch):
     import pinger.ingestion.line_protocol as module
 

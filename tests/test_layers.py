@@ -7,7 +7,7 @@ a cycle. The layers:
   0 core      pinger/*.py (records, schema, config, local time, line protocol, errors, progress)
   1 stores    pinger/store/
   2 users     pinger/collector, pinger/aggregator, pinger/ingestion, pinger/reporting: never each other
-  3 command   pinger/cli.py, pinger/__main__.py
+  3 command   pinger/cli.py, pinger/cli_parser.py, pinger/__main__.py
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.support import ROOT
 
 PACKAGE = ROOT / "pinger"
 USERS = ("collector", "aggregator", "ingestion", "reporting")
-COMMAND = ("pinger.cli", "pinger.__main__")
+COMMAND = ("pinger.cli", "pinger.cli_parser", "pinger.__main__")
 FOLDERS = ("collector", "aggregator", "ingestion", "reporting")  # installed inside pinger; never imported bare
 
 

@@ -32,7 +32,6 @@ import datetime as dt
 import io
 import ipaddress
 import json
-import os
 import re
 import sqlite3
 import subprocess
@@ -50,7 +49,8 @@ from pinger.ingestion.legacy_config import host_entries
 from pinger.ingestion.legacy_dump import read_fixture
 from pinger.ingestion.legacy_samples import Grid, grid_around, merge_midnight_splits, states_on_grid
 from pinger.models import PoolDay, Sample
-from tests.support import influx_storage, pinger_command
+from tests.support import influx_storage
+from tests.support.in_process import run_in_process
 from tests.support.legacy_fixture import Script, ScriptedComputer, ScriptedPool, iso_ms, play, write_fixture
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -61,44 +61,38 @@ def utc(text: str) -> float:
     return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC).timestamp()
 
 
+def on(ip: str, pool: int, *spans: str) -> ScriptedComputer:
+    """A computer of the script, on over each UTC span, in ISO 8601's interval notation: START/END, where END may
+    leave out what it shares with START ("2026-10-23T07:13:20/17:41:05")."""
+    times = []
+    for span in spans:
+        start, end = span.split("/")
+        times.append((utc(start), utc(start[: len(start) - len(end)] + end)))
+    return ScriptedComputer(ip, pool, tuple(times))
+
+
 # Five days across the end of summer time in Berlin (2026-10-25 has 25 hours).
 SCRIPT = Script(
     pools=(ScriptedPool("A101", 80, "DE", True), ScriptedPool("B 2.05", 120, "EN", False), ScriptedPool("Leer", 50)),
     computers=(
         # office hours with odd minutes, and one session shorter than the cadence
-        ScriptedComputer(
+        on(
             "10.0.0.1",
             0,
-            (
-                (utc("2026-10-23T07:13:20"), utc("2026-10-23T17:41:05")),
-                (utc("2026-10-24T08:02:00"), utc("2026-10-24T08:04:30")),
-                (utc("2026-10-26T06:59:59"), utc("2026-10-26T15:30:00")),
-            ),
+            "2026-10-23T07:13:20/17:41:05",
+            "2026-10-24T08:02:00/08:04:30",
+            "2026-10-26T06:59:59/15:30:00",
         ),
         # on across two UTC midnights and the DST change (2026-10-25 01:00 UTC)
-        ScriptedComputer("10.0.0.2", 0, ((utc("2026-10-23T20:00:00"), utc("2026-10-25T03:10:00")),)),
+        on("10.0.0.2", 0, "2026-10-23T20:00:00/2026-10-25T03:10:00"),
         # switched off during the first system's outage (10:00-12:30): closed only at the first ping after
-        ScriptedComputer(
-            "10.0.0.3",
-            0,
-            (
-                (utc("2026-10-24T09:00:00"), utc("2026-10-24T11:00:00")),
-                (utc("2026-10-24T11:20:00"), utc("2026-10-24T11:50:00")),
-            ),
-        ),
+        on("10.0.0.3", 0, "2026-10-24T09:00:00/11:00:00", "2026-10-24T11:20:00/11:50:00"),
         # still on when the dump was made: an open interval
-        ScriptedComputer("10.0.0.4", 0, ((utc("2026-10-27T06:00:00"), utc("2026-10-29T00:00:00")),)),
-        ScriptedComputer("10.0.0.9", 0, ((utc("2026-10-25T10:00:00"), utc("2026-10-25T22:30:00")),)),
-        ScriptedComputer(
-            "fd00::a",
-            1,
-            (
-                (utc("2026-10-24T23:30:00"), utc("2026-10-25T00:30:00")),
-                (utc("2026-10-27T09:00:00"), utc("2026-10-27T11:47:13")),
-            ),
-        ),
-        ScriptedComputer("fd00::b", 1, ((utc("2026-10-26T12:00:00"), utc("2026-10-26T23:00:00")),)),
-        ScriptedComputer("10.0.1.1", 1, ()),  # never on
+        on("10.0.0.4", 0, "2026-10-27T06:00:00/2026-10-29T00:00:00"),
+        on("10.0.0.9", 0, "2026-10-25T10:00:00/22:30:00"),
+        on("fd00::a", 1, "2026-10-24T23:30:00/2026-10-25T00:30:00", "2026-10-27T09:00:00/11:47:13"),
+        on("fd00::b", 1, "2026-10-26T12:00:00/23:00:00"),
+        on("10.0.1.1", 1),  # never on
     ),
     first_ping=utc("2026-10-23T00:00:37"),
     last_ping=utc("2026-10-27T12:00:00"),
@@ -124,7 +118,7 @@ def imported(tmp_path_factory, played):
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(pinger_command(*args), cwd=cwd, capture_output=True, text=True, timeout=120)
+    return run_in_process(*args, cwd=cwd)
 
 
 def store_rows(work: Path, query: str) -> list[tuple]:
@@ -403,7 +397,46 @@ def refusal_cases():
         record["fields"]["ip"] = "10.0.0.1"
         return f"record {number} (pingerservice.computer pk 2): ip 10.0.0.1 is also computer pk 1"
 
+    def interval_pk_twice(records):
+        first_number, _ = find(records, "interval", 1)
+        number, record = find(records, "interval", 2)
+        record["pk"] = 1
+        return f"record {number} (pingerservice.interval pk 1): pk given twice (also record {first_number})"
+
+    def mistyped_year(records):  # 2016 for 2026: its computer day still says 2026
+        number, record = find(records, "interval", 1)
+        record["fields"]["start_time"] = record["fields"]["start_time"].replace("2026", "2016", 1)
+        day = record["fields"]["day"]
+        _, day_record = find(records, "computerday", day)
+        return (
+            f"record {number} (pingerservice.interval pk 1): start_time {record['fields']['start_time']} is not on "
+            f"its day (computerday pk {day}, {day_record['fields']['date']}): a mistyped date?"
+        )
+
+    def far_from_the_rest(records):  # its day mistyped as well: 3,652 days before every other interval
+        records.append(
+            {"model": "pingerservice.computerday", "pk": 900, "fields": {"computer": 1, "date": "2016-10-22"}}
+        )
+        records.append(
+            {
+                "model": "pingerservice.interval",
+                "pk": 900,
+                "fields": {
+                    "day": 900,
+                    "start_time": "2016-10-22T08:00:00.000Z",
+                    "end_time": "2016-10-22T09:00:00.000Z",
+                },
+            }
+        )
+        return (
+            f"record {len(records)} (pingerservice.interval pk 900): starts 2016-10-22, 3,653 days before the "
+            "dump's other intervals (2026-10-23 to 2026-10-23): more than a year apart, a mistyped date?"
+        )
+
     return [
+        pytest.param(interval_pk_twice, "", id="interval-pk-twice"),
+        pytest.param(mistyped_year, "", id="mistyped-year"),
+        pytest.param(far_from_the_rest, "", id="far-from-the-rest"),
         pytest.param(
             set_field("interval", 1, "end_time", "2026-10-23T07:00:00.000Z"),
             "end_time before start_time",
@@ -464,6 +497,14 @@ def test_each_bad_record_is_refused_naming_it_before_anything_is_written(tmp_pat
         ('[{"model": "pingerservice.pool", "pk": "x", "fields": {}}]', "its pk must be a whole number"),
         ("[]\n[]", "line 2: not JSON (text after the list)"),
         ("", "the file is empty"),
+        (
+            '[\n{"model": "pingerservice.pool", "pk": 1' + "0" * 5000 + ', "fields": {}}]',
+            "line 2: a number of more than 4,300 digits, which no record of the first system has",
+        ),
+        (
+            '[{"model": "pingerservice.pool", "pk": 1' + "0" * 30 + ', "fields": {}}]',
+            "record 1 (pingerservice.pool): its pk 1000000000000000000000000000000 is larger than a database key",
+        ),
     ],
 )
 def test_files_that_are_not_a_fixture_are_refused(tmp_path, monkeypatch, text, message):
@@ -533,18 +574,21 @@ def test_an_existing_config_with_a_hold_below_half_the_interval_is_refused(tmp_p
     assert import_legacy(dump, timezone=None, interval_s=300, existing=config).samples > 0
 
 
+def lab_config(write_config, store: Path, hosts: str):
+    """A loaded config of one pool, Lab, holding ``hosts`` (the items of a YAML flow list), storing into ``store``."""
+    path = write_config(f"""
+        timezone: Europe/Berlin
+        storage: {{path: {store}}}
+        pools:
+          - {{name: Lab, watts: 80, hosts: [{hosts}]}}
+    """)
+    return load_config(path, environ={})
+
+
 def test_an_existing_config_must_hold_the_dumps_computers(tmp_path, monkeypatch, write_config):
     monkeypatch.chdir(tmp_path)
     dump = write_fixture(tmp_path / "pingerdump.json", small_records())
-    config = load_config(
-        write_config(f"""
-        timezone: Europe/Berlin
-        storage: {{path: {tmp_path / "s.sqlite"}}}
-        pools:
-          - {{name: Lab, watts: 80, hosts: [10.0.0.1-10.0.0.4, 10.0.0.9]}}
-    """),
-        environ={},
-    )
+    config = lab_config(write_config, tmp_path / "s.sqlite", "10.0.0.1-10.0.0.4, 10.0.0.9")
     with pytest.raises(UsageError) as refused:
         import_legacy(dump, timezone=None, interval_s=300, existing=config)
     assert str(refused.value).endswith(
@@ -556,15 +600,7 @@ def test_an_existing_config_must_hold_the_dumps_computers(tmp_path, monkeypatch,
 def test_an_existing_config_gets_the_samples_under_its_own_pools(tmp_path, monkeypatch, write_config):
     monkeypatch.chdir(tmp_path)
     dump = write_fixture(tmp_path / "pingerdump.json", small_records())
-    config = load_config(
-        write_config(f"""
-        timezone: Europe/Berlin
-        storage: {{path: {tmp_path / "s.sqlite"}}}
-        pools:
-          - {{name: Lab, watts: 80, hosts: [10.0.0.1-10.0.0.4, 10.0.0.9, 10.0.1.1, 'fd00::a-fd00::b']}}
-    """),
-        environ={},
-    )
+    config = lab_config(write_config, tmp_path / "s.sqlite", "10.0.0.1-10.0.0.4, 10.0.0.9, 10.0.1.1, 'fd00::a-fd00::b'")
     imported = import_legacy(dump, timezone=None, interval_s=300, existing=config)
     assert imported.config_written is None and imported.samples > 0
     with sqlite3.connect(tmp_path / "s.sqlite") as db:
@@ -637,43 +673,39 @@ LEGACY_RECORDS = [
 ]
 
 
-def test_the_legacy_layout_unix_dialect_by_hand():
-    text = render_legacy_csv(legacy_rows(LEGACY_RECORDS, [("A101", 3), ("B 2.05", 2)]), "unix")
-    block = '"","Raum Nr","Summe der Laufzeit (in h)","Durchschnittliche Laufzeit (in h)","Verbrauch","Anzahl Rechner"'
-    assert text == (
-        f'"Datum",{block},{block}\n'
-        '"2026-11-02","","A101","7.5","3.75","600.0","3","","B 2.05","0.0","0.0","0.0","2"\n'
-        '"2026-11-03","","A101","0.333333","0.333333","26.666667","3","","B 2.05","","","","2"\n'
-    )
+UNIX_BLOCK = '"","Raum Nr","Summe der Laufzeit (in h)","Durchschnittliche Laufzeit (in h)","Verbrauch","Anzahl Rechner"'
+EXCEL_BLOCK = ",,Raum Nr,Summe der Laufzeit (in h),Durchschnittliche Laufzeit (in h),Verbrauch,Anzahl Rechner"
 
 
-def test_the_legacy_layout_excel_dialect_by_hand():
-    text = render_legacy_csv(legacy_rows(LEGACY_RECORDS, [("B 2.05", 2), ("A101", 3)]), "excel")
-    block = ",,Raum Nr,Summe der Laufzeit (in h),Durchschnittliche Laufzeit (in h),Verbrauch,Anzahl Rechner"
-    assert text == (
-        f"Datum{block}{block}\r\n"
-        "2026-11-02,,B 2.05,0.0,0.0,0.0,2,,A101,7.5,3.75,600.0,3\r\n"
-        "2026-11-03,,B 2.05,,,,2,,A101,0.333333,0.333333,26.666667,3\r\n"
-    )
+@pytest.mark.parametrize(
+    "dialect, pools, expected",
+    [
+        (
+            "unix",
+            [("A101", 3), ("B 2.05", 2)],
+            f'"Datum",{UNIX_BLOCK},{UNIX_BLOCK}\n'
+            '"2026-11-02","","A101","7.5","3.75","600.0","3","","B 2.05","0.0","0.0","0.0","2"\n'
+            '"2026-11-03","","A101","0.333333","0.333333","26.666667","3","","B 2.05","","","","2"\n',
+        ),
+        (
+            "excel",
+            [("B 2.05", 2), ("A101", 3)],
+            f"Datum{EXCEL_BLOCK}{EXCEL_BLOCK}\r\n"
+            "2026-11-02,,B 2.05,0.0,0.0,0.0,2,,A101,7.5,3.75,600.0,3\r\n"
+            "2026-11-03,,B 2.05,,,,2,,A101,0.333333,0.333333,26.666667,3\r\n",
+        ),
+    ],
+)
+def test_the_legacy_layout_by_hand(dialect, pools, expected):
+    text = render_legacy_csv(legacy_rows(LEGACY_RECORDS, pools), dialect)
+    assert text == expected
     assert not text.startswith("\ufeff")  # the first system wrote no byte-order mark
 
 
 def test_export_legacy_of_the_imported_history(imported):
     work, _ = imported
-    result = run(
-        work,
-        "export",
-        "-c",
-        "pools.yaml",
-        "--from",
-        "2026-10-25",
-        "--to",
-        "2026-10-25",
-        "--layout",
-        "legacy",
-        "--dialect",
-        "excel",
-    )
+    legacy_day = ("export", "-c", "pools.yaml", "--from", "2026-10-25", "--to", "2026-10-25", "--layout", "legacy")
+    result = run(work, *legacy_day, "--dialect", "excel")
     assert result.returncode == 0, result.stderr
     header, row = result.stdout.splitlines()[:2]
     assert header.startswith("Datum,,Raum Nr,Summe der Laufzeit (in h),")
@@ -692,23 +724,11 @@ def test_export_legacy_of_the_imported_history(imported):
         str(total),
     ]
     assert float(cells[5]) == pytest.approx(runtime * 80)  # Verbrauch in watt-hours
-    refused = run(
-        work,
-        "export",
-        "-c",
-        "pools.yaml",
-        "--from",
-        "2026-10-25",
-        "--to",
-        "2026-10-25",
-        "--layout",
-        "legacy",
-        "--dialect",
-        "excel-de",
-    )
+    refused = run(work, *legacy_day, "--dialect", "excel-de")
     assert refused.returncode == 2 and "--layout legacy" in refused.stderr
 
 
+@pytest.mark.slow
 def test_an_existing_influxdb_config_gets_the_history_through_its_spool(tmp_path, write_config):
     from tests.support.influx_standin import InfluxStandin
 
@@ -722,13 +742,13 @@ def test_an_existing_influxdb_config_gets_the_history_through_its_spool(tmp_path
               - {{name: "B 2.05", watts: 120, hosts: [10.0.1.1, 'fd00::a-fd00::b']}}
         """)
         for _ in range(2):
-            result = subprocess.run(
-                pinger_command("import-legacy", "pingerdump.json", "-c", str(config)),
+            result = run_in_process(
+                "import-legacy",
+                "pingerdump.json",
+                "-c",
+                str(config),
                 cwd=tmp_path,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                env={**os.environ, "INFLUX_TOKEN": "s3cret-token"},
+                env={"INFLUX_TOKEN": "s3cret-token"},
             )
             assert result.returncode == 0, result.stderr
         samples = server.points(bucket="pinger", measurement="ping")

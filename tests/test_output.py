@@ -311,6 +311,12 @@ class EmptyStore:
     def pool_days(self, first: dt.date, last: dt.date, pools: object) -> list[object]:
         return []
 
+    def first_sample_time(self) -> int | None:
+        return None
+
+    def last_sample_time(self) -> int | None:
+        return None
+
     def close(self) -> None:
         pass
 

@@ -12,6 +12,8 @@ import pytest
 
 from tests.support import ROOT
 
+pytestmark = pytest.mark.slow  # builds the wheel
+
 SOURCES = ("pyproject.toml", "README.md", "pinger", "collector", "aggregator", "ingestion", "reporting")
 
 

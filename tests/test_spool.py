@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pinger.store.spool import Spool, SpoolFull
+from pinger.errors import SpoolFull
+from pinger.store.spool import Spool
 
 
 def test_batches_come_back_in_order_and_leave_only_when_removed(tmp_path):

@@ -17,6 +17,7 @@ from pinger.errors import StoreError
 from pinger.store.sqlite import SqliteStore
 from tests.data import make_store_fixture as fixture
 from tests.support import ROOT, as_nobody, pinger_command
+from tests.support.processes import HANG_S
 
 SCHEMA1_FILE = ROOT / "tests" / "data" / "store-schema1.sqlite"
 
@@ -61,7 +62,7 @@ def test_export_reads_a_store_in_a_directory_it_cannot_write(write_config, publi
     os.chmod(config, 0o644)
     before = sorted(p.name for p in public_dir.iterdir())
     export = as_nobody(pinger_command("export", "-c", str(config), "--from", "2026-11-02", "--to", "2026-11-02"))
-    result = subprocess.run(export, capture_output=True, text=True, cwd="/", timeout=60)
+    result = subprocess.run(export, capture_output=True, text=True, cwd="/", timeout=HANG_S)
     if "Permission denied" in result.stderr and "python" in result.stderr:
         pytest.skip("user nobody cannot run this checkout's Python (a private directory on the way)")
     assert result.returncode == 0, result.stderr
@@ -69,7 +70,7 @@ def test_export_reads_a_store_in_a_directory_it_cannot_write(write_config, publi
     assert sorted(p.name for p in public_dir.iterdir()) == before  # nothing created, nothing migrated
     # A writer in the same place is told that the directory, not the file, is read-only.
     aggregate = as_nobody(pinger_command("aggregate", "-c", str(config), "--date", "2026-11-02"))
-    result = subprocess.run(aggregate, capture_output=True, text=True, cwd="/", timeout=60)
+    result = subprocess.run(aggregate, capture_output=True, text=True, cwd="/", timeout=HANG_S)
     assert result.returncode == 1
     assert (
         f"the directory {public_dir} is read-only (SQLite writes store.sqlite-wal and store.sqlite-shm" in result.stderr
@@ -95,6 +96,7 @@ def _open_new_store(path: str, start: float, results) -> None:
         results.put(f"{type(err).__name__}: {err}")
 
 
+@pytest.mark.slow
 def test_two_processes_creating_one_store_at_once_both_succeed(tmp_path):
     # Before: "database is locked" in 28 of 40 tries here (the switch to WAL does not wait for a lock).
     context = multiprocessing.get_context("fork")
@@ -106,7 +108,7 @@ def test_two_processes_creating_one_store_at_once_both_succeed(tmp_path):
         for process in openers:
             process.start()
         for process in openers:
-            process.join(timeout=60)
+            process.join(timeout=HANG_S)
         assert [results.get(timeout=5) for _ in openers] == ["ok", "ok"], f"attempt {attempt}"
 
 

@@ -74,7 +74,12 @@ def test_sweep_cli_loopback_json(run_pinger):
 def test_sweep_json_lines_are_exactly_what_json_dumps_writes(host):
     from json.encoder import encode_basestring_ascii
 
-    record = {"pool": host.pool, "host": host.host, "up": int(host.up), "rtt_ms": host.rtt_ms}
+    record = {
+        "pool": host.pool,
+        "host": host.host,
+        "up": int(host.up) if host.observed else None,
+        "rtt_ms": host.rtt_ms,
+    }
     if host.error:
         record["error"] = host.error
     assert _json_line(host, encode_basestring_ascii) == json.dumps(record) + "\n"
@@ -127,7 +132,7 @@ def test_lab_sees_a_host_switched_off_and_on_between_sweeps(lab, write_config):
     assert [record["up"] for record in sweep_json(lab, config)] == [1, 1, 1, 0]
 
 
-def test_lab_unresolvable_name_is_off_with_reason(lab, write_config):
+def test_lab_unresolvable_name_is_not_observed_with_reason(lab, write_config):
     # Inside the lab no DNS server is reachable; /etc/hosts still answers for localhost.
     lab.switch_on([lab.address(0)])
     path = write_config("""
@@ -141,7 +146,7 @@ def test_lab_unresolvable_name_is_off_with_reason(lab, write_config):
     records = sweep_json(lab, path)
     assert [(record["host"], record["up"]) for record in records] == [
         ("10.199.0.1", 1),
-        ("pc-nowhere.invalid", 0),
+        ("pc-nowhere.invalid", None),  # not observed: not off
         ("localhost", 1),
     ]
     assert "does not resolve" in records[1]["error"]

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from pinger.errors import StoreError, StoreMissing
+from pinger.errors import SpoolFull, StoreError, StoreMissing
 
 from .readonly import connect_read_only
 
@@ -36,10 +36,6 @@ class Batch(NamedTuple):
     bucket: str
     points: int
     lines: str
-
-
-class SpoolFull(StoreError):
-    """The spool reached its size bound; the batch was not accepted."""
 
 
 class Spool:
@@ -195,3 +191,40 @@ def newest_spooled_sweep(path: Path, collector: str) -> int | None:
     except sqlite3.Error as err:
         raise StoreError(f"Cannot read the spool {path}: {err}") from None
     return None if found is None else int(found[0])
+
+
+class SpoolSummary(NamedTuple):
+    """What ``pinger health`` reads of a spool besides one collector's newest sweep."""
+
+    collectors: tuple[str, ...]  # the collectors whose sweeps it holds (or held), by name
+    rejected: int  # batches InfluxDB refused as malformed, kept in the 'rejected' table
+    newest_rejected_at: float | None  # when the newest of them was refused (unix seconds)
+    newest_reason: str | None
+
+
+def spool_summary(path: Path) -> SpoolSummary:
+    """The collectors and the rejected batches of the spool at ``path``, read-only (as newest_spooled_sweep)."""
+    if not Path(path).exists():
+        raise StoreMissing(f"no spool at {path} (storage.influxdb.spool): the collector has not run here")
+    try:
+        db = connect_read_only(Path(path), timeout=30.0)
+        try:
+            tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            collectors = (
+                tuple(name for (name,) in db.execute("SELECT collector FROM newest_sweep ORDER BY collector"))
+                if "newest_sweep" in tables
+                else ()
+            )
+            count, newest, reason = (
+                db.execute(
+                    "SELECT count(*), max(rejected), (SELECT reason FROM rejected ORDER BY rejected DESC LIMIT 1) "
+                    "FROM rejected"
+                ).fetchone()
+                if "rejected" in tables
+                else (0, None, None)
+            )
+        finally:
+            db.close()
+    except sqlite3.Error as err:
+        raise StoreError(f"Cannot read the spool {path}: {err}") from None
+    return SpoolSummary(collectors, int(count), newest, reason)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,4 +38,37 @@ def influx_storage(
     return (
         f'storage: {{backend: influxdb, influxdb: {{url: "{url}", org: "{org}", bucket: "{bucket}", '
         f'daily_bucket: "{daily_bucket}", token: "${{INFLUX_TOKEN}}", spool: "{spool}"}}}}'
+    )
+
+
+def loopback_config(write_config, store, hosts="127.0.0.1-127.0.0.3", interval="1s", name="pinger.yaml") -> Path:
+    """A collector's config on loopback addresses (``allow:`` holds it there): one pool, LOOP, of ``hosts``, swept
+    every ``interval`` with a short timeout, storing into the SQLite file ``store``; written by ``write_config``."""
+    return write_config(
+        f"""
+        timezone: UTC
+        interval: {interval}
+        collector: {{name: loop}}
+        ping: {{timeout: 500ms, retries: 0}}
+        allow: [127.0.0.0/8]
+        storage: {{path: {store}}}
+        pools:
+          - {{name: LOOP, watts: 50, hosts: [{hosts}]}}
+    """,
+        name,
+    )
+
+
+def run_node(
+    script: Path, node_modules: Path, payload: Sequence[Any], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """``node SCRIPT NODE_MODULES`` with ``payload`` as JSON on its standard input: the Node.js helpers of
+    tests/support (the Flux check, Grafana's CSV download), each answering in JSON on its standard output."""
+    node = shutil.which("node") or "node"
+    return subprocess.run(
+        [node, str(script), str(node_modules)],
+        input=json.dumps(list(payload)),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )

@@ -19,11 +19,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pinger.schema import MEASUREMENTS, influx_field_names
+from tests.support import run_node
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / ".cache" / "flux-lsp" / "node_modules"
@@ -145,7 +145,21 @@ def check_names(
     daily = {name for name, measurement in MEASUREMENTS.items() if measurement.in_daily_bucket}
     bucket = daily_bucket if known <= daily else raw_bucket
     if known & daily and known - daily:
-        errors.append(f"the query mixes daily and raw measurements: {sorted(known)}")
+        # Both buckets in one query (a union of two reads): each line that names a bucket must read only
+        # measurements of that bucket, and every measurement must be read on such a line.
+        read = set()
+        for line in query.splitlines():
+            named = set(MEASUREMENT_REF.findall(line)) & known
+            if not named or "bucket:" not in line:
+                continue
+            right = daily_bucket if named <= daily else raw_bucket
+            if (named & daily and named - daily) or not re.search(
+                r"\bbucket:\s*" + re.escape(right) + r"\s*[,)]", line
+            ):
+                errors.append(f"the query mixes daily and raw measurements: {sorted(named)} must be read from {right}")
+            read |= named
+        if read != known:
+            errors.append(f"the query mixes daily and raw measurements: {sorted(known)}")
     elif not re.search(r"\bbucket:\s*" + re.escape(bucket) + r"\s*[,)]", query):
         errors.append(f"{sorted(known)} must be read from bucket: {bucket}")
     return errors
@@ -160,13 +174,7 @@ def run_checker(scripts: Sequence[str]) -> list[dict]:
         raise FluxCheckUnavailable(
             f"{PACKAGE} is missing from {NODE_MODULES}: run `make test` (it installs it with npm)"
         )
-    done = subprocess.run(
-        [node, str(CHECKER), str(NODE_MODULES)],
-        input=json.dumps(list(scripts)),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_node(CHECKER, NODE_MODULES, scripts, timeout=300)
     if done.returncode != 0:
         raise FluxCheckUnavailable(f"flux_check.js failed (exit {done.returncode}): {done.stderr.strip()}")
     verdicts = json.loads(done.stdout)

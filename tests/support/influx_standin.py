@@ -520,24 +520,40 @@ class InfluxStandin:
         # The checks run in the order of InfluxDB's write handler, so combined faults answer alike.
         with self._lock:
             injected = self._failures.popleft() if self._failures else None
-        if injected is not None:
-            return injected
-        if not self._is_authorized(headers):
-            return _error(401, "unauthorized access")
-        precision = query.get("precision") or "ns"
-        if precision not in PRECISION_NS:
-            return _error(400, "invalid precision; valid precision units are ns, us, ms, and s")
-        bucket = query.get("bucket")
-        if not bucket:
-            return _error(404, "bucket not found")
+        refusal = injected or self._request_refusal(query, headers)
+        if refusal:
+            return refusal
         if (headers.get("Content-Encoding") or "").lower() in ("gzip", "x-gzip"):
             try:
                 body = gzip.decompress(body)
             except (OSError, EOFError, zlib.error):
                 return _error(400, "unable to read data: gzipped HTTP body contains an invalid header")
-        org_error = self._org_error(query, required=True)
-        if org_error:
-            return org_error
+        refusal = self._org_error(query, required=True) or self._bucket_refusal(query["bucket"], body)
+        if refusal:
+            return refusal
+        try:
+            points = parse_line_protocol(body.decode("utf-8"), query.get("precision") or "ns")
+        except UnicodeDecodeError as problem:
+            return _error(400, f"line protocol is not valid UTF-8: {problem}")
+        except LineProtocolError as problem:
+            return _error(400, str(problem))
+        rejection = self._store(query["bucket"], points)
+        if rejection:
+            return _error(422, f"failure writing points to database: partial write: {rejection}")
+        return 204, {}, b""
+
+    def _request_refusal(self, query: dict[str, str], headers) -> Response | None:
+        """A write's token, precision and bucket parameter, checked before its body is read."""
+        if not self._is_authorized(headers):
+            return _error(401, "unauthorized access")
+        if (query.get("precision") or "ns") not in PRECISION_NS:
+            return _error(400, "invalid precision; valid precision units are ns, us, ms, and s")
+        if not query.get("bucket"):
+            return _error(404, "bucket not found")
+        return None
+
+    def _bucket_refusal(self, bucket: str, body: bytes) -> Response | None:
+        """The bucket must exist and the (decompressed) body hold something, within the size bound."""
         with self._lock:
             bucket_exists = bucket in self._buckets
         if not bucket_exists:
@@ -546,16 +562,7 @@ class InfluxStandin:
             return _error(413, "unable to read data: points batch is too large")
         if not body:
             return _error(400, "writing requires points")
-        try:
-            points = parse_line_protocol(body.decode("utf-8"), precision)
-        except UnicodeDecodeError as problem:
-            return _error(400, f"line protocol is not valid UTF-8: {problem}")
-        except LineProtocolError as problem:
-            return _error(400, str(problem))
-        rejection = self._store(bucket, points)
-        if rejection:
-            return _error(422, f"failure writing points to database: partial write: {rejection}")
-        return 204, {}, b""
+        return None
 
     def _store(self, bucket: str, points: list[Point]) -> str | None:
         """Store points, merging the fields of one series and time; a point with a field type conflict is dropped.

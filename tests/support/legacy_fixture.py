@@ -102,59 +102,14 @@ def play(script: Script, extra_records: Sequence[dict[str, Any]] = ()) -> Played
         {"model": "pingerservice.computer", "pk": index + 1, "fields": {"pool": computer.pool + 1, "ip": computer.ip}}
         for index, computer in enumerate(script.computers)
     ]
-    days: dict[tuple[int, int], dict[str, Any]] = {}  # (computer index, UTC day number) -> record
-    intervals: list[dict[str, Any]] = []
-    open_of: dict[int, dict[str, Any]] = {}  # computer index -> its open interval record
-    seconds_of: dict[int, float] = {}  # computer day pk -> closed seconds
-
-    def day_pk(index: int, day: int) -> int:
-        if (index, day) not in days:
-            pk = len(days) + 1
-            days[(index, day)] = {
-                "model": "pingerservice.computerday",
-                "pk": pk,
-                "fields": {
-                    "computer": index + 1,
-                    "date": dt.date.fromordinal(719163 + day).isoformat(),
-                    "duration": "00:00:00",
-                },
-            }
-            seconds_of[pk] = 0.0
-        return int(days[(index, day)]["pk"])
-
-    def open_at(index: int, instant: float) -> None:
-        record = {
-            "model": "pingerservice.interval",
-            "pk": len(intervals) + 1,
-            "fields": {"day": day_pk(index, int(instant // DAY_S)), "start_time": iso_ms(instant), "end_time": None},
-            "_start": instant,
-        }
-        intervals.append(record)
-        open_of[index] = record
-
-    def close_at(index: int, instant: float) -> None:
-        record = open_of.pop(index)
-        record["fields"]["end_time"] = iso_ms(instant)
-        record["_end"] = instant
-        seconds_of[record["fields"]["day"]] += instant - record["_start"]
-
+    recorder = _Recorder()
     pings = script.pings()
     for instant in pings:
-        today = int(instant // DAY_S)
         for index, computer in enumerate(script.computers):
-            current = open_of.get(index)
-            if current is not None:  # split at each UTC midnight since it opened
-                opened_day = int(current["_start"] // DAY_S)
-                for day in range(opened_day, today):
-                    close_at(index, day * DAY_S + DAY_S - 1)  # 23:59:59
-                    open_at(index, (day + 1) * DAY_S)  # 00:00:00
-            on = is_on(computer, instant)
-            if on and index not in open_of:
-                open_at(index, instant)
-            elif not on and index in open_of:
-                close_at(index, instant)
+            recorder.ping(index, instant, is_on(computer, instant))
+    days, intervals = recorder.days, recorder.intervals
     for record in days.values():
-        record["fields"]["duration"] = _duration(seconds_of[record["pk"]])
+        record["fields"]["duration"] = _duration(recorder.seconds_of[record["pk"]])
     recorded: dict[str, list[tuple[float, float | None]]] = {computer.ip: [] for computer in script.computers}
     by_day_pk = {record["pk"]: index for (index, _), record in days.items()}
     for record in intervals:
@@ -163,6 +118,63 @@ def play(script: Script, extra_records: Sequence[dict[str, Any]] = ()) -> Played
         )
     ordered_days = sorted(days.values(), key=lambda record: record["pk"])
     return Played([*pools, *computers, *ordered_days, *intervals, *extra_records], recorded, pings)
+
+
+class _Recorder:
+    """What the first system recorded as it pinged: computer days and on-intervals, an interval split at each
+    UTC midnight (closed at 23:59:59, opened again at 00:00:00)."""
+
+    def __init__(self) -> None:
+        self.days: dict[tuple[int, int], dict[str, Any]] = {}  # (computer index, UTC day number) -> record
+        self.intervals: list[dict[str, Any]] = []
+        self.open_of: dict[int, dict[str, Any]] = {}  # computer index -> its open interval record
+        self.seconds_of: dict[int, float] = {}  # computer day pk -> closed seconds
+
+    def ping(self, index: int, instant: float, on: bool) -> None:
+        current = self.open_of.get(index)
+        if current is not None:  # split at each UTC midnight since it opened
+            for day in range(int(current["_start"] // DAY_S), int(instant // DAY_S)):
+                self.close_at(index, day * DAY_S + DAY_S - 1)  # 23:59:59
+                self.open_at(index, (day + 1) * DAY_S)  # 00:00:00
+        if on and index not in self.open_of:
+            self.open_at(index, instant)
+        elif not on and index in self.open_of:
+            self.close_at(index, instant)
+
+    def day_pk(self, index: int, day: int) -> int:
+        if (index, day) not in self.days:
+            pk = len(self.days) + 1
+            self.days[(index, day)] = {
+                "model": "pingerservice.computerday",
+                "pk": pk,
+                "fields": {
+                    "computer": index + 1,
+                    "date": dt.date.fromordinal(719163 + day).isoformat(),
+                    "duration": "00:00:00",
+                },
+            }
+            self.seconds_of[pk] = 0.0
+        return int(self.days[(index, day)]["pk"])
+
+    def open_at(self, index: int, instant: float) -> None:
+        record = {
+            "model": "pingerservice.interval",
+            "pk": len(self.intervals) + 1,
+            "fields": {
+                "day": self.day_pk(index, int(instant // DAY_S)),
+                "start_time": iso_ms(instant),
+                "end_time": None,
+            },
+            "_start": instant,
+        }
+        self.intervals.append(record)
+        self.open_of[index] = record
+
+    def close_at(self, index: int, instant: float) -> None:
+        record = self.open_of.pop(index)
+        record["fields"]["end_time"] = iso_ms(instant)
+        record["_end"] = instant
+        self.seconds_of[record["fields"]["day"]] += instant - record["_start"]
 
 
 def write_fixture(path: Path, records: Sequence[dict[str, Any]]) -> Path:
