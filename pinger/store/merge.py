@@ -108,8 +108,23 @@ def merge_time(
     ``lines`` (host -> line) names where a stored sample came from when it was written earlier in
     the same import, for a Conflict's message; ``pool_counts`` (pool -> (online, total)) are the
     collector's counts to keep on the pools' rows. Raises Conflict (policy "measured")."""
+    rows, where = _stored_rows(db, rosters, time)
+    merge = _Merge(time, rows, where, policy, counts, lines or {})
+    for sample in incoming:
+        merge.add(sample)
+    for pool, (online, total) in (pool_counts or {}).items():
+        row = rows.get(pool)
+        if row is not None:
+            row.online, row.total, row.changed = online, total, True
+    for row in rows.values():
+        if row.changed:
+            _rewrite(db, rosters, time, row)
+
+
+def _stored_rows(db: sqlite3.Connection, rosters: Rosters, time: int) -> tuple[dict[int, _Row], dict[int, int]]:
+    """The pools' rows stored at ``time`` (pool -> _Row) and, host -> pool, the row holding each host's sample."""
     rows: dict[int, _Row] = {}
-    where: dict[int, int] = {}  # host -> pool of the row holding its sample
+    where: dict[int, int] = {}
     for pool, part, roster_id, up, seen, rtt, source, reconstructed, online, total in db.execute(
         "SELECT pool, part, roster, up, seen, rtt, source, reconstructed, online, total FROM sweeps "
         "WHERE time = ? ORDER BY pool, part",
@@ -125,43 +140,57 @@ def merge_time(
             host = roster.hosts[part * PART + position]
             row.samples[host] = slot
             where[host] = pool
-    for sample in incoming:
-        row = rows.get(sample.pool)
+    return rows, where
+
+
+class _Merge:
+    """The rule applied to one sweep time's samples, one at a time, on the rows read by _stored_rows."""
+
+    def __init__(
+        self,
+        time: int,
+        rows: dict[int, _Row],
+        where: dict[int, int],
+        policy: Policy,
+        counts: MergeCounts,
+        lines: dict[int, int],
+    ):
+        self.time, self.rows, self.where = time, rows, where
+        self.policy, self.counts, self.lines = policy, counts, lines
+
+    def add(self, sample: Incoming) -> None:
+        row = self.rows.get(sample.pool)
         if row is None:
-            row = rows[sample.pool] = _Row(sample.pool, None, None, None)
-        holder = where.get(sample.host)
+            row = self.rows[sample.pool] = _Row(sample.pool, None, None, None)
+        holder = self.where.get(sample.host)
         if holder is None:
-            row.samples[sample.host] = sample.slot
-            row.changed = True
-            where[sample.host] = sample.pool
-            counts.added += 1
-            continue
-        old = rows[holder].samples[sample.host]
-        same = holder == sample.pool and old.up == sample.slot.up and old.code == sample.slot.code
-        if policy == "reconstructed" and not old.reconstructed:
-            counts.kept_measured += 1
-            continue
-        if same and old.reconstructed == sample.slot.reconstructed:
-            counts.duplicates += 1
-            continue
-        if policy == "measured" and not old.reconstructed:
-            raise Conflict(time, sample.host, sample, Stored(holder, old), (lines or {}).get(sample.host))
-        if policy == "measured":
-            counts.replaced_reconstructed += 1
+            self.counts.added += 1
+        elif not self._replaces(sample, holder):
+            return
         else:
-            counts.replaced += 1
-        del rows[holder].samples[sample.host]
-        rows[holder].changed = True
+            del self.rows[holder].samples[sample.host]
+            self.rows[holder].changed = True
         row.samples[sample.host] = sample.slot
         row.changed = True
-        where[sample.host] = sample.pool
-    for pool, (online, total) in (pool_counts or {}).items():
-        row = rows.get(pool)
-        if row is not None:
-            row.online, row.total, row.changed = online, total, True
-    for row in rows.values():
-        if row.changed:
-            _rewrite(db, rosters, time, row)
+        self.where[sample.host] = sample.pool
+
+    def _replaces(self, sample: Incoming, holder: int) -> bool:
+        """Whether ``sample`` replaces the one stored in ``holder``'s row; counts what it does either way."""
+        old = self.rows[holder].samples[sample.host]
+        if self.policy == "reconstructed" and not old.reconstructed:
+            self.counts.kept_measured += 1
+            return False
+        same = holder == sample.pool and old.up == sample.slot.up and old.code == sample.slot.code
+        if same and old.reconstructed == sample.slot.reconstructed:
+            self.counts.duplicates += 1
+            return False
+        if self.policy == "measured" and not old.reconstructed:
+            raise Conflict(self.time, sample.host, sample, Stored(holder, old), self.lines.get(sample.host))
+        if self.policy == "measured":
+            self.counts.replaced_reconstructed += 1
+        else:
+            self.counts.replaced += 1
+        return True
 
 
 def _rewrite(db: sqlite3.Connection, rosters: Rosters, time: int, row: _Row) -> None:

@@ -113,41 +113,51 @@ def migrate(db: sqlite3.Connection, path: Path, schema: StoreSchema = SCHEMA) ->
     if found == schema.version:
         return found
     if found == 0:
-        with Transaction(db):
-            if _version(db) == 0:  # another process may have created it meanwhile
-                if schema.version >= PACKED_VERSION and _is_table(db, PING.name):
-                    # Tables of an earlier schema but no version: made that schema's way, then migrated.
-                    for measurement in schema.measurements:
-                        db.execute(create_table_sql(measurement, if_not_exists=True))
-                    db.execute(f"PRAGMA user_version = {PACKED_VERSION - 1}")
-                else:
-                    for statement in fresh_statements(schema):
-                        db.execute(statement)
-                    db.execute(f"PRAGMA user_version = {schema.version}")
-        if _version(db) == schema.version:
-            return found
-        return migrate(db, path, schema) and found
+        _create(db, schema)
+        if _version(db) != schema.version:
+            migrate(db, path, schema)
+        return found
     for step in schema.migrations:
-        if step.version <= found:
-            continue
-        if step.rewrite:
-            if _version(db) == step.version - 1:
-                raise RewriteNeeded(step)
-            continue  # another process did this step meanwhile
-        try:
-            with Transaction(db):
-                if _version(db) != step.version - 1:
-                    continue  # another process did this step meanwhile
-                for statement in step.statements:
-                    db.execute(statement)
-                db.execute(f"PRAGMA user_version = {step.version}")
-        except sqlite3.Error as err:
-            raise StoreError(
-                f"Cannot migrate {path} to schema {step.version} ({step.description}): {err}; "
-                f"the file is unchanged at schema {step.version - 1}"
-            ) from None
-        log.info("migrated %s to schema %d: %s", path, step.version, step.description)
+        if step.version > found:
+            _run_step(db, path, step)
     return found
+
+
+def _create(db: sqlite3.Connection, schema: StoreSchema) -> None:
+    """Give a file without a version ``schema``'s tables and version; or, when it holds tables of an earlier
+    schema (made that schema's way), the version before the packed one, for ``migrate`` to go on from."""
+    with Transaction(db):
+        if _version(db) != 0:
+            return  # another process created it meanwhile
+        if schema.version >= PACKED_VERSION and _is_table(db, PING.name):
+            for measurement in schema.measurements:
+                db.execute(create_table_sql(measurement, if_not_exists=True))
+            db.execute(f"PRAGMA user_version = {PACKED_VERSION - 1}")
+        else:
+            for statement in fresh_statements(schema):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {schema.version}")
+
+
+def _run_step(db: sqlite3.Connection, path: Path, step: Migration) -> None:
+    """Do one step in its own transaction (a rewrite step: raise RewriteNeeded), unless another process did it."""
+    if step.rewrite:
+        if _version(db) == step.version - 1:
+            raise RewriteNeeded(step)
+        return  # another process did this step meanwhile
+    try:
+        with Transaction(db):
+            if _version(db) != step.version - 1:
+                return  # another process did this step meanwhile
+            for statement in step.statements:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {step.version}")
+    except sqlite3.Error as err:
+        raise StoreError(
+            f"Cannot migrate {path} to schema {step.version} ({step.description}): {err}; "
+            f"the file is unchanged at schema {step.version - 1}"
+        ) from None
+    log.info("migrated %s to schema %d: %s", path, step.version, step.description)
 
 
 def fresh_statements(schema: StoreSchema = SCHEMA) -> list[str]:
