@@ -174,6 +174,31 @@ def test_a_sweep_that_covered_part_of_its_roster_stores_only_what_it_saw(tmp_pat
     assert rosters == 1 and seen == bytes([0b11011])  # one roster; the second row marks whom it saw
 
 
+def test_a_host_the_sweep_did_not_observe_gets_no_sample_and_no_count(tmp_path):
+    # Main's HostResult.observed: a host whose name did not resolve (error set) is not off, it has no
+    # sample. Pool A: pc-1 up, pc-2 not observed, pc-3 off; pool B: its only host not observed (0 of 0).
+    # The same sweep written again (the merge path, as a second write at a stored time) keeps that.
+    results = (
+        HostResult("A", "pc-1", True, 0.25),
+        HostResult("A", "pc-2", False, None, "name does not resolve"),
+        HostResult("A", "pc-3", False, None),
+        HostResult("B", "pc-9", False, None, "name does not resolve"),
+    )
+    made = SweepResult(T, 0.5, results)
+    store = SqliteStore(tmp_path / "s.sqlite", UTC)
+    try:
+        store.write_sweep(made, CollectorStatus(T, "lab", made.observed, made.online, 0.5))
+        store.write_sweep(SweepResult(T + 300, 0.5, results), CollectorStatus(T + 300, "lab", 2, 1, 0.5))
+        store.write_sweep(SweepResult(T + 300, 0.5, results), CollectorStatus(T + 300, "lab", 2, 1, 0.5))
+    finally:
+        store.close()
+    expected = [("A", "pc-1", 1, 0.25), ("A", "pc-3", 0, None)]
+    assert view(tmp_path / "s.sqlite") == [(when, *row) for when in (T, T + 300) for row in expected]
+    with contextlib.closing(sqlite3.connect(tmp_path / "s.sqlite")) as db:
+        status = db.execute("SELECT time, pool, online, total FROM pool_status ORDER BY time, pool").fetchall()
+    assert status == [(when, pool, *counts) for when in (T, T + 300) for pool, counts in (("A", (1, 2)), ("B", (0, 0)))]
+
+
 def test_a_roster_follows_the_config_but_not_a_short_outage(tmp_path):
     store = SqliteStore(tmp_path / "s.sqlite", UTC)
     hosts = [("A", f"pc-{i}", True, 1.0) for i in range(4)]

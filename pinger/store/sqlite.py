@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from .read import Group
 
 Access = Literal["create", "write", "read"]
-_POOL, _HOST, _UP, _RTT = (attrgetter(name) for name in ("pool", "host", "up", "rtt_ms"))
+_POOL, _HOST, _UP, _RTT, _ERROR = (attrgetter(name) for name in ("pool", "host", "up", "rtt_ms", "error"))
 _POWERS = [1 << position for position in range(PART)]
 _FINE_MS = (RTT_COARSE - 0.5) / 100  # below this, rtt_code is round(rtt * 100)
 BUSY_TIMEOUT_S = 30.0
@@ -153,13 +153,7 @@ class SqliteStore:
 
     def _write_sweep_rows(self, sweep: SweepResult) -> None:
         when = sweep.scheduled
-        by_pool: dict[str, list[HostResult]] = {}
-        for name, outcomes in groupby(sweep.hosts, key=_POOL):  # a pool's hosts follow each other in a sweep
-            found = by_pool.get(name)
-            if found is None:
-                by_pool[name] = list(outcomes)
-            else:
-                found.extend(outcomes)
+        by_pool = _observed_by_pool(sweep.hosts)
         rosters = self.rosters
         ids = {}
         for name, results in by_pool.items():
@@ -170,47 +164,16 @@ class SqliteStore:
             ids[name] = known[1]
         pools = {name: rosters.pool_id(name) for name in by_pool}
         if self._overlaps_stored(when, set(pools.values()), ids):
-            self._merge_sweep(sweep, by_pool, pools, ids)
+            self._merge_sweep(sweep.scheduled, by_pool, pools, ids)
             return
-        written = []
+        written: list[tuple[object, ...]] = []
         for name, results in by_pool.items():
             pool, hosts = pools[name], ids[name]
             roster = rosters.for_sweep(pool, hosts)
-            ups = list(map(_UP, results))
-            online = sum(ups)
             if roster.hosts == hosts:
-                rtts = list(map(_RTT, results))
-                for part, first in enumerate(range(0, max(len(results), 1), PART)):
-                    up_part = ups[first : first + PART]
-                    up_bits = sum(compress(_POWERS, up_part))  # bit i set where position i is up
-                    codes = [
-                        round(rtt * 100) if rtt is not None and 0 <= rtt < _FINE_MS else rtt_code(rtt)
-                        for rtt in compress(rtts[first : first + PART], up_part)
-                    ]
-                    packed = pack(len(up_part), up_bits, codes)
-                    counts = (online, len(results)) if part == 0 else (None, None)
-                    written.append((when, pool, part, roster.id, *packed[:4], packed.source, None, *counts))
+                written += _rows_on_own_roster(when, pool, roster.id, results)
             else:
-                positions = rosters.positions(roster)
-                slots: dict[int, dict[int, tuple[int, int]]] = {}
-                for result, host_id in zip(results, hosts, strict=True):
-                    position = positions[host_id]
-                    code = rtt_code(result.rtt_ms) if result.up else RTT_NONE
-                    slots.setdefault(position // PART, {})[position % PART] = (int(result.up), code)
-                slots.setdefault(0, {})
-                size = len(roster.hosts)
-                for part in sorted(slots):
-                    up_bits = seen_bits = 0
-                    codes = []
-                    for slot in sorted(slots[part]):
-                        up, code = slots[part][slot]
-                        seen_bits |= 1 << slot
-                        if up:
-                            up_bits |= 1 << slot
-                            codes.append(code)
-                    packed = pack(min(PART, size - part * PART), up_bits, codes, seen_bits)
-                    counts = (online, len(results)) if part == 0 else (None, None)
-                    written.append((when, pool, part, roster.id, *packed[:4], packed.source, None, *counts))
+                written += _rows_on_wider_roster(when, pool, roster.id, rosters.positions(roster), results, hosts)
         insert_rows(self._db, written)
 
     def _overlaps_stored(self, when: int, pools: set[int], ids: dict[str, tuple[int, ...]]) -> bool:
@@ -226,7 +189,7 @@ class SqliteStore:
 
     def _merge_sweep(
         self,
-        sweep: SweepResult,
+        when: int,
         by_pool: dict[str, list[HostResult]],
         pools: dict[str, int],
         ids: dict[str, tuple[int, ...]],
@@ -242,7 +205,7 @@ class SqliteStore:
             for result, host in zip(results, ids[name], strict=True)
         ]
         counts = {pools[name]: (sum(1 for r in results if r.up), len(results)) for name, results in by_pool.items()}
-        merge_time(self._db, self.rosters, sweep.scheduled, incoming, "replace", MergeCounts(), pool_counts=counts)
+        merge_time(self._db, self.rosters, when, incoming, "replace", MergeCounts(), pool_counts=counts)
 
     def backlog(self) -> int:
         return 0
@@ -524,3 +487,71 @@ def _explain(err: BaseException, path: Path) -> str:
     if path.exists() and not os.access(path, os.W_OK):
         return f"the file {path} is read-only"
     return str(err)
+
+
+def _observed_by_pool(hosts: Sequence[HostResult]) -> dict[str, list[HostResult]]:
+    """A sweep's observed hosts by pool, in sweep order; a pool none of whose hosts was observed maps to []
+    (its row says 0 of 0). A host not observed (HostResult.observed) gets no sample: not even a down bit."""
+    by_pool: dict[str, list[HostResult]] = {}
+    for name, outcomes in groupby(hosts, key=_POOL):  # a pool's hosts follow each other in a sweep
+        found = by_pool.get(name)
+        if found is None:
+            by_pool[name] = list(outcomes)
+        else:
+            found.extend(outcomes)
+    for name, results in by_pool.items():
+        if any(map(_ERROR, results)):  # rare: test it at C speed before filtering in Python
+            by_pool[name] = [result for result in results if result.observed]
+    return by_pool
+
+
+def _rows_on_own_roster(when: int, pool: int, roster: int, results: list[HostResult]) -> list[tuple[object, ...]]:
+    """The rows of a pool's sweep that covered its roster exactly (in roster order): no ``seen`` bit map."""
+    ups = list(map(_UP, results))
+    online = sum(ups)
+    rtts = list(map(_RTT, results))
+    written: list[tuple[object, ...]] = []
+    for part, first in enumerate(range(0, max(len(results), 1), PART)):
+        up_part = ups[first : first + PART]
+        up_bits = sum(compress(_POWERS, up_part))  # bit i set where position i is up
+        codes = [
+            round(rtt * 100) if rtt is not None and 0 <= rtt < _FINE_MS else rtt_code(rtt)
+            for rtt in compress(rtts[first : first + PART], up_part)
+        ]
+        packed = pack(len(up_part), up_bits, codes)
+        counts = (online, len(results)) if part == 0 else (None, None)
+        written.append((when, pool, part, roster, *packed[:4], packed.source, None, *counts))
+    return written
+
+
+def _rows_on_wider_roster(
+    when: int,
+    pool: int,
+    roster: int,
+    positions: dict[int, int],
+    results: list[HostResult],
+    hosts: tuple[int, ...],
+) -> list[tuple[object, ...]]:
+    """The rows of a pool's sweep that covered some of its roster's hosts: a ``seen`` bit map marks them."""
+    online = sum(map(_UP, results))
+    slots: dict[int, dict[int, tuple[int, int]]] = {}
+    for result, host_id in zip(results, hosts, strict=True):
+        position = positions[host_id]
+        code = rtt_code(result.rtt_ms) if result.up else RTT_NONE
+        slots.setdefault(position // PART, {})[position % PART] = (int(result.up), code)
+    slots.setdefault(0, {})
+    size = len(positions)
+    written: list[tuple[object, ...]] = []
+    for part in sorted(slots):
+        up_bits = seen_bits = 0
+        codes = []
+        for slot in sorted(slots[part]):
+            up, code = slots[part][slot]
+            seen_bits |= 1 << slot
+            if up:
+                up_bits |= 1 << slot
+                codes.append(code)
+        packed = pack(min(PART, size - part * PART), up_bits, codes, seen_bits)
+        counts = (online, len(results)) if part == 0 else (None, None)
+        written.append((when, pool, part, roster, *packed[:4], packed.source, None, *counts))
+    return written
