@@ -208,3 +208,23 @@ def test_export_report_and_health_read_a_schema2_store_without_migrating_it(sche
     health = run_pinger("health", "-c", str(config))
     assert "fixture2" in health.stdout + health.stderr
     assert digest(schema2_store) == before and user_version(schema2_store) == 2
+
+
+def test_a_collector_started_on_a_schema2_store_migrates_it_and_is_not_stopped_as_replaced(
+    schema2_store, write_config, monkeypatch
+):
+    # The migration renames a new file over the old one: a new inode. The collector's watch on its store file
+    # (collector/store_file.py) must take the migrated file's identity, or its first write would stop it as
+    # "replaced by another file".
+    from pinger.collector.daemon import Collector, open_collector
+    from pinger.config_load import load_config
+    from tests.support import loopback_config
+
+    monkeypatch.setattr(Collector, "install_signal_handlers", lambda self: None)
+    before = rows(schema2_store, "SELECT time, pool, host, up FROM ping")
+    collector = open_collector(load_config(loopback_config(write_config, schema2_store, hosts="127.0.0.1")))
+    assert collector.run(sweeps=2, immediately=True) == (2, 0)
+    assert user_version(schema2_store) == 3
+    after = rows(schema2_store, "SELECT time, pool, host, up FROM ping")
+    assert [row for row in after if row[1] != "LOOP"] == before
+    assert [row[1:] for row in after if row[1] == "LOOP"] == [("LOOP", "127.0.0.1", 1)] * 2
