@@ -340,28 +340,12 @@ def _blocks(source: _Input | BinaryIO) -> Iterator[tuple[bytes | None, int]]:
     """The input's lines a block at a time: (whole lines joined by LF, bytes read so far), or (None, …)
     for one line longer than MAX_LINE_BYTES. Line ends LF, CRLF and CR, as Python's text files read
     them; a byte order mark at the start is dropped."""
-    read = source.read
     position = source.position if isinstance(source, _Input) else (lambda: 0)
     carry = b""  # the start of a line whose end is not read yet
     after_cr = False  # the last chunk ended in CR: a LF starting the next one belongs to it
     skipping = False  # in a line longer than MAX_LINE_BYTES: drop bytes up to its end
     done = 0
-    first = True
-    while True:
-        block = read(CHUNK_BYTES)
-        ended = not block
-        done += len(block)
-        if first:
-            while len(block) < len(_BOM) and block and _BOM.startswith(block):  # a pipe may give a few bytes
-                more = read(CHUNK_BYTES)
-                if not more:
-                    break
-                done += len(more)
-                block += more
-            block = block.removeprefix(_BOM)
-            first = False
-        if ended:
-            break
+    for block, done in _chunks(source.read):
         done_at = position() or done
         if after_cr and block.startswith(b"\n"):
             block = block[1:]
@@ -371,11 +355,7 @@ def _blocks(source: _Input | BinaryIO) -> Iterator[tuple[bytes | None, int]]:
             if end < 0:
                 continue
             skipping = False
-            if block[end] == 13 and end + 1 == len(block):
-                after_cr = True
-            elif block[end] == 13 and block[end + 1] == 10:
-                end += 1
-            block = block[end + 1 :]
+            block, after_cr = _past_line_end(block, end)
         data = carry + block if carry else block
         cut = max(data.rfind(b"\n"), data.rfind(b"\r"))
         if cut < 0:
@@ -393,6 +373,35 @@ def _blocks(source: _Input | BinaryIO) -> Iterator[tuple[bytes | None, int]]:
         yield whole, done_at
     if carry and not skipping:
         yield carry.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), position() or done
+
+
+def _chunks(read: Callable[[int], bytes]) -> Iterator[tuple[bytes, int]]:
+    """The input's chunks of up to CHUNK_BYTES, a byte order mark at the start dropped, each with the bytes read
+    so far; none for an empty input."""
+    block = read(CHUNK_BYTES)
+    done = len(block)
+    while block and len(block) < len(_BOM) and _BOM.startswith(block):  # a pipe may give a few bytes
+        more = read(CHUNK_BYTES)
+        if not more:
+            break
+        done += len(more)
+        block += more
+    if not block:
+        return
+    yield block.removeprefix(_BOM), done
+    while block := read(CHUNK_BYTES):
+        done += len(block)
+        yield block, done
+
+
+def _past_line_end(block: bytes, end: int) -> tuple[bytes, bool]:
+    """What follows the line end at ``end`` (CR, LF or CRLF), and whether the block ended in a CR whose LF may
+    start the next block."""
+    if block[end] == 13 and end + 1 == len(block):
+        return b"", True
+    if block[end] == 13 and block[end + 1] == 10:
+        end += 1
+    return block[end + 1 :], False
 
 
 def _decoded_lines(handle: BinaryIO) -> Iterator[tuple[list[str], int]]:
