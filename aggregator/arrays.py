@@ -28,6 +28,7 @@ from pinger.localtime import closing_instants, day_bounds, hour_starts
 from pinger.models import HostDay, PoolHour
 from pinger.store.interface import DaySamples, SweepBlock
 
+from .daily import pool_hour_rows
 from .slices import day_slices
 
 _HOUR = 3600.0
@@ -250,27 +251,7 @@ def pool_hours(
     pool: Pool, day: dt.date, tz: ZoneInfo, hours_on: np.ndarray, hours_observed: np.ndarray, phase: str | None
 ) -> list[PoolHour]:
     """``daily.compute_pool_hours`` from the hosts' hours as arrays (hosts x hours): the same values."""
-    starts = hour_starts(day, tz)
-    _, stop = day_bounds(day, tz)
-    total = len(pool.hosts)
-    on_sums = _sequential_sum(hours_on, 0).tolist() if total else [0] * len(starts)
-    observed_sums = _sequential_sum(hours_observed, 0).tolist() if total else [0] * len(starts)
-    rows = []
-    for index, start in enumerate(starts):
-        length = (starts[index + 1] if index + 1 < len(starts) else stop) - start
-        on, observed = on_sums[index], observed_sums[index]
-        wall = dt.datetime.fromtimestamp(start, tz)
-        pcs_on = on / length
-        rows.append(
-            PoolHour(
-                time=int(start),
-                pool=pool.name,
-                phase=phase,
-                weekday=wall.isoweekday(),
-                hour=wall.hour,
-                pcs_on=pcs_on,
-                share_on=pcs_on / total if total else 0.0,
-                coverage=observed / (length * total) if total else 0.0,
-            )
-        )
-    return rows
+    hours = len(hour_starts(day, tz))
+    on_sums = _sequential_sum(hours_on, 0).tolist() if len(pool.hosts) else [0.0] * hours
+    observed_sums = _sequential_sum(hours_observed, 0).tolist() if len(pool.hosts) else [0.0] * hours
+    return pool_hour_rows(pool, day, tz, on_sums, observed_sums, phase)
