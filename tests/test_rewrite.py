@@ -144,6 +144,25 @@ def test_a_migration_killed_midway_leaves_schema_2_as_it_was_and_runs_again(sche
     assert len(everything(schema2_store)["ping"]) == len(before["ping"])
 
 
+def test_the_migration_reads_a_short_first_block_and_sizes_the_next_by_the_rate_it_found(schema2_store, monkeypatch):
+    # Memory follows the samples of a block. The first block used to be a whole day, whatever the store's size
+    # (10,000 hosts: 2.9 M samples, 419 MB of RSS); it is 600 s now, and a block grows at most 4-fold over the last.
+    from pinger.store import rewrite
+
+    sizes: list[int] = []
+    copy_block = rewrite._copy_block
+
+    def counted(*args):
+        sizes.append(copy_block(*args))
+        return sizes[-1]
+
+    monkeypatch.setattr(rewrite, "_copy_block", counted)
+    rewrite.rewrite_store(schema2_store, BERLIN, block_samples=100)
+    day = rows(schema2_store, "SELECT count(*) FROM ping WHERE time < (SELECT min(time) FROM ping) + 86400")[0][0]
+    assert day > 9_000  # what a day-long first block read
+    assert sizes[0] < 100 and max(sizes) < 2_000 and sum(sizes) == len(rows(schema2_store, "SELECT 1 FROM ping"))
+
+
 def test_a_full_disk_during_migration_is_one_sentence_and_changes_nothing(schema2_store, monkeypatch):
     import pinger.store.rewrite as rewrite
 

@@ -42,7 +42,7 @@ from .rosters import Rosters
 log = logging.getLogger("pinger.store")
 
 BLOCK_SAMPLES = 250_000  # samples per block of time, about (memory: ~40 MB at the peak of a block)
-FIRST_BLOCK_S = 86_400
+FIRST_BLOCK_S = 600  # the first block is short: its rate sizes the next; a day of 10,000 hosts took 419 MB
 SUFFIX = ".schema3"
 LOCK_WAIT_S = 30.0
 
@@ -233,7 +233,7 @@ def _copy_samples(old: sqlite3.Connection, new: sqlite3.Connection, path: Path, 
         copied += count
         progress.update(stop - first, f"seconds of samples, {copied} samples")
         rate = count / (stop - start)
-        block = int(min(max(block_samples / rate if rate else 7 * 86_400, 600), 7 * 86_400))
+        block = int(min(max(block_samples / rate if rate else 7 * 86_400, 600), 4 * block, 7 * 86_400))
         start = stop
     return copied
 
