@@ -78,8 +78,8 @@ def sweep_lines(sweep: SweepResult, status: CollectorStatus) -> list[str]:
 class InfluxStore:
     """Writes through the spool (``Delivery``); reads with Flux (``Queries``).
 
-    Implements SweepStore and HistoryStore. ``deliver`` starts the background delivery thread, which only
-    the collector wants: one-shot commands deliver in line.
+    Implements SweepStore, HistoryStore and Spooled (its outbox is the spool). ``deliver`` starts the
+    background delivery thread, which only the collector wants: one-shot commands deliver in line.
     """
 
     def __init__(self, config: Config, deliver: bool = True):
