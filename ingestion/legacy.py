@@ -42,11 +42,11 @@ from pinger.output import write_text
 from pinger.progress import Progress
 from pinger.store import open_history_store
 from pinger.store.sqlite import SqliteStore
+from pinger.time_limits import EARLIEST_S, FUTURE_SLACK_S
 
 from .legacy_config import LegacyPool, config_text
 from .legacy_dump import FixtureRecord, fits_a_key, read_fixture
 from .legacy_samples import Grid, grid_around, merge_midnight_splits, states_on_grid
-from .line_protocol import EARLIEST_S, FUTURE_SLACK_S
 
 log = logging.getLogger("pinger.import")
 

@@ -219,7 +219,7 @@ def _pools(args: argparse.Namespace, config: Config) -> list[str] | None:
 
 
 def _import(args: argparse.Namespace, config: Config) -> int:
-    from .ingestion.line_protocol import import_file
+    from .ingestion.import_lines import import_file
 
     import_file(config, Path(args.file), args.precision, allow_any_time=args.allow_any_time)
     return 0

@@ -17,7 +17,7 @@ from typing import Any
 
 from pinger.config import Config, InfluxSettings
 from pinger.errors import InfluxConfigError, StoreError
-from pinger.lineprotocol import format_line, line_formatter
+from pinger.line_format import format_line, line_formatter
 from pinger.localtime import day_bounds, day_start
 from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, PoolHour, Sample, SampleRow, SweepResult
 from pinger.schema import (
