@@ -8,8 +8,6 @@ tests/test_store_contract.py.
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ from pinger import config as config_module
 from pinger.config_load import load_config
 from pinger.store import LocalFile, Spooled, backend_of
 from pinger.store.backends import BACKENDS
-from tests.support import ROOT, influx_storage
+from tests.support import ROOT, influx_storage, modules_loaded
 from tests.test_layers import product_modules
 
 # Where a backend's name may stand in a comparison: the registry, and the config loader (which requires the
@@ -138,11 +136,9 @@ def test_a_sqlite_collector_and_its_health_never_load_influxdb_client(write_conf
         "collector = open_collector(config)\n"
         "collector.store.close(); collector.lock.release()\n"
         "print(check_health(config).healthy)\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('influxdb_client', 'numpy', 'urllib3')))\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe, str(config)], capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["False", "[]"]  # no sweep yet: not healthy; nothing heavy loaded
+    loaded, printed = modules_loaded(probe, str(config), packages=("influxdb_client", "numpy", "urllib3"))
+    assert (printed, loaded) == ("False", [])  # no sweep yet: not healthy; nothing heavy loaded
 
 
 def test_a_sqlite_store_written_as_the_collector_does_is_read_by_its_entry(write_config, tmp_path):

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import compress, groupby
 from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from pinger.errors import StoreError, StoreMissing
@@ -338,22 +338,23 @@ class SqliteStore:
         }
 
     def first_sample_time(self) -> int | None:
+        return self._edge_sample_time("min")
+
+    def last_sample_time(self) -> int | None:
+        return self._edge_sample_time("max")
+
+    def _edge_sample_time(self, edge: Literal["min", "max"]) -> int | None:
+        """The time of the oldest ("min") or newest ("max") sample, rows staged through the ``ping`` view
+        included; a packed row whose hosts were none of them seen holds no sample."""
         if self.packed and self._writable:
             self._pack_staged()
         if not self.packed:
-            found: int | None = self._db.execute("SELECT min(time) FROM ping").fetchone()[0]
+            found: int | None = self._db.execute(f"SELECT {edge}(time) FROM ping").fetchone()[0]
             return found
+        order = "DESC" if edge == "max" else "ASC"
         row = self._db.execute(
-            "SELECT time FROM sweeps WHERE seen IS NULL OR seen <> zeroblob(length(seen)) ORDER BY time LIMIT 1"
-        ).fetchone()
-        return None if row is None else int(row[0])
-
-    def last_sample_time(self) -> int | None:
-        if not self.packed:
-            found: int | None = self._db.execute("SELECT max(time) FROM ping").fetchone()[0]
-            return found
-        row = self._db.execute(
-            "SELECT time FROM sweeps WHERE seen IS NULL OR seen <> zeroblob(length(seen)) ORDER BY time DESC LIMIT 1"
+            "SELECT time FROM sweeps WHERE seen IS NULL OR seen <> zeroblob(length(seen)) "
+            f"ORDER BY time {order} LIMIT 1"
         ).fetchone()
         return None if row is None else int(row[0])
 
