@@ -61,7 +61,7 @@ def store_sweep_at(config_path, scheduled: int, collector: str = "lab-1") -> Non
     config = load_config(config_path, environ={"INFLUX_TOKEN": "not-a-secret"})
     store = open_history_store(config, "create")  # one-shot: no delivery thread
     try:
-        store.write_sweep(*a_sweep(scheduled, collector))  # type: ignore[attr-defined]  # both stores have it
+        store.write_sweep(*a_sweep(scheduled, collector))  # both stores are SweepStores too
     finally:
         if isinstance(store, Spooled):
             store.close(flush_seconds=0)  # leave the sweep in the spool
