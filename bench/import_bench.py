@@ -33,7 +33,7 @@ INTERVAL_S = 300
 
 # The careful path: the same command with the import's fast parser switched off in the process.
 CAREFUL = (
-    "import sys; import pinger.ingestion.line_protocol as lp; lp.FAST_PATH = False; "
+    "import sys; import pinger.ingestion.import_lines as lp; lp.FAST_PATH = False; "
     "from pinger.cli import main; sys.exit(main(sys.argv[1:]))"
 )
 

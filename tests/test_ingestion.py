@@ -10,14 +10,37 @@ from pathlib import Path
 
 import pytest
 
-from pinger import lineprotocol
+from pinger import line_format
 from pinger.config_load import load_config
 from pinger.errors import MalformedImportError
-from pinger.lineprotocol import LineProtocolError, parse_line
+from pinger.line_format import LineProtocolError, parse_line
 
 NOW = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC).timestamp()
 T = int(dt.datetime(2026, 11, 1, tzinfo=dt.UTC).timestamp())  # a plausible time, in seconds
 NS = 1_000_000_000
+
+
+def test_the_precision_table_and_the_time_limits_are_defined_once_in_the_core():
+    """Both importers read timestamps alike: one table of precisions (pinger/line_format.py) and one span of
+    plausible times (pinger/time_limits.py), which no other module of the product defines again."""
+    import ast
+
+    from tests.test_layers import product_modules
+
+    shared = {"PRECISION_NS", "EARLIEST_S", "FUTURE_SLACK_S"}
+    defined = sorted(
+        (name.lstrip("_"), module)
+        for module, path in product_modules().items()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name) and (name := target.id).lstrip("_") in shared
+    )
+    assert defined == [
+        ("EARLIEST_S", "pinger.time_limits"),
+        ("FUTURE_SLACK_S", "pinger.time_limits"),
+        ("PRECISION_NS", "pinger.line_format"),
+    ]
 
 
 @pytest.fixture
@@ -55,7 +78,7 @@ def ping(host: str = "10.0.0.1", up: str = "1i", rtt: str | None = "0.25", time:
 
 def refused(config, path: Path, **options) -> list[str]:
     """The import's error lines, after checking that it raised and wrote nothing."""
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     with pytest.raises(MalformedImportError) as caught:
         import_file(config, path, **options)
@@ -100,7 +123,7 @@ def test_now_is_a_parameter_and_one_day_ahead_is_the_limit(config, tmp_path):
 
 
 def test_allow_any_time_imports_implausible_timestamps(config, tmp_path):
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     path = write_lp(tmp_path, [ping(time=60), ping(host="10.0.0.2", time=4_102_444_800 * NS)])
     assert import_file(config, path, now=NOW, allow_any_time=True) == 2
@@ -143,7 +166,7 @@ def test_no_precision_hint_when_some_timestamps_are_plausible(config, tmp_path):
     ],
 )
 def test_up_may_be_0_or_1_in_any_numeric_or_boolean_spelling(config, tmp_path, up, expected):
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     assert import_file(config, write_lp(tmp_path, [ping(up=up)]), now=NOW) == 1
     assert stored(config) == [(T, "A", "10.0.0.1", expected, 0.25 if expected else None)]
@@ -221,7 +244,7 @@ def test_the_cli_reports_a_non_utf8_line_and_exits_2(write_config, tmp_path, run
 
 
 def test_line_ends_crlf_and_cr_count_as_before(config, tmp_path):
-    from pinger.ingestion.line_protocol import read_samples
+    from pinger.ingestion.import_lines import read_samples
 
     path = tmp_path / "mixed.lp"
     path.write_bytes(
@@ -264,7 +287,7 @@ READS = [
 def test_the_lines_read_are_those_of_a_text_file_whatever_the_chunks(data, monkeypatch):
     import io
 
-    import pinger.ingestion.line_protocol as module
+    import pinger.ingestion.import_lines as module
 
     text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", errors="replace", newline=None)
     expected = [line.removesuffix("\n") for line in text]
@@ -277,7 +300,7 @@ def test_the_lines_read_are_those_of_a_text_file_whatever_the_chunks(data, monke
 
 
 def test_an_endless_line_is_one_malformed_line(config, tmp_path, monkeypatch):
-    import pinger.ingestion.line_protocol as module
+    import pinger.ingestion.import_lines as module
 
     monkeypatch.setattr(module, "CHUNK_BYTES", 64)
     monkeypatch.setattr(module, "MAX_LINE_BYTES", 1000)
@@ -291,7 +314,7 @@ def test_an_endless_line_is_one_malformed_line(config, tmp_path, monkeypatch):
 
 
 def test_a_byte_order_mark_is_not_part_of_the_first_line(config, tmp_path):
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     path = tmp_path / "bom.lp"
     path.write_bytes(b"\xef\xbb\xbf" + ping().encode() + b"\n")
@@ -302,7 +325,7 @@ def test_a_byte_order_mark_is_not_part_of_the_first_line(config, tmp_path):
 
 
 def test_the_store_gets_an_iterator_not_a_list(config, tmp_path, monkeypatch):
-    import pinger.ingestion.line_protocol as module
+    import pinger.ingestion.import_lines as module
 
     seen = []
 
@@ -334,7 +357,7 @@ def test_every_malformed_line_counts_even_after_samples_were_streamed(config, tm
 
 
 def test_a_malformed_last_line_rolls_back_what_was_streamed_before(config, tmp_path):
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     assert import_file(config, write_lp(tmp_path, [ping(host="10.0.0.9")], "first.lp"), now=NOW) == 1
     path = write_lp(
@@ -349,7 +372,7 @@ def test_a_malformed_last_line_rolls_back_what_was_streamed_before(config, tmp_p
 
 def test_equal_samples_of_one_host_and_second_are_merged_and_counted(config, tmp_path, monkeypatch, caplog):
     # Issue 20 item 11: six lines, three samples: "imported 6" was reported for three stored rows.
-    import pinger.ingestion.line_protocol as module
+    import pinger.ingestion.import_lines as module
 
     monkeypatch.setattr(module, "BATCH_SAMPLES", 2)  # duplicates across batches, and inside one
     lines = [
@@ -392,7 +415,7 @@ def test_equal_samples_of_one_host_and_second_are_merged_and_counted(config, tmp
 )
 def test_different_samples_of_one_host_and_second_are_refused_naming_both_lines(config, tmp_path, second, message):
     from pinger.errors import ConflictingSamplesError
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     path = write_lp(tmp_path, [ping(host="10.0.0.1"), ping(host="10.0.0.2"), second])
     with pytest.raises(ConflictingSamplesError) as caught:
@@ -405,7 +428,7 @@ def test_different_samples_of_one_host_and_second_are_refused_naming_both_lines(
 
 def test_a_conflict_with_a_measured_sample_already_stored_is_refused(config, tmp_path):
     from pinger.errors import ConflictingSamplesError
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     assert import_file(config, write_lp(tmp_path, [ping(host="10.0.0.1")], "first.lp"), now=NOW) == 1
     path = write_lp(tmp_path, [ping(host="10.0.0.2"), ping(host="10.0.0.1", up="0i", rtt=None)])
@@ -419,7 +442,7 @@ def test_a_conflict_with_a_measured_sample_already_stored_is_refused(config, tmp
 
 
 def test_the_same_file_imported_twice_stores_nothing_twice(config, tmp_path, caplog):
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     lines = [ping(host=f"10.0.0.{i}", rtt=f"0.{i}", time=(T + 300 * k) * NS) for k in range(4) for i in (1, 2, 3)]
     path = write_lp(tmp_path, lines)
@@ -433,7 +456,7 @@ def test_the_same_file_imported_twice_stores_nothing_twice(config, tmp_path, cap
 
 
 def test_host_names_are_canonical_as_the_config_writes_them(config, tmp_path):
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     path = write_lp(
         tmp_path,
@@ -449,7 +472,7 @@ def test_host_names_are_canonical_as_the_config_writes_them(config, tmp_path):
 
 
 def test_hosts_not_in_the_config_are_named_once(config, tmp_path, caplog):
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     path = write_lp(
         tmp_path,
@@ -467,7 +490,7 @@ def test_hosts_not_in_the_config_are_named_once(config, tmp_path, caplog):
 
 
 def test_a_malformed_last_line_spools_and_sends_nothing_to_influxdb(write_config, tmp_path, monkeypatch):
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
     from tests.support import influx_storage
     from tests.support.influx_standin import InfluxStandin
 
@@ -494,7 +517,7 @@ def test_a_malformed_last_line_spools_and_sends_nothing_to_influxdb(write_config
 
 
 def peak_python_memory(config, path: Path) -> int:
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     tracemalloc.start()
     try:
@@ -506,7 +529,7 @@ def peak_python_memory(config, path: Path) -> int:
 
 @pytest.mark.slow
 def test_memory_does_not_grow_with_the_file(config, tmp_path, monkeypatch):
-    import pinger.ingestion.line_protocol as module
+    import pinger.ingestion.import_lines as module
 
     monkeypatch.setattr(module, "CHUNK_BYTES", 64 << 10, raising=False)  # both files span many chunks
     monkeypatch.setattr(module, "BATCH_SAMPLES", 2000)  # and the store takes many batches
@@ -522,7 +545,7 @@ def test_memory_does_not_grow_with_the_file(config, tmp_path, monkeypatch):
 
 
 def test_progress_is_shown_over_the_bytes_read(config, tmp_path, monkeypatch):
-    import pinger.ingestion.line_protocol as module
+    import pinger.ingestion.import_lines as module
 
     made = []
 
@@ -545,17 +568,17 @@ def test_progress_is_shown_over_the_bytes_read(config, tmp_path, monkeypatch):
 
 
 def test_ordinary_lines_skip_the_careful_parser(config, tmp_path, monkeypatch):
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     calls = []
-    careful = lineprotocol.parse_line
+    careful = line_format.parse_line
 
     def counted(*args, **kwargs):
         calls.append(args)
         return careful(*args, **kwargs)
 
-    monkeypatch.setattr(lineprotocol, "parse_line", counted)
-    import pinger.ingestion.line_protocol as module
+    monkeypatch.setattr(line_format, "parse_line", counted)
+    import pinger.ingestion.import_lines as module
 
     monkeypatch.setattr(module, "parse_line", counted, raising=False)
     path = write_lp(
@@ -665,13 +688,13 @@ def outcome(parse, line: str, precision: str = "ns") -> str:
 @pytest.mark.parametrize("line", CORPUS)
 @pytest.mark.parametrize("precision", ["ns", "s"])
 def test_the_fast_parser_agrees_with_the_careful_one(line, precision):
-    from pinger.lineprotocol import parse_line_fast
+    from pinger.line_format import parse_line_fast
 
     assert outcome(parse_line_fast, line, precision) == outcome(parse_line, line, precision)
 
 
 def import_outcome(path: Path, fast: bool, monkeypatch, **options) -> tuple[list[str], str]:
-    import pinger.ingestion.line_protocol as module
+    import pinger.ingestion.import_lines as module
 
     monkeypatch.setattr(module, "FAST_PATH", fast)
     monkeypatch.setattr(module, "MAX_REPORTED_ERRORS", 10_000)
@@ -737,7 +760,7 @@ def test_the_import_gives_the_same_samples_and_errors_on_both_paths(tmp_path, mo
 
 
 def test_iter_samples_is_lazy(tmp_path, monkeypatch):
-    import pinger.ingestion.line_protocol as module
+    import pinger.ingestion.import_lines as module
 
     monkeypatch.setattr(module, "CHUNK_BYTES", 4096)
     path = write_lp(tmp_path, [ping(time=(T + k) * NS) for k in range(10_000)])
@@ -777,7 +800,7 @@ def test_a_named_pipe_of_a_gzip_stream_is_read_as_it_comes(config, tmp_path):
     import os
     import threading
 
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     lines = [ping(host=f"10.0.0.{i}", time=(T + 300 * k) * NS) for k in range(200) for i in range(1, 11)]
     fifo = tmp_path / "samples.lp.gz"
@@ -802,7 +825,7 @@ def test_a_gzip_file_is_read_directly_and_a_damaged_one_is_one_sentence(config, 
     import gzip
 
     from pinger.errors import UsageError
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     path = tmp_path / "samples.lp.gz"
     text = "\n".join(ping(host=f"10.0.0.{i}") for i in range(1, 6)) + "\n"

@@ -235,7 +235,7 @@ def test_two_collectors_with_disjoint_pools_share_a_store_and_a_sweep_time(tmp_p
 
 def test_an_import_of_older_samples_merges_into_the_sweeps_stored_at_those_times(tmp_path, write_config):
     from pinger.config_load import load_config
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     config = load_config(
         write_config(

@@ -238,20 +238,7 @@ class BulkWriter:
         up_fresh = up[fresh]
         seen_fresh = np.ones_like(up_fresh) if seen is None else seen[fresh]
         self.counts.added += int(seen_fresh.sum())
-        rows = []
-        for part in range(parts):
-            low = part * PART
-            count = min(PART, size - low)
-            rows += self._part_rows(
-                pool,
-                roster.id,
-                part,
-                times_list,
-                seen_fresh[:, low : low + count],
-                up_fresh[:, low : low + count] & seen_fresh[:, low : low + count],
-                codes[: len(times_list), low : low + count],
-            )
-        self._rows += rows
+        self._add_rows(pool, roster, times_list, seen_fresh, up_fresh & seen_fresh, codes[: len(times_list)])
 
     def _write_over(
         self,
@@ -323,20 +310,19 @@ class BulkWriter:
         up[group, position] = batch.up
         codes = np.full(seen.shape, RTT_NONE, dtype=np.uint16)
         codes[group, position] = batch.code
-        rows = []
-        for part in range(parts):
-            low = part * PART
-            count = min(PART, size - low) if size else 0
-            rows += self._part_rows(
-                pool,
-                roster.id,
-                part,
-                group_times,
-                seen[:, low : low + count],
-                up[:, low : low + count],
-                codes[:, low : low + count],
+        self._add_rows(pool, roster, group_times, seen, up, codes)
+
+    def _add_rows(
+        self, pool: int, roster: Roster, times: list[int], seen: np.ndarray, up: np.ndarray, codes: np.ndarray
+    ) -> None:
+        """Rows to insert for matrices over the roster's positions (times x positions, wider is ignored): one
+        row per time and part of the roster."""
+        size = len(roster.hosts)
+        for part in range(max(1, -(-size // PART))):
+            columns = slice(part * PART, part * PART + min(PART, size - part * PART))
+            self._rows += self._part_rows(
+                pool, roster.id, part, times, seen[:, columns], up[:, columns], codes[:, columns]
             )
-        self._rows += rows
 
     def _part_rows(
         self,

@@ -1,9 +1,11 @@
-"""What the rest of Pinger needs of a store: SweepStore (the collector), HistoryStore (aggregator, export, import).
+"""What the rest of Pinger needs of a store: SweepStore (the collector), HistoryStore (aggregator, export, import),
+and Spooled, what a store with a durable outbox offers besides.
 
-Both stores (SqliteStore, InfluxStore) implement both protocols; a store without an outbox
-answers the outbox questions explicitly (no backlog, no spool, no delivery errors). The aggregator
-reads a day through ``day_samples`` where a store has it (the SQLite store; DaySamples below),
-else through ``host_samples``.
+Both stores (SqliteStore, InfluxStore) implement SweepStore and HistoryStore; only the InfluxDB store
+is Spooled (its sweeps wait in a local outbox until the server has them). Callers ask the store
+(``isinstance(store, Spooled)``), never the backend's name; which backend a config names is known
+to ``pinger.store.backends`` alone. The aggregator reads a day through ``day_samples`` where a store
+has it (the SQLite store; DaySamples below), else through ``host_samples``.
 """
 
 from __future__ import annotations
@@ -11,12 +13,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, runtime_checkable
 
 from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, PoolHour, SampleRow, SweepResult
 
 if TYPE_CHECKING:
     import numpy as np
+
+
+# How a history store is opened: "create" (the collector and the imports) makes a store that is not there;
+# "write" (the aggregator) and "read" (export, report) need it to exist; "read" changes nothing.
+Access = Literal["create", "write", "read"]
 
 
 class SpoolFill(NamedTuple):
@@ -64,7 +71,7 @@ class DaySamples(NamedTuple):
 
 
 class SweepStore(Protocol):
-    """The collector's view: write each sweep, say what waits, close."""
+    """The collector's view: check the settings, write each sweep, close."""
 
     def check(self) -> None:
         """At start: raise a PingerError when the store's settings are wrong (token, org, bucket).
@@ -74,14 +81,28 @@ class SweepStore(Protocol):
         """Store one sweep's samples, pool counts and collector status, all or nothing.
         Raises StoreError when it cannot; the caller keeps the sweep and tries again."""
 
-    def backlog(self) -> int:
-        """Sweeps accepted but not yet in the store itself (waiting in an outbox)."""
+    def close(self) -> None:
+        """Release the store (a Spooled store first delivers what waits, for a few seconds)."""
 
-    def spool_fill(self) -> SpoolFill | None:
-        """How full the outbox is; None for a store without one."""
+
+@runtime_checkable
+class Spooled(Protocol):
+    """A store with a durable outbox (the InfluxDB store and its spool): what it accepted is committed on this
+    machine and delivered later, so it can say what waits. A store without an outbox does not implement it:
+    for it nothing waits, there is no spool to fill and no delivery to fail."""
+
+    def backlog(self) -> int:
+        """Sweeps (or batches of samples) accepted but not yet in the store itself."""
+
+    def spool_fill(self) -> SpoolFill:
+        """How full the outbox is."""
 
     def write_errors(self) -> int:
         """Deliveries from the outbox that failed so far."""
+
+    def deliver_pending(self, deadline: float | None = None) -> bool:
+        """Deliver what waits, oldest first, until the outbox is empty (True) or the monotonic ``deadline``
+        passes (False)."""
 
     def close(self, flush_seconds: float = 5.0) -> None:
         """Deliver what waits for up to ``flush_seconds``, then release the store."""
@@ -123,5 +144,5 @@ class HistoryStore(Protocol):
     def last_aggregated_day(self) -> dt.date | None:
         """The newest day with pool_daily rows; None when there is none."""
 
-    def close(self, flush_seconds: float = 5.0) -> None:
-        """Release the store."""
+    def close(self) -> None:
+        """Release the store (a Spooled store first delivers what waits, for a few seconds)."""

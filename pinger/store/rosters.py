@@ -66,22 +66,22 @@ class Rosters:
 
     def _many_ids(self, names: list[str]) -> None:
         """Ids for many host names at once: the known ones read, the others made, in few statements."""
-        hosts = self._hosts
+        self._read_ids(names)
+        new = [name for name in names if name not in self._hosts]
+        self._db.executemany("INSERT INTO hosts (name) VALUES (?)", ((name,) for name in new))
+        self._pending_names += [(self._hosts, name) for name in self._read_ids(new)]
+
+    def _read_ids(self, names: list[str]) -> list[str]:
+        """Remember the ids of those of ``names`` the hosts table has (500 names a statement); return them."""
+        found = []
         for first in range(0, len(names), 500):
             chunk = names[first : first + 500]
             marks = ", ".join("?" * len(chunk))
             for name, host in self._db.execute(f"SELECT name, id FROM hosts WHERE name IN ({marks})", chunk):
-                hosts[name] = host
+                self._hosts[name] = host
                 self._host_names[host] = name
-        new = [name for name in names if name not in hosts]
-        self._db.executemany("INSERT INTO hosts (name) VALUES (?)", ((name,) for name in new))
-        for first in range(0, len(new), 500):
-            chunk = new[first : first + 500]
-            marks = ", ".join("?" * len(chunk))
-            for name, host in self._db.execute(f"SELECT name, id FROM hosts WHERE name IN ({marks})", chunk):
-                hosts[name] = host
-                self._host_names[host] = name
-                self._pending_names.append((hosts, name))
+                found.append(name)
+        return found
 
     def host_name(self, host: int) -> str:
         name = self._host_names.get(host)

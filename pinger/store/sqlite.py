@@ -26,7 +26,7 @@ from pinger.localtime import day_bounds
 from pinger.models import CollectorStatus, HostDay, HostResult, HostSamples, PoolDay, PoolHour, SampleRow, SweepResult
 from pinger.schema import ALL, COLLECTOR, HOST_DAILY, MEASUREMENTS, POOL_DAILY, POOL_HOURLY, Measurement
 
-from .interface import SpoolFill
+from .interface import Access
 from .merge import Incoming, MergeCounts, Policy, insert_rows, merge_time
 from .migrations import PACKED_VERSION, RewriteNeeded, Transaction, check_current, migrate, present_columns
 from .packing import PART, RTT_COARSE, RTT_NONE, Slot, pack, rtt_code
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from .interface import DaySamples, SampleRuns
     from .read import Group
 
-Access = Literal["create", "write", "read"]
 _POOL, _HOST, _UP, _RTT, _ERROR = (attrgetter(name) for name in ("pool", "host", "up", "rtt_ms", "error"))
 _POWERS = [1 << position for position in range(PART)]
 _FINE_MS = (RTT_COARSE - 0.5) / 100  # below this, rtt_code is round(rtt * 100)
@@ -50,8 +49,8 @@ BULK_CACHE_KIB = 16_384  # SQLite's page cache while a bulk write runs (default:
 class SqliteStore:
     """Samples and daily rows in one SQLite file; safe for one writer and many readers at once.
 
-    Implements SweepStore and HistoryStore. Writes are committed before a call returns, so there
-    is no outbox: nothing waits, and nothing needs checking at start beyond opening the file.
+    Implements SweepStore and HistoryStore, not Spooled: writes are committed before a call returns,
+    so there is no outbox (nothing waits), and nothing needs checking at start beyond opening the file.
     ``timezone`` stamps each daily row with the local midnight that starts its day.
 
     ``access``: "create" (the collector and the import) makes the file and its directory when
@@ -207,21 +206,17 @@ class SqliteStore:
         counts = {pools[name]: (sum(1 for r in results if r.up), len(results)) for name, results in by_pool.items()}
         merge_time(self._db, self.rosters, when, incoming, "replace", MergeCounts(), pool_counts=counts)
 
-    def backlog(self) -> int:
-        return 0
-
-    def spool_fill(self) -> SpoolFill | None:
-        return None
-
-    def write_errors(self) -> int:
-        return 0
-
     def newest_sweep(self, collector: str) -> int | None:
         """The scheduled time of the collector's newest stored sweep (its newest ``collector`` row); None: none."""
         found = self._db.execute(f"SELECT max(time) FROM {COLLECTOR.name} WHERE collector = ?", (collector,)).fetchone()
         return None if found[0] is None else int(found[0])
 
-    def close(self, flush_seconds: float = 0.0) -> None:
+    def collectors(self) -> tuple[str, ...]:
+        """The names of the collectors the store holds sweeps of, sorted."""
+        found = self._db.execute(f"SELECT DISTINCT collector FROM {COLLECTOR.name} ORDER BY collector").fetchall()
+        return tuple(name for (name,) in found)
+
+    def close(self) -> None:
         self._db.close()
 
     # -- samples (HistoryStore) -----------------------------------------------------------
@@ -343,22 +338,23 @@ class SqliteStore:
         }
 
     def first_sample_time(self) -> int | None:
+        return self._edge_sample_time("min")
+
+    def last_sample_time(self) -> int | None:
+        return self._edge_sample_time("max")
+
+    def _edge_sample_time(self, edge: Literal["min", "max"]) -> int | None:
+        """The time of the oldest ("min") or newest ("max") sample, rows staged through the ``ping`` view
+        included; a packed row whose hosts were none of them seen holds no sample."""
         if self.packed and self._writable:
             self._pack_staged()
         if not self.packed:
-            found: int | None = self._db.execute("SELECT min(time) FROM ping").fetchone()[0]
+            found: int | None = self._db.execute(f"SELECT {edge}(time) FROM ping").fetchone()[0]
             return found
+        order = "DESC" if edge == "max" else "ASC"
         row = self._db.execute(
-            "SELECT time FROM sweeps WHERE seen IS NULL OR seen <> zeroblob(length(seen)) ORDER BY time LIMIT 1"
-        ).fetchone()
-        return None if row is None else int(row[0])
-
-    def last_sample_time(self) -> int | None:
-        if not self.packed:
-            found: int | None = self._db.execute("SELECT max(time) FROM ping").fetchone()[0]
-            return found
-        row = self._db.execute(
-            "SELECT time FROM sweeps WHERE seen IS NULL OR seen <> zeroblob(length(seen)) ORDER BY time DESC LIMIT 1"
+            "SELECT time FROM sweeps WHERE seen IS NULL OR seen <> zeroblob(length(seen)) "
+            f"ORDER BY time {order} LIMIT 1"
         ).fetchone()
         return None if row is None else int(row[0])
 

@@ -14,7 +14,7 @@ Speed. Blocks of ordinary lines (no backslash, quote, comment or blank line; two
 are read a block at a time: split into their three sections in one ``split``, each section looked
 up in a dictionary of texts seen before (``ping,host=…,pool=…`` -> its series; ``up=1i,rtt_ms=0.25``
 -> up and round-trip time; the timestamp -> seconds), into NumPy arrays. Only a text not seen
-before goes through the careful parser (``pinger.lineprotocol``), a line at a time; so does every
+before goes through the careful parser (``pinger.line_format``), a line at a time; so does every
 line of any other block. The SQLite store takes the arrays as they are (``pinger.store.bulk``);
 any other store gets the samples one by one through ``HistoryStore.write_samples``.
 
@@ -46,7 +46,7 @@ import numpy as np
 
 from pinger.config import Config
 from pinger.errors import ConflictingSamplesError, MalformedImportError, PingerError, StoreError, UsageError
-from pinger.lineprotocol import LinePoint, LineProtocolError, parse_line, parse_line_fast
+from pinger.line_format import PRECISION_NS, LinePoint, LineProtocolError, parse_line, parse_line_fast
 from pinger.models import Sample
 from pinger.progress import Progress
 from pinger.schema import PING
@@ -55,12 +55,11 @@ from pinger.store.bulk import Batch, TimeOrderedFeed, rtt_codes, settle
 from pinger.store.merge import Conflict, MergeCounts
 from pinger.store.packing import rtt_value
 from pinger.store.sqlite import SqliteStore
+from pinger.time_limits import EARLIEST_S, FUTURE_SLACK_S
 
 log = logging.getLogger("pinger.import")
 
 MAX_REPORTED_ERRORS = 20
-EARLIEST_S = 946_684_800  # 2000-01-01T00:00:00Z: no sample is older (Pinger did not exist)
-FUTURE_SLACK_S = 86_400  # a sample may be stamped up to a day ahead of this host's clock
 CHUNK_BYTES = 1 << 20
 MAX_LINE_BYTES = 4 << 20  # a longer "line" is not a ping point; keeps memory bounded for a file without line ends
 CACHE_ENTRIES = 50_000  # per dictionary of texts seen before: at most a few MB
@@ -68,7 +67,6 @@ BATCH_SAMPLES = 250_000  # samples handed to the store at a time (~9 MB of array
 FAST_PATH = True  # False: every line through the careful parser (benchmarks and tests compare the two)
 
 _NS = 1_000_000_000
-_PRECISION_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 _UNITS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 _BAD = "\ud800"  # starts a line that could not be read (a lone surrogate: never in decoded text); the rest says why
 _BOM = b"\xef\xbb\xbf"
@@ -449,12 +447,12 @@ class _Reader:
         known_hosts: Collection[str] | None,
         stats: ImportStats,
     ):
-        if precision not in _PRECISION_NS:
+        if precision not in PRECISION_NS:
             raise UsageError(f"unknown precision {precision!r}: use one of s, ms, us, ns")
         now = time.time() if now is None else now
         self.path = path
         self.precision = precision
-        self.factor = _PRECISION_NS[precision]
+        self.factor = PRECISION_NS[precision]
         self.earliest_ns: float = -math.inf if allow_any_time else EARLIEST_S * _NS
         self.latest_ns: float = math.inf if allow_any_time else int(now * _NS) + FUTURE_SLACK_S * _NS
         self.problems = _Problems(path)
@@ -761,7 +759,7 @@ class _TimeCheck:
 
     def __init__(self, precision: str, earliest_ns: float, latest_ns: float):
         self.precision = precision
-        self.factor = _PRECISION_NS[precision]
+        self.factor = PRECISION_NS[precision]
         self.earliest_ns, self.latest_ns = earliest_ns, latest_ns
         self.plausible = False  # some sample had a plausible time
         self.refused = 0
@@ -788,7 +786,7 @@ class _TimeCheck:
         if not self.refused or self.lowest is None or self.highest is None:
             return None
         if not self.plausible:
-            for unit, factor in _PRECISION_NS.items():
+            for unit, factor in PRECISION_NS.items():
                 if (
                     unit != self.precision
                     and self.earliest_ns <= self.lowest * factor
