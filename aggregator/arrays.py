@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from itertools import repeat
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -229,21 +230,22 @@ def pool_day_figures(
     runtime = (on_total / _HOUR).tolist()
     coverage = (observed_total / (day_stop - day_start)).tolist()
     energies = energy_kwh.tolist()
-    host_days = [
-        HostDay(
-            pool=pool.name,
-            host=hosts[index].name,
-            day=day,
-            runtime_h=runtime[index],
-            coverage=coverage[index],
-            energy_kwh=energies[index],
-            runtime_closed_h=closed[index],
-            on_at_close=at_close[index],
-            cost=costs[index],
-            co2_kg=co2[index],
+    # HostDay's fields in order, a column each: map() makes the rows without a keyword call per host.
+    host_days = list(
+        map(
+            HostDay,
+            repeat(pool.name, count),
+            [host.name for host in hosts],
+            repeat(day, count),
+            runtime,
+            coverage,
+            energies,
+            closed,
+            at_close,
+            costs,
+            co2,
         )
-        for index in range(count)
-    ]
+    )
     return PoolDayFigures(host_days, hours_on, hours_observed)
 
 
