@@ -105,14 +105,24 @@ def compute_pool_hours(
     Every configured host counts in pcs_total and the coverage mean (a host without samples is
     unobserved); ``host_hours`` holds the hours of the hosts that are configured now.
     """
+    hours = range(len(hour_starts(day, tz)))
+    on = [sum(host.on[index] for host in host_hours) for index in hours]
+    observed = [sum(host.observed[index] for host in host_hours) for index in hours]
+    return pool_hour_rows(pool, day, tz, on, observed, phase)
+
+
+def pool_hour_rows(
+    pool: Pool, day: dt.date, tz: ZoneInfo, on_s: Sequence[float], observed_s: Sequence[float], phase: str | None
+) -> list[PoolHour]:
+    """A pool's rows for each local clock hour of the day from the seconds its hosts were on and observed in
+    each hour, summed over the hosts (``pcs_total`` hosts: the pool's configured ones)."""
     starts = hour_starts(day, tz)
     _, stop = day_bounds(day, tz)
     total = len(pool.hosts)
     rows = []
     for index, start in enumerate(starts):
         length = (starts[index + 1] if index + 1 < len(starts) else stop) - start
-        on = sum(hours.on[index] for hours in host_hours)
-        observed = sum(hours.observed[index] for hours in host_hours)
+        on, observed = on_s[index], observed_s[index]
         wall = dt.datetime.fromtimestamp(start, tz)
         pcs_on = on / length
         rows.append(

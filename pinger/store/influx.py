@@ -17,7 +17,7 @@ from typing import Any
 
 from pinger.config import Config, InfluxSettings
 from pinger.errors import InfluxConfigError, StoreError
-from pinger.lineprotocol import format_line, line_formatter
+from pinger.line_format import format_line, line_formatter
 from pinger.localtime import day_bounds, day_start
 from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, PoolHour, Sample, SampleRow, SweepResult
 from pinger.schema import (
@@ -78,8 +78,8 @@ def sweep_lines(sweep: SweepResult, status: CollectorStatus) -> list[str]:
 class InfluxStore:
     """Writes through the spool (``Delivery``); reads with Flux (``Queries``).
 
-    Implements SweepStore and HistoryStore. ``deliver`` starts the background delivery thread, which only
-    the collector wants: one-shot commands deliver in line.
+    Implements SweepStore, HistoryStore and Spooled (its outbox is the spool). ``deliver`` starts the
+    background delivery thread, which only the collector wants: one-shot commands deliver in line.
     """
 
     def __init__(self, config: Config, deliver: bool = True):
