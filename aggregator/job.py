@@ -89,7 +89,7 @@ def _aggregate(config: Config, store: HistoryStore, first: dt.date, last: dt.dat
             # Streamed host by host: memory holds one host-day of samples, not a pool's; each is read once.
             for found in store.host_samples(pool.name, list(by_name), start, stop):
                 computed[found.host] = compute_host_figures(
-                    pool, by_name[found.host], day, tz, hold, found.times, found.states, energy
+                    pool, by_name[found.host], day, tz, hold, found.times, found.states, energy, found.lasts
                 )
             figures = [
                 computed.get(host.name) or compute_host_figures(pool, host, day, tz, hold, (), (), energy)
