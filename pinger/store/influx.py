@@ -89,7 +89,7 @@ class InfluxStore:
         self.settings: InfluxSettings = config.storage.influxdb
         self.client = make_client(self.settings)
         self.delivery = Delivery(self.settings, partial(write_lines, self.client, self.settings.org), deliver)
-        self.queries = Queries(self.client, self.settings, config.timezone)
+        self.queries = Queries(self.client, self.settings, config.timezone, config.aggregate.hold)
 
     # -- start-up check ---------------------------------------------------------------------------
 
@@ -206,6 +206,9 @@ class InfluxStore:
 
     def host_samples(self, pool: str, hosts: Sequence[str], start: float, stop: float) -> Iterator[HostSamples]:
         return self.queries.host_samples(pool, hosts, start, stop)
+
+    def raw_host_samples(self, pool: str, hosts: Sequence[str], start: float, stop: float) -> Iterator[HostSamples]:
+        return self.queries.raw_host_samples(pool, hosts, start, stop)
 
     def first_sample_time(self) -> int | None:
         return self.queries.first_sample_time()

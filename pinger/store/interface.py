@@ -55,7 +55,8 @@ class HistoryStore(Protocol):
 
     def host_samples(self, pool: str, hosts: Sequence[str], start: float, stop: float) -> Iterator[HostSamples]:
         """The samples of the given hosts of a pool with start <= time < stop, a host at a time, in time order.
-        Hosts without samples in the span may be left out."""
+        Hosts without samples in the span may be left out. A store may give runs of samples instead
+        (``HostSamples.lasts``; the InfluxDB store does, for the aggregator's hold)."""
 
     def first_sample_time(self) -> int | None:
         """The time of the oldest sample; None when there is none."""

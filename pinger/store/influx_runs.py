@@ -1,0 +1,133 @@
+"""The aggregator's samples from InfluxDB as runs: the rows of ``flux.pool_runs_flux`` read with csv.reader,
+each host's rows turned into the runs (``HostSamples.lasts``) that give the rule every sample's figures.
+
+What the rule needs. The nearest-sample rule (aggregator/rule.py) gives every figure of a host-day (runtime,
+coverage, energy, cost, the hours, runtime_closed_h, on_at_close) from two things only: the intervals the
+samples own, with their states, and the state at a few instants. A sample inside a *run* (the samples from one
+that starts a run to the last before the next start) changes neither: a run's samples keep one state, and
+consecutive ones lie at most twice the hold apart, so they own one unbroken interval from the run's first
+sample to its last. rule.py's docstring proves that a run given by its first and last sample has the figures
+of all its samples. No figure counts samples (coverage is observed time, not a number of samples), so
+nothing else is needed.
+
+What the query keeps, per host in [start, stop): the first sample; each sample whose ``up`` differs from the
+one before; each sample more than twice the hold after the one before; and the newest. Each kept row carries
+``gap``, the time since the host's previous sample (empty on the first). Row k starts run k, and run k ends
+at the sample just before row k + 1, at time ``t[k + 1] - gap[k + 1]`` (which is row k itself when nothing
+lies between); the last run ends at the newest sample, the last row. Every sample between two rows was left
+out because it kept the state of the one before and followed it within twice the hold, so it belongs to the
+run of the row before it: the runs hold every sample, each run's states agree, and each run's steps are at
+most twice the hold. These are the only conditions rule.py asks of runs. The window is the raw query's, so
+the first row has no predecessor inside it, as the first raw sample has none.
+
+Cost. A host that changes state a few times a day gives a few rows instead of 288: the client reads and
+computes a few hundred thousand values for 10,000 PCs, where every sample was 2.88 M FluxRecords
+(docs/performance.md). A host that flaps at every sweep keeps every row, and costs what the raw read did.
+Times are whole seconds as Pinger writes them (the raw read truncates to seconds too).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+
+from pinger.errors import StoreError
+from pinger.models import HostSamples
+
+_NS = 1_000_000_000
+_COLUMNS = ("_time", "host", "up", "gap")
+
+
+def runs_of(host: str, rows: Iterable[tuple[int, bool, int | None]]) -> HostSamples:
+    """One host's kept rows, (time, up, time of the sample before it or None), in time order, as runs.
+
+    Raises ValueError when the rows cannot come from the query: a first row with a predecessor, a later one
+    without, or a predecessor that is not between the row before and the row itself.
+    """
+    times: list[int] = []
+    states: list[bool] = []
+    lasts: list[int] = []
+    for time, up, previous in rows:
+        if not times:
+            if previous is not None:
+                raise ValueError(f"host {host}: the first sample in the range has a sample before it")
+        elif previous is None or not times[-1] <= previous < time:
+            raise ValueError(f"host {host}: the sample before {time} is not after the previous row {times[-1]}")
+        else:
+            lasts.append(previous)
+        times.append(time)
+        states.append(up)
+    if times:
+        lasts.append(times[-1])
+    return HostSamples(host, times, states, lasts)
+
+
+@lru_cache(maxsize=4096)
+def _whole_seconds(stamp: str) -> int:
+    """RFC 3339 "2026-11-02T10:00:00Z" (or with a fraction) as unix seconds, the fraction cut off; cached, since
+    all hosts of a sweep share its time."""
+    return int(dt.datetime.fromisoformat(stamp[:19]).replace(tzinfo=dt.UTC).timestamp())
+
+
+def _nanoseconds(stamp: str) -> int:
+    fraction = stamp[20:-1] if len(stamp) > 20 and stamp[19] == "." else ""
+    return _whole_seconds(stamp) * _NS + int(fraction.ljust(9, "0")[:9] or 0)
+
+
+def read_runs(rows: Iterable[list[str]], wanted: set[str], url: str) -> Iterator[HostSamples]:
+    """The hosts in ``wanted`` of the query's annotated CSV (rows as csv.reader gives them, blank ones
+    skipped), one HostSamples with runs each, streamed: a host's rows come together, as one table.
+
+    An error table in the stream, a missing column, a host in two tables or rows out of order raise StoreError.
+    """
+    host: str | None = None
+    kept: list[tuple[int, bool, int | None]] = []
+    finished: set[str] = set()
+    for name, time_ns, up, gap in _records(rows, url):
+        if name != host:
+            if host is not None:
+                finished.add(host)
+                if host in wanted:
+                    yield _runs(host, kept, url)
+            if name in finished:
+                raise StoreError(f"InfluxDB at {url} answered the samples of host {name} in two parts")
+            host, kept = name, []
+        kept.append((time_ns // _NS, up, (time_ns - int(gap)) // _NS if gap else None))
+    if host is not None and host in wanted:
+        yield _runs(host, kept, url)
+
+
+def _records(rows: Iterable[list[str]], url: str) -> Iterator[tuple[str, int, bool, str]]:
+    """(host, time in ns, up, gap as sent) of each data row; annotations skipped, headers followed."""
+    where: dict[str, int] | None = None
+    for row in rows:
+        if row[0].startswith("#"):
+            continue  # an annotation: #datatype, #group, #default
+        if row[1:3] == ["result", "table"] or row[1:3] == ["error", "reference"]:
+            where = _header(row, url)
+        elif where is None:
+            raise StoreError(f"InfluxDB at {url} answered the samples query with a row before any header")
+        elif "error" in where:
+            failure = row[where["error"]][:200]
+            raise StoreError(f"InfluxDB at {url} failed in the middle of the samples query: {failure}")
+        else:
+            yield row[where["host"]], _nanoseconds(row[where["_time"]]), row[where["up"]] != "0", row[where["gap"]]
+
+
+def _header(row: list[str], url: str) -> dict[str, int]:
+    """Where each column is; a query that fails after its first rows sends a table of ``error, reference``."""
+    where = {name: index for index, name in enumerate(row)}
+    if "error" in where:
+        return where
+    missing = [name for name in _COLUMNS if name not in where]
+    if missing:
+        raise StoreError(f"InfluxDB at {url} answered the samples query without the column(s) {', '.join(missing)}")
+    return where
+
+
+def _runs(host: str, kept: list[tuple[int, bool, int | None]], url: str) -> HostSamples:
+    try:
+        return runs_of(host, kept)
+    except ValueError as err:
+        raise StoreError(f"InfluxDB at {url} answered the samples query inconsistently: {err}") from None
