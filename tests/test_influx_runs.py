@@ -46,7 +46,12 @@ def as_runs(host: str, times, states, hold: float) -> HostSamples:
     """The runs the InfluxDB store would read: the query's rows (as the stand-in computes them, in ns) as runs."""
     at = {round(t * 1e9): t for t in times}  # back from ns to the fixture's own values
     kept = flux_runs([(round(t * 1e9), int(up)) for t, up in zip(times, states, strict=True)], gap_threshold_ns(hold))
-    return runs_of(host, [(at[t], bool(up), None if gap is None else at[t - gap]) for t, up, gap in kept])
+    return runs_of(
+        host,
+        [at[t] for t, _, _ in kept],
+        [bool(up) for _, up, _ in kept],
+        [None if gap is None else at[t - gap] for t, _, gap in kept],
+    )
 
 
 # -- every fixture of the suite --------------------------------------------------------------------------------
@@ -448,6 +453,29 @@ def test_the_reader_takes_fractions_of_seconds_and_other_column_orders():
 def test_the_reader_refuses_answers_the_query_cannot_give(answer, message):
     with pytest.raises(StoreError, match=re.escape(message)):
         list(read_runs(answer, {"a", "b"}, "http://x"))
+
+
+def test_an_answer_the_query_cannot_give_stops_the_aggregation_in_one_sentence(
+    standin, write_config, tmp_path, run_pinger, monkeypatch
+):
+    config, store = open_influx(write_config, tmp_path, standin.url)
+    try:
+        write(store, lines_of(edge_case_samples()))
+    finally:
+        store.close()
+    answer = InfluxStandin._runs
+
+    def with_a_host_in_two_parts(match, points):
+        columns, rows = answer(match, points)
+        return columns, rows + rows[:1]  # the first host's first row again, after all other hosts
+
+    monkeypatch.setattr(InfluxStandin, "_runs", staticmethod(with_a_host_in_two_parts))
+    path = tmp_path / "pinger.yaml"  # open_influx's config
+    result = run_pinger("aggregate", "-c", str(path), "--date", str(MONDAY), env={"INFLUX_TOKEN": "s3cret-token"})
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith("answered the samples of host flap in two parts"), result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert standin.points(bucket="pinger_daily") == []
 
 
 def test_the_standin_answers_only_the_runs_query_it_was_written_for(standin):

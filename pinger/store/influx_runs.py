@@ -36,83 +36,82 @@ from pinger.errors import StoreError
 from pinger.models import HostSamples
 
 _NS = 1_000_000_000
-_COLUMNS = ("_time", "host", "up", "gap")
+_COLUMNS = ("host", "_time", "up", "gap")  # the order _records gives them in
 
 
-def runs_of(host: str, rows: Iterable[tuple[int, bool, int | None]]) -> HostSamples:
-    """One host's kept rows, (time, up, time of the sample before it or None), in time order, as runs.
+def runs_of(host: str, times: list[int], states: list[bool], previous: list[int | None]) -> HostSamples:
+    """One host's kept rows as runs: their times and states, and for each the time of the sample before it
+    (None for the first), in time order.
 
     Raises ValueError when the rows cannot come from the query: a first row with a predecessor, a later one
     without, or a predecessor that is not between the row before and the row itself.
     """
-    times: list[int] = []
-    states: list[bool] = []
+    if not times:
+        return HostSamples(host, [], [], [])
+    if previous[0] is not None:
+        raise ValueError(f"host {host}: the first sample in the range has a sample before it")
     lasts: list[int] = []
-    for time, up, previous in rows:
-        if not times:
-            if previous is not None:
-                raise ValueError(f"host {host}: the first sample in the range has a sample before it")
-        elif previous is None or not times[-1] <= previous < time:
-            raise ValueError(f"host {host}: the sample before {time} is not after the previous row {times[-1]}")
-        else:
-            lasts.append(previous)
-        times.append(time)
-        states.append(up)
-    if times:
-        lasts.append(times[-1])
+    for before, last, time in zip(times, previous[1:], times[1:], strict=False):  # n - 1 steps
+        if last is None or not before <= last < time:
+            raise ValueError(f"host {host}: the sample before {time} is not after the previous row {before}")
+        lasts.append(last)
+    lasts.append(times[-1])
     return HostSamples(host, times, states, lasts)
 
 
 @lru_cache(maxsize=4096)
-def _whole_seconds(stamp: str) -> int:
-    """RFC 3339 "2026-11-02T10:00:00Z" (or with a fraction) as unix seconds, the fraction cut off; cached, since
-    all hosts of a sweep share its time."""
-    return int(dt.datetime.fromisoformat(stamp[:19]).replace(tzinfo=dt.UTC).timestamp())
-
-
 def _nanoseconds(stamp: str) -> int:
+    """RFC 3339 "2026-11-02T10:00:00Z" (or with a fraction of a second) as unix nanoseconds; cached, since all
+    hosts of a sweep share its time."""
+    whole = int(dt.datetime.fromisoformat(stamp[:19]).replace(tzinfo=dt.UTC).timestamp())
     fraction = stamp[20:-1] if len(stamp) > 20 and stamp[19] == "." else ""
-    return _whole_seconds(stamp) * _NS + int(fraction.ljust(9, "0")[:9] or 0)
+    return whole * _NS + int(fraction.ljust(9, "0")[:9] or 0)
 
 
 def read_runs(rows: Iterable[list[str]], wanted: set[str], url: str) -> Iterator[HostSamples]:
-    """The hosts in ``wanted`` of the query's annotated CSV (rows as csv.reader gives them, blank ones
-    skipped), one HostSamples with runs each, streamed: a host's rows come together, as one table.
+    """The hosts in ``wanted`` of the query's annotated CSV (rows as csv.reader gives them), one HostSamples
+    with runs each, streamed: a host's rows come together, as one table. Times are cut to whole seconds.
 
     An error table in the stream, a missing column, a host in two tables or rows out of order raise StoreError.
     """
     host: str | None = None
-    kept: list[tuple[int, bool, int | None]] = []
+    times: list[int] = []
+    states: list[bool] = []
+    previous: list[int | None] = []
     finished: set[str] = set()
-    for name, time_ns, up, gap in _records(rows, url):
+    for name, stamp, up, gap in _records(rows, url):
         if name != host:
             if host is not None:
                 finished.add(host)
                 if host in wanted:
-                    yield _runs(host, kept, url)
+                    yield _runs(host, times, states, previous, url)
             if name in finished:
                 raise StoreError(f"InfluxDB at {url} answered the samples of host {name} in two parts")
-            host, kept = name, []
-        kept.append((time_ns // _NS, up, (time_ns - int(gap)) // _NS if gap else None))
+            host, times, states, previous = name, [], [], []
+        time_ns = _nanoseconds(stamp)
+        times.append(time_ns // _NS)
+        states.append(up != "0")
+        previous.append((time_ns - int(gap)) // _NS if gap else None)
     if host is not None and host in wanted:
-        yield _runs(host, kept, url)
+        yield _runs(host, times, states, previous, url)
 
 
-def _records(rows: Iterable[list[str]], url: str) -> Iterator[tuple[str, int, bool, str]]:
-    """(host, time in ns, up, gap as sent) of each data row; annotations skipped, headers followed."""
-    where: dict[str, int] | None = None
+def _records(rows: Iterable[list[str]], url: str) -> Iterator[tuple[str, str, str, str]]:
+    """(host, _time, up, gap) of each data row, as sent; annotations and blank lines skipped, headers followed."""
+    where: dict[str, int] = {}
     for row in rows:
-        if row[0].startswith("#"):
-            continue  # an annotation: #datatype, #group, #default
-        if row[1:3] == ["result", "table"] or row[1:3] == ["error", "reference"]:
+        if len(row) < 3 or row[0]:
+            continue  # a blank line between tables, or an annotation (#datatype, #group, #default)
+        if row[2] == "table" or row[1] == "error":
             where = _header(row, url)
-        elif where is None:
+            columns = [where[name] for name in _COLUMNS] if "error" not in where else []
+        elif not where:
             raise StoreError(f"InfluxDB at {url} answered the samples query with a row before any header")
         elif "error" in where:
             failure = row[where["error"]][:200]
             raise StoreError(f"InfluxDB at {url} failed in the middle of the samples query: {failure}")
         else:
-            yield row[where["host"]], _nanoseconds(row[where["_time"]]), row[where["up"]] != "0", row[where["gap"]]
+            yield row[columns[0]], row[columns[1]], row[columns[2]], row[columns[3]]
 
 
 def _header(row: list[str], url: str) -> dict[str, int]:
@@ -126,8 +125,8 @@ def _header(row: list[str], url: str) -> dict[str, int]:
     return where
 
 
-def _runs(host: str, kept: list[tuple[int, bool, int | None]], url: str) -> HostSamples:
+def _runs(host: str, times: list[int], states: list[bool], previous: list[int | None], url: str) -> HostSamples:
     try:
-        return runs_of(host, kept)
+        return runs_of(host, times, states, previous)
     except ValueError as err:
         raise StoreError(f"InfluxDB at {url} answered the samples query inconsistently: {err}") from None
