@@ -26,7 +26,8 @@ of one. The figures of runs equal those of the samples they stand for:
 - Grouping changes no bit when the arithmetic is exact: with whole-second times (as both stores
   keep them) and ``hold`` a multiple of 1/1024 s, every end point, midpoint and day edge is a
   multiple of 1/1024 s below 2**32 s, and every difference and sum of them is exact in a float.
-  (Another hold, such as 0.1 s, can move a figure in its last bit, never more.)
+  (With another hold, such as 300.1 s, the ends at gaps are rounded, and a figure could differ in its
+  last bits: far below a microsecond.)
 - ``state_at`` inside a run is the run's state (some sample of it lies within hold, and every
   nearest one has its state); between runs the nearest samples are ``lasts[i]`` and
   ``times[i + 1]``, as between single samples.

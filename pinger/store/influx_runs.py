@@ -22,7 +22,8 @@ the first row has no predecessor inside it, as the first raw sample has none.
 
 Cost. A host that changes state a few times a day gives a few rows instead of 288: the client reads and
 computes a few hundred thousand values for 10,000 PCs, where every sample was 2.88 M FluxRecords
-(docs/performance.md). A host that flaps at every sweep keeps every row, and costs what the raw read did.
+(docs/performance.md). A host that flaps at every sweep keeps every row: reading it costs about what reading
+every sample with csv.reader would, half of what reading them as FluxRecords did.
 Times are whole seconds as Pinger writes them (the raw read truncates to seconds too).
 """
 
