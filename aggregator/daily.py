@@ -52,7 +52,7 @@ def compute_host_figures(
 
     ``times`` and ``states`` are the host's samples as parallel sequences (see ``rule``); pass at
     least those in ``sample_window(day, tz, hold)`` so the neighbouring days decide the edges.
-    With ``lasts`` they are runs of samples (``rule``'s docstring; ``HostSamples.lasts``): same figures.
+    With ``lasts`` they are runs of samples (``rule``'s docstring): the figures of the samples they stand for.
     One pass over the samples: ``rule.per_bucket`` over the day's slices (``slices.day_slices``),
     whose sums give the runtime, the on-time within opening hours, the hours and the cost.
     """
@@ -107,14 +107,24 @@ def compute_pool_hours(
     Every configured host counts in pcs_total and the coverage mean (a host without samples is
     unobserved); ``host_hours`` holds the hours of the hosts that are configured now.
     """
+    hours = range(len(hour_starts(day, tz)))
+    on = [sum(host.on[index] for host in host_hours) for index in hours]
+    observed = [sum(host.observed[index] for host in host_hours) for index in hours]
+    return pool_hour_rows(pool, day, tz, on, observed, phase)
+
+
+def pool_hour_rows(
+    pool: Pool, day: dt.date, tz: ZoneInfo, on_s: Sequence[float], observed_s: Sequence[float], phase: str | None
+) -> list[PoolHour]:
+    """A pool's rows for each local clock hour of the day from the seconds its hosts were on and observed in
+    each hour, summed over the hosts (``pcs_total`` hosts: the pool's configured ones)."""
     starts = hour_starts(day, tz)
     _, stop = day_bounds(day, tz)
     total = len(pool.hosts)
     rows = []
     for index, start in enumerate(starts):
         length = (starts[index + 1] if index + 1 < len(starts) else stop) - start
-        on = sum(hours.on[index] for hours in host_hours)
-        observed = sum(hours.observed[index] for hours in host_hours)
+        on, observed = on_s[index], observed_s[index]
         wall = dt.datetime.fromtimestamp(start, tz)
         pcs_on = on / length
         rows.append(

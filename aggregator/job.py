@@ -6,13 +6,18 @@ import datetime as dt
 import logging
 from collections.abc import Iterator
 
+import numpy as np
+
 from pinger.config import Config
 from pinger.localtime import local_day
-from pinger.models import HostDay, HostHours, PoolDay, PoolHour
+from pinger.models import HostDay, PoolDay, PoolHour
 from pinger.progress import Progress
 from pinger.store import HistoryStore, open_history_store
+from pinger.store.interface import DaySamples, SampleRuns, SweepBlock
 
-from .daily import compute_host_figures, compute_pool_day, compute_pool_hours, sample_window
+from .arrays import pool_day_figures, pool_hours
+from .daily import compute_pool_day, sample_window
+from .inputs import day_samples
 
 log = logging.getLogger("pinger.aggregate")
 
@@ -83,25 +88,45 @@ def _aggregate(config: Config, store: HistoryStore, first: dt.date, last: dt.dat
         hour_rows: list[PoolHour] = []
         start, stop = sample_window(day, config.timezone, config.aggregate.hold)
         tz, hold, energy = config.timezone, config.aggregate.hold, config.energy
-        for pool in config.pools:
-            by_name = {host.name: host for host in pool.hosts}
-            computed: dict[str, tuple[HostDay, HostHours]] = {}
-            # Streamed host by host: memory holds one host-day of samples, not a pool's; each is read once.
-            for found in store.host_samples(pool.name, list(by_name), start, stop):
-                computed[found.host] = compute_host_figures(
-                    pool, by_name[found.host], day, tz, hold, found.times, found.states, energy, found.lasts
-                )
-            figures = [
-                computed.get(host.name) or compute_host_figures(pool, host, day, tz, hold, (), (), energy)
-                for host in pool.hosts
-            ]
-            host_days = [host_day for host_day, _ in figures]
+        # One read of the day's samples for every pool: a host's samples are found by its name, whatever
+        # pool they were recorded in (SQLite); memory holds one day of samples as arrays.
+        pools = [(pool.name, [host.name for host in pool.hosts]) for pool in config.pools]
+        found = day_samples(store, pools, start, stop)
+        offsets = np.cumsum([0] + [len(pool.hosts) for pool in config.pools])
+        blocks = _blocks_by_pool(found.blocks, offsets)
+        runs = found.runs
+        for index, pool in enumerate(config.pools):
+            low, high = np.searchsorted(runs.host, offsets[index : index + 2])
+            offset = int(offsets[index])
+            pool_runs = SampleRuns(
+                runs.host[low:high] - offset, runs.start[low:high], runs.stop[low:high], runs.up[low:high]
+            )
+            pool_blocks = tuple(
+                SweepBlock(block.host - offset, block.times, block.up) for block in blocks.get(index, ())
+            )
+            figures = pool_day_figures(pool, day, tz, hold, DaySamples(pool_runs, pool_blocks), energy)
             phase = config.study.phase_for(pool.name, day)
-            host_rows.extend(host_days)
-            pool_rows.append(compute_pool_day(pool, day, host_days, phase, energy))
-            hour_rows.extend(compute_pool_hours(pool, day, tz, [hours for _, hours in figures], phase))
+            host_rows.extend(figures.host_days)
+            pool_rows.append(compute_pool_day(pool, day, figures.host_days, phase, energy))
+            hour_rows.extend(pool_hours(pool, day, tz, figures.hours_on, figures.hours_observed, phase))
         store.write_days(host_rows, pool_rows, hour_rows)
         written += len(pool_rows)
         progress.update(done, str(day))
     log.info("aggregated %d day(s) from %s to %s: %d pool rows", count, first, last, written)
     return written
+
+
+def _blocks_by_pool(blocks: tuple[SweepBlock, ...], offsets: np.ndarray) -> dict[int, list[SweepBlock]]:
+    """The blocks' columns by the pool (index) their hosts are configured in (offsets: each pool's first
+    host index, and the total)."""
+    found: dict[int, list[SweepBlock]] = {}
+    for block in blocks:
+        pools = np.searchsorted(offsets, block.host, "right") - 1
+        first, last = int(pools.min()), int(pools.max())
+        if first == last:
+            found.setdefault(first, []).append(block)
+            continue
+        for pool in np.unique(pools).tolist():
+            columns = pools == pool
+            found.setdefault(pool, []).append(SweepBlock(block.host[columns], block.times, block.up[:, columns]))
+    return found

@@ -3,12 +3,13 @@
 Generates LINES ordinary ``ping`` lines (``ping,host=10.0.3.7,pool=A101 up=1i,rtt_ms=0.251 <ns>``:
 HOSTS hosts of one pool, one line per host per 5-minute sweep, about two thirds of them up) in a
 temporary directory with a config (timezone UTC, the SQLite store in the same directory, one pool
-10.0.0.0/16 covering every generated host), then times ``python -m pinger import -c CONFIG FILE
---precision ns`` in a separate process and reports lines/s, wall time, CPU time and peak RSS.
+of exactly the generated hosts), compiles Pinger's bytecode (as a regular install does), then times
+``python -m pinger import -c CONFIG FILE --precision ns`` in a separate process, ``--repeat`` times
+(a fresh store each time), and reports the median lines/s, wall time, CPU time and peak RSS.
 With --careful it also times the same import forced onto the careful character-by-character
 parser (the only parser before the fast path existed), for comparison. Pings nothing.
 
-Usage: python -m bench.import_bench [LINES] [--hosts N] [--order sweep|series] [--careful]
+Usage: python -m bench.import_bench [LINES] [--hosts N] [--order sweep|series] [--careful] [--repeat 3]
        (default 3000000 lines, 10000 hosts, sweep order)
 """
 
@@ -18,7 +19,7 @@ import argparse
 import datetime as dt
 import os
 import platform
-import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,7 +33,7 @@ INTERVAL_S = 300
 
 # The careful path: the same command with the import's fast parser switched off in the process.
 CAREFUL = (
-    "import sys; import pinger.ingestion.line_protocol as lp; lp.FAST_PATH = False; "
+    "import sys; import pinger.ingestion.import_lines as lp; lp.FAST_PATH = False; "
     "from pinger.cli import main; sys.exit(main(sys.argv[1:]))"
 )
 
@@ -41,7 +42,7 @@ def generate(path: Path, lines: int, hosts: int, order: str) -> int:
     """Write the line-protocol file; return its size in bytes. ``order``: "sweep" (a sweep of every
     host after another, as the collector writes) or "series" (every sweep of one host, then the next
     host, as InfluxDB exports). Round-trip times have the collector's 3 decimals, 2,000 distinct ones."""
-    names = [f"10.0.{i >> 8}.{i & 255}" for i in range(1, hosts + 1)]
+    names = [host_address(i) for i in range(1, hosts + 1)]
     sweeps = -(-lines // hosts)
 
     def line(i: int, sweep: int) -> str:
@@ -68,7 +69,12 @@ def generate(path: Path, lines: int, hosts: int, order: str) -> int:
     return path.stat().st_size
 
 
-def write_config(work: Path) -> Path:
+def host_address(number: int) -> str:
+    """The generated host number (1-based): 10.0.{number >> 8}.{number & 255}."""
+    return f"10.0.{number >> 8}.{number & 255}"
+
+
+def write_config(work: Path, hosts: int) -> Path:
     config = work / "bench.yaml"
     config.write_text(
         "\n".join(
@@ -77,7 +83,7 @@ def write_config(work: Path) -> Path:
                 "interval: 5m",
                 f"storage: {{path: {work / 'store.sqlite'}}}",
                 "pools:",
-                "  - {name: A101, watts: 80, hosts: [10.0.0.0/16]}",
+                f"  - {{name: A101, watts: 80, hosts: [10.0.0.1-{host_address(hosts)}]}}",
             ]
         )
         + "\n"
@@ -85,21 +91,36 @@ def write_config(work: Path) -> Path:
     return config
 
 
-def timed_import(label: str, argv: list[str], lines: int) -> bool:
-    """Run one import in a child process and print its figures. The peak RSS is the largest of
-    all children so far (getrusage), so the runs go from the cheapest to the dearest."""
+def run_child(argv: list[str]) -> tuple[int, float, float, float, str]:
+    """Run a command in a child process: (exit code, wall s, CPU s, peak RSS MB, stderr), from the
+    child's own resource usage (os.wait4)."""
     started = time.monotonic()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    assert child.stderr is not None
+    errors = child.stderr.read().decode(errors="replace")
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if result.returncode != 0:
-        print(f"{label}: exit {result.returncode}\n{result.stderr[-3000:]}")
-        return False
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return child.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, errors
+
+
+def timed_import(label: str, argv: list[str], lines: int, work: Path, repeat: int) -> bool:
+    """Run the import ``repeat`` times, each into a fresh store, and print the median figures."""
+    runs = []
+    for _ in range(repeat):
+        for extra in ("", "-wal", "-shm"):
+            (work / f"store.sqlite{extra}").unlink(missing_ok=True)
+        code, wall, cpu, rss, errors = run_child(argv)
+        if code != 0:
+            print(f"{label}: exit {code}\n{errors[-3000:]}")
+            return False
+        runs.append((wall, cpu, rss))
+    wall = statistics.median(run[0] for run in runs)
+    cpu = statistics.median(run[1] for run in runs)
     print(
-        f"{label}: {lines / wall:,.0f} lines/s, wall {wall:.2f} s, CPU {cpu:.2f} s, "
-        f"peak RSS {after.ru_maxrss / 1024:.0f} MB"
+        f"{label}, median of {repeat}: {lines / wall:,.0f} lines/s, wall {wall:.2f} s "
+        f"(range {min(run[0] for run in runs):.2f}-{max(run[0] for run in runs):.2f}), CPU {cpu:.2f} s "
+        f"({lines / cpu:,.0f} lines per CPU second), peak RSS {max(run[2] for run in runs):.0f} MB"
     )
     return True
 
@@ -116,10 +137,11 @@ def main() -> int:
         "series: all sweeps of one host after another (InfluxDB's export order)",
     )
     parser.add_argument("--careful", action="store_true", help="also time the careful-parser-only path")
+    parser.add_argument("--repeat", type=int, default=3, help="imports timed (median reported)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work_dir:
         work = Path(work_dir)
-        config = write_config(work)
+        config = write_config(work, args.hosts)
         samples = work / "samples.lp"
         built = time.monotonic()
         size = generate(samples, args.lines, args.hosts, args.order)
@@ -132,13 +154,12 @@ def main() -> int:
             f"generated in {time.monotonic() - built:.1f} s"
         )
         command = ["import", "-c", str(config), str(samples), "--precision", "ns"]
-        if not timed_import("import", [sys.executable, "-m", "pinger", *command], args.lines):
+        subprocess.run([sys.executable, "-m", "compileall", "-q", "pinger"], cwd=ROOT, check=True)
+        if not timed_import("import", [sys.executable, "-m", "pinger", *command], args.lines, work, args.repeat):
             return 1
         if args.careful:
-            (work / "store.sqlite").unlink()
-            for extra in ("-wal", "-shm"):
-                (work / f"store.sqlite{extra}").unlink(missing_ok=True)
-            if not timed_import("import, careful parser only", [sys.executable, "-c", CAREFUL, *command], args.lines):
+            careful = [sys.executable, "-c", CAREFUL, *command]
+            if not timed_import("import, careful parser only", careful, args.lines, work, 1):
                 return 1
     return 0
 

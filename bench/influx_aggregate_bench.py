@@ -5,9 +5,10 @@ A server process answers the aggregator's queries with recorded answers: the in-
 query and runs query, computed once before the clock starts, then served as bytes over HTTP on 127.0.0.1;
 writes and deletes are accepted unread. So what is timed is the client: `pinger aggregate --date DAY` as a
 whole process, reading
-  raw      every sample with the FluxRecord parser (Queries.raw_host_samples: the read before issue 21),
+  raw      every sample with the FluxRecord parser (InfluxStore.host_samples, as the aggregator reads a store
+           without day_samples: the read before issue 21),
   raw-csv  every sample with csv.reader (this file's reader: what csv.reader alone saves),
-  runs     the runs query's rows with csv.reader (Queries.host_samples: what the aggregator does now).
+  runs     the runs query's rows with csv.reader (InfluxStore.day_samples: what the aggregator does now).
 Each is run several times, alternating; the medians are reported, with the range.
 
 Samples: HOSTS hosts in pools of 250 with opening hours, Europe/Berlin, 5-minute sweeps over the day's sample
@@ -149,7 +150,7 @@ def serve(hosts: int, pattern: str) -> None:
 
 
 def raw_with_csv(self, pool: str, hosts: Sequence[str], start: float, stop: float) -> Iterator:
-    """Every sample, as Queries.raw_host_samples reads them, but with csv.reader (for the comparison only)."""
+    """Every sample, as Queries.host_samples reads them, but with csv.reader (for the comparison only)."""
     from pinger.models import HostSamples
     from pinger.store.flux import pool_samples_flux
     from pinger.store.influx_runs import _nanoseconds
@@ -174,11 +175,12 @@ def raw_with_csv(self, pool: str, hosts: Sequence[str], start: float, stop: floa
 
 def client(config: str, read: str) -> int:
     from pinger.cli import main
+    from pinger.store.influx import InfluxStore
     from pinger.store.influx_queries import Queries
 
-    if read == "raw":
-        Queries.host_samples = Queries.raw_host_samples  # type: ignore[method-assign]
-    elif read == "raw-csv":
+    if read != "runs":
+        del InfluxStore.day_samples  # the aggregator then reads every sample through host_samples
+    if read == "raw-csv":
         Queries.host_samples = raw_with_csv  # type: ignore[method-assign,assignment]
     return main(["aggregate", "-c", config, "--date", str(DAY)])
 

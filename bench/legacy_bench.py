@@ -6,7 +6,8 @@ the first system does, the last session of each PC still open), records in dumpd
 computers, computer days, intervals, each by pk). Then, in one child process, runs the import's
 steps as `pinger import-legacy` does and times each: reading and checking the dump, writing the
 samples into a fresh SQLite store (committed; then closing it, which checkpoints its WAL),
-aggregating the imported days; and reports samples/s of the write and the child's peak RSS.
+aggregating the imported days; and reports samples/s of the write, the store's size and the
+child's peak RSS.
 With --read-only it stops after reading and checking (for dumps whose history would take long
 to write). Pings nothing.
 
@@ -35,6 +36,12 @@ PHASE_S = 37  # the first system's pings run at :00:37, :05:37, ... (celery beat
 DAY_S = 86_400
 
 
+def first_day_of(days: int) -> dt.date:
+    """FIRST_DAY, or earlier where the dump would reach into the future (the import refuses instants more
+    than a day ahead of the clock)."""
+    return min(FIRST_DAY, dt.date.today() - dt.timedelta(days=days + 2))
+
+
 def _iso(seconds: float) -> str:
     whole = int(seconds)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int(round((seconds - whole) * 1000)):03d}Z"
@@ -61,7 +68,8 @@ def _record(model: str, pk: int, fields: str) -> str:
 
 def generate(path: Path, computers: int, days: int) -> tuple[int, int]:
     """Write the fixture; return (computer days, intervals)."""
-    base = int(dt.datetime.combine(FIRST_DAY, dt.time(), dt.UTC).timestamp())
+    first_day = first_day_of(days)
+    base = int(dt.datetime.combine(first_day, dt.time(), dt.UTC).timestamp())
     pools = -(-computers // 50)
 
     def pieces() -> list[tuple[int, int, float, float | None]]:
@@ -111,7 +119,7 @@ def generate(path: Path, computers: int, days: int) -> tuple[int, int]:
             )
         out.write(",\n".join(parts))
         for (computer, day), pk in day_pks.items():
-            date = (FIRST_DAY + dt.timedelta(days=day)).isoformat()
+            date = (first_day + dt.timedelta(days=day)).isoformat()
             out.write(
                 ",\n"
                 + _record(
@@ -140,7 +148,7 @@ CHILD = r"""
 import json, sys, time
 from pathlib import Path
 from pinger.config_load import parse_config
-from pinger.ingestion.legacy import check_existing_config, scan_dump, history_samples, host_batches
+from pinger.ingestion.legacy import check_existing_config, scan_dump, _write_packed
 from pinger.ingestion.legacy_config import config_text
 from pinger.ingestion.legacy_samples import grid_around
 from pinger.store import open_history_store
@@ -160,11 +168,11 @@ if not read_only:
     grid = grid_around(scan.first_ms, scan.last_ms, 300)
     started = time.monotonic()
     store = open_history_store(config, "create")
-    figures["samples"] = sum(store.write_samples(history_samples(scan, pool_of, grid, batch))
-                             for batch in host_batches(scan, grid))
+    figures["samples"] = _write_packed(store, scan, config, pool_of, grid)[0]
     figures["write_s"] = time.monotonic() - started
     store.close()
     figures["close_s"] = time.monotonic() - started - figures["write_s"]
+    figures["store_bytes"] = sum(p.stat().st_size for p in work.glob("store.sqlite*"))
     started = time.monotonic()
     aggregate_days(config, local_day(grid.first, config.timezone), local_day(grid.last, config.timezone))
     figures["aggregate_s"] = time.monotonic() - started
@@ -216,6 +224,8 @@ def main() -> int:
                 f"closing the store (its WAL checkpoint) {figures['close_s']:.1f} s more"
             )
             print(f"aggregate: {figures['aggregate_s']:.1f} s")
+            size = figures["store_bytes"]
+            print(f"store: {size / 1e6:,.0f} MB, {size / samples:.2f} bytes/sample")
         print(f"whole child: wall {wall:.1f} s, peak RSS {figures['peak_rss_mb']:.0f} MB (VmHWM)")
     return 0
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import signal
-from pathlib import Path
 from typing import NamedTuple
 
 from pinger.config import Config
@@ -19,7 +18,7 @@ from pinger.config_load import reload_config
 from pinger.errors import StoreError
 from pinger.models import CollectorStatus, SweepResult
 from pinger.stop_signal import StopSignal
-from pinger.store import SweepStore, open_sweep_store
+from pinger.store import Spooled, SweepStore, backend_of, open_sweep_store
 
 from .engine import ping_addresses
 from .lock import CollectorLock
@@ -38,21 +37,16 @@ FINAL_WRITE_S = 10.0  # at a stop, how long the sweeps still waiting may take to
 LOG_AFTER_WRITE_S = 1.0
 
 
-def local_store_file(config: Config) -> Path:
-    """The file on this machine the collector writes: the SQLite store, or the InfluxDB spool."""
-    if config.storage.backend == "influxdb" and config.storage.influxdb is not None:
-        return config.storage.influxdb.spool
-    return config.storage.path
-
-
-__all__ = ["Collector", "CollectorRun", "local_store_file", "next_boundary", "open_collector"]
+__all__ = ["Collector", "CollectorRun", "next_boundary", "open_collector"]
 
 
 def open_collector(config: Config, clock: Clock | None = None) -> Collector:
     """A Collector for ``config``: its lock taken first (a second collector changes nothing), then its store
     opened and checked (a wrong token, org or bucket ends the start here, in one sentence). Whatever was taken
     is given back when a later step fails."""
-    lock = CollectorLock(local_store_file(config), config.collector_name, [p.name for p in config.pools])
+    lock = CollectorLock(
+        backend_of(config).local_file(config).path, config.collector_name, [p.name for p in config.pools]
+    )
     lock.acquire()
     try:
         store = open_sweep_store(config)
@@ -62,7 +56,10 @@ def open_collector(config: Config, clock: Clock | None = None) -> Collector:
     try:
         store.check()
     except BaseException:
-        store.close(flush_seconds=0)
+        if isinstance(store, Spooled):
+            store.close(flush_seconds=0)  # nothing of this run waits in its outbox
+        else:
+            store.close()
         lock.release()
         raise
     return Collector(config, store, lock, clock=clock)
@@ -81,7 +78,8 @@ class Collector:
     closed and ``lock``, acquired, released when ``run`` ends (``open_collector`` takes both for a config).
     Injected for tests: ``clock`` (the wall and monotonic clocks the schedule reads), ``ping`` (how a sweep
     pings, collector.engine.ping_addresses), ``resolver`` (DNS) and ``store_file`` (the watch on the store's
-    local file; default: the config's)."""
+    local file; default: the config's). A ``store`` that is Spooled (pinger.store.interface) is asked what waits in
+    its outbox, for the log and the collector's status; any other has none."""
 
     def __init__(
         self,
@@ -96,12 +94,13 @@ class Collector:
     ):
         self.config = config
         self.store = store
+        self.outbox = store if isinstance(store, Spooled) else None
         self.lock = lock
         self.clock: Clock = clock or SystemClock()
         self.ping = ping
         self.resolver = resolver or Resolver()
         # deleted or replaced under us: stop (exit 1)
-        self.store_file = store_file or StoreFileWatch(local_store_file(config))
+        self.store_file = store_file or StoreFileWatch(backend_of(config).local_file(config).path)
         self.stop = StopSignal()
         self._reload_asked = False  # set by SIGHUP's handler: a plain store, safe wherever the signal lands
         self.writer: SweepWriter | None = None
@@ -126,19 +125,13 @@ class Collector:
 
     def run(self, sweeps: int | None = None, immediately: bool = False) -> CollectorRun:
         """Sweep ``sweeps`` times (None: until stopped); say how many sweeps were done and how many are lost."""
-        storage = self.config.storage
-        where = (
-            f"InfluxDB {storage.influxdb.url} bucket {storage.influxdb.bucket} via spool {storage.influxdb.spool}"
-            if storage.backend == "influxdb" and storage.influxdb
-            else f"SQLite {storage.path}"
-        )
         log.info(
             "collector %s: %d hosts in %d pools, one sweep every %gs, store: %s",
             self.config.collector_name,
             self.config.host_count,
             len(self.config.pools),
             self.config.interval,
-            where,
+            backend_of(self.config).describe(self.config),
         )
         self.writer = writer = SweepWriter(self.store, self.config.interval, self.store_file)
         try:
@@ -166,7 +159,7 @@ class Collector:
             writer.wait_for(sweep, min(LOG_AFTER_WRITE_S, self.config.interval / 10))
             if writer.fatal is not None:
                 raise writer.fatal
-            backlog = writer.waiting() + self.store.backlog()
+            backlog = writer.waiting() + self._outbox_backlog()
             observed = sweep.observed
             unobserved = len(sweep.hosts) - observed
             log.info(
@@ -242,10 +235,13 @@ class Collector:
         # else: the writer is still inside a write (a store locked for longer): leave its connection be
         self.lock.release()
 
+    def _outbox_backlog(self) -> int:
+        return self.outbox.backlog() if self.outbox is not None else 0
+
     def _warn_if_spool_fills(self) -> None:
-        fill = self.store.spool_fill()
-        if fill is None:
+        if self.outbox is None:
             return
+        fill = self.outbox.spool_fill()
         level = max((mark for mark in (80, 90, 95) if fill.percent >= mark), default=0)
         if level > self._spool_warned_at:
             log.warning(
@@ -266,8 +262,8 @@ class Collector:
             hosts=sweep.observed,
             online=sweep.online,
             sweep_s=round(sweep.duration_s, 4),
-            spool_backlog=writer.waiting_before(sweep) + self.store.backlog(),
-            write_errors=writer.write_errors + self.store.write_errors(),
+            spool_backlog=writer.waiting_before(sweep) + self._outbox_backlog(),
+            write_errors=writer.write_errors + (self.outbox.write_errors() if self.outbox is not None else 0),
         )
         writer.put(sweep, status)
         waiting = writer.waiting()

@@ -1,9 +1,10 @@
 """Is the collector alive? Its newest stored sweep is younger than three intervals (``pinger health``).
 
-What "stored" means follows the backend: the SQLite store's newest ``collector`` row of this
-collector's name, or, with InfluxDB, the newest sweep committed to the local spool (delivered or
-not), so that an InfluxDB outage, which the collector rides out in its spool, does not count as the
-collector being down. Used by the image's HEALTHCHECK and fit for monitoring scripts.
+What "stored" means is the backend's to say (``pinger.store.backends``, ``Backend.newest_sweep``): the
+SQLite store's newest ``collector`` row of this collector's name, or, with InfluxDB, the newest sweep
+committed to the local spool (delivered or not), so that an InfluxDB outage, which the collector rides
+out in its spool, does not count as the collector being down. Used by the image's HEALTHCHECK and fit
+for monitoring scripts.
 
 Beyond the age:
 
@@ -23,8 +24,8 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from pinger.config import Config
-from pinger.schema import COLLECTOR
-from pinger.store import newest_sweep_time
+from pinger.store import newest_sweep
+from pinger.store.backends import NO_REJECTIONS, Rejections
 
 INTERVALS = 3  # a sweep may be late or missed twice before the collector counts as down
 AHEAD_S = 5.0  # a newest sweep this far ahead of the reader's clock still counts as now (rounding, two clocks)
@@ -33,17 +34,6 @@ AHEAD_S = 5.0  # a newest sweep this far ahead of the reader's clock still count
 class Health(NamedTuple):
     healthy: bool
     sentence: str
-
-
-class Rejections(NamedTuple):
-    """Batches InfluxDB refused as malformed (kept in the spool's 'rejected' table)."""
-
-    batches: int
-    newest_at: float | None
-    reason: str | None
-
-
-NO_REJECTIONS = Rejections(0, None, None)
 
 
 def judge(
@@ -106,46 +96,17 @@ def judge(
 
 def check_health(config: Config, now: float | None = None) -> Health:
     """Read the newest sweep from the store (read-only) and judge it; StoreMissing when there is no store."""
-    newest = newest_sweep_time(config)
-    others: tuple[str, ...] = ()
-    rejections = NO_REJECTIONS
-    holder = "store"
-    if config.storage.backend == "influxdb" and config.storage.influxdb is not None:
-        from pinger.store.spool import spool_summary
-
-        holder = "spool"
-        summary = spool_summary(config.storage.influxdb.spool)
-        others = summary.collectors
-        rejections = Rejections(summary.rejected, summary.newest_rejected_at, summary.newest_reason)
-    elif newest is None:
-        others = _sqlite_collectors(config)
+    newest = newest_sweep(config)
     return judge(
         config.collector_name,
-        newest,
+        newest.time,
         time.time() if now is None else now,
         config.interval,
         config.timezone,
-        others,
-        rejections,
-        holder,
+        newest.collectors,
+        newest.rejections,
+        newest.holder,
     )
-
-
-def _sqlite_collectors(config: Config) -> tuple[str, ...]:
-    """The collector names the SQLite store holds sweeps of (read-only; none when it cannot say)."""
-    import sqlite3
-
-    from pinger.store.readonly import connect_read_only
-
-    try:
-        db = connect_read_only(config.storage.path, timeout=30.0)
-        try:
-            found = db.execute(f"SELECT DISTINCT collector FROM {COLLECTOR.name} ORDER BY collector").fetchall()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return ()
-    return tuple(name for (name,) in found)
 
 
 def _duration(seconds: float) -> str:

@@ -6,12 +6,15 @@ Two steps, so that bad input is refused before anything is written:
    spools the computer days and intervals into a temporary SQLite file; then checks references
    and overlaps there, in each computer's time order. Memory holds the pools and computers, not
    the intervals.
-2. ``_write_history`` turns each computer's intervals into samples (``legacy_samples``), a host
-   after another in the store's key order, and hands them to ``HistoryStore.write_samples`` in
-   batches of about BATCH_SAMPLES (one transaction each).
+2. ``_write_history`` turns each computer's intervals into samples (``legacy_samples``) on the
+   grid of the first system's cadence: into the SQLite store as packed rows a block of sweep times
+   at a time (``legacy_write``, NumPy), into any other store a host after another through
+   ``HistoryStore.write_samples`` in batches of about BATCH_SAMPLES; one transaction per batch.
 
-The samples lie on the clock-aligned grid of the first system's cadence, so importing the same
-dump again writes the same (host, time) keys, which the store replaces: nothing is stored twice.
+The samples are marked reconstructed, and measured samples win (the store's merge rule): where
+the collector measured a computer within ``aggregate.hold`` of a grid time, the reconstructed
+sample is left out and counted. The samples lie on the clock-aligned grid, so importing the same
+dump again writes the same (host, time) keys: nothing is stored twice.
 """
 
 from __future__ import annotations
@@ -38,11 +41,12 @@ from pinger.models import SampleRow
 from pinger.output import write_text
 from pinger.progress import Progress
 from pinger.store import open_history_store
+from pinger.store.sqlite import SqliteStore
+from pinger.time_limits import EARLIEST_S, FUTURE_SLACK_S
 
 from .legacy_config import LegacyPool, config_text
 from .legacy_dump import FixtureRecord, fits_a_key, read_fixture
 from .legacy_samples import Grid, grid_around, merge_midnight_splits, states_on_grid
-from .line_protocol import EARLIEST_S, FUTURE_SLACK_S
 
 log = logging.getLogger("pinger.import")
 
@@ -78,7 +82,8 @@ class DumpScan(NamedTuple):
 
 
 class LegacyImport(NamedTuple):
-    """What an import did; ``first_day``/``last_day``: the local days the samples cover (None: no samples)."""
+    """What an import did; ``first_day``/``last_day``: the local days the samples cover (None: no samples);
+    ``kept_measured``: samples left out where the store had measured ones (measured wins)."""
 
     config: Config
     config_written: Path | None
@@ -87,6 +92,7 @@ class LegacyImport(NamedTuple):
     midnight_splits: int
     first_day: dt.date | None
     last_day: dt.date | None
+    kept_measured: int = 0
 
 
 def _refuse(scan_path: Path, record: FixtureRecord | tuple[int, str, int], message: str) -> LegacyDumpError:
@@ -151,119 +157,159 @@ def scan_dump(path: Path, spool_dir: Path, *, now: float | None = None) -> DumpS
 
 
 def _read(path: Path, db: sqlite3.Connection, progress: Progress, spool: Path, latest_ms: int) -> DumpScan:
-    pools: dict[int, tuple[FixtureRecord, str, int, str, bool]] = {}
-    pool_names: dict[str, FixtureRecord] = {}
-    computers: dict[int, Computer] = {}
-    by_host: dict[str, Computer] = {}
-    days: list[tuple[int, int, int, int]] = []
-    intervals: list[tuple[int, int, int, int | None, int]] = []
-    count = open_count = skipped = 0
-    first_ms: int | None = None
-    last_ms: int | None = None
+    reader = _DumpReader(path, db, latest_ms)
     for record in read_fixture(path, on_progress=lambda done: progress.update(done, "characters")):
+        reader.take(record)
+    return reader.finish(spool)
+
+
+class _DumpReader:
+    """The scan's state while the dump streams past: pools and computers are kept (checked as they come),
+    computer days and intervals go to the spool in batches of _BATCH; each model of the first system has
+    its step, and records of other apps are counted and passed over."""
+
+    def __init__(self, path: Path, db: sqlite3.Connection, latest_ms: int):
+        self.path = path
+        self.db = db
+        self.latest_ms = latest_ms
+        self.pools: dict[int, tuple[FixtureRecord, str, int, str, bool]] = {}
+        self.pool_names: dict[str, FixtureRecord] = {}
+        self.computers: dict[int, Computer] = {}
+        self.by_host: dict[str, Computer] = {}
+        self.days: list[tuple[int, int, int, int]] = []
+        self.intervals: list[tuple[int, int, int, int | None, int]] = []
+        self.count = self.open_count = self.skipped = 0
+        self.first_ms: int | None = None
+        self.last_ms: int | None = None
+        self._steps: dict[str, Callable[[FixtureRecord], None]] = {
+            "interval": self._interval,
+            "computerday": self._computer_day,
+            "computer": self._computer,
+            "pool": self._pool,
+        }
+
+    def take(self, record: FixtureRecord) -> None:
         app, _, model = record.model.partition(".")
         if app != APP:
-            skipped += 1
-            continue
-        if model == "interval":
-            day = _field(path, record, "day", int)
-            try:
-                start = parse_instant_ms(_field(path, record, "start_time", str))
-                end_text = _field(path, record, "end_time", str, nullable=True)
-                end = None if end_text is None else parse_instant_ms(end_text)
-            except ValueError as err:
-                raise _refuse(path, record, f"a time that is not ISO 8601 ({err})") from None
-            for name, instant in (("start_time", start), ("end_time", end)):
-                if instant is not None and not EARLIEST_S * 1000 <= instant <= latest_ms:
-                    when = "before 2000-01-01T00:00:00Z" if instant < EARLIEST_S * 1000 else "more than a day after now"
-                    raise _refuse(path, record, f"{name} {record.fields[name]} is {when}")
-            if end is not None and end < start:
-                raise _refuse(path, record, "end_time before start_time")
-            newest = start if end is None else end
-            first_ms = start if first_ms is None or start < first_ms else first_ms
-            last_ms = newest if last_ms is None or newest > last_ms else last_ms
-            count += 1
-            open_count += end is None
-            intervals.append((record.pk, day, start, end, record.number))
-            if len(intervals) >= _BATCH:
-                db.executemany("INSERT INTO interval VALUES (?, ?, ?, ?, ?)", intervals)
-                intervals.clear()
-        elif model == "computerday":
-            computer = _field(path, record, "computer", int)
-            date = _field(path, record, "date", str)
-            try:
-                epoch_day = (dt.date.fromisoformat(date) - _EPOCH.date()).days
-            except ValueError:
-                raise _refuse(path, record, f"date {date!r} is not YYYY-MM-DD") from None
-            days.append((record.pk, computer, record.number, epoch_day))
-            if len(days) >= _BATCH:
-                db.executemany("INSERT INTO day VALUES (?, ?, ?, ?)", days)
-                days.clear()
-        elif model == "computer":
-            pool_pk = _field(path, record, "pool", int)
-            try:
-                host = canonical_address(_field(path, record, "ip", str))
-            except InvalidValue as err:
-                raise _refuse(path, record, f"ip: {err}") from None
-            if record.pk in computers:
-                raise _refuse(path, record, f"pk given twice (also record {computers[record.pk].record})")
-            if host in by_host:
-                raise _refuse(
-                    path, record, f"ip {host} is also computer pk {by_host[host].pk} (record {by_host[host].record})"
-                )
-            computers[record.pk] = by_host[host] = Computer(record.pk, record.number, pool_pk, host)
-        elif model == "pool":
-            try:
-                name = pool_name(_field(path, record, "room_no", str))
-            except InvalidValue as err:
-                raise _refuse(path, record, f"room_no: Pinger cannot take it as a pool name: {err}") from None
-            watts = _field(path, record, "pc_power_consumption", int)
-            if not 0 <= watts <= MAX_WATTS:
-                raise _refuse(path, record, f"pc_power_consumption {watts} is not 0 to {MAX_WATTS:g} watts")
-            if record.pk in pools:
-                raise _refuse(path, record, f"pk given twice (also record {pools[record.pk][0].number})")
-            if name in pool_names:
-                raise _refuse(
-                    path,
-                    record,
-                    f"room_no {name!r} is also pool pk {pool_names[name].pk} (record {pool_names[name].number})",
-                )
-            pool_names[name] = record
-            pools[record.pk] = (
-                record,
-                name,
-                watts,
-                _field(path, record, "keyboard_layout", str),
-                _field(path, record, "printer", bool),
+            self.skipped += 1
+            return
+        step = self._steps.get(model)
+        if step is None:
+            raise _refuse(self.path, record, f"unknown model: the first system's dump has {', '.join(MODELS)}")
+        step(record)
+
+    def _interval(self, record: FixtureRecord) -> None:
+        day = _field(self.path, record, "day", int)
+        start, end = self._instants(record)
+        newest = start if end is None else end
+        self.first_ms = start if self.first_ms is None else min(start, self.first_ms)
+        self.last_ms = newest if self.last_ms is None else max(newest, self.last_ms)
+        self.count += 1
+        self.open_count += end is None
+        self.intervals.append((record.pk, day, start, end, record.number))
+        if len(self.intervals) >= _BATCH:
+            self.db.executemany("INSERT INTO interval VALUES (?, ?, ?, ?, ?)", self.intervals)
+            self.intervals.clear()
+
+    def _instants(self, record: FixtureRecord) -> tuple[int, int | None]:
+        """An interval's start and end (None: still open) in unix ms, each a plausible time, in order."""
+        path = self.path
+        try:
+            start = parse_instant_ms(_field(path, record, "start_time", str))
+            end_text = _field(path, record, "end_time", str, nullable=True)
+            end = None if end_text is None else parse_instant_ms(end_text)
+        except ValueError as err:
+            raise _refuse(path, record, f"a time that is not ISO 8601 ({err})") from None
+        for name, instant in (("start_time", start), ("end_time", end)):
+            if instant is not None and not EARLIEST_S * 1000 <= instant <= self.latest_ms:
+                when = "before 2000-01-01T00:00:00Z" if instant < EARLIEST_S * 1000 else "more than a day after now"
+                raise _refuse(path, record, f"{name} {record.fields[name]} is {when}")
+        if end is not None and end < start:
+            raise _refuse(path, record, "end_time before start_time")
+        return start, end
+
+    def _computer_day(self, record: FixtureRecord) -> None:
+        computer = _field(self.path, record, "computer", int)
+        date = _field(self.path, record, "date", str)
+        try:
+            epoch_day = (dt.date.fromisoformat(date) - _EPOCH.date()).days
+        except ValueError:
+            raise _refuse(self.path, record, f"date {date!r} is not YYYY-MM-DD") from None
+        self.days.append((record.pk, computer, record.number, epoch_day))
+        if len(self.days) >= _BATCH:
+            self.db.executemany("INSERT INTO day VALUES (?, ?, ?, ?)", self.days)
+            self.days.clear()
+
+    def _computer(self, record: FixtureRecord) -> None:
+        path, by_host = self.path, self.by_host
+        pool_pk = _field(path, record, "pool", int)
+        try:
+            host = canonical_address(_field(path, record, "ip", str))
+        except InvalidValue as err:
+            raise _refuse(path, record, f"ip: {err}") from None
+        if record.pk in self.computers:
+            raise _refuse(path, record, f"pk given twice (also record {self.computers[record.pk].record})")
+        if host in by_host:
+            raise _refuse(
+                path, record, f"ip {host} is also computer pk {by_host[host].pk} (record {by_host[host].record})"
             )
-        else:
-            raise _refuse(path, record, f"unknown model: the first system's dump has {', '.join(MODELS)}")
-    db.executemany("INSERT INTO interval VALUES (?, ?, ?, ?, ?)", intervals)
-    db.executemany("INSERT INTO day VALUES (?, ?, ?, ?)", days)
-    hosts: dict[int, list[str]] = {pk: [] for pk in pools}
-    for computer in sorted(computers.values(), key=lambda c: c.pk):
-        if computer.pool_pk not in pools:
+        self.computers[record.pk] = by_host[host] = Computer(record.pk, record.number, pool_pk, host)
+
+    def _pool(self, record: FixtureRecord) -> None:
+        path, pool_names = self.path, self.pool_names
+        try:
+            name = pool_name(_field(path, record, "room_no", str))
+        except InvalidValue as err:
+            raise _refuse(path, record, f"room_no: Pinger cannot take it as a pool name: {err}") from None
+        watts = _field(path, record, "pc_power_consumption", int)
+        if not 0 <= watts <= MAX_WATTS:
+            raise _refuse(path, record, f"pc_power_consumption {watts} is not 0 to {MAX_WATTS:g} watts")
+        if record.pk in self.pools:
+            raise _refuse(path, record, f"pk given twice (also record {self.pools[record.pk][0].number})")
+        if name in pool_names:
             raise _refuse(
                 path,
-                (computer.record, f"{APP}.computer", computer.pk),
-                f"its pool pk {computer.pool_pk} is not in the dump",
+                record,
+                f"room_no {name!r} is also pool pk {pool_names[name].pk} (record {pool_names[name].number})",
             )
-        hosts[computer.pool_pk].append(computer.host)
-    legacy_pools = tuple(
-        LegacyPool(pk, name, watts, keyboard, printer, tuple(hosts[pk]))
-        for pk, (_, name, watts, keyboard, printer) in sorted(pools.items())
-    )
-    return DumpScan(
-        tuple(pool for pool in legacy_pools if pool.hosts),
-        tuple(pool.name for pool in legacy_pools if not pool.hosts),
-        computers,
-        count,
-        open_count,
-        first_ms,
-        last_ms,
-        skipped,
-        spool,
-    )
+        pool_names[name] = record
+        self.pools[record.pk] = (
+            record,
+            name,
+            watts,
+            _field(path, record, "keyboard_layout", str),
+            _field(path, record, "printer", bool),
+        )
+
+    def finish(self, spool: Path) -> DumpScan:
+        """Spool what is left, check that each computer's pool is in the dump, and say what the dump holds."""
+        self.db.executemany("INSERT INTO interval VALUES (?, ?, ?, ?, ?)", self.intervals)
+        self.db.executemany("INSERT INTO day VALUES (?, ?, ?, ?)", self.days)
+        pools = self.pools
+        hosts: dict[int, list[str]] = {pk: [] for pk in pools}
+        for computer in sorted(self.computers.values(), key=lambda c: c.pk):
+            if computer.pool_pk not in pools:
+                raise _refuse(
+                    self.path,
+                    (computer.record, f"{APP}.computer", computer.pk),
+                    f"its pool pk {computer.pool_pk} is not in the dump",
+                )
+            hosts[computer.pool_pk].append(computer.host)
+        legacy_pools = tuple(
+            LegacyPool(pk, name, watts, keyboard, printer, tuple(hosts[pk]))
+            for pk, (_, name, watts, keyboard, printer) in sorted(pools.items())
+        )
+        return DumpScan(
+            tuple(pool for pool in legacy_pools if pool.hosts),
+            tuple(pool.name for pool in legacy_pools if not pool.hosts),
+            self.computers,
+            self.count,
+            self.open_count,
+            self.first_ms,
+            self.last_ms,
+            self.skipped,
+            spool,
+        )
 
 
 def _check_spooled(path: Path, db: sqlite3.Connection, computers: dict[int, Computer]) -> None:
@@ -534,25 +580,68 @@ def _write_history(
     # Validated input, and samples keyed by (host, time): a failure part way (a full disk) leaves
     # whole batches behind, which importing again replaces.
     store = open_history_store(config, "create")
+    kept = duplicates = 0
     try:
-        for batch in host_batches(scan, grid):
-            written += store.write_samples(history_samples(scan, pool_of, grid, batch, on_host))
+        if isinstance(store, SqliteStore):
+            written, kept, duplicates, splits = _write_packed(store, scan, config, pool_of, grid)
+        else:
+            for batch in host_batches(scan, grid):
+                written += store.write_samples(history_samples(scan, pool_of, grid, batch, on_host))
+            progress.update(len(scan.computers), "hosts")
     finally:
         store.close()
-    progress.update(len(scan.computers), "hosts")
     tz: ZoneInfo = config.timezone
     log.info(
-        "imported %d ping samples of %d hosts every %ds from %s to %s (%d midnight splits merged)",
+        "imported %d reconstructed ping samples of %d hosts every %ds from %s to %s (%d midnight splits merged)%s%s",
         written,
         len(scan.computers),
         grid.step,
         _utc(grid.first),
         _utc(grid.last),
         splits,
+        f"; {kept} left out where the collector measured the host within aggregate.hold (measured samples win)"
+        if kept
+        else "",
+        f"; {duplicates} were stored already" if duplicates else "",
     )
     return LegacyImport(
-        config, written_to, len(scan.computers), written, splits, local_day(grid.first, tz), local_day(grid.last, tz)
+        config,
+        written_to,
+        len(scan.computers),
+        written,
+        splits,
+        local_day(grid.first, tz),
+        local_day(grid.last, tz),
+        kept,
     )
+
+
+def _write_packed(
+    store: SqliteStore, scan: DumpScan, config: Config, pool_of: dict[str, str], grid: Grid
+) -> tuple[int, int, int, int]:
+    """The history into the SQLite store's packed rows (``legacy_write``): (samples, kept measured,
+    duplicates, midnight splits)."""
+    from .legacy_write import grid_intervals, write_history
+
+    by_host = {computer.host: computer.pk for computer in scan.computers.values()}
+    pools: list[tuple[str, list[str]]] = []
+    columns: dict[int, int] = {}
+    for pool in config.pools:
+        hosts = [host.name for host in pool.hosts if host.name in by_host and pool_of.get(host.name) == pool.name]
+        for host in hosts:
+            columns[by_host[host]] = len(columns)
+        if hosts:
+            pools.append((pool.name, hosts))
+    db = sqlite3.connect(scan.spool, isolation_level=None)
+    try:
+        intervals = grid_intervals(db, columns, grid, (scan.last_ms or 0) + 1)
+    finally:
+        db.close()
+    progress = Progress(grid.size, "import-legacy")
+    written = write_history(
+        store, pools, intervals, grid, config.aggregate.hold, lambda done: progress.update(done, "sweep times")
+    )
+    return written.samples, written.kept_measured, written.duplicates, intervals.splits
 
 
 def _utc(time_s: int) -> str:

@@ -133,10 +133,11 @@ _SQLITE_COMPANIONS = (("-wal", "write-ahead log"), ("-shm", "shared-memory file"
 
 
 def _store_files(config: Config) -> list[tuple[str, Path]]:
-    """The local files of the configured store: the SQLite file, or the InfluxDB spool, with their companions."""
-    if config.storage.backend == "influxdb" and config.storage.influxdb is not None:
-        return _with_companions("the InfluxDB spool", config.storage.influxdb.spool)
-    return _with_companions("the store", config.storage.path)
+    """The local file of the configured store (the SQLite file, or the InfluxDB spool), with its companions."""
+    from .store.backends import backend_of
+
+    local = backend_of(config).local_file(config)
+    return _with_companions(local.role, local.path)
 
 
 def _with_companions(role: str, path: Path) -> list[tuple[str, Path]]:
@@ -218,7 +219,7 @@ def _pools(args: argparse.Namespace, config: Config) -> list[str] | None:
 
 
 def _import(args: argparse.Namespace, config: Config) -> int:
-    from .ingestion.line_protocol import import_file
+    from .ingestion.import_lines import import_file
 
     import_file(config, Path(args.file), args.precision, allow_any_time=args.allow_any_time)
     return 0

@@ -230,7 +230,11 @@ def _aggregate_parser(commands: _Commands) -> None:
 
 def _import_parsers(commands: _Commands) -> None:
     importer = commands.add("import")
-    importer.add_argument("file", metavar="FILE.lp", help="line protocol; lines of other measurements are skipped")
+    importer.add_argument(
+        "file",
+        metavar="FILE.lp",
+        help="line protocol, plain or gzip, a file or a pipe (/dev/stdin); lines of other measurements are skipped",
+    )
     importer.add_argument(
         "--precision",
         choices=("s", "ms", "us", "ns"),

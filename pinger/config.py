@@ -128,8 +128,12 @@ class InfluxSettings(NamedTuple):
         )
 
 
+# The storage backends a config may name; what each is, is pinger.store.backends' (one entry per name).
+BACKENDS = ("sqlite", "influxdb")
+
+
 class StorageSettings(NamedTuple):
-    backend: str = "sqlite"  # "sqlite" | "influxdb"
+    backend: str = "sqlite"  # one of BACKENDS
     path: Path = Path("data/pinger.sqlite")
     influxdb: InfluxSettings | None = None
 

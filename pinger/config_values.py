@@ -16,7 +16,7 @@ from itertools import pairwise
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .config import WEEKDAYS
+from .config import BACKENDS, WEEKDAYS
 
 T = TypeVar("T")
 
@@ -182,8 +182,8 @@ def nonempty(text: str) -> str:
 
 
 def backend(text: str) -> str:
-    if text not in ("sqlite", "influxdb"):
-        raise InvalidValue(f"{text!r} is not a storage backend (sqlite or influxdb)")
+    if text not in BACKENDS:
+        raise InvalidValue(f"{text!r} is not a storage backend ({' or '.join(BACKENDS)})")
     return text
 
 

@@ -7,7 +7,7 @@ what the user needs (file, line, field, what happens next) and raises a class fr
 * ``pinger.config_values.InvalidValue``: a value's text is wrong. The config loader adds file, line and
   field (ConfigError); the command line names the option (UsageError).
 * ``pinger.config_reader._UnsetVariable``: an InvalidValue that ``check-config --allow-unset-env`` lets pass.
-* ``pinger.lineprotocol.LineProtocolError``: one line is malformed (a ValueError, as ``int()``'s is). The
+* ``pinger.line_format.LineProtocolError``: one line is malformed (a ValueError, as ``int()``'s is). The
   importer collects every one and raises MalformedImportError.
 * ``pinger.store.influx_delivery.Unreachable``: the server did not answer. The InfluxDB store keeps the batch
   spooled, and the import turns it into a StoreError saying where the samples wait.
@@ -102,3 +102,8 @@ class FigureUnavailable(PingerError):
 
 class ReportInputError(UsageError):
     """The days and phases asked for cannot answer the report's question (no phases, no days, no baseline)."""
+
+
+class ConflictingSamplesError(UsageError):
+    """Samples to import disagree with each other, or with a measured sample stored, for one host and
+    second: nothing was imported (exit 2)."""

@@ -112,16 +112,11 @@ class CollectorStatus(NamedTuple):
 
 
 class HostSamples(NamedTuple):
-    """One host's samples in a span, as the nearest-sample rule reads them: parallel lists in time order.
-
-    With ``lasts`` (a store that reads runs, as the InfluxDB store does) entry i stands for a run of
-    samples from ``times[i]`` to ``lasts[i]``, all in state ``states[i]`` and none more than twice the
-    aggregator's hold after the one before: the rule gives runs the figures of the samples (aggregator/rule.py)."""
+    """One host's samples in a span, as the nearest-sample rule reads them: parallel lists in time order."""
 
     host: str
     times: list[int]
     states: list[bool]
-    lasts: list[int] | None = None
 
 
 class HostDay(NamedTuple):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from pinger.collector.daemon import Collector
 from pinger.collector.lock import CollectorLock
 from pinger.collector.sweep import run_sweep
@@ -12,7 +14,7 @@ from pinger.collector.targets import Resolver
 from pinger.config_load import load_config
 from pinger.models import HostResult
 from pinger.store.interface import SpoolFill
-from tests.support.injected import FakeClock, FakePing, MemoryStore
+from tests.support.injected import FakeClock, FakePing, MemoryStore, SpooledMemoryStore
 
 START = 1_000_000_000.3  # the fake wall clock at the start: 9.7 s before a 10-second boundary
 
@@ -71,7 +73,7 @@ def test_a_stop_asked_for_before_the_run_takes_no_sweep_and_still_closes_the_sto
 
 
 def test_an_outbox_that_fills_is_warned_about_once_per_level_and_counted_in_the_status(write_config, tmp_path, caplog):
-    store = MemoryStore(fill=SpoolFill(tmp_path / "spool.sqlite", 85, 1234))
+    store = SpooledMemoryStore(SpoolFill(tmp_path / "spool.sqlite", 85, 1234))
     store.waiting, store.delivery_errors = 7, 2  # InfluxDB away: sweeps wait in the outbox, deliveries failed
     collector, store, _ = injected_collector(write_config, tmp_path, FakePing({"127.0.0.1": 0.2}), store)
     with caplog.at_level(logging.INFO, logger="pinger.collector"):
@@ -84,6 +86,40 @@ def test_an_outbox_that_fills_is_warned_about_once_per_level_and_counted_in_the_
     assert [(s.spool_backlog, s.write_errors) for s in store.statuses] == [(7, 2), (7, 2)]
     sweeps = [r.getMessage() for r in caplog.records if "hosts on" in r.getMessage()]
     assert all(line.endswith(", 7 sweeps waiting to be written") for line in sweeps)
+
+
+def test_a_store_without_an_outbox_is_never_asked_what_waits(write_config, tmp_path, caplog):
+    # MemoryStore is a SweepStore only (as the SQLite store): no backlog, spool_fill or write_errors to call.
+    collector, store, _ = injected_collector(write_config, tmp_path, FakePing({"127.0.0.1": 0.2}))
+    with caplog.at_level(logging.INFO, logger="pinger.collector"):
+        assert collector.run(sweeps=2) == (2, 0)
+    assert collector.outbox is None
+    assert [(s.spool_backlog, s.write_errors) for s in store.statuses] == [(0, 0), (0, 0)]
+    assert not any("spool" in r.getMessage() or "waiting" in r.getMessage() for r in caplog.records)
+    assert store.closed
+
+
+def test_a_spooled_store_that_fails_its_check_is_closed_without_waiting_to_deliver(write_config, tmp_path, monkeypatch):
+    from pinger.collector import daemon
+    from pinger.errors import InfluxConfigError
+
+    class Refusing(SpooledMemoryStore):
+        def check(self) -> None:
+            raise InfluxConfigError("InfluxDB rejects the token (401)")
+
+    store = Refusing(SpoolFill(tmp_path / "spool.sqlite", 0, 0))
+    monkeypatch.setattr(daemon, "open_sweep_store", lambda _config: store)
+    config = load_config(
+        write_config(f"""
+        timezone: UTC
+        storage: {{path: {tmp_path / "s.sqlite"}}}
+        pools: [{{name: A, watts: 50, hosts: [127.0.0.1]}}]
+    """)
+    )
+    with pytest.raises(InfluxConfigError):
+        daemon.open_collector(config)
+    assert store.closed and store.flushed_for == 0  # nothing of this run waits: no flush
+    assert list(tmp_path.glob("*.collector-*.lock")) == []  # the lock was given back
 
 
 def test_run_sweep_pings_the_addresses_and_keeps_the_config_order(write_config, tmp_path):

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from pinger.collector.engine import _PAYLOAD, PERMISSION_HINT, echo_request
-from tests.support import ROOT, as_nobody, pinger_command
+from tests.support import ROOT, as_nobody, modules_loaded, pinger_command
 from tests.support.processes import HANG_S
 
 
@@ -48,15 +48,9 @@ def test_sweep_stays_clear_of_heavy_imports(write_config):
     config = write_config(
         "timezone: UTC\nallow: [127.0.0.0/8]\npools:\n  - name: LO\n    watts: 1\n    hosts: [127.0.0.1]\n"
     )
-    probe = (
-        "import sys; from pinger.cli import main; code = main(['sweep', '-c', sys.argv[1]]); "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('icmplib', 'asyncio', 'ssl', 'dataclasses', 'inspect', 'influxdb_client', 'sqlite3', "
-        "'numpy', 'matplotlib')))"
-    )
-    result = subprocess.run([sys.executable, "-c", probe, str(config)], capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    heavy = ("icmplib", "asyncio", "ssl", "dataclasses", "inspect", "influxdb_client", "sqlite3", "numpy", "matplotlib")
+    probe = "import sys; from pinger.cli import main; assert main(['sweep', '-c', sys.argv[1]]) == 0"
+    assert modules_loaded(probe, str(config), packages=heavy)[0] == []
 
 
 def write_lab_config(write_config, first: str, last: str, timeout="500ms", retries=0, name="lab.yaml"):

@@ -56,19 +56,17 @@ def a_sweep(scheduled: int, collector: str = "lab-1") -> tuple[SweepResult, Coll
 def store_sweep_at(config_path, scheduled: int, collector: str = "lab-1") -> None:
     """Store one sweep as the collector does (with InfluxDB: into the spool, without a delivery thread)."""
     from pinger.config_load import load_config
-    from pinger.store import SqliteStore
-    from pinger.store.influx import InfluxStore
+    from pinger.store import Spooled, open_history_store
 
     config = load_config(config_path, environ={"INFLUX_TOKEN": "not-a-secret"})
-    store = (
-        InfluxStore(config, deliver=False)
-        if config.storage.backend == "influxdb"
-        else SqliteStore(config.storage.path, config.timezone)
-    )
+    store = open_history_store(config, "create")  # one-shot: no delivery thread
     try:
-        store.write_sweep(*a_sweep(scheduled, collector))
+        store.write_sweep(*a_sweep(scheduled, collector))  # both stores are SweepStores too
     finally:
-        store.close(flush_seconds=0)
+        if isinstance(store, Spooled):
+            store.close(flush_seconds=0)  # leave the sweep in the spool
+        else:
+            store.close()
 
 
 def one_sentence(result) -> str:

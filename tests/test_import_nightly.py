@@ -11,7 +11,7 @@ import pytest
 
 from pinger.aggregator.nightly import NightlyAggregator, days_to_catch_up
 from pinger.config_load import load_config
-from pinger.lineprotocol import LineProtocolError, format_line, parse_line
+from pinger.line_format import LineProtocolError, format_line, parse_line
 from pinger.store.sqlite import SqliteStore
 
 
@@ -63,7 +63,7 @@ def test_import_then_aggregate(write_config, tmp_path, run_pinger):
 
 
 def test_imported_ipv6_hosts_are_stored_in_canonical_form(tmp_path):
-    from pinger.ingestion.line_protocol import read_samples
+    from pinger.ingestion.import_lines import read_samples
 
     samples = tmp_path / "v6.lp"
     samples.write_text("ping,pool=A,host=FD00:0:0::A up=1i,rtt_ms=0.5 60\nping,pool=A,host=pc-7.example.edu up=0i 60\n")

@@ -23,14 +23,17 @@ import uuid
 from collections.abc import Callable, Iterable
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 
+from pinger.aggregator.arrays import pool_day_figures
 from pinger.aggregator.daily import compute_host_figures, sample_window
+from pinger.aggregator.inputs import day_samples
 from pinger.aggregator.rule import per_bucket, state_at
 from pinger.errors import StoreError
-from pinger.models import HostSamples
 from pinger.store.flux import gap_threshold_ns, pool_runs_flux
-from pinger.store.influx_runs import read_runs, runs_of
+from pinger.store.influx_runs import HostRuns, day_runs, read_runs, runs_of
+from pinger.store.interface import DaySamples
 from tests.support import ROOT, influx_storage
 from tests.support.day_inputs import ENV as RECORD_ENV
 from tests.support.influx_standin import InfluxStandin, flux_runs
@@ -42,7 +45,7 @@ MONDAY, TUESDAY = dt.date(2026, 11, 2), dt.date(2026, 11, 3)
 SPRING, AUTUMN = dt.date(2026, 3, 29), dt.date(2026, 10, 25)  # 23 and 25 hours in Berlin
 
 
-def as_runs(host: str, times, states, hold: float) -> HostSamples:
+def as_runs(host: str, times, states, hold: float) -> HostRuns:
     """The runs the InfluxDB store would read: the query's rows (as the stand-in computes them, in ns) as runs."""
     at = {round(t * 1e9): t for t in times}  # back from ns to the fixture's own values
     kept = flux_runs([(round(t * 1e9), int(up)) for t, up in zip(times, states, strict=True)], gap_threshold_ns(hold))
@@ -54,6 +57,20 @@ def as_runs(host: str, times, states, hold: float) -> HostSamples:
     )
 
 
+def per_host(samples: DaySamples) -> dict[int, tuple[list[float], list[bool]]]:
+    """The samples of each host (by index) in DaySamples of one-sample runs and blocks, in time order."""
+    found: dict[int, tuple[list[float], list[bool]]] = {}
+    runs = samples.runs
+    for host, at, up in zip(runs.host.tolist(), runs.start.tolist(), runs.up.tolist(), strict=True):
+        found.setdefault(host, ([], []))
+        found[host][0].append(at)
+        found[host][1].append(up)
+    for block in samples.blocks:
+        for column, host in enumerate(block.host.tolist()):
+            found[host] = (block.times.tolist(), block.up[:, column].tolist())
+    return found
+
+
 # -- every fixture of the suite --------------------------------------------------------------------------------
 
 # The tests that hand the rule samples in the test's own process, found by recording the whole suite with
@@ -63,11 +80,14 @@ SOURCES = (
     "tests/test_rule.py",
     "tests/test_daily.py",
     "tests/test_hourly.py",
+    "tests/test_arrays.py",
     "tests/test_energy_cost.py",
     "tests/test_export.py",
     "tests/test_import_nightly.py",
     "tests/test_legacy.py",
     "tests/test_report.py",
+    "tests/test_rewrite.py",
+    "tests/test_store_contract.py",
     "tests/test_collect.py::test_a_gap_lowers_coverage_and_is_not_counted_as_off",
 )
 # The other modules that mention the aggregator, and why they are no source.
@@ -133,17 +153,25 @@ def test_runs_give_the_figures_of_every_sample_on_every_fixture(source, recorded
             pool, host, day, tz, hold, times, states, *energy = args
             runs = as_runs(host.name, times, states, hold)
             reduced = compute_host_figures(
-                pool, host, day, tz, hold, runs.times, runs.states, *energy, lasts=runs.lasts
+                pool, host, day, tz, hold, runs.starts, runs.states, *energy, lasts=runs.stops
             )
             assert reduced == compute_host_figures(*args), test
+        elif kind == "pool":
+            pool, day, tz, hold, samples, energy = args
+            runs_ = [as_runs(str(h), times, states, hold) for h, (times, states) in per_host(samples).items()]
+            reduced = day_runs([("", [str(h) for h in range(len(pool.hosts))])], lambda _, __, found=runs_: found)
+            got, expected = pool_day_figures(pool, day, tz, hold, reduced, energy), pool_day_figures(*args)
+            assert got.host_days == expected.host_days, test
+            assert np.array_equal(got.hours_on, expected.hours_on), test
+            assert np.array_equal(got.hours_observed, expected.hours_observed), test
         elif kind == "buckets":
             times, states, hold, edges = args
             runs = as_runs("", times, states, hold)
-            assert per_bucket(runs.times, runs.states, hold, edges, runs.lasts) == per_bucket(*args), test
+            assert per_bucket(runs.starts, runs.states, hold, edges, runs.stops) == per_bucket(*args), test
         else:
             times, states, hold, instant = args
             runs = as_runs("", times, states, hold)
-            assert state_at(runs.times, runs.states, hold, instant, runs.lasts) == state_at(*args), test
+            assert state_at(runs.starts, runs.states, hold, instant, runs.stops) == state_at(*args), test
 
 
 def test_the_reduction_keeps_first_changes_gaps_and_newest_and_nothing_else():
@@ -153,12 +181,12 @@ def test_the_reduction_keeps_first_changes_gaps_and_newest_and_nothing_else():
     # Kept: 0 (first), 1200 (change), 2400 (gap of 900), 2700 (change), 3000 (newest); runs end at the sample
     # before the next row: 0..900, 1200..1500, 2400..2400, 2700..2700, 3000..3000.
     runs = as_runs("pc", times, states, 300)
-    assert runs == HostSamples(
-        "pc", [0, 1200, 2400, 2700, 3000], [True, False, False, True, True], [900, 1500, 2400, 2700, 3000]
+    assert runs == HostRuns(
+        "pc", [0, 1200, 2400, 2700, 3000], [900, 1500, 2400, 2700, 3000], [True, False, False, True, True]
     )
     # A host that flaps at every sample keeps every sample; one that never changes keeps two.
-    assert len(as_runs("pc", times, [i % 2 == 0 for i in range(9)], 300).times) == 9
-    assert as_runs("pc", [0, 300, 600], [False] * 3, 300) == HostSamples("pc", [0, 600], [False, False], [300, 600])
+    assert len(as_runs("pc", times, [i % 2 == 0 for i in range(9)], 300).starts) == 9
+    assert as_runs("pc", [0, 300, 600], [False] * 3, 300) == HostRuns("pc", [0, 600], [300, 600], [False, False])
 
 
 # -- edge cases through the stand-in --------------------------------------------------------------------------
@@ -244,23 +272,41 @@ def open_influx(write_config, tmp_path, url: str, **buckets: str):
 
 
 def figures_both_ways(config, store, day: dt.date) -> dict[str, tuple[int, int]]:
-    """Per host of the config with samples: (samples read raw, runs read); asserts both reads' figures are equal."""
+    """Per host of the config with samples: (samples read, runs read). Asserts that the runs give each host the
+    figures of its samples (the rule, per host) and the pool the figures of its samples (the aggregator's
+    array path: the store's day_samples against one-sample runs from host_samples, as without it)."""
     (pool,) = config.pools
     names = [host.name for host in pool.hosts]
-    window = sample_window(day, config.timezone, config.aggregate.hold)
-    raw = {found.host: found for found in store.raw_host_samples(pool.name, names, *window)}
-    runs = {found.host: found for found in store.host_samples(pool.name, names, *window)}
+    tz, hold = config.timezone, config.aggregate.hold
+    window = sample_window(day, tz, hold)
+    raw = {found.host: found for found in store.host_samples(pool.name, names, *window)}
+    runs = {found.host: found for found in store.queries.pool_runs(pool.name, names, *window)}
     assert runs.keys() == raw.keys()
     sizes = {}
     for host in pool.hosts:
         if host.name not in raw:
             continue
-        given = (pool, host, day, config.timezone, config.aggregate.hold)
+        given = (pool, host, day, tz, hold)
         samples, read = raw[host.name], runs[host.name]
         expected = compute_host_figures(*given, samples.times, samples.states, config.energy)
-        assert compute_host_figures(*given, read.times, read.states, config.energy, read.lasts) == expected, host.name
-        sizes[host.name] = (len(samples.times), len(read.times))
+        assert compute_host_figures(*given, read.starts, read.states, config.energy, read.stops) == expected, host.name
+        sizes[host.name] = (len(samples.times), len(read.starts))
+    every_sample = day_samples(Unreduced(store), [(pool.name, names)], *window)
+    as_runs_ = store.day_samples([(pool.name, names)], *window)
+    assert len(as_runs_.runs.host) == sum(found for _, found in sizes.values())
+    got = pool_day_figures(pool, day, tz, hold, as_runs_, config.energy)
+    expected_pool = pool_day_figures(pool, day, tz, hold, every_sample, config.energy)
+    assert got.host_days == expected_pool.host_days
+    assert np.array_equal(got.hours_on, expected_pool.hours_on)
+    assert np.array_equal(got.hours_observed, expected_pool.hours_observed)
     return sizes
+
+
+class Unreduced:
+    """A store's host_samples alone: the aggregator then reads every sample (inputs.day_samples)."""
+
+    def __init__(self, store):
+        self.host_samples = store.host_samples
 
 
 def days(first: dt.date, last: dt.date) -> Iterable[dt.date]:
@@ -322,9 +368,9 @@ def test_the_hand_computed_edge_cases_come_out_of_the_runs(standin, write_config
 
         def row(name: str, day: dt.date):
             window = sample_window(day, config.timezone, config.aggregate.hold)
-            (found,) = [f for f in store.host_samples(pool.name, [name], *window)]
+            (found,) = [f for f in store.queries.pool_runs(pool.name, [name], *window)]
             given = (pool, hosts[name], day, config.timezone, config.aggregate.hold)
-            return compute_host_figures(*given, found.times, found.states, config.energy, found.lasts)[0]
+            return compute_host_figures(*given, found.starts, found.states, config.energy, found.stops)[0]
 
         # Up all day; Tuesday 00:00..00:05 unobserved (the gap's), Monday 14:00..14:05: 5 minutes of 24 h lost.
         for name, day in (("midnight", TUESDAY), ("sparse", MONDAY)):
@@ -357,8 +403,8 @@ def test_late_samples_change_both_reads_alike(standin, write_config, tmp_path):
     office = next(host for host in pool.hosts if host.name == "office")
 
     def coverage() -> float:
-        (found,) = store.host_samples("Ecke", ["office"], *sample_window(MONDAY, BERLIN, HOLD))
-        given = (pool, office, MONDAY, BERLIN, HOLD, found.times, found.states, config.energy, found.lasts)
+        (found,) = store.queries.pool_runs("Ecke", ["office"], *sample_window(MONDAY, BERLIN, HOLD))
+        given = (pool, office, MONDAY, BERLIN, HOLD, found.starts, found.states, config.energy, found.stops)
         return compute_host_figures(*given)[0].coverage
 
     try:
@@ -395,7 +441,7 @@ def test_aggregate_stores_the_same_rows_whichever_way_it_reads(standin, write_co
 
     aggregate_days(config, *span)
     from_runs = stored()
-    monkeypatch.setattr(InfluxStore, "host_samples", InfluxStore.raw_host_samples)
+    monkeypatch.delattr(InfluxStore, "day_samples")  # the aggregator then reads every sample (host_samples)
     aggregate_days(config, *span)
     assert stored() == from_runs and len(from_runs[0]) == 11 and len(from_runs[1]) == 11 * 24 + 1
 
@@ -420,7 +466,7 @@ def test_the_reader_takes_fractions_of_seconds_and_other_column_orders():
     reordered.append(["", "", "0", "0", "pc", "2026-11-02T10:05:00.25Z", "299750000000"])
     (found,) = read_runs(reordered, {"pc"}, "http://x")
     t = int(dt.datetime(2026, 11, 2, 10, tzinfo=dt.UTC).timestamp())
-    assert found == HostSamples("pc", [t, t + 300], [True, False], [t, t + 300])
+    assert found == HostRuns("pc", [t, t + 300], [t, t + 300], [True, False])
 
 
 @pytest.mark.parametrize(

@@ -10,14 +10,37 @@ from pathlib import Path
 
 import pytest
 
-from pinger import lineprotocol
+from pinger import line_format
 from pinger.config_load import load_config
 from pinger.errors import MalformedImportError
-from pinger.lineprotocol import LineProtocolError, parse_line
+from pinger.line_format import LineProtocolError, parse_line
 
 NOW = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC).timestamp()
 T = int(dt.datetime(2026, 11, 1, tzinfo=dt.UTC).timestamp())  # a plausible time, in seconds
 NS = 1_000_000_000
+
+
+def test_the_precision_table_and_the_time_limits_are_defined_once_in_the_core():
+    """Both importers read timestamps alike: one table of precisions (pinger/line_format.py) and one span of
+    plausible times (pinger/time_limits.py), which no other module of the product defines again."""
+    import ast
+
+    from tests.test_layers import product_modules
+
+    shared = {"PRECISION_NS", "EARLIEST_S", "FUTURE_SLACK_S"}
+    defined = sorted(
+        (name.lstrip("_"), module)
+        for module, path in product_modules().items()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name) and (name := target.id).lstrip("_") in shared
+    )
+    assert defined == [
+        ("EARLIEST_S", "pinger.time_limits"),
+        ("FUTURE_SLACK_S", "pinger.time_limits"),
+        ("PRECISION_NS", "pinger.line_format"),
+    ]
 
 
 @pytest.fixture
@@ -55,7 +78,7 @@ def ping(host: str = "10.0.0.1", up: str = "1i", rtt: str | None = "0.25", time:
 
 def refused(config, path: Path, **options) -> list[str]:
     """The import's error lines, after checking that it raised and wrote nothing."""
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     with pytest.raises(MalformedImportError) as caught:
         import_file(config, path, **options)
@@ -100,7 +123,7 @@ def test_now_is_a_parameter_and_one_day_ahead_is_the_limit(config, tmp_path):
 
 
 def test_allow_any_time_imports_implausible_timestamps(config, tmp_path):
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     path = write_lp(tmp_path, [ping(time=60), ping(host="10.0.0.2", time=4_102_444_800 * NS)])
     assert import_file(config, path, now=NOW, allow_any_time=True) == 2
@@ -143,7 +166,7 @@ def test_no_precision_hint_when_some_timestamps_are_plausible(config, tmp_path):
     ],
 )
 def test_up_may_be_0_or_1_in_any_numeric_or_boolean_spelling(config, tmp_path, up, expected):
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     assert import_file(config, write_lp(tmp_path, [ping(up=up)]), now=NOW) == 1
     assert stored(config) == [(T, "A", "10.0.0.1", expected, 0.25 if expected else None)]
@@ -221,7 +244,7 @@ def test_the_cli_reports_a_non_utf8_line_and_exits_2(write_config, tmp_path, run
 
 
 def test_line_ends_crlf_and_cr_count_as_before(config, tmp_path):
-    from pinger.ingestion.line_protocol import read_samples
+    from pinger.ingestion.import_lines import read_samples
 
     path = tmp_path / "mixed.lp"
     path.write_bytes(
@@ -264,7 +287,7 @@ READS = [
 def test_the_lines_read_are_those_of_a_text_file_whatever_the_chunks(data, monkeypatch):
     import io
 
-    import pinger.ingestion.line_protocol as module
+    import pinger.ingestion.import_lines as module
 
     text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", errors="replace", newline=None)
     expected = [line.removesuffix("\n") for line in text]
@@ -277,7 +300,7 @@ def test_the_lines_read_are_those_of_a_text_file_whatever_the_chunks(data, monke
 
 
 def test_an_endless_line_is_one_malformed_line(config, tmp_path, monkeypatch):
-    import pinger.ingestion.line_protocol as module
+    import pinger.ingestion.import_lines as module
 
     monkeypatch.setattr(module, "CHUNK_BYTES", 64)
     monkeypatch.setattr(module, "MAX_LINE_BYTES", 1000)
@@ -291,7 +314,7 @@ def test_an_endless_line_is_one_malformed_line(config, tmp_path, monkeypatch):
 
 
 def test_a_byte_order_mark_is_not_part_of_the_first_line(config, tmp_path):
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     path = tmp_path / "bom.lp"
     path.write_bytes(b"\xef\xbb\xbf" + ping().encode() + b"\n")
@@ -302,7 +325,7 @@ def test_a_byte_order_mark_is_not_part_of_the_first_line(config, tmp_path):
 
 
 def test_the_store_gets_an_iterator_not_a_list(config, tmp_path, monkeypatch):
-    import pinger.ingestion.line_protocol as module
+    import pinger.ingestion.import_lines as module
 
     seen = []
 
@@ -334,7 +357,7 @@ def test_every_malformed_line_counts_even_after_samples_were_streamed(config, tm
 
 
 def test_a_malformed_last_line_rolls_back_what_was_streamed_before(config, tmp_path):
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     assert import_file(config, write_lp(tmp_path, [ping(host="10.0.0.9")], "first.lp"), now=NOW) == 1
     path = write_lp(
@@ -347,28 +370,109 @@ def test_a_malformed_last_line_rolls_back_what_was_streamed_before(config, tmp_p
     assert stored(config) == [(T, "A", "10.0.0.9", 1, 0.25)]
 
 
-def test_a_later_sample_of_the_same_host_and_time_replaces_the_earlier(config, tmp_path, monkeypatch):
-    import pinger.ingestion.line_protocol as module
+def test_equal_samples_of_one_host_and_second_are_merged_and_counted(config, tmp_path, monkeypatch, caplog):
+    # Issue 20 item 11: six lines, three samples: "imported 6" was reported for three stored rows.
+    import pinger.ingestion.import_lines as module
 
-    monkeypatch.setattr("pinger.store.sqlite.BULK_WINDOW", 7)  # the store sorts windows of samples by host
-    lines = []
-    for k in range(6):
-        for i in (3, 1, 2):
-            lines += [
-                ping(host=f"10.0.0.{i}", rtt=f"{k}.{i}", time=(T + 300 * k) * NS),
-                ping(host=f"10.0.0.{i}", up="0i", time=(T + 300 * k) * NS),
-            ]
-    lines += [ping(host="10.0.0.1", rtt="9.5", time=(T + 300 * k) * NS) for k in range(6)]
-    assert module.import_file(config, write_lp(tmp_path, lines), now=NOW) == 42
-    assert stored(config) == [
-        (T + 300 * k, "A", f"10.0.0.{i}", 1 if i == 1 else 0, 9.5 if i == 1 else None)
-        for i in (1, 2, 3)
-        for k in range(6)
+    monkeypatch.setattr(module, "BATCH_SAMPLES", 2)  # duplicates across batches, and inside one
+    lines = [
+        ping(host="10.0.0.1", time=T * NS),
+        ping(host="10.0.0.2", up="0i", rtt=None, time=T * NS),
+        ping(host="10.0.0.1", time=T * NS + 400_000_000),  # the same second, 0.4 s later: the same sample
+        ping(host="10.0.0.3", time=T * NS),
+        ping(host="10.0.0.2", up="0i", rtt=None, time=T * NS),
+        ping(host="10.0.0.3", time=T * NS),
     ]
+    with caplog.at_level("INFO", logger="pinger.import"):
+        assert module.import_file(config, write_lp(tmp_path, lines), now=NOW) == 3
+    assert stored(config) == [
+        (T, "A", "10.0.0.1", 1, 0.25),
+        (T, "A", "10.0.0.2", 0, None),
+        (T, "A", "10.0.0.3", 1, 0.25),
+    ]
+    assert (
+        caplog.records[-1]
+        .getMessage()
+        .startswith(
+            f"imported 6 ping samples from {tmp_path / 'in.lp'} (6 lines): 3 stored; 3 merged (the same host, second "
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "second, message",
+    [
+        (ping(host="10.0.0.1", up="0i", rtt=None), "(pool A, up=0) conflicts with line 1 (pool A, up=1, rtt_ms=0.25)"),
+        (
+            ping(host="10.0.0.1", rtt="0.5"),
+            "(pool A, up=1, rtt_ms=0.5) conflicts with line 1 (pool A, up=1, rtt_ms=0.25)",
+        ),
+        (
+            ping(host="10.0.0.1").replace("pool=A", "pool=B"),
+            "(pool B, up=1, rtt_ms=0.25) conflicts with line 1 (pool A, ",
+        ),
+    ],
+)
+def test_different_samples_of_one_host_and_second_are_refused_naming_both_lines(config, tmp_path, second, message):
+    from pinger.errors import ConflictingSamplesError
+    from pinger.ingestion.import_lines import import_file
+
+    path = write_lp(tmp_path, [ping(host="10.0.0.1"), ping(host="10.0.0.2"), second])
+    with pytest.raises(ConflictingSamplesError) as caught:
+        import_file(config, path, now=NOW)
+    assert caught.value.exit_code == 2
+    assert str(caught.value).startswith(f"{path}:3: host 10.0.0.1 at 2026-11-01T00:00:00Z {message}")
+    assert str(caught.value).endswith("nothing imported")
+    assert stored(config) == []
+
+
+def test_a_conflict_with_a_measured_sample_already_stored_is_refused(config, tmp_path):
+    from pinger.errors import ConflictingSamplesError
+    from pinger.ingestion.import_lines import import_file
+
+    assert import_file(config, write_lp(tmp_path, [ping(host="10.0.0.1")], "first.lp"), now=NOW) == 1
+    path = write_lp(tmp_path, [ping(host="10.0.0.2"), ping(host="10.0.0.1", up="0i", rtt=None)])
+    with pytest.raises(
+        ConflictingSamplesError,
+        match=r"in.lp:2: host 10.0.0.1 at .* conflicts with the measured "
+        r"sample already stored \(pool A, up=1, rtt_ms=0.25\)",
+    ):
+        import_file(config, path, now=NOW)
+    assert stored(config) == [(T, "A", "10.0.0.1", 1, 0.25)]
+
+
+def test_the_same_file_imported_twice_stores_nothing_twice(config, tmp_path, caplog):
+    from pinger.ingestion.import_lines import import_file
+
+    lines = [ping(host=f"10.0.0.{i}", rtt=f"0.{i}", time=(T + 300 * k) * NS) for k in range(4) for i in (1, 2, 3)]
+    path = write_lp(tmp_path, lines)
+    assert import_file(config, path, now=NOW) == 12
+    first = stored(config)
+    with caplog.at_level("INFO", logger="pinger.import"):
+        assert import_file(config, path, now=NOW) == 0
+    assert stored(config) == first and len(first) == 12
+    assert "12 ping samples from" in caplog.records[-1].getMessage()
+    assert "(12 lines): 0 stored; 12 merged" in caplog.records[-1].getMessage()
+
+
+def test_host_names_are_canonical_as_the_config_writes_them(config, tmp_path):
+    from pinger.ingestion.import_lines import import_file
+
+    path = write_lp(
+        tmp_path,
+        [
+            ping(host="PC-1.Example.EDU."),
+            ping(host="FD00:0::A"),
+            ping(host="10.0.0.7"),
+            ping(host="pc-1.example.edu", time=(T + 300) * NS),
+        ],
+    )
+    assert import_file(config, path, now=NOW) == 4
+    assert [row[2] for row in stored(config)] == ["10.0.0.7", "fd00::a", "pc-1.example.edu", "pc-1.example.edu"]
 
 
 def test_hosts_not_in_the_config_are_named_once(config, tmp_path, caplog):
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     path = write_lp(
         tmp_path,
@@ -386,7 +490,7 @@ def test_hosts_not_in_the_config_are_named_once(config, tmp_path, caplog):
 
 
 def test_a_malformed_last_line_spools_and_sends_nothing_to_influxdb(write_config, tmp_path, monkeypatch):
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
     from tests.support import influx_storage
     from tests.support.influx_standin import InfluxStandin
 
@@ -413,7 +517,7 @@ def test_a_malformed_last_line_spools_and_sends_nothing_to_influxdb(write_config
 
 
 def peak_python_memory(config, path: Path) -> int:
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     tracemalloc.start()
     try:
@@ -425,10 +529,10 @@ def peak_python_memory(config, path: Path) -> int:
 
 @pytest.mark.slow
 def test_memory_does_not_grow_with_the_file(config, tmp_path, monkeypatch):
-    import pinger.ingestion.line_protocol as module
+    import pinger.ingestion.import_lines as module
 
     monkeypatch.setattr(module, "CHUNK_BYTES", 64 << 10, raising=False)  # both files span many chunks
-    monkeypatch.setattr("pinger.store.sqlite.BULK_WINDOW", 2000)  # and the store sorts many windows
+    monkeypatch.setattr(module, "BATCH_SAMPLES", 2000)  # and the store takes many batches
 
     def sweeps(count: int) -> list[str]:
         return [
@@ -441,7 +545,7 @@ def test_memory_does_not_grow_with_the_file(config, tmp_path, monkeypatch):
 
 
 def test_progress_is_shown_over_the_bytes_read(config, tmp_path, monkeypatch):
-    import pinger.ingestion.line_protocol as module
+    import pinger.ingestion.import_lines as module
 
     made = []
 
@@ -464,17 +568,17 @@ def test_progress_is_shown_over_the_bytes_read(config, tmp_path, monkeypatch):
 
 
 def test_ordinary_lines_skip_the_careful_parser(config, tmp_path, monkeypatch):
-    from pinger.ingestion.line_protocol import import_file
+    from pinger.ingestion.import_lines import import_file
 
     calls = []
-    careful = lineprotocol.parse_line
+    careful = line_format.parse_line
 
     def counted(*args, **kwargs):
         calls.append(args)
         return careful(*args, **kwargs)
 
-    monkeypatch.setattr(lineprotocol, "parse_line", counted)
-    import pinger.ingestion.line_protocol as module
+    monkeypatch.setattr(line_format, "parse_line", counted)
+    import pinger.ingestion.import_lines as module
 
     monkeypatch.setattr(module, "parse_line", counted, raising=False)
     path = write_lp(
@@ -584,13 +688,13 @@ def outcome(parse, line: str, precision: str = "ns") -> str:
 @pytest.mark.parametrize("line", CORPUS)
 @pytest.mark.parametrize("precision", ["ns", "s"])
 def test_the_fast_parser_agrees_with_the_careful_one(line, precision):
-    from pinger.lineprotocol import parse_line_fast
+    from pinger.line_format import parse_line_fast
 
     assert outcome(parse_line_fast, line, precision) == outcome(parse_line, line, precision)
 
 
 def import_outcome(path: Path, fast: bool, monkeypatch, **options) -> tuple[list[str], str]:
-    import pinger.ingestion.line_protocol as module
+    import pinger.ingestion.import_lines as module
 
     monkeypatch.setattr(module, "FAST_PATH", fast)
     monkeypatch.setattr(module, "MAX_REPORTED_ERRORS", 10_000)
@@ -656,7 +760,7 @@ def test_the_import_gives_the_same_samples_and_errors_on_both_paths(tmp_path, mo
 
 
 def test_iter_samples_is_lazy(tmp_path, monkeypatch):
-    import pinger.ingestion.line_protocol as module
+    import pinger.ingestion.import_lines as module
 
     monkeypatch.setattr(module, "CHUNK_BYTES", 4096)
     path = write_lp(tmp_path, [ping(time=(T + k) * NS) for k in range(10_000)])
@@ -664,3 +768,71 @@ def test_iter_samples_is_lazy(tmp_path, monkeypatch):
     first = next(samples)
     assert tuple(first) == (T, "A", "10.0.0.1", 1, 0.25)
     samples.close()
+
+
+# -- pipes and compressed files (issue 20 item 14) ---------------------------------------------
+
+
+def test_the_command_line_imports_from_standard_input(write_config, tmp_path):
+    import subprocess
+
+    from tests.support import ROOT, pinger_command
+
+    config = write_config(f"""
+        timezone: UTC
+        storage: {{path: {tmp_path / "store.sqlite"}}}
+        pools:
+          - {{name: A, watts: 80, hosts: [10.0.0.0/24]}}
+    """)
+    text = "\n".join(ping(host=f"10.0.0.{i}") for i in range(1, 4)) + "\n"
+    result = subprocess.run(
+        pinger_command("import", "-c", str(config), "/dev/stdin"), input=text, capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    assert "imported 3 ping samples from /dev/stdin (3 lines): 3 stored" in result.stderr
+    with sqlite3.connect(tmp_path / "store.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM ping").fetchone() == (3,)
+
+
+def test_a_named_pipe_of_a_gzip_stream_is_read_as_it_comes(config, tmp_path):
+    # `pinger import <(zcat file.gz)` hands a pipe that cannot seek; here the pipe even carries the gzip bytes.
+    import gzip
+    import os
+    import threading
+
+    from pinger.ingestion.import_lines import import_file
+
+    lines = [ping(host=f"10.0.0.{i}", time=(T + 300 * k) * NS) for k in range(200) for i in range(1, 11)]
+    fifo = tmp_path / "samples.lp.gz"
+    os.mkfifo(fifo)
+    payload = gzip.compress(("\n".join(lines) + "\n").encode())
+
+    def feed() -> None:
+        with fifo.open("wb") as pipe:
+            for start in range(0, len(payload), 1000):  # in small pieces, as a pipe delivers
+                pipe.write(payload[start : start + 1000])
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        assert import_file(config, fifo, now=NOW) == 2000
+    finally:
+        writer.join()
+    assert len(stored(config)) == 2000
+
+
+def test_a_gzip_file_is_read_directly_and_a_damaged_one_is_one_sentence(config, tmp_path):
+    import gzip
+
+    from pinger.errors import UsageError
+    from pinger.ingestion.import_lines import import_file
+
+    path = tmp_path / "samples.lp.gz"
+    text = "\n".join(ping(host=f"10.0.0.{i}") for i in range(1, 6)) + "\n"
+    path.write_bytes(gzip.compress(text.encode()))
+    assert import_file(config, path, now=NOW) == 5
+    damaged = tmp_path / "damaged.lp.gz"
+    damaged.write_bytes(gzip.compress((text * 2000).encode())[:-40])  # cut short
+    with pytest.raises(UsageError, match=r"damaged.lp.gz: not a readable gzip file \("):
+        import_file(config, damaged, now=NOW)
+    assert len(stored(config)) == 5  # the damaged file changed nothing

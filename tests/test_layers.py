@@ -99,7 +99,7 @@ def test_every_import_of_the_product_points_down():
         "pinger.store.sqlite",
         "pinger.collector.daemon",
         "pinger.aggregator.job",
-        "pinger.ingestion.line_protocol",
+        "pinger.ingestion.import_lines",
         "pinger.cli",
     } <= set(modules)
     assert direction_problems(modules) == []

@@ -48,7 +48,7 @@ from pinger.ingestion.legacy import import_legacy, scan_dump
 from pinger.ingestion.legacy_config import host_entries
 from pinger.ingestion.legacy_dump import read_fixture
 from pinger.ingestion.legacy_samples import Grid, grid_around, merge_midnight_splits, states_on_grid
-from pinger.models import PoolDay
+from pinger.models import PoolDay, Sample
 from tests.support import influx_storage
 from tests.support.in_process import run_in_process
 from tests.support.legacy_fixture import Script, ScriptedComputer, ScriptedPool, iso_ms, play, write_fixture
@@ -605,6 +605,45 @@ def test_an_existing_config_gets_the_samples_under_its_own_pools(tmp_path, monke
     assert imported.config_written is None and imported.samples > 0
     with sqlite3.connect(tmp_path / "s.sqlite") as db:
         assert db.execute("SELECT DISTINCT pool FROM ping").fetchall() == [("Lab",)]
+
+
+def test_measured_samples_win_over_the_reconstructed_history(tmp_path, monkeypatch, write_config, caplog):
+    # Issue 20 item 2: the collector measured over part of the dump's span (2026-10-23, UTC). There it
+    # saw 10.0.0.1 off from 12:00 to 14:00, which the first system recorded as on: the import keeps the
+    # measured samples, leaves out the reconstructed ones within aggregate.hold (5 min) of them, and says so.
+    from pinger.store.sqlite import SqliteStore
+
+    monkeypatch.chdir(tmp_path)
+    dump = write_fixture(tmp_path / "pingerdump.json", small_records())
+    config = load_config(
+        write_config(f"""
+        timezone: Europe/Berlin
+        storage: {{path: {tmp_path / "s.sqlite"}}}
+        pools:
+          - {{name: Lab, watts: 80, hosts: [10.0.0.1-10.0.0.4, 10.0.0.9, 10.0.1.1, 'fd00::a-fd00::b']}}
+    """),
+        environ={},
+    )
+    noon = int(utc("2026-10-23T12:00:00"))
+    measured = [Sample(noon + 300 * k, "Lab", "10.0.0.1", 0) for k in range(25)]  # 12:00 to 14:00
+    measured.append(Sample(noon, "Lab", "10.0.0.2", 1, 0.42))
+    store = SqliteStore(config.storage.path, config.timezone)
+    store.write_samples(measured)
+    store.close()
+    with caplog.at_level("INFO", logger="pinger.import"):
+        imported = import_legacy(dump, timezone=None, interval_s=300, existing=config)
+    # 10.0.0.1: the 25 measured times and one grid time on either side; 10.0.0.2: 11:55, 12:00, 12:05.
+    assert imported.kept_measured == 27 + 3
+    assert "; 30 left out where the collector measured the host within aggregate.hold" in caplog.text
+    with sqlite3.connect(tmp_path / "s.sqlite") as db:
+        one = dict(db.execute("SELECT time, up FROM ping WHERE host = '10.0.0.1'").fetchall())
+        two = db.execute("SELECT up, rtt_ms FROM ping WHERE host = '10.0.0.2' AND time = ?", (noon,)).fetchall()
+        sources = db.execute("SELECT DISTINCT source FROM sweeps ORDER BY 1").fetchall()
+    assert [one[noon + 300 * k] for k in range(25)] == [0] * 25  # measured, kept
+    assert one[noon - 600] == 1 and one[noon + 25 * 300 + 300] == 1  # reconstructed around them
+    assert noon - 300 not in one and noon + 25 * 300 not in one  # within hold of a measured sample: left out
+    assert two == [(1, 0.42)]
+    assert sources == [(1,), (2,)]  # reconstructed rows, and the measured times: rows holding both
 
 
 # -- the first system's CSV layout -----------------------------------------------------------------

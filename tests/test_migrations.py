@@ -1,12 +1,17 @@
-"""Store files that users already have keep working: a schema-1 file from the first release, and migration steps.
+"""Store files that users already have keep working: a schema-1 file from the first release, a schema-2 file
+from the release before the packed layout, and migration steps.
 
 ``tests/data/store-schema1.sqlite`` was written by the release at cd64022 through its command
 line (tests/data/make_store_fixture.py says how): imported samples, a day aggregated, one real
-sweep in the sealed lab.
+sweep in the sealed lab. ``tests/data/store-schema2.sqlite`` was written by the release at 0acbc98
+(tests/data/make_schema2_fixture.py): two days of samples with a 300-host pool, gaps, a renamed
+pool and round-trip times beyond the codes' ranges, two days aggregated with pricing, a lab sweep.
+Migration 2 -> 3 rewrites the file (pinger.store.rewrite); its own tests are in test_rewrite.py.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import shutil
@@ -21,7 +26,9 @@ import pytest
 from pinger.errors import StoreError
 from pinger.models import PoolDay
 from pinger.schema import ALL, POOL_DAILY, declare
-from pinger.store.migrations import SCHEMA, Migration, StoreSchema, migrate
+from pinger.store.migrations import SCHEMA, Migration, RewriteNeeded, StoreSchema, migrate
+from pinger.store.packing import rtt_code, rtt_value
+from pinger.store.rewrite import rewrite_store
 from pinger.store.sqlite import SqliteStore
 from pinger.store.tables import add_column_sql, create_table_sql, insert_sql, record_of, rows, select_sql
 from tests.data import make_store_fixture as fixture
@@ -46,29 +53,53 @@ def tables_in(db: sqlite3.Connection) -> list[str]:
     return [table for table in TABLES if table in found]
 
 
+def relations_in(db: sqlite3.Connection) -> list[str]:
+    """The declared measurements the file has, as tables or views (ping and pool_status are views from schema 3)."""
+    found = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+    return [table for table in TABLES if table in found]
+
+
 def dump(path: Path) -> dict[str, list[tuple]]:
-    """Every row of every table, read with plain SQL."""
-    with sqlite3.connect(path) as db:
-        return {table: sorted(db.execute(f"SELECT * FROM {table}").fetchall(), key=repr) for table in tables_in(db)}
+    """Every row of every measurement, read with plain SQL (tables or views)."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return {table: sorted(db.execute(f"SELECT * FROM {table}").fetchall(), key=repr) for table in relations_in(db)}
 
 
 def table_shapes(path: Path) -> dict[str, list[tuple]]:
-    """Each table's columns as SQLite reports them: name, type, NOT NULL, default, primary-key position."""
-    with sqlite3.connect(path) as db:
+    """Each measurement's columns as SQLite reports them: name, type, NOT NULL, default, primary-key position."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
         return {table: [row[1:] for row in db.execute(f"PRAGMA table_info({table})")] for table in tables_in(db)}
 
 
+def view_shapes(path: Path) -> dict[str, list[tuple]]:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        views = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'view'")]
+        return {view: [row[1:3] for row in db.execute(f"PRAGMA table_info({view})")] for view in sorted(views)}
+
+
 def migrated(path: Path, schema: StoreSchema) -> int:
-    """Run the migrations of ``schema`` on a file as a store's open does; return the version it had."""
-    db = sqlite3.connect(path, isolation_level=None)
-    try:
-        return migrate(db, path, schema)
-    finally:
-        db.close()
+    """Run the migrations of ``schema`` on a file as a store's open does (the rewrite step too); return the
+    version it had."""
+    found = user_version(path) if path.exists() else 0
+    while True:
+        db = sqlite3.connect(path, isolation_level=None)
+        try:
+            migrate(db, path, schema)
+            return found
+        except RewriteNeeded:
+            pass
+        finally:
+            db.close()
+        rewrite_store(path, BERLIN)
+
+
+def quantized(ping_rows: list[tuple]) -> list[tuple]:
+    """ping rows with rtt_ms as schema 3 stores it (10 µs below 500 ms, 1 ms above, 16,034 ms at most)."""
+    return sorted(((*row[:4], None if row[4] is None else rtt_value(rtt_code(row[4]))) for row in ping_rows), key=repr)
 
 
 def user_version(path: Path) -> int:
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:
         return db.execute("PRAGMA user_version").fetchone()[0]
 
 
@@ -95,9 +126,11 @@ def test_a_first_release_store_opens_and_every_row_is_still_there_and_readable(s
         store.close()
     after = dump(schema1_store)
     assert user_version(schema1_store) == SCHEMA.version
-    # Every row is still there; the daily rows gained the new fields, empty (NULL), not zero.
+    # Every row is still there (ping and pool_status now read through views; round-trip times to the
+    # stored precision); the daily rows gained the new fields, empty (NULL), not zero.
     assert {table: after[table] for table in before} == {
         **before,
+        "ping": quantized(before["ping"]),
         "host_daily": sorted((*row, None, None) for row in before["host_daily"]),
         "pool_daily": sorted(((*row, None, None) for row in before["pool_daily"]), key=repr),
     }
@@ -123,10 +156,14 @@ def test_a_fresh_store_has_the_migrated_first_release_tables_column_for_column(s
     SqliteStore(fresh, BERLIN).close()
     SqliteStore(schema1_store, BERLIN).close()
     assert table_shapes(fresh) == table_shapes(schema1_store)
-    assert user_version(fresh) == user_version(schema1_store) == SCHEMA.version == 2
-    # What schema 2 added to the first release's tables.
+    assert view_shapes(fresh) == view_shapes(schema1_store)
+    assert user_version(fresh) == user_version(schema1_store) == SCHEMA.version == 3
+    # What schemas 2 and 3 changed of the first release's tables: pool_hourly added, ping and pool_status views.
     first = table_shapes(SCHEMA1_FILE)
     assert set(table_shapes(fresh)) - set(first) == {"pool_hourly"}
+    assert set(first) - set(table_shapes(fresh)) == {"ping", "pool_status"}
+    assert [column[0] for column in view_shapes(fresh)["ping"]] == ["time", "pool", "host", "up", "rtt_ms"]
+    assert [column[0] for column in view_shapes(fresh)["pool_status"]] == ["time", "pool", "online", "total"]
     for table in ("host_daily", "pool_daily"):
         added = [("cost", "REAL", 0, None, 0), ("co2_kg", "REAL", 0, None, 0)]
         assert table_shapes(fresh)[table] == [*first[table], *added]
@@ -228,9 +265,9 @@ def test_a_declared_field_flows_to_the_table_the_insert_the_line_and_the_csv():
 
 def test_the_step_migrates_a_first_release_file_keeping_every_row(schema1_store, tmp_path):
     before = dump(schema1_store)
+    assert migrated(schema1_store, SCHEMA_WITH_TIP) == 1  # steps 2, 3 (a rewrite) and 4
     db = sqlite3.connect(schema1_store, isolation_level=None)
     try:
-        assert migrate(db, schema1_store, SCHEMA_WITH_TIP) == 1
         assert user_version(schema1_store) == SCHEMA.version + 1
         old = [record_of(POOL_DAILY_WITH_TIP, found) for found in db.execute(select_sql(POOL_DAILY_WITH_TIP))]
         assert sorted(day.pool for day in old) == ["A101", "Mensa Süd 2"] and {day.tip for day in old} == {None}
@@ -245,8 +282,9 @@ def test_the_step_migrates_a_first_release_file_keeping_every_row(schema1_store,
     finally:
         db.close()
     after = dump(schema1_store)
-    assert after["ping"] == before["ping"] and sorted(row[:-2] for row in after["host_daily"]) == before["host_daily"]
-    # Steps 2 (cost, co2_kg) and 3 (tip) each appended columns; the first release's values are untouched.
+    assert after["ping"] == quantized(before["ping"])
+    assert sorted(row[:-2] for row in after["host_daily"]) == before["host_daily"]
+    # Steps 2 (cost, co2_kg) and 4 (tip) each appended columns; the first release's values are untouched.
     assert sorted(row[:-3] for row in after["pool_daily"]) == sorted(before["pool_daily"])
     # A new file made with the extended declarations has the migrated file's tables, column for column.
     fresh = tmp_path / "fresh.sqlite"
@@ -278,8 +316,8 @@ def test_a_step_that_fails_leaves_the_file_at_the_version_before_it(schema1_stor
 
 
 def test_steps_must_number_the_versions_one_by_one(tmp_path):
-    skipping = StoreSchema(ALL, (*SCHEMA.migrations, Migration(4, "skips 3", ())))
-    with pytest.raises(ValueError, match=r"numbered \[2, 3\]"):
+    skipping = StoreSchema(ALL, (*SCHEMA.migrations, Migration(5, "skips 4", ())))
+    with pytest.raises(ValueError, match=r"numbered \[2, 3, 4\]"):
         migrated(tmp_path / "s.sqlite", skipping)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from pinger.config import Config, InfluxSettings
 from pinger.errors import InfluxConfigError, StoreError
-from pinger.lineprotocol import format_line, line_formatter
+from pinger.line_format import format_line, line_formatter
 from pinger.localtime import day_bounds, day_start
 from pinger.models import CollectorStatus, HostDay, HostSamples, PoolDay, PoolHour, Sample, SampleRow, SweepResult
 from pinger.schema import (
@@ -35,7 +35,8 @@ from pinger.schema import (
 from .influx_client import make_client, predicate_escape, short, talking, write_lines
 from .influx_delivery import MAX_POINTS_PER_REQUEST, MAX_POINTS_PER_SECOND, Delivery, Unreachable
 from .influx_queries import Queries
-from .interface import SpoolFill
+from .influx_runs import day_runs
+from .interface import DaySamples, SpoolFill
 from .spool import Spool
 
 __all__ = ["MAX_POINTS_PER_REQUEST", "MAX_POINTS_PER_SECOND", "InfluxStore", "daily_point_line", "point_line"]
@@ -78,8 +79,8 @@ def sweep_lines(sweep: SweepResult, status: CollectorStatus) -> list[str]:
 class InfluxStore:
     """Writes through the spool (``Delivery``); reads with Flux (``Queries``).
 
-    Implements SweepStore and HistoryStore. ``deliver`` starts the background delivery thread, which only
-    the collector wants: one-shot commands deliver in line.
+    Implements SweepStore, HistoryStore and Spooled (its outbox is the spool). ``deliver`` starts the
+    background delivery thread, which only the collector wants: one-shot commands deliver in line.
     """
 
     def __init__(self, config: Config, deliver: bool = True):
@@ -207,8 +208,10 @@ class InfluxStore:
     def host_samples(self, pool: str, hosts: Sequence[str], start: float, stop: float) -> Iterator[HostSamples]:
         return self.queries.host_samples(pool, hosts, start, stop)
 
-    def raw_host_samples(self, pool: str, hosts: Sequence[str], start: float, stop: float) -> Iterator[HostSamples]:
-        return self.queries.raw_host_samples(pool, hosts, start, stop)
+    def day_samples(self, pools: Sequence[tuple[str, Sequence[str]]], start: float, stop: float) -> DaySamples:
+        """The aggregator's read of a day (``HistoryStore``'s optional day_samples): each pool's runs, one
+        query per pool that leaves out what the rule does not need (pinger.store.influx_runs)."""
+        return day_runs(pools, lambda pool, hosts: self.queries.pool_runs(pool, hosts, start, stop))
 
     def first_sample_time(self) -> int | None:
         return self.queries.first_sample_time()

@@ -21,7 +21,7 @@ from .flux import (
     pool_samples_flux,
 )
 from .influx_client import talking
-from .influx_runs import read_runs
+from .influx_runs import HostRuns, read_runs
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -37,20 +37,10 @@ class Queries:
         self.client = client
         self.settings = settings
         self.timezone = timezone
-        self.hold = hold  # the aggregator's: the samples query keeps what the rule needs with this hold
+        self.hold = hold  # the aggregator's: the runs query keeps what the rule needs with this hold
 
     def host_samples(self, pool: str, hosts: Sequence[str], start: float, stop: float) -> Iterator[HostSamples]:
-        """Every host of the pool with samples in [start, stop), as runs (``HostSamples.lasts``), streamed;
-        found by the pool tag. InfluxDB sends only the samples that start a run (pinger.store.influx_runs),
-        read with csv.reader rather than as FluxRecords."""
-        query = pool_runs_flux(self.settings.bucket, pool, start, stop, self.hold)
-        with talking(self.settings.url, f"the samples of pool {pool}"):
-            rows = self.client.query_api().query_csv(query, org=self.settings.org)
-            yield from read_runs(rows, set(hosts), self.settings.url)
-
-    def raw_host_samples(self, pool: str, hosts: Sequence[str], start: float, stop: float) -> Iterator[HostSamples]:
-        """``host_samples`` with every sample, as FluxRecords: the read before runs, kept to check them against
-        (tests, bench/influx_aggregate_bench.py)."""
+        """Every host of the pool with samples in [start, stop), every sample, streamed; found by the pool tag."""
         query = pool_samples_flux(self.settings.bucket, pool, start, stop)
         wanted = set(hosts)
         current: HostSamples | None = None
@@ -65,6 +55,14 @@ class Queries:
                 current.states.append(bool(record.get_value()))
         if current is not None and current.host in wanted:
             yield current
+
+    def pool_runs(self, pool: str, hosts: Sequence[str], start: float, stop: float) -> Iterator[HostRuns]:
+        """``host_samples`` as runs for the aggregator's hold: InfluxDB sends only the samples that start a run
+        (pinger.store.influx_runs), read with csv.reader rather than as FluxRecords."""
+        query = pool_runs_flux(self.settings.bucket, pool, start, stop, self.hold)
+        with talking(self.settings.url, f"the samples of pool {pool}"):
+            rows = self.client.query_api().query_csv(query, org=self.settings.org)
+            yield from read_runs(rows, set(hosts), self.settings.url)
 
     def _single_time(self, query: str) -> float | None:
         with talking(self.settings.url, "a query"):

@@ -1,5 +1,6 @@
 """The aggregator's samples from InfluxDB as runs: the rows of ``flux.pool_runs_flux`` read with csv.reader,
-each host's rows turned into the runs (``HostSamples.lasts``) that give the rule every sample's figures.
+each host's rows turned into runs (``HostRuns``; for the aggregator ``SampleRuns``) that give the rule every
+sample's figures.
 
 What the rule needs. The nearest-sample rule (aggregator/rule.py) gives every figure of a host-day (runtime,
 coverage, energy, cost, the hours, runtime_closed_h, on_at_close) from two things only: the intervals the
@@ -30,17 +31,29 @@ Times are whole seconds as Pinger writes them (the raw read truncates to seconds
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
+from typing import NamedTuple
 
 from pinger.errors import StoreError
-from pinger.models import HostSamples
+
+from .interface import DaySamples, SampleRuns
 
 _NS = 1_000_000_000
 _COLUMNS = ("host", "_time", "up", "gap")  # the order _records gives them in
 
 
-def runs_of(host: str, times: list[int], states: list[bool], previous: list[int | None]) -> HostSamples:
+class HostRuns(NamedTuple):
+    """One host's runs in time order: run i from the sample at ``starts[i]`` to the one at ``stops[i]``, all
+    ``states[i]``, consecutive samples at most twice the hold apart (what ``SampleRuns`` and rule.py ask)."""
+
+    host: str
+    starts: list[int]
+    stops: list[int]
+    states: list[bool]
+
+
+def runs_of(host: str, times: list[int], states: list[bool], previous: list[int | None]) -> HostRuns:
     """One host's kept rows as runs: their times and states, and for each the time of the sample before it
     (None for the first), in time order.
 
@@ -48,7 +61,7 @@ def runs_of(host: str, times: list[int], states: list[bool], previous: list[int 
     without, or a predecessor that is not between the row before and the row itself.
     """
     if not times:
-        return HostSamples(host, [], [], [])
+        return HostRuns(host, [], [], [])
     if previous[0] is not None:
         raise ValueError(f"host {host}: the first sample in the range has a sample before it")
     lasts: list[int] = []
@@ -57,7 +70,7 @@ def runs_of(host: str, times: list[int], states: list[bool], previous: list[int 
             raise ValueError(f"host {host}: the sample before {time} is not after the previous row {before}")
         lasts.append(last)
     lasts.append(times[-1])
-    return HostSamples(host, times, states, lasts)
+    return HostRuns(host, times, lasts, states)
 
 
 @lru_cache(maxsize=4096)
@@ -69,9 +82,9 @@ def _nanoseconds(stamp: str) -> int:
     return whole * _NS + int(fraction.ljust(9, "0")[:9] or 0)
 
 
-def read_runs(rows: Iterable[list[str]], wanted: set[str], url: str) -> Iterator[HostSamples]:
-    """The hosts in ``wanted`` of the query's annotated CSV (rows as csv.reader gives them), one HostSamples
-    with runs each, streamed: a host's rows come together, as one table. Times are cut to whole seconds.
+def read_runs(rows: Iterable[list[str]], wanted: set[str], url: str) -> Iterator[HostRuns]:
+    """The hosts in ``wanted`` of the query's annotated CSV (rows as csv.reader gives them), the runs of
+    each, streamed: a host's rows come together, as one table. Times are cut to whole seconds.
 
     An error table in the stream, a missing column, a host in two tables or rows out of order raise StoreError.
     """
@@ -126,8 +139,40 @@ def _header(row: list[str], url: str) -> dict[str, int]:
     return where
 
 
-def _runs(host: str, times: list[int], states: list[bool], previous: list[int | None], url: str) -> HostSamples:
+def _runs(host: str, times: list[int], states: list[bool], previous: list[int | None], url: str) -> HostRuns:
     try:
         return runs_of(host, times, states, previous)
     except ValueError as err:
         raise StoreError(f"InfluxDB at {url} answered the samples query inconsistently: {err}") from None
+
+
+def day_runs(
+    pools: Sequence[tuple[str, Sequence[str]]], read: Callable[[str, Sequence[str]], Iterable[HostRuns]]
+) -> DaySamples:
+    """The aggregator's input (``HistoryStore.day_samples``) from ``read(pool, hosts)``, the runs of one pool's
+    hosts: ``host`` indexes the pools' host lists taken one after another, runs sorted by host, then time."""
+    import numpy as np  # not at import: the collector's start-up path loads this module and stays without NumPy
+
+    hosts: list[int] = []
+    starts: list[int] = []
+    stops: list[int] = []
+    states: list[bool] = []
+    offset = 0
+    for pool, names in pools:
+        position = {name: offset + index for index, name in enumerate(names)}
+        for runs in read(pool, names):
+            hosts += [position[runs.host]] * len(runs.starts)
+            starts += runs.starts
+            stops += runs.stops
+            states += runs.states
+        offset += len(names)
+    host = np.array(hosts, dtype=np.int64)
+    order = np.argsort(host, kind="stable")  # a host's runs stay in time order
+    return DaySamples(
+        SampleRuns(
+            host[order],
+            np.array(starts, dtype=np.float64)[order],
+            np.array(stops, dtype=np.float64)[order],
+            np.array(states, dtype=bool)[order],
+        )
+    )

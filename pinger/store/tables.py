@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -64,9 +64,21 @@ def add_column_sql(measurement: Measurement, name: str) -> str:
     return f"ALTER TABLE {measurement.name} ADD COLUMN {column.definition()}"
 
 
-def insert_sql(measurement: Measurement) -> str:
-    names = column_names(measurement)
+def insert_sql(measurement: Measurement, skipped: frozenset[int] = frozenset()) -> str:
+    """The INSERT of a row in column order; with ``skipped`` (column indexes), of the other columns only."""
+    names = [name for index, name in enumerate(column_names(measurement)) if index not in skipped]
     return f"INSERT OR REPLACE INTO {measurement.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+
+
+def unused_columns(measurement: Measurement, batch: Sequence[Sequence[Any]]) -> frozenset[int]:
+    """The optional columns that are NULL in every row of the batch."""
+    if not batch:
+        return frozenset()
+    return frozenset(
+        index
+        for index, column in enumerate(columns(measurement))
+        if not column.not_null and list(map(itemgetter(index), batch)).count(None) == len(batch)
+    )
 
 
 def select_sql(measurement: Measurement, present: set[str] | None = None) -> str:
@@ -91,16 +103,19 @@ def row_maker(measurement: Measurement, tz: ZoneInfo) -> Callable[[Any], Sequenc
         return attrgetter(*names)
     values = attrgetter(*(name for name in names[2:] if name != measurement.free_tags))
     free_tags = measurement.free_tags
+    stamps: dict[dt.date, tuple[int, str]] = {}  # a day's midnight and ISO date, once per day (a day has many rows)
 
     def make(record: Any) -> tuple[Any, ...]:
         day = record.day
+        stamp = stamps.get(day)
+        if stamp is None:
+            stamp = stamps[day] = (day_start(day, tz), day.isoformat())
         row = values(record)
         if free_tags is None:
-            return (day_start(day, tz), day.isoformat(), *row)
+            return (*stamp, *row)
         tag_count = len(measurement.tags)
         return (
-            day_start(day, tz),
-            day.isoformat(),
+            *stamp,
             *row[:tag_count],
             json.dumps(getattr(record, free_tags), sort_keys=True),
             *row[tag_count:],

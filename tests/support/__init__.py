@@ -59,6 +59,20 @@ def loopback_config(write_config, store, hosts="127.0.0.1-127.0.0.3", interval="
     )
 
 
+def modules_loaded(script: str, *args: str, packages: Sequence[str]) -> tuple[list[str], str]:
+    """Run the Python ``script`` in a fresh interpreter from the checkout (``sys.argv[1:]``: ``args``); return
+    the modules of ``packages`` (top-level names) it had loaded at its end, sorted, and its other output."""
+    watched = tuple(packages)
+    report = (
+        "\nimport json as _j, sys as _s\n"
+        f"print(_j.dumps(sorted(m for m in _s.modules if m.split('.')[0] in {watched!r})))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script + report, *args], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    *printed, loaded = result.stdout.splitlines()
+    return json.loads(loaded), "\n".join(printed)
+
+
 def run_node(
     script: Path, node_modules: Path, payload: Sequence[Any], timeout: float
 ) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,8 @@ clocks that move only when waited on.
 ``FakePing`` answers as a table says (address -> round-trip time in ms, or None for silence) and records what
 it was asked, so a test drives ``Collector`` (or ``run_sweep``) without a packet sent, as telegraf's ping plugin
 tests inject ``pingHost``. ``MemoryStore`` is a SweepStore (pinger/store/interface.py) that keeps each sweep and
-status it is given, in order, and can be told to fail the next writes as a full disk does. ``FakeClock`` is the
+status it is given, in order, and can be told to fail the next writes as a full disk does; ``SpooledMemoryStore``
+is one with an outbox as the test says (Spooled: a backlog, a fill level, failed deliveries). ``FakeClock`` is the
 schedule's clock (collector/schedule.py) stepped by the test: the machine's clock is never touched.
 """
 
@@ -34,18 +35,14 @@ class FakePing:
 
 
 class MemoryStore:
-    """A SweepStore in memory: ``sweeps`` and ``statuses`` in the order written; ``fail_next`` writes raise
-    StoreError first (then it writes again); ``closed`` says whether the collector closed it. Its outbox is
-    what the test says: ``waiting`` sweeps not yet delivered, ``fill`` (None: no outbox), ``delivery_errors``."""
+    """A SweepStore in memory, without an outbox: ``sweeps`` and ``statuses`` in the order written; ``fail_next``
+    writes raise StoreError first (then it writes again); ``closed`` says whether the collector closed it."""
 
-    def __init__(self, fail_next: int = 0, fill: SpoolFill | None = None):
+    def __init__(self, fail_next: int = 0):
         self.sweeps: list[SweepResult] = []
         self.statuses: list[CollectorStatus] = []
         self.fail_next = fail_next
         self.closed = False
-        self.fill = fill
-        self.waiting = 0
-        self.delivery_errors = 0
 
     def check(self) -> None:
         """Settings are what they are in memory: nothing to check."""
@@ -57,16 +54,35 @@ class MemoryStore:
         self.sweeps.append(sweep)
         self.statuses.append(status)
 
+    def close(self) -> None:
+        self.closed = True
+
+
+class SpooledMemoryStore(MemoryStore):
+    """A MemoryStore with an outbox (Spooled) that is what the test says: ``waiting`` sweeps not yet delivered,
+    ``fill``, ``delivery_errors``; it never delivers. ``flushed_for``: the seconds ``close`` was given."""
+
+    def __init__(self, fill: SpoolFill, fail_next: int = 0):
+        super().__init__(fail_next)
+        self.fill = fill
+        self.waiting = 0
+        self.delivery_errors = 0
+        self.flushed_for: float | None = None
+
     def backlog(self) -> int:
         return self.waiting
 
-    def spool_fill(self) -> SpoolFill | None:
+    def spool_fill(self) -> SpoolFill:
         return self.fill
 
     def write_errors(self) -> int:
         return self.delivery_errors
 
+    def deliver_pending(self, deadline: float | None = None) -> bool:
+        return self.waiting == 0
+
     def close(self, flush_seconds: float = 5.0) -> None:
+        self.flushed_for = flush_seconds
         self.closed = True
 
 

@@ -1,4 +1,9 @@
-"""InfluxDB line protocol: parse lines into typed points, and format points into lines."""
+"""The text format of InfluxDB line protocol: parse a line into a typed point, and format a point as a line.
+
+What both sides of Pinger share: the InfluxDB store writes its points with ``format_line`` and
+``line_formatter``; ``pinger import`` (``ingestion/import_lines.py``) reads files with ``parse_line``
+and ``parse_line_fast``. ``PRECISION_NS``: nanoseconds per unit of each timestamp precision.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import Any, NamedTuple
 
 FieldValue = float | int | bool | str
 
-_PRECISION_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+PRECISION_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 
 
 class LineProtocolError(ValueError):
@@ -114,7 +119,7 @@ def parse_line(line: str, line_number: int, precision: str = "ns") -> LinePoint 
     time_ns = None
     if len(sections) == 3:
         try:
-            time_ns = int(sections[2]) * _PRECISION_NS[precision]
+            time_ns = int(sections[2]) * PRECISION_NS[precision]
         except ValueError:
             raise LineProtocolError(line_number, f"timestamp {sections[2]!r} is not an integer") from None
     return LinePoint(measurement, tags, fields, time_ns)
@@ -154,7 +159,7 @@ def parse_line_fast(line: str, line_number: int, precision: str = "ns") -> LineP
                 raise ValueError
             fields[key] = _field_value(raw, line_number, key)
         if len(sections) == 3:
-            time_ns = int(sections[2]) * _PRECISION_NS[precision]
+            time_ns = int(sections[2]) * PRECISION_NS[precision]
     except (ValueError, LineProtocolError):  # LineProtocolError is a ValueError; named for the reader
         return parse_line(line, line_number, precision)
     return LinePoint(measurement, tags, fields, time_ns)
