@@ -150,29 +150,33 @@ def day_runs(
     pools: Sequence[tuple[str, Sequence[str]]], read: Callable[[str, Sequence[str]], Iterable[HostRuns]]
 ) -> DaySamples:
     """The aggregator's input (``HistoryStore.day_samples``) from ``read(pool, hosts)``, the runs of one pool's
-    hosts: ``host`` indexes the pools' host lists taken one after another, runs sorted by host, then time."""
+    hosts: ``host`` indexes the pools' host lists taken one after another, runs sorted by host, then time.
+    Each pool's runs become arrays as soon as they are read, so memory holds one pool's runs as lists."""
     import numpy as np  # not at import: the collector's start-up path loads this module and stays without NumPy
 
-    hosts: list[int] = []
-    starts: list[int] = []
-    stops: list[int] = []
-    states: list[bool] = []
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     offset = 0
     for pool, names in pools:
         position = {name: offset + index for index, name in enumerate(names)}
+        hosts: list[int] = []
+        starts: list[int] = []
+        stops: list[int] = []
+        states: list[bool] = []
         for runs in read(pool, names):
             hosts += [position[runs.host]] * len(runs.starts)
             starts += runs.starts
             stops += runs.stops
             states += runs.states
-        offset += len(names)
-    host = np.array(hosts, dtype=np.int64)
-    order = np.argsort(host, kind="stable")  # a host's runs stay in time order
-    return DaySamples(
-        SampleRuns(
-            host[order],
-            np.array(starts, dtype=np.float64)[order],
-            np.array(stops, dtype=np.float64)[order],
-            np.array(states, dtype=bool)[order],
+        parts.append(
+            (
+                np.array(hosts, dtype=np.int64),
+                np.array(starts, dtype=np.float64),
+                np.array(stops, dtype=np.float64),
+                np.array(states, dtype=bool),
+            )
         )
-    )
+        offset += len(names)
+    empty = (np.array([], dtype=np.int64), np.array([]), np.array([]), np.array([], dtype=bool))
+    host, start, stop, up = (np.concatenate(column) for column in zip(*(parts or [empty]), strict=True))
+    order = np.argsort(host, kind="stable")  # a host's runs stay in time order
+    return DaySamples(SampleRuns(host[order], start[order], stop[order], up[order]))
