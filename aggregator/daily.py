@@ -46,17 +46,19 @@ def compute_host_figures(
     times: Sequence[float],
     states: Sequence[bool],
     energy: Energy = _NO_ENERGY,
+    lasts: Sequence[float] | None = None,
 ) -> tuple[HostDay, HostHours]:
     """One host's figures for one local day, and its seconds on and observed in each clock hour.
 
     ``times`` and ``states`` are the host's samples as parallel sequences (see ``rule``); pass at
     least those in ``sample_window(day, tz, hold)`` so the neighbouring days decide the edges.
+    With ``lasts`` they are runs of samples (``rule``'s docstring): the figures of the samples they stand for.
     One pass over the samples: ``rule.per_bucket`` over the day's slices (``slices.day_slices``),
     whose sums give the runtime, the on-time within opening hours, the hours and the cost.
     """
     start, stop = day_bounds(day, tz)
     slices = day_slices(day, tz, pool.open, energy)
-    seconds = per_bucket(times, states, hold, slices.edges)
+    seconds = per_bucket(times, states, hold, slices.edges, lasts)
     on_total, observed_total = sum(seconds.on), sum(seconds.observed)
     hours_on = [0.0] * len(slices.hours)
     hours_observed = [0.0] * len(slices.hours)
@@ -69,7 +71,7 @@ def compute_host_figures(
         # max(): the sums can differ by a rounding error, never by more.
         runtime_closed_h = max(on_total - on_open, 0.0) / _HOUR
         on_at_close = sum(
-            1 for instant in closing_instants(pool.open, day, tz) if state_at(times, states, hold, instant)
+            1 for instant in closing_instants(pool.open, day, tz) if state_at(times, states, hold, instant, lasts)
         )
     cost = None
     if slices.price is not None:

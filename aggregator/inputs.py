@@ -1,7 +1,7 @@
 """What the aggregator's compute path reads: a day's samples of the configured pools as DaySamples.
 
-A store with ``day_samples`` (the SQLite store) hands them over in one read; any other HistoryStore
-is read through ``host_samples`` a pool at a time, each sample a run of its own.
+A store with ``day_samples`` (the SQLite store; the InfluxDB store, as runs) hands them over in one read;
+any other HistoryStore is read through ``host_samples`` a pool at a time, each sample a run of its own.
 """
 
 from __future__ import annotations

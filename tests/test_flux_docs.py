@@ -55,13 +55,18 @@ def test_cookbook_queries_read_names_pinger_writes():
     assert problems == []
 
 
-def test_the_aggregators_sample_query_is_valid_flux():
-    from pinger.store.flux import pool_samples_flux
+def test_the_aggregators_sample_queries_are_valid_flux():
+    from pinger.store.flux import pool_runs_flux, pool_samples_flux
 
     pools = ["A101", 'Raum "B" 2.04', "Ü-Pool ${x} \\ end"]
     queries = [pool_samples_flux("pinger", pool, 1_793_487_600, 1_793_574_000) for pool in pools]
-    assert check_flux(queries, labels=pools) == []
-    assert [check_names(query, raw_bucket='"pinger"') for query in queries] == [[]] * len(pools)
+    queries += [
+        pool_runs_flux("pinger", pool, 1_793_487_600, 1_793_574_000, hold)
+        for pool, hold in zip(pools, (300, 0.1, 0), strict=True)
+    ]
+    labels = [f"{kind} {pool}" for kind in ("samples", "runs") for pool in pools]
+    assert check_flux(queries, labels=labels) == []
+    assert [check_names(query, raw_bucket='"pinger"') for query in queries] == [[]] * len(queries)
 
 
 # The checker itself: it must be able to say no, or the tests above prove nothing.
@@ -104,6 +109,10 @@ def test_names_check_rejects_unknown_measurements_fields_tags_and_buckets():
     assert check_names(raw.format('r._measurement == "ping" and r.room == "A"'))
     assert check_names(raw.format('r._measurement == "pool_daily"')), "daily rows are in the daily bucket"
     assert not check_names(raw.format('r._measurement == "ping" and r.pool == "A"'))
+    # a column the query makes itself is no tag; the same name unmade is
+    made = raw + " |> map(fn: (r) => ({{r with gap: 1}})) |> filter(fn: (r) => r.gap > 0)"
+    assert not check_names(made.format('r._measurement == "ping"'))
+    assert check_names(made.replace("gap: 1", "other: 1").format('r._measurement == "ping"'))
 
 
 def test_a_missing_flux_front_end_fails_instead_of_skipping(monkeypatch, tmp_path):

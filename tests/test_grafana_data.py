@@ -7,6 +7,7 @@ named in the test; tests/test_influx_daily.py runs the wide table's Flux on a re
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from zoneinfo import ZoneInfo
 
@@ -182,12 +183,35 @@ def test_every_aggregate_window_is_stamped_with_its_start(name):
         assert 'timeSrc: "_start"' in call, f"{label}: {call}"
 
 
+# -- pool_status.total counts the PCs a sweep observed, not those configured ---------------------------------------
+
+
+# The panels that show pool_status.total, or a share of it ("Newest sweep" reads it for its time only).
+SHOWS_TOTAL = {
+    "pools-now.json": ["PCs observed", "Share of PCs on", "Share of PCs on, per pool", "Pools now"],
+    "pool-detail.json": ["PCs observed", "PCs on"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHOWS_TOTAL))
+def test_panels_showing_pool_status_total_call_it_observed(name):
+    # pool_status.total (and collector.hosts) count the hosts a sweep observed (README, Data), which is fewer
+    # than the configured ones when a name does not resolve: no panel reading it says "configured", and each
+    # that shows it says "observed".
+    panels = all_panels(load(name))
+    reading = [p for p in panels if any('r._field == "total"' in t["query"] for t in p.get("targets", []))]
+    assert [p["title"] for p in reading if "configured" in json.dumps(p)] == []
+    for title in SHOWS_TOTAL[name]:
+        (panel,) = [p for p in reading if p["title"] == title]
+        assert "observed" in json.dumps(panel), title
+
+
 # -- 6. "now" shows a stopped collector ----------------------------------------------------------------------
 
 THREE_INTERVALS = "range(start: time(v: int(v: now()) - 3 * int(v: ${sweep_interval})))"
 NOW_PANELS = {
-    "pools-now.json": ["PCs on now", "PCs configured", "Share of PCs on", "Share of PCs on, per pool", "Pools now"],
-    "pool-detail.json": ["PCs on now", "PCs configured"],
+    "pools-now.json": ["PCs on now", "PCs observed", "Share of PCs on", "Share of PCs on, per pool", "Pools now"],
+    "pool-detail.json": ["PCs on now", "PCs observed"],
 }
 
 
@@ -195,7 +219,9 @@ NOW_PANELS = {
 def test_now_reads_at_most_three_intervals_back(name):
     assert variable(name, "sweep_interval")["current"]["value"] == "5m"
     for title in NOW_PANELS[name]:
-        for found in [p for p in all_panels(load(name)) if p["title"] == title]:
+        panels = [p for p in all_panels(load(name)) if p["title"] == title]
+        assert panels, f"{name} has no panel {title!r}"
+        for found in panels:
             for target in found["targets"]:
                 assert THREE_INTERVALS in target["query"], f"{title} {target['refId']}"
                 assert "range(start: -" not in target["query"]

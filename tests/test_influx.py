@@ -390,6 +390,7 @@ def test_every_flux_query_the_store_sends_is_valid():
 
     queries = {
         "samples": flux.pool_samples_flux("pinger", 'Raum "B"', 1_793_487_600, 1_793_574_000),
+        "runs": flux.pool_runs_flux("pinger", 'Raum "B"', 1_793_487_600, 1_793_574_000, 300),
         "first sample": flux.first_sample_flux("pinger"),
         "last day": flux.last_daily_flux("pinger_daily"),
         "pool days": flux.pool_days_flux("pinger_daily", 1_793_487_600, 1_793_574_000),

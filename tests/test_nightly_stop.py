@@ -56,23 +56,37 @@ def next_run_lines(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.getMessage().startswith("nightly: next run at")]
 
 
+def _half_hour_zone_far_from_the_nightly_run() -> str:
+    """A zone whose offset from UTC is not whole hours and whose clock now is hours from 00:30.
+
+    Near 00:30 local the retry 15 minutes on would come after the daily run, which then is the next run:
+    the test must not depend on the time of day it runs at.
+    """
+    for name in ("Asia/Kolkata", "America/St_Johns", "Asia/Tehran", "Australia/Adelaide"):
+        local = dt.datetime.now(ZoneInfo(name))
+        if 2 <= local.hour <= 22:
+            return name
+    raise AssertionError("no candidate zone is hours from its 00:30 now")
+
+
 def test_after_a_failed_start_the_nightly_daemon_names_its_retry_as_the_next_run(write_config, tmp_path, caplog):
     # The catch-up at start fails (no store yet): the next run is the retry 15 minutes on, not 00:30. The config's
-    # zone is +05:30 from UTC, so a time read off the machine's clock unconverted would show.
+    # zone is a half-hour offset from UTC, so a time read off the machine's clock unconverted would show.
     from pinger.aggregator.nightly import NightlyAggregator
     from pinger.config_load import load_config
 
-    path = nightly_config(write_config, tmp_path / "none.sqlite", timezone="Asia/Kolkata")
+    zone_name = _half_hour_zone_far_from_the_nightly_run()
+    path = nightly_config(write_config, tmp_path / "none.sqlite", timezone=zone_name)
     nightly = NightlyAggregator(path, load_config(path))
     nightly.stop.request()  # the loop ends at its first wait, after saying when the next run is
-    kolkata = ZoneInfo("Asia/Kolkata")
-    before = dt.datetime.now(kolkata) + dt.timedelta(minutes=15)
+    zone = ZoneInfo(zone_name)
+    before = dt.datetime.now(zone) + dt.timedelta(minutes=15)
     with caplog.at_level(logging.INFO, logger="pinger.aggregate"):
         nightly.run()
-    after = dt.datetime.now(kolkata) + dt.timedelta(minutes=15)
+    after = dt.datetime.now(zone) + dt.timedelta(minutes=15)
     assert "retrying in 15 minutes" in caplog.text
     expected = {
-        f"nightly: next run at {t:%H:%M} Asia/Kolkata (a retry, every 15 minutes until one succeeds), "
+        f"nightly: next run at {t:%H:%M} {zone_name} (a retry, every 15 minutes until one succeeds), "
         "then daily at 00:30"
         for t in (before, after)
     }

@@ -9,6 +9,7 @@ from pinger.aggregator.rule import (
     covered_intervals,
     on_and_observed,
     on_within,
+    per_bucket,
     state_at,
     tally,
 )
@@ -159,3 +160,51 @@ def test_unusable_samples_are_refused(times, states, hold):
 
 def test_usable_samples_pass_the_check():
     check_samples([0, 1, 2.5], [True, False, True], 0)  # raises nothing
+
+
+# -- runs: a run of samples stands for all of them (rule.py's docstring) ------------------------------
+
+
+def test_a_run_gives_the_figures_of_the_samples_it_stands_for():
+    # Up at 0, 300, 600, 900; down at 1200, 1500; hold 300. As samples: up owns -300..1050 (the midpoint of
+    # 900 and 1200), down 1050..1800. As two runs, 0..900 up and 1200..1500 down: the same.
+    # Buckets [0, 500), [500, 1000), [1000, 1600): on 500, 500, 50; observed 500, 500, 600.
+    edges = [0, 500, 1000, 1600]
+    samples = per_bucket([0, 300, 600, 900, 1200, 1500], [True] * 4 + [False] * 2, 300, edges)
+    runs = per_bucket([0, 1200], [True, False], 300, edges, lasts=[900, 1500])
+    assert samples == runs == ([500, 500, 50], [500, 500, 600])
+
+
+def test_a_run_after_a_gap_longer_than_twice_the_hold_leaves_the_gap_unobserved():
+    # Runs 0..600 up and 1500..1500 up, hold 300: 600 and 1500 are 900 apart (> 600), so the first run owns
+    # -300..900 and the second 1200..1800; 900..1200 is unobserved. Window [0, 2000): on = observed = 1500.
+    assert per_bucket([0, 1500], [True, True], 300, [0, 2000], lasts=[600, 1500]) == ([1500], [1500])
+
+
+def test_state_at_inside_a_run_and_between_runs():
+    # Runs 0..900 up (samples every 300 inside), 1200..1500 down, hold 300.
+    times, lasts, states = [0, 1200], [900, 1500], [True, False]
+    assert state_at(times, states, 300, 450, lasts) is True  # between two samples of the run, given or not
+    assert state_at(times, states, 300, 900, lasts) is True
+    assert state_at(times, states, 300, 1050, lasts) is True  # the midpoint of 900 and 1200: the earlier
+    assert state_at(times, states, 300, 1051, lasts) is False
+    assert state_at(times, states, 300, 1800, lasts) is False  # hold after the last sample
+    assert state_at(times, states, 300, 1801, lasts) is None
+    assert state_at(times, states, 300, -300, lasts) is True
+
+
+@pytest.mark.parametrize(
+    "times, lasts",
+    [
+        ([0, 1200], [900]),  # one end for two runs
+        ([0, 1200], [-1, 1500]),  # a run ending before it starts
+        ([0, 1200], [1200, 1500]),  # a run ending where the next begins
+    ],
+)
+def test_runs_that_overlap_or_end_before_they_start_are_refused(times, lasts):
+    with pytest.raises(ValueError):
+        check_samples(times, [True, False], 300, lasts)
+    with pytest.raises(ValueError):
+        per_bucket(times, [True, False], 300, [0, 2000], lasts)
+    with pytest.raises(ValueError):
+        state_at(times, [True, False], 300, 100, lasts)

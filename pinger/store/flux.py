@@ -76,3 +76,33 @@ def pool_samples_flux(bucket: str, pool: str, start: float, stop: float) -> str:
   |> group(columns: ["host"])
   |> sort(columns: ["_time"])
 """
+
+
+def gap_threshold_ns(hold: float) -> int:
+    """Twice the hold in nanoseconds: two samples farther apart than this leave time unobserved between them."""
+    return round(2 * hold * 1e9)
+
+
+def pool_runs_flux(bucket: str, pool: str, start: float, stop: float, hold: float) -> str:
+    """The aggregator's query: ``pool_samples_flux`` reduced per host (table) to the samples that start a
+    run, each with ``gap``, the nanoseconds since the host's sample before it, and the host's newest sample.
+
+    A sample is kept when it is the host's first in the range (``gap`` empty), its ``up`` differs from
+    the sample before (``difference`` of ``_value``), it comes more than twice the hold after it (``gap``),
+    or it is the newest (``newer`` empty: ``difference`` in reverse time order). pinger.store.influx_runs
+    turns the rows into runs and says why the nearest-sample rule gives them the figures of all samples.
+    """
+    return f"""from(bucket: {flux_string(bucket)})
+  |> range(start: {flux_time(start)}, stop: {flux_time(stop)})
+  |> filter(fn: (r) => r._measurement == "{PING.name}" and r._field == "up" and r.pool == {flux_string(pool)})
+  |> keep(columns: ["_time", "_value", "host"])
+  |> group(columns: ["host"])
+  |> sort(columns: ["_time"])
+  |> map(fn: (r) => ({{r with up: r._value, gap: int(v: r._time), newer: int(v: r._time)}}))
+  |> difference(columns: ["_value", "gap"], keepFirst: true)
+  |> sort(columns: ["_time"], desc: true)
+  |> difference(columns: ["newer"], keepFirst: true)
+  |> filter(fn: (r) => not exists r.gap or not exists r.newer or r._value != 0 or r.gap > {gap_threshold_ns(hold)})
+  |> keep(columns: ["_time", "host", "up", "gap"])
+  |> sort(columns: ["_time"])
+"""

@@ -35,7 +35,8 @@ from pinger.schema import (
 from .influx_client import make_client, predicate_escape, short, talking, write_lines
 from .influx_delivery import MAX_POINTS_PER_REQUEST, MAX_POINTS_PER_SECOND, Delivery, Unreachable
 from .influx_queries import Queries
-from .interface import SpoolFill
+from .influx_runs import day_runs
+from .interface import DaySamples, SpoolFill
 from .spool import Spool
 
 __all__ = ["MAX_POINTS_PER_REQUEST", "MAX_POINTS_PER_SECOND", "InfluxStore", "daily_point_line", "point_line"]
@@ -89,7 +90,7 @@ class InfluxStore:
         self.settings: InfluxSettings = config.storage.influxdb
         self.client = make_client(self.settings)
         self.delivery = Delivery(self.settings, partial(write_lines, self.client, self.settings.org), deliver)
-        self.queries = Queries(self.client, self.settings, config.timezone)
+        self.queries = Queries(self.client, self.settings, config.timezone, config.aggregate.hold)
 
     # -- start-up check ---------------------------------------------------------------------------
 
@@ -206,6 +207,11 @@ class InfluxStore:
 
     def host_samples(self, pool: str, hosts: Sequence[str], start: float, stop: float) -> Iterator[HostSamples]:
         return self.queries.host_samples(pool, hosts, start, stop)
+
+    def day_samples(self, pools: Sequence[tuple[str, Sequence[str]]], start: float, stop: float) -> DaySamples:
+        """The aggregator's read of a day (``HistoryStore``'s optional day_samples): each pool's runs, one
+        query per pool that leaves out what the rule does not need (pinger.store.influx_runs)."""
+        return day_runs(pools, lambda pool, hosts: self.queries.pool_runs(pool, hosts, start, stop))
 
     def first_sample_time(self) -> int | None:
         return self.queries.first_sample_time()

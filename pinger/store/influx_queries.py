@@ -17,9 +17,11 @@ from .flux import (
     last_sample_flux,
     pool_days_flux,
     pool_hours_flux,
+    pool_runs_flux,
     pool_samples_flux,
 )
 from .influx_client import talking
+from .influx_runs import HostRuns, read_runs
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -31,13 +33,14 @@ if TYPE_CHECKING:
 class Queries:
     """What the aggregator, the export and the nightly run read from the raw and the daily bucket."""
 
-    def __init__(self, client: InfluxDBClient, settings: InfluxSettings, timezone: ZoneInfo):
+    def __init__(self, client: InfluxDBClient, settings: InfluxSettings, timezone: ZoneInfo, hold: float):
         self.client = client
         self.settings = settings
         self.timezone = timezone
+        self.hold = hold  # the aggregator's: the runs query keeps what the rule needs with this hold
 
     def host_samples(self, pool: str, hosts: Sequence[str], start: float, stop: float) -> Iterator[HostSamples]:
-        """Every host of the pool with samples in [start, stop), streamed; found by the pool tag."""
+        """Every host of the pool with samples in [start, stop), every sample, streamed; found by the pool tag."""
         query = pool_samples_flux(self.settings.bucket, pool, start, stop)
         wanted = set(hosts)
         current: HostSamples | None = None
@@ -52,6 +55,14 @@ class Queries:
                 current.states.append(bool(record.get_value()))
         if current is not None and current.host in wanted:
             yield current
+
+    def pool_runs(self, pool: str, hosts: Sequence[str], start: float, stop: float) -> Iterator[HostRuns]:
+        """``host_samples`` as runs for the aggregator's hold: InfluxDB sends only the samples that start a run
+        (pinger.store.influx_runs), read with csv.reader rather than as FluxRecords."""
+        query = pool_runs_flux(self.settings.bucket, pool, start, stop, self.hold)
+        with talking(self.settings.url, f"the samples of pool {pool}"):
+            rows = self.client.query_api().query_csv(query, org=self.settings.org)
+            yield from read_runs(rows, set(hosts), self.settings.url)
 
     def _single_time(self, query: str) -> float | None:
         with talking(self.settings.url, "a query"):

@@ -121,8 +121,8 @@ class HistoryStore(Protocol):
 
     # Optional, read by the aggregator when a store has it (pinger.aggregator.inputs):
     # def day_samples(self, pools: Sequence[tuple[str, Sequence[str]]], start: float, stop: float) -> DaySamples
-    # "the samples of the pools' hosts with start <= time < stop"; without it the aggregator builds
-    # one-sample runs from host_samples.
+    # "the samples of the pools' hosts with start <= time < stop" (the SQLite store: blocks; the InfluxDB
+    # store: runs); without it the aggregator builds one-sample runs from host_samples.
 
     def first_sample_time(self) -> int | None:
         """The time of the oldest sample; None when there is none."""

@@ -112,6 +112,9 @@ FIELD_SET = re.compile(r"contains\(value:\s*r\._field,\s*set:\s*\[([^\]]*)\]")
 TAG_ARGUMENT = re.compile(r'\btag:\s*"([^"]+)"')
 COLUMN_REF = re.compile(r'\br\.([A-Za-z]\w*)|\br\["([^"]+)"\]')
 PREDICATE = re.compile(r"(?:filter\(fn:|predicate:)\s*\(r\)\s*=>(.*)")
+# map(fn: (r) => ({r with a: ..., b: ...})) or ({a: ..., b: ...}): the columns a query makes itself
+MAP_RECORD = re.compile(r"map\(fn:\s*\(r\)\s*=>\s*\(\{(?:\s*r\s+with\b)?([^{}]*)\}\)")
+RECORD_KEY = re.compile(r'(?:^|,)\s*"?([A-Za-z_][\w|]*)"?\s*:')
 
 
 def check_names(
@@ -120,7 +123,8 @@ def check_names(
     """Names in ``query`` that pinger.schema does not define, or read from the wrong bucket.
 
     Checks measurements (``_measurement == "x"``), fields (``_field == "x"``, ``contains(value: r._field,
-    set: [...])``), tags used in filter predicates and tagValues, and that daily measurements come
+    set: [...])``), tags used in filter predicates and tagValues (columns the query makes with ``map`` are
+    no tags), and that daily measurements come
     from the daily bucket and raw ones from the raw bucket.
     """
     errors = []
@@ -139,6 +143,7 @@ def check_names(
     for line in query.splitlines():
         for predicate in PREDICATE.findall(line):
             used_tags |= {a or b for a, b in COLUMN_REF.findall(predicate)}
+    used_tags -= {key for body in MAP_RECORD.findall(query) for key in RECORD_KEY.findall(body)}
     # pool_daily carries each pool's free-form tags too (building, ...): any tag name may be filtered on.
     if not any(MEASUREMENTS[m].free_tags for m in known):
         errors += [f"tag {t!r} is not a tag of {sorted(known)}" for t in sorted(used_tags - tags)]

@@ -281,6 +281,39 @@ def _type_name(value: float | int | bool | str) -> str:
     return "string"
 
 
+def flux_runs(samples: list[tuple[int, int]], threshold: int) -> list[tuple[int, int, int | None]]:
+    """One table of the runs query (pinger.store.flux.pool_runs_flux), step by step as Flux computes it, over
+    one host's samples (time, up) in time order: (time, up, gap) for each row the query keeps.
+
+    Times and ``threshold`` in one unit (nanoseconds over HTTP). Follows the query's own steps, not
+    pinger.store.influx_runs: map copies ``_value`` to ``up`` and ``_time`` to ``gap`` and ``newer``;
+    difference(columns: ["_value", "gap"], keepFirst: true) turns them into the change from the row before,
+    null on the first row (flux stdlib/universe/difference.go); the reverse sort and the second difference
+    make ``newer`` null on the newest row only; filter keeps a row with a null ``gap`` or ``newer``, a
+    ``_value`` other than 0 or a ``gap`` above the threshold.
+    """
+    rows = [{"_time": t, "_value": v, "up": v, "gap": t, "newer": t} for t, v in samples]
+    _difference(rows, ("_value", "gap"))
+    rows.reverse()  # sort(columns: ["_time"], desc: true)
+    _difference(rows, ("newer",))
+    rows.reverse()  # sort(columns: ["_time"])
+    return [
+        (row["_time"], row["up"], row["gap"])
+        for row in rows
+        if row["gap"] is None or row["newer"] is None or row["_value"] != 0 or row["gap"] > threshold
+    ]
+
+
+def _difference(rows: list[dict], columns: tuple[str, ...]) -> None:
+    """Flux's difference(columns: ..., keepFirst: true) in place: each value minus the row before's, null first."""
+    before = None
+    for row in rows:
+        current = {name: row[name] for name in columns}
+        for name in columns:
+            row[name] = None if before is None else current[name] - before[name]
+        before = current
+
+
 @dataclass
 class RequestRecord:
     method: str
@@ -609,6 +642,22 @@ class InfluxStandin:
         r'\|> group\(columns: \["host"\]\)\s*'
         r'\|> sort\(columns: \["_time"\]\)\s*$'
     )
+    _RUNS_QUERY = re.compile(
+        _FROM_RANGE
+        + r'\|> filter\(fn: \(r\) => r\._measurement == "(?P<measurement>\w+)" and r\._field == "(?P<field>\w+)" '
+        r'and r\.pool == "(?P<pool>(?:[^"\\]|\\.)*)"\)\s*'
+        r'\|> keep\(columns: \["_time", "_value", "host"\]\)\s*'
+        r'\|> group\(columns: \["host"\]\)\s*'
+        r'\|> sort\(columns: \["_time"\]\)\s*'
+        r"\|> map\(fn: \(r\) => \(\{r with up: r\._value, gap: int\(v: r\._time\), newer: int\(v: r\._time\)\}\)\)\s*"
+        r'\|> difference\(columns: \["_value", "gap"\], keepFirst: true\)\s*'
+        r'\|> sort\(columns: \["_time"\], desc: true\)\s*'
+        r'\|> difference\(columns: \["newer"\], keepFirst: true\)\s*'
+        r"\|> filter\(fn: \(r\) => not exists r\.gap or not exists r\.newer or r\._value != 0 "
+        r"or r\.gap > (?P<threshold>[0-9]+)\)\s*"
+        r'\|> keep\(columns: \["_time", "host", "up", "gap"\]\)\s*'
+        r'\|> sort\(columns: \["_time"\]\)\s*$'
+    )
     _EDGE_QUERY = re.compile(
         _FROM_RANGE
         + r'\|> filter\(fn: \(r\) => r\._measurement == "(?P<measurement>\w+)" and r\._field == "(?P<field>\w+)"\)\s*'
@@ -636,6 +685,7 @@ class InfluxStandin:
             return _error(400, "the query body must be JSON with a 'query' field")
         for pattern, answer in (  # noqa: B007 (answer is used after the loop)
             (self._SAMPLE_QUERY, self._samples),
+            (self._RUNS_QUERY, self._runs),
             (self._EDGE_QUERY, self._edge),
             (self._ROWS_QUERY, self._rows),
         ):
@@ -673,6 +723,22 @@ class InfluxStandin:
                 for host, t, v in rows
             ],
         )
+
+    @staticmethod
+    def _runs(match, points: list[Point]):
+        """The runs query: per host (one table each, by host as the samples query), the rows flux_runs keeps."""
+        pool = match["pool"].replace('\\"', '"').replace("\\\\", "\\")
+        series: dict[str, list[tuple[int, int]]] = {}
+        for p in points:
+            if p.tags.get("pool") == pool and match["field"] in p.fields:
+                series.setdefault(p.tags.get("host", ""), []).append((p.time_ns, int(p.fields[match["field"]])))
+        rows = [
+            (table, {"_time": t, "gap": gap, "host": host, "up": up})
+            for table, host in enumerate(sorted(series))
+            for t, up, gap in flux_runs(sorted(series[host]), int(match["threshold"]))
+        ]
+        columns = [("_time", "dateTime:RFC3339", False), ("gap", "long", False), ("host", "string", True)]
+        return [*columns, ("up", "long", False)], rows
 
     @staticmethod
     def _edge(match, points: list[Point]):
