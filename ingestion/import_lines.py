@@ -28,24 +28,20 @@ duplicates are settled within a batch of BATCH_SAMPLES samples only (InfluxDB ke
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import ipaddress
 import logging
 import math
-import os
 import sqlite3
-import stat
 import time
 import unicodedata
-import zlib
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from pinger.config import Config
-from pinger.errors import ConflictingSamplesError, MalformedImportError, PingerError, StoreError, UsageError
+from pinger.errors import ConflictingSamplesError, MalformedImportError, StoreError, UsageError
 from pinger.line_format import PRECISION_NS, LinePoint, LineProtocolError, parse_line, parse_line_fast
 from pinger.models import Sample
 from pinger.progress import Progress
@@ -57,20 +53,17 @@ from pinger.store.packing import rtt_value
 from pinger.store.sqlite import SqliteStore
 from pinger.time_limits import EARLIEST_S, FUTURE_SLACK_S
 
+from .import_input import BAD, MAX_LINE_BYTES, Input, decoded, line_blocks, open_input
+
 log = logging.getLogger("pinger.import")
 
 MAX_REPORTED_ERRORS = 20
-CHUNK_BYTES = 1 << 20
-MAX_LINE_BYTES = 4 << 20  # a longer "line" is not a ping point; keeps memory bounded for a file without line ends
 CACHE_ENTRIES = 50_000  # per dictionary of texts seen before: at most a few MB
 BATCH_SAMPLES = 250_000  # samples handed to the store at a time (~9 MB of arrays)
 FAST_PATH = True  # False: every line through the careful parser (benchmarks and tests compare the two)
 
 _NS = 1_000_000_000
 _UNITS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
-_BAD = "\ud800"  # starts a line that could not be read (a lone surrogate: never in decoded text); the rest says why
-_BOM = b"\xef\xbb\xbf"
-_GZIP = b"\x1f\x8b"
 _MISSING = -(1 << 62)  # a time not in the dictionary
 _NOT_WHITESPACE = bytes(value for value in range(256) if value not in b" \n\t\r\x0b\x0c")  # bytes.split()
 
@@ -109,7 +102,7 @@ def import_file(
     known = {host.name for pool in config.pools for host in pool.hosts}
     stats = ImportStats()
     reader = _Reader(path, precision, allow_any_time, now, known, stats)
-    with _open(path) as source:
+    with open_input(path) as source:
         progress = Progress(source.size, f"import {path.name}")
         blocks = reader.blocks(source, lambda done: progress.update(done, f"bytes, {stats.lines} lines"))
         store = open_history_store(config, "create")
@@ -253,11 +246,11 @@ def iter_samples(
     follows the reading; ``stats`` and ``known_hosts``: see ImportStats."""
     found = stats or ImportStats()
     reader = _Reader(path, precision, allow_any_time, now, known_hosts, found)
-    source = _open(path)
+    source = open_input(path)
     return _yielded(source, reader, None if on_progress is None else lambda done: on_progress(done, found.lines))
 
 
-def _yielded(source: _Input, reader: _Reader, on_progress: Callable[[int], None] | None) -> Iterator[Sample]:
+def _yielded(source: Input, reader: _Reader, on_progress: Callable[[int], None] | None) -> Iterator[Sample]:
     make = tuple.__new__
     with source:
         for arrays in reader.blocks(source, on_progress):
@@ -278,158 +271,6 @@ def read_samples(
     stats = ImportStats()
     samples = list(iter_samples(path, precision, allow_any_time=allow_any_time, now=now, stats=stats))
     return samples, stats.skipped
-
-
-# -- the input -----------------------------------------------------------------------------------
-
-
-class _Input:
-    """An opened input: a file, a pipe, or either gzip-compressed. ``size``: bytes of a regular file (0
-    for a pipe: no percentage); ``position()``: how far into it the reading is."""
-
-    def __init__(self, path: Path, raw: BinaryIO, handle: BinaryIO, size: int, compressed: bool):
-        self.path, self.raw, self.handle, self.size, self.compressed = path, raw, handle, size, compressed
-        self.read_bytes = 0
-
-    def read(self, size: int) -> bytes:
-        try:
-            data = self.handle.read(size)
-        except (OSError, EOFError, zlib.error) as err:
-            if self.compressed:
-                raise UsageError(f"{self.path}: not a readable gzip file ({err})") from None
-            raise PingerError(f"cannot read {self.path}: {getattr(err, 'strerror', None) or err}") from None
-        self.read_bytes += len(data)
-        return data
-
-    def position(self) -> int:
-        if self.compressed and self.size:
-            try:
-                return self.raw.tell()
-            except OSError:
-                return 0
-        return self.read_bytes
-
-    def __enter__(self) -> _Input:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.handle.close()
-        self.raw.close()
-
-
-def _open(path: Path) -> _Input:
-    try:
-        raw = path.open("rb")
-        mode = os.fstat(raw.fileno()).st_mode
-    except OSError as err:
-        raise PingerError(f"cannot read {path}: {err.strerror or err}") from None
-    size = os.fstat(raw.fileno()).st_size if stat.S_ISREG(mode) else 0
-    try:
-        head = raw.peek(2)[:2]
-    except OSError as err:
-        raw.close()
-        raise PingerError(f"cannot read {path}: {err.strerror or err}") from None
-    if head == _GZIP:
-        return _Input(path, raw, gzip.GzipFile(fileobj=raw, mode="rb"), size, True)  # type: ignore[arg-type]
-    return _Input(path, raw, raw, size, False)
-
-
-def _blocks(source: _Input | BinaryIO) -> Iterator[tuple[bytes | None, int]]:
-    """The input's lines a block at a time: (whole lines joined by LF, bytes read so far), or (None, …)
-    for one line longer than MAX_LINE_BYTES. Line ends LF, CRLF and CR, as Python's text files read
-    them; a byte order mark at the start is dropped."""
-    position = source.position if isinstance(source, _Input) else (lambda: 0)
-    carry = b""  # the start of a line whose end is not read yet
-    after_cr = False  # the last chunk ended in CR: a LF starting the next one belongs to it
-    skipping = False  # in a line longer than MAX_LINE_BYTES: drop bytes up to its end
-    done = 0
-    for block, done in _chunks(source.read):
-        done_at = position() or done
-        if after_cr and block.startswith(b"\n"):
-            block = block[1:]
-        after_cr = False
-        if skipping:
-            end = _first_line_end(block)
-            if end < 0:
-                continue
-            skipping = False
-            block, after_cr = _past_line_end(block, end)
-        data = carry + block if carry else block
-        cut = max(data.rfind(b"\n"), data.rfind(b"\r"))
-        if cut < 0:
-            carry = data
-            if len(carry) > MAX_LINE_BYTES:
-                carry, skipping = b"", True
-                yield None, done_at
-            continue
-        after_cr = data[cut] == 13 and cut + 1 == len(data)
-        carry = data[cut + 1 :]
-        whole = data[: cut - 1] if data[cut] == 10 and cut and data[cut - 1] == 13 else data[:cut]
-        del data, block
-        if b"\r" in whole:
-            whole = whole.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        yield whole, done_at
-    if carry and not skipping:
-        yield carry.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), position() or done
-
-
-def _chunks(read: Callable[[int], bytes]) -> Iterator[tuple[bytes, int]]:
-    """The input's chunks of up to CHUNK_BYTES, a byte order mark at the start dropped, each with the bytes read
-    so far; none for an empty input."""
-    block = read(CHUNK_BYTES)
-    done = len(block)
-    while block and len(block) < len(_BOM) and _BOM.startswith(block):  # a pipe may give a few bytes
-        more = read(CHUNK_BYTES)
-        if not more:
-            break
-        done += len(more)
-        block += more
-    if not block:
-        return
-    yield block.removeprefix(_BOM), done
-    while block := read(CHUNK_BYTES):
-        done += len(block)
-        yield block, done
-
-
-def _past_line_end(block: bytes, end: int) -> tuple[bytes, bool]:
-    """What follows the line end at ``end`` (CR, LF or CRLF), and whether the block ended in a CR whose LF may
-    start the next block."""
-    if block[end] == 13 and end + 1 == len(block):
-        return b"", True
-    if block[end] == 13 and block[end + 1] == 10:
-        end += 1
-    return block[end + 1 :], False
-
-
-def _decoded_lines(handle: BinaryIO) -> Iterator[tuple[list[str], int]]:
-    """The input's lines as text, a block at a time, with the bytes read so far; a line that is not UTF-8,
-    or too long, comes as _BAD + the reason."""
-    for block, done in _blocks(handle):
-        if block is None:
-            yield [f"{_BAD}longer than {MAX_LINE_BYTES:,} bytes: not a line of points"], done
-        else:
-            yield _lines_of(block), done
-
-
-def _first_line_end(block: bytes) -> int:
-    ends = [index for index in (block.find(b"\n"), block.find(b"\r")) if index >= 0]
-    return min(ends) if ends else -1
-
-
-def _lines_of(data: bytes) -> list[str]:
-    """The lines of whole lines of bytes joined by LF (without the last line end)."""
-    try:
-        return data.decode("utf-8").split("\n")
-    except UnicodeDecodeError:
-        return [_decoded(line) for line in data.split(b"\n")]
-
-
-def _decoded(line: bytes) -> str:
-    try:
-        return line.decode("utf-8")
-    except UnicodeDecodeError as err:
-        return f"{_BAD}not UTF-8 text (byte 0x{line[err.start]:02x} at column {err.start + 1})"
 
 
 # -- reading lines into samples ------------------------------------------------------------------
@@ -473,8 +314,8 @@ class _Reader:
         self._time_text = _Texts(_MISSING)
         self.number = 0  # lines read
 
-    def blocks(self, source: _Input, on_progress: Callable[[int], None] | None = None) -> Iterator[Arrays]:
-        for block, done in _blocks(source):
+    def blocks(self, source: Input, on_progress: Callable[[int], None] | None = None) -> Iterator[Arrays]:
+        for block, done in line_blocks(source):
             if block is None:
                 self.number += 1
                 self.problems.add(self.number, f"longer than {MAX_LINE_BYTES:,} bytes: not a line of points")
@@ -524,7 +365,7 @@ class _Reader:
             if known_series is not None and known_time is not None and known_fields is not None:
                 series[index], times[index], fields[index] = known_series, known_time, known_fields
                 continue
-            found = self._careful(_decoded(b" ".join(tokens[3 * index : 3 * index + 3])), first + index)
+            found = self._careful(decoded(b" ".join(tokens[3 * index : 3 * index + 3])), first + index)
             if found is None:
                 valid[index] = False
             else:
@@ -613,7 +454,7 @@ class _Reader:
                             fields.append(found_fields)
                             lines.append(number)
                             continue
-            found = self._careful(_decoded(raw), number)
+            found = self._careful(decoded(raw), number)
             if found is not None:
                 series.append(found[0])
                 times.append(found[1])
@@ -632,7 +473,7 @@ class _Reader:
     def _careful(self, line: str, number: int) -> tuple[int, int, int] | None:
         """One line through the careful parser: (series, time, fields) of a ping sample, or None (a
         comment, a blank line, another measurement, a malformed line: counted)."""
-        if line.startswith(_BAD):
+        if line.startswith(BAD):
             self.problems.add(number, line[1:])
             return None
         try:

@@ -287,23 +287,25 @@ READS = [
 def test_the_lines_read_are_those_of_a_text_file_whatever_the_chunks(data, monkeypatch):
     import io
 
-    import pinger.ingestion.import_lines as module
+    import pinger.ingestion.import_input as module
 
     text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", errors="replace", newline=None)
     expected = [line.removesuffix("\n") for line in text]
     for chunk in [1, 2, 3, 5, 8, 1 << 20]:
         monkeypatch.setattr(module, "CHUNK_BYTES", chunk)
-        read = [line for lines, _ in module._decoded_lines(io.BytesIO(data)) for line in lines]
-        assert [line if not line.startswith(module._BAD) else "?" for line in read] == [
+        read = [line for lines, _ in module.decoded_lines(io.BytesIO(data)) for line in lines]
+        assert [line if not line.startswith(module.BAD) else "?" for line in read] == [
             line if "\ufffd" not in line else "?" for line in expected
         ], chunk
 
 
 def test_an_endless_line_is_one_malformed_line(config, tmp_path, monkeypatch):
+    import pinger.ingestion.import_input as reading
     import pinger.ingestion.import_lines as module
 
-    monkeypatch.setattr(module, "CHUNK_BYTES", 64)
-    monkeypatch.setattr(module, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(reading, "CHUNK_BYTES", 64)
+    monkeypatch.setattr(reading, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(module, "MAX_LINE_BYTES", 1000)  # the message names it
     path = tmp_path / "long.lp"
     path.write_bytes(f"{ping()}\n".encode() + b"x" * 5000 + b"\r\n" + f"{ping(up='x')}\r".encode() + b"y" * 3000)
     assert refused(config, path, now=NOW)[1:] == [
@@ -529,9 +531,10 @@ def peak_python_memory(config, path: Path) -> int:
 
 @pytest.mark.slow
 def test_memory_does_not_grow_with_the_file(config, tmp_path, monkeypatch):
+    import pinger.ingestion.import_input as reading
     import pinger.ingestion.import_lines as module
 
-    monkeypatch.setattr(module, "CHUNK_BYTES", 64 << 10, raising=False)  # both files span many chunks
+    monkeypatch.setattr(reading, "CHUNK_BYTES", 64 << 10)  # both files span many chunks
     monkeypatch.setattr(module, "BATCH_SAMPLES", 2000)  # and the store takes many batches
 
     def sweeps(count: int) -> list[str]:
@@ -545,6 +548,7 @@ def test_memory_does_not_grow_with_the_file(config, tmp_path, monkeypatch):
 
 
 def test_progress_is_shown_over_the_bytes_read(config, tmp_path, monkeypatch):
+    import pinger.ingestion.import_input as reading
     import pinger.ingestion.import_lines as module
 
     made = []
@@ -558,7 +562,7 @@ def test_progress_is_shown_over_the_bytes_read(config, tmp_path, monkeypatch):
             self.done.append(done)
 
     monkeypatch.setattr(module, "Progress", Recorder)
-    monkeypatch.setattr(module, "CHUNK_BYTES", 4096)
+    monkeypatch.setattr(reading, "CHUNK_BYTES", 4096)
     path = write_lp(tmp_path, [ping(host=f"10.0.0.{i}") for i in range(1, 255)] * 4)
     module.import_file(config, path, now=NOW)
     size = path.stat().st_size
@@ -760,9 +764,10 @@ def test_the_import_gives_the_same_samples_and_errors_on_both_paths(tmp_path, mo
 
 
 def test_iter_samples_is_lazy(tmp_path, monkeypatch):
+    import pinger.ingestion.import_input as reading
     import pinger.ingestion.import_lines as module
 
-    monkeypatch.setattr(module, "CHUNK_BYTES", 4096)
+    monkeypatch.setattr(reading, "CHUNK_BYTES", 4096)
     path = write_lp(tmp_path, [ping(time=(T + k) * NS) for k in range(10_000)])
     samples: Iterator = module.iter_samples(path, "ns", now=NOW)
     first = next(samples)
