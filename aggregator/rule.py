@@ -74,39 +74,24 @@ def check_samples(
         raise ValueError("a run must not end before it starts")
 
 
-def _owned(times: Sequence[float], states: Sequence[bool], hold: float) -> Iterator[tuple[float, float, bool]]:
-    """(low, high, up) for each sample; checks the order on the way, so callers need not."""
-    _check_shape(times, states, hold)
-    if not times:
-        return
-    low = times[0] - hold
-    for t, following, up in zip(times, chain(islice(times, 1, None), _AFTER_LAST), states, strict=True):
-        if following <= t:
-            raise ValueError("sample times must be strictly increasing")
-        midpoint = (t + following) / 2
-        high = t + hold
-        if midpoint < high:
-            high = midpoint
-        yield low, high, up
-        low = following - hold
-        if midpoint > low:
-            low = midpoint
-
-
-def _owned_runs(
-    times: Sequence[float], lasts: Sequence[float], states: Sequence[bool], hold: float
+def _owned(
+    times: Sequence[float], states: Sequence[bool], hold: float, lasts: Sequence[float] | None = None
 ) -> Iterator[tuple[float, float, bool]]:
-    """(low, high, up) for each run: ``_owned`` with the run's last sample on the high side. (A loop of its
-    own, so that the samples' loop, the hot path, carries nothing for runs.)"""
+    """(low, high, up) for each sample, or for each run with ``lasts`` (its last sample on the high
+    side); checks the order on the way, so callers need not. One loop for both: a sample is a run that
+    ends where it starts, so the loop reads only each entry's end, and the samples' path (the hot
+    one) carries nothing for runs but the one check of ``lasts`` up front."""
     _check_shape(times, states, hold, lasts)
     if not times:
         return
+    if lasts is None:
+        lasts = times
+    elif any(map(lt, lasts, times)):
+        raise ValueError("a run must not end before it starts")
     low = times[0] - hold
-    for t, last, following, up in zip(times, lasts, chain(islice(times, 1, None), _AFTER_LAST), states, strict=True):
+    for last, following, up in zip(lasts, chain(islice(times, 1, None), _AFTER_LAST), states, strict=True):
         if following <= last:
             raise ValueError("sample times must be strictly increasing")
-        if last < t:
-            raise ValueError("a run must not end before it starts")
         midpoint = (last + following) / 2
         high = last + hold
         if midpoint < high:
@@ -158,8 +143,7 @@ def per_bucket(
     index = 0
     boundary = edges[1]
     bucket_on = bucket_observed = 0.0  # the current bucket's sums, kept in locals: the loop is the hot path
-    owned = _owned(times, states, hold) if lasts is None else _owned_runs(times, lasts, states, hold)
-    for low, high, up in owned:
+    for low, high, up in _owned(times, states, hold, lasts):
         if low < start:
             low = start
         if high > stop:

@@ -38,7 +38,6 @@ Usage: python -m bench.report_validity_bench [SEEDS] [SCENARIO ...]
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import sys
 import time
@@ -202,15 +201,10 @@ def first_rho(gap: Gap, controls_daily: list[stats.Floats]) -> tuple[float, floa
 def causes_study(scenario: Scenario, seed: int) -> tuple[Gap, float, list[stats.Floats]]:
     """The first treated pool's runtime gap (as the report builds it), its true effect, and its controls' daily
     residuals on the gap's days (for the first version's rho; none with a single control)."""
+    from pinger.reporting.simulate import first_treated  # imported here: the main table runs on older code too
+
     study = simulate(scenario, seed)
-    treated = study.treated[0]
-    series: dict[str, dict[dt.date, float]] = {p.name: {} for p in study.pools}
-    for r in study.rows:
-        series[r.pool][r.day] = r.runtime_h / r.pcs_total
-    window = [study.first + dt.timedelta(days) for days in range((study.last - study.first).days + 1)]
-    start = study.starts[treated]
-    phase = frozenset(day for day in window if day >= start)
-    names = [p.name for p in study.pools if p.name not in study.treated]
+    treated, series, window, start, phase, names = first_treated(study)
     gap = gap_series(series[treated], [series[name] for name in names], window, phase, start)
     assert gap is not None
     matrix = np.array([[series[name].get(day, np.nan) for day in window] for name in names])

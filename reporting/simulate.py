@@ -225,6 +225,30 @@ def simulate(scenario: Scenario, seed: int = 0, start: dt.date = MONDAY, phase: 
     return SyntheticStudy(pools, study, rows, first, last, treated, starts, mean_effect)
 
 
+class FirstTreated(NamedTuple):
+    """A study's first treated pool and what the report compares it with, as the report builds it."""
+
+    pool: str
+    series: dict[str, dict[dt.date, float]]  # each pool's runtime per configured PC, by day (days with a row)
+    window: list[dt.date]  # every day from the study's first to its last
+    start: dt.date  # the treated pool's first day of the intervention
+    phase: frozenset[dt.date]  # the window's days from ``start`` on
+    controls: list[str]  # the pools never treated, in the study's order
+
+
+def first_treated(study: SyntheticStudy) -> FirstTreated:
+    """The inputs of the first treated pool's runtime gap to the controls (``comparison.gap_series``)."""
+    treated = study.treated[0]
+    series: dict[str, dict[dt.date, float]] = {p.name: {} for p in study.pools}
+    for r in study.rows:
+        series[r.pool][r.day] = r.runtime_h / r.pcs_total
+    window = [study.first + dt.timedelta(days) for days in range((study.last - study.first).days + 1)]
+    start = study.starts[treated]
+    phase = frozenset(day for day in window if day >= start)
+    controls = [p.name for p in study.pools if p.name not in study.treated]
+    return FirstTreated(treated, series, window, start, phase, controls)
+
+
 def _study(
     start: dt.date, names: tuple[str, ...], treated: tuple[str, ...], starts: dict[str, dt.date], phase: str
 ) -> Study:

@@ -245,10 +245,7 @@ CONFIG = """
     aggregate: {{hold: 5m}}
     {storage}
     energy:
-      currency: EUR
-      price: 0.30
-      tariffs: [{{price: 0.20, at: {{mon-sun: "22:00-06:00"}}}}]
-      co2_g_per_kwh: 380
+      {{currency: EUR, price: 0.30, co2_g_per_kwh: 380, tariffs: [{{price: 0.20, at: {{mon-sun: "22:00-06:00"}}}}]}}
     pools:
       - name: Ecke
         watts: 100

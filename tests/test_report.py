@@ -21,7 +21,7 @@ from pinger.reporting.comparison import effect_of, gap_of, gap_series, quick_tes
 from pinger.reporting.outcomes import select_days
 from pinger.reporting.report import analyse_rows
 from pinger.reporting.request import ReportRequest
-from pinger.reporting.simulate import SCENARIOS, simulate, synthetic_study
+from pinger.reporting.simulate import SCENARIOS, first_treated, simulate, synthetic_study
 from pinger.reporting.statistics import (
     RHO_GRID,
     contrast_dfs,
@@ -504,15 +504,10 @@ def first_treated_runtime_test(scenario, seed: int):
     """The first treated pool's runtime effect versus controls and its test, made as the report makes them (its
     gap to the controls' day effects, ``quick_test`` = ``compare``'s test) without the rest of the report."""
     study = simulate(scenario, seed)
-    treated = study.treated[0]
-    series: dict[str, dict[dt.date, float]] = {p.name: {} for p in study.pools}
-    for r in study.rows:
-        series[r.pool][r.day] = r.runtime_h / r.pcs_total
-    window = [study.first + dt.timedelta(days) for days in range((study.last - study.first).days + 1)]
-    start = study.starts[treated]
-    phase = frozenset(day for day in window if day >= start)
-    controls = [series[p.name] for p in study.pools if p.name not in study.treated]
-    return quick_test(gap_series(series[treated], controls, window, phase, start)), study.effect_h[treated]
+    first = first_treated(study)
+    controls = [first.series[name] for name in first.controls]
+    gap = gap_series(first.series[first.pool], controls, first.window, first.phase, first.start)
+    return quick_test(gap), study.effect_h[first.pool]
 
 
 def test_the_fast_path_of_the_validity_tests_is_the_reports_own_test():
@@ -527,18 +522,24 @@ def test_the_fast_path_of_the_validity_tests_is_the_reports_own_test():
         )
 
 
+def covered_and_significant(scenario, seeds: int) -> tuple[int, int]:
+    """Of the scenario's studies with seeds 0 … seeds - 1: how many of the first treated pool's runtime intervals
+    contain its true effect, and how many of its tests have p < 0.05."""
+    covered = significant = 0
+    for seed in range(seeds):
+        test, true = first_treated_runtime_test(scenario, seed)
+        covered += test.low <= true <= test.high
+        significant += test.p < 0.05
+    return covered, significant
+
+
 @pytest.mark.slow
 def test_finding_6_intervals_hold_with_day_to_day_persistence_0_9():
     # 8 + 8 weeks, 3 controls, every pool's AR(1) at 0.9: the week-permutation test and block bootstrap covered 84 %
     # of 200 no-effect studies and called 16 % significant (bench/report_validity_bench.py, before). 1000 studies:
     # 200 measure a coverage of 95 % only to ± 1.5 points (seeds 0-199 are a hard sample here: with the true lag-one
     # correlation of the weeks plugged in, intervals cover 90.0 % of them and 94.2 % of seeds 0-1999).
-    scenario = SCENARIOS["persistence 0.9"]
-    covered = significant = 0
-    for seed in range(1000):
-        test, true = first_treated_runtime_test(scenario, seed)
-        covered += test.low <= true <= test.high
-        significant += test.p < 0.05
+    covered, significant = covered_and_significant(SCENARIOS["persistence 0.9"], 1000)
     assert covered >= 930 and significant <= 70, (covered, significant)  # 93 % and 7 %
 
 
@@ -548,12 +549,8 @@ def test_where_weeks_are_independent_intervals_are_not_wider_than_they_need_be()
     # effective weeks minus 2) covered 98.5 % here and found a -0.6 h effect in 42 % of studies; with rho known to be
     # 0 a t-test covers 95 % and finds it in about 60 %.
     scenario = SCENARIOS["independent weeks"]
-    covered = found = 0
-    for seed in range(400):
-        test, true = first_treated_runtime_test(scenario, seed)
-        covered += test.low <= true <= test.high
-        effect, _ = first_treated_runtime_test(scenario._replace(effect_h=-0.6), seed)
-        found += effect.p < 0.05
+    covered, _ = covered_and_significant(scenario, 400)
+    _, found = covered_and_significant(scenario._replace(effect_h=-0.6), 400)
     assert covered / 400 >= 0.93 and found / 400 >= 0.5, (covered, found)
 
 
