@@ -140,6 +140,7 @@ def test_import_into_an_influxdb_that_refuses_connections_fails_at_once_in_one_s
     assert took < 60  # the client's timeout is 15 s; generous for a busy machine, far below the old 244 s
 
 
+@pytest.mark.slow
 def test_import_into_an_influxdb_that_never_answers_fails_after_the_clients_timeout(
     standin, run_pinger, write_config, tmp_path
 ):

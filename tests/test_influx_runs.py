@@ -144,6 +144,7 @@ def test_every_module_that_mentions_the_aggregator_is_a_source_or_says_why_not()
     assert modules - named == set()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", SOURCES)
 def test_runs_give_the_figures_of_every_sample_on_every_fixture(source, recorded):
     calls = recorded[source]
@@ -322,6 +323,7 @@ def write(store, lines: list[str]) -> None:
     write_lines(store.client, store.settings.org, store.settings.bucket, lines, 5000)
 
 
+@pytest.mark.slow
 def test_edge_cases_give_equal_figures_both_ways_with_few_rows(standin, write_config, tmp_path):
     config, store = open_influx(write_config, tmp_path, standin.url)
     try:
@@ -418,6 +420,7 @@ def test_late_samples_change_both_reads_alike(standin, write_config, tmp_path):
         store.close()
 
 
+@pytest.mark.slow
 def test_aggregate_stores_the_same_rows_whichever_way_it_reads(standin, write_config, tmp_path, monkeypatch):
     from pinger.aggregator.job import aggregate_days
     from pinger.store.influx import InfluxStore

@@ -50,6 +50,7 @@ def true_power(effect: float, studies: int = 200) -> float:
     return hits / studies
 
 
+@pytest.mark.slow
 def test_at_the_planned_minimum_detectable_effect_the_true_power_is_80_percent():
     plan = pilot_plan()
     (design,) = plan.designs
