@@ -92,13 +92,7 @@ def pool_runs_flux(bucket: str, pool: str, start: float, stop: float, hold: floa
     or it is the newest (``newer`` empty: ``difference`` in reverse time order). pinger.store.influx_runs
     turns the rows into runs and says why the nearest-sample rule gives them the figures of all samples.
     """
-    return f"""from(bucket: {flux_string(bucket)})
-  |> range(start: {flux_time(start)}, stop: {flux_time(stop)})
-  |> filter(fn: (r) => r._measurement == "{PING.name}" and r._field == "up" and r.pool == {flux_string(pool)})
-  |> keep(columns: ["_time", "_value", "host"])
-  |> group(columns: ["host"])
-  |> sort(columns: ["_time"])
-  |> map(fn: (r) => ({{r with up: r._value, gap: int(v: r._time), newer: int(v: r._time)}}))
+    reduction = f"""  |> map(fn: (r) => ({{r with up: r._value, gap: int(v: r._time), newer: int(v: r._time)}}))
   |> difference(columns: ["_value", "gap"], keepFirst: true)
   |> sort(columns: ["_time"], desc: true)
   |> difference(columns: ["newer"], keepFirst: true)
@@ -106,3 +100,4 @@ def pool_runs_flux(bucket: str, pool: str, start: float, stop: float, hold: floa
   |> keep(columns: ["_time", "host", "up", "gap"])
   |> sort(columns: ["_time"])
 """
+    return pool_samples_flux(bucket, pool, start, stop) + reduction
