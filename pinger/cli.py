@@ -45,6 +45,11 @@ def _set_up_logging(debug: bool) -> _ZonedFormatter:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # NumPy's OpenBLAS starts a thread per core when NumPy is imported, and they spin a while. No command
+    # gains from them (aggregate, import and import-legacy call no BLAS routine; report's small matrices
+    # run as fast on one thread), and a day of 10,000 PCs aggregates with 0.1 s less CPU without them
+    # (docs/performance.md). Set before NumPy is first imported; a value the user set wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     debug = False
     try:
         args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
@@ -101,10 +106,6 @@ def _health(args: argparse.Namespace, config: Config) -> int:
 
 
 def _aggregate(args: argparse.Namespace, config: Config) -> int:
-    # NumPy's OpenBLAS starts a thread per core when NumPy is imported, and they spin a while: the aggregation
-    # calls no BLAS routine, and one day of 10,000 PCs takes 0.1 s less CPU without them (docs/performance.md).
-    # Set before NumPy is first imported; a value the user set wins.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if args.nightly:
         if args.last is not None:
             raise UsageError("--nightly takes no --to")
